@@ -1,0 +1,54 @@
+"""The live offers: what customers see at one instant, one row per channel, location and product.
+
+Rules compile to queries over this relation. `build_live` fills it for an instant from the
+catalog (the latest effective publication per channel and location, offers whose own validity
+covers the instant, product keys resolved across channels); see catalog/state.py.
+
+Columns (money in minor units, cents; instants naive UTC):
+  offer_id, publication_id  the catalog rows behind the line
+  channel, location         "store", "1042"
+  key                       the product key shared across channels: the sku; a store row with only an
+                            EAN and a newsletter link resolve to the shop's sku through gtin and url
+  sku, gtin, url            as the channel gave them (url normalised)
+  title, brand, category    title as this channel shows it; brand and category of the product
+                            (the shop's where it has them, since stores and newsletters rarely do)
+  currency, price_cents, sale_price_cents, sale_start, sale_end
+  effective_cents           the price charged at the instant: sale price inside its window, else price
+  on_sale                   effective_cents < price_cents
+  reference_cents           a "statt"/strike-through price the channel shows beside the price
+  discount_percent          a "-20 %" badge the channel shows
+  availability              in_stock, out_of_stock, preorder, backorder or NULL
+  source                    "file:line" (or "file (element path)") of the offer
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table
+
+live_metadata = MetaData()
+
+LIVE_COLUMNS = [
+    Column("offer_id", Integer),
+    Column("publication_id", Integer),
+    Column("channel", String, nullable=False),
+    Column("location", String, nullable=False),
+    Column("key", String, nullable=False, index=True),
+    Column("sku", String),
+    Column("gtin", String),
+    Column("url", String),
+    Column("title", String),
+    Column("brand", String),
+    Column("category", String),
+    Column("currency", String, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("sale_price_cents", BigInteger),
+    Column("sale_start", DateTime),
+    Column("sale_end", DateTime),
+    Column("effective_cents", BigInteger, nullable=False),
+    Column("on_sale", Boolean, nullable=False),
+    Column("reference_cents", BigInteger),
+    Column("discount_percent", Float),
+    Column("availability", String),
+    Column("source", String, nullable=False),
+]
+
+live = Table("live_offers", live_metadata, *LIVE_COLUMNS, prefixes=["TEMPORARY"])

@@ -1,0 +1,181 @@
+"""Parsing shared by the channel adapters: money, instants, intervals, percentages, links, GTINs.
+
+Every parser raises ValueError with a message a merchandiser understands ("price '12,34,56' is
+not a number"); the adapters turn it into a rejection with file and line.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from price_parser import Price
+
+CURRENCY_SYMBOLS = {
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP",
+    "fr.": "CHF", "fr": "CHF", "chf": "CHF", "sfr.": "CHF", "kr": "SEK", "sek": "SEK", "kč": "CZK",
+    "czk": "CZK", "zł": "PLN", "pln": "PLN", "dkk": "DKK", "nok": "NOK", "₪": "ILS", "ils": "ILS",
+}
+_ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _currency(token: str | None, default: str) -> str:
+    if not token:
+        return default
+    t = token.strip()
+    if _ISO_CURRENCY.match(t):
+        return t
+    return CURRENCY_SYMBOLS.get(t.lower(), default)
+
+
+def parse_decimal(text: str, *, decimal_comma: bool | None = None, what: str = "price") -> Decimal:
+    """A plain number as exports write it: "19.99", "19,99", "1.299,00", "1,299.00", ",69", " 7,99".
+
+    decimal_comma: True/False when the file's convention is known, None to infer from the text.
+    """
+    s = text.strip().replace("\u00a0", "").replace(" ", "").replace("'", "")
+    if not s:
+        raise ValueError(f"{what} is empty")
+    neg = s.startswith("-")
+    s = s.lstrip("+-")
+    if not re.fullmatch(r"[0-9.,]+", s) or not any(ch.isdigit() for ch in s):
+        raise ValueError(f"{what} {text.strip()!r} is not a number")
+    if decimal_comma is None:
+        # both marks: the last one is the decimal mark; a lone comma is a decimal comma (exports
+        # rarely write thousands marks); several dots ("1.299.000") are thousands marks.
+        last_dot, last_comma = s.rfind("."), s.rfind(",")
+        if last_dot >= 0 and last_comma >= 0:
+            decimal_comma = last_comma > last_dot
+        else:
+            decimal_comma = s.count(",") == 1 or (s.count(".") > 1)
+    dec, thou = (",", ".") if decimal_comma else (".", ",")
+    if s.count(dec) > 1:
+        raise ValueError(f"{what} {text.strip()!r} is not a number")
+    if dec in s and thou in s and s.rfind(thou) > s.find(dec):
+        raise ValueError(f"{what} {text.strip()!r} is not a number")
+    if thou in s and not re.fullmatch(r"\d{1,3}(" + re.escape(thou) + r"\d{3})+(" + re.escape(dec) + r"\d*)?", s):
+        raise ValueError(f"{what} {text.strip()!r} is not a number")
+    s = s.replace(thou, "").replace(dec, ".")
+    if s.startswith("."):
+        s = "0" + s
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        raise ValueError(f"{what} {text.strip()!r} is not a number") from None
+    return -value if neg else value
+
+
+def parse_feed_money(text: str, default_currency: str, *, what: str = "price") -> tuple[Decimal, str]:
+    """A feed price: "19.99 EUR", "EUR 19.99", "19.99" (the default currency), "1,299.00 USD"."""
+    s = text.strip()
+    m = re.fullmatch(r"([A-Za-z]{3}|[€$£₪])?\s*([-+]?[0-9][0-9.,\s]*|[.,][0-9]+)\s*([A-Za-z]{3}|[€$£₪]|Kč|kr|Fr\.)?", s)
+    if not m or (m.group(1) and m.group(3)):
+        raise ValueError(f"{what} {s!r} is not an amount with a currency")
+    amount = parse_decimal(m.group(2), what=what)
+    if amount < 0:
+        raise ValueError(f"{what} {s!r} is negative")
+    return amount, _currency(m.group(1) or m.group(3), default_currency)
+
+
+def parse_text_price(text: str, default_currency: str, *, decimal_comma: bool | None = None) -> tuple[Decimal, str] | None:
+    """A price inside free text ("ab 329,99 €", "€79.99", "74.99 Fr.", "statt 99,99 €"); None if none."""
+    sep = None if decimal_comma is None else ("," if decimal_comma else ".")
+    p = Price.fromstring(text, decimal_separator=sep)
+    if p.amount is None:
+        return None
+    cur = p.currency
+    if cur is None:
+        m = re.search(r"\b([A-Z]{3})\b", text)
+        cur = m.group(1) if m and m.group(1) in {"EUR", "USD", "GBP", "CHF", "SEK", "CZK", "PLN", "DKK", "NOK"} else None
+    return p.amount, _currency(cur, default_currency)
+
+
+_PERCENT = re.compile(r"(?<![\d,.])(\d{1,2}(?:[.,]\d+)?)\s?%")
+
+
+def parse_percent(text: str) -> Decimal | None:
+    """A discount badge: "-20 %", "20% off", "minus 15 %" -> 20, 20, 15. None if there is none."""
+    m = _PERCENT.search(text)
+    if not m:
+        return None
+    return Decimal(m.group(1).replace(",", "."))
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y%m%d")
+
+
+def _parse_date(s: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(s, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str = "date") -> datetime:
+    """An instant from an export. Date-only values are read in `tz`: their start, or with
+    end_of_day the start of the next day (windows are half-open [start, end)).
+    Times without a zone are in `tz`; "Z" and offsets such as "+0200" or "+02:00" are honoured."""
+    s = text.strip()
+    if not s:
+        raise ValueError(f"{what} is empty")
+    d = _parse_date(s)
+    if d is not None:
+        if end_of_day:
+            d = d + timedelta(days=1)
+        return datetime.combine(d, time(0), tzinfo=tz)
+    iso = s.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", s) else s
+    iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)  # "+0200" -> "+02:00"
+    try:
+        dt = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        m = re.fullmatch(r"(\d{1,2}\.\d{1,2}\.\d{2,4})[ T,]+(\d{1,2}:\d{2}(?::\d{2})?)", s)
+        if not m or _parse_date(m.group(1)) is None:
+            raise ValueError(f"{what} {s!r} is not a date") from None
+        dt = datetime.combine(_parse_date(m.group(1)), time.fromisoformat(m.group(2).zfill(5) if len(m.group(2)) == 4 else m.group(2)))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt
+
+
+def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_price_effective_date") -> tuple[datetime, datetime]:
+    """An ISO 8601 interval "start/end" as GMC writes it. A date-only end covers that whole day."""
+    parts = text.strip().split("/")
+    if len(parts) != 2 or not all(p.strip() for p in parts):
+        raise ValueError(f"{what} {text.strip()!r} is not an interval 'start/end'")
+    start = parse_instant(parts[0], tz, what=what)
+    end = parse_instant(parts[1], tz, end_of_day=True, what=what)
+    if end <= start:
+        raise ValueError(f"{what} {text.strip()!r} ends before it starts")
+    return start, end
+
+
+_TRACKING = re.compile(r"^(utm_.*|gclid|fbclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|sc_.*|emc|ecid|trk.*|ref|cmp|campaign)$", re.I)
+
+
+def normalize_url(url: str | None) -> str | None:
+    """A product link as a matching key: no tracking parameters, no fragment, lower-case host,
+    no "www.", no trailing slash, http and https alike."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if not parts.netloc:
+        return None
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)))
+    path = parts.path.rstrip("/") or ""
+    return urlunsplit(("https", host, path, query, ""))
+
+
+def normalize_gtin(text: str | None) -> str | None:
+    """A GTIN/EAN as digits zero-padded to 14; None when empty or not a GTIN (wrong length)."""
+    if not text:
+        return None
+    digits = re.sub(r"\s", "", text.strip())
+    if digits.endswith(".0"):  # spreadsheets turn EANs into floats
+        digits = digits[:-2]
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return None
+    return digits.zfill(14)

@@ -1,0 +1,88 @@
+"""Project configuration (unisono.yaml): the timezone, the default currency, adapter options."""
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_FILE = "unisono.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ShopOptions(_Strict):
+    location: str = "online"  # what the feed's offers are keyed by inside the shop channel
+    currency: str | None = None  # for feeds whose prices carry no currency; default: the project's
+
+
+class StoreOptions(_Strict):
+    # our field -> the header in the retailer's file, for layouts the built-in header names miss.
+    # fields: store, sku, gtin, title, price, promo_price, promo_from, promo_to, currency, availability
+    columns: dict[str, str] = Field(default_factory=dict)
+    location: str | None = None  # for files without a store column: the store they belong to
+    currency: str | None = None
+
+
+class NewsletterTemplate(_Strict):
+    """CSS selectors for a newsletter layout the heuristic gets wrong. All relative to `block`."""
+
+    block: str
+    link: str | None = "a[href]"
+    title: str | None = None
+    price: str | None = None
+    reference_price: str | None = None
+    discount: str | None = None
+    sku: str | None = None
+
+
+class NewsletterOptions(_Strict):
+    location: str | None = None  # the issue name; default: the file name without extension
+    currency: str | None = None
+    template: NewsletterTemplate | None = None
+
+
+class ProjectConfig(_Strict):
+    timezone: str = "Europe/Berlin"
+    currency: str = "EUR"
+    database: str | None = None  # SQLAlchemy URL; default: sqlite file in the project folder
+    rules: list[str] = Field(default_factory=lambda: ["rules"])  # files or folders, relative to the project
+    shop: ShopOptions = Field(default_factory=ShopOptions)
+    store: StoreOptions = Field(default_factory=StoreOptions)
+    newsletter: NewsletterOptions = Field(default_factory=NewsletterOptions)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/Berlin)") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_config(project: Path) -> ProjectConfig:
+    path = project / CONFIG_FILE
+    if not path.exists():
+        return ProjectConfig()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}".replace("\n", " ")) from None
+    try:
+        return ProjectConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{path}: {where}: {err['msg']}") from None

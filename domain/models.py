@@ -1,0 +1,122 @@
+"""The domain: what channel adapters return and what the catalog and the rules speak about.
+
+Plain pydantic models. Nothing here knows of files, SQL or click.
+Money is Decimal; instants are timezone-aware datetimes (the catalog stores them in UTC).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+
+from pydantic import BaseModel, Field, field_validator
+
+CHANNELS = ("shop", "store", "newsletter")
+
+
+class Availability(str, Enum):
+    in_stock = "in_stock"
+    out_of_stock = "out_of_stock"
+    preorder = "preorder"
+    backorder = "backorder"
+
+
+class SourceRef(BaseModel):
+    """Where a fact came from: a file and a line, or an element path inside the file."""
+
+    file: str
+    line: int | None = None
+    path: str | None = None  # e.g. an HTML element path "table[2]/tr[3]/td[1]"
+
+    def __str__(self) -> str:
+        where = f":{self.line}" if self.line is not None else ""
+        if self.path:
+            where += f" ({self.path})"
+        return f"{self.file}{where}"
+
+
+class Offer(BaseModel):
+    """What one channel tells customers about one product at one location."""
+
+    channel: str
+    location: str  # store id, newsletter issue, shop country ("online" when the feed says nothing)
+    sku: str | None = None
+    gtin: str | None = None  # digits only, zero-padded to 14
+    url: str | None = None  # normalised: no tracking parameters, lower-case host, no trailing slash
+    title: str | None = None
+    brand: str | None = None
+    category: str | None = None
+    currency: str
+    price: Decimal  # the regular price the channel shows
+    sale_price: Decimal | None = None
+    sale_start: datetime | None = None  # sale window [start, end); None = open
+    sale_end: datetime | None = None
+    valid_from: datetime | None = None  # the offer itself is only shown in [valid_from, valid_to)
+    valid_to: datetime | None = None  #   (a newsletter's "gültig bis"); None = open
+    reference_price: Decimal | None = None  # a "statt"/strike-through price shown beside a price
+    discount_percent: Decimal | None = None  # a "-20 %" badge shown with the offer
+    availability: Availability | None = None
+    source: SourceRef
+
+    @field_validator("sale_start", "sale_end", "valid_from", "valid_to")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("instants must be timezone-aware")
+        return v
+
+    @property
+    def key(self) -> str:
+        """The product key before cross-channel resolution (the catalog maps gtin and url to skus)."""
+        return self.sku or self.gtin or self.url or ""
+
+
+class Claim(BaseModel):
+    """A statement that is not one product's offer: "20 % auf alle Schuhe", "gültig bis 30.11."."""
+
+    channel: str
+    location: str
+    kind: str  # validity, discount, shipping, payment, other
+    text: str
+    source: SourceRef
+
+
+class Rejection(BaseModel):
+    """An input row or block that could not become an offer, and why."""
+
+    channel: str
+    source: SourceRef
+    reason: str
+    raw: str | None = None  # the row as read, shortened
+
+    @field_validator("raw")
+    @classmethod
+    def _short(cls, v: str | None) -> str | None:
+        return v[:500] if v else v
+
+
+class ChannelRead(BaseModel):
+    """Everything an adapter made of one file. rows == len(offers) + len(rejections), always."""
+
+    channel: str
+    source: str  # the file name
+    offers: list[Offer] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+    rejections: list[Rejection] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what a user should know (e.g. "no offers found")
+
+    @property
+    def rows(self) -> int:
+        return len(self.offers) + len(self.rejections)
+
+
+class InputError(Exception):
+    """The input cannot be read at all (not one bad row: the whole file). One line, for the user."""
+
+
+def effective_price(offer: Offer, at: datetime) -> Decimal:
+    """The price an offer charges at an instant: the sale price inside its sale window."""
+    if offer.sale_price is not None:
+        if (offer.sale_start is None or offer.sale_start <= at) and (offer.sale_end is None or at < offer.sale_end):
+            return offer.sale_price
+    return offer.price
