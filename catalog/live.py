@@ -4,7 +4,7 @@ Rules compile to queries over this relation. `build_live` fills it for an instan
 catalog (the latest effective publication per channel and location, offers whose own validity
 covers the instant, product keys resolved across channels); see catalog/state.py.
 
-Columns (money in minor units, cents; instants naive UTC):
+Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
   offer_id, publication_id  the catalog rows behind the line
   channel, location         "store", "1042"
   key                       the product key shared across channels: the sku; a store row with only an
@@ -22,7 +22,8 @@ Columns (money in minor units, cents; instants naive UTC):
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 live_metadata = MetaData()
 
@@ -41,8 +42,8 @@ LIVE_COLUMNS = [
     Column("currency", String, nullable=False),
     Column("price_cents", BigInteger, nullable=False),
     Column("sale_price_cents", BigInteger),
-    Column("sale_start", DateTime),
-    Column("sale_end", DateTime),
+    Column("sale_start", UTCDateTime()),
+    Column("sale_end", UTCDateTime()),
     Column("effective_cents", BigInteger, nullable=False),
     Column("on_sale", Boolean, nullable=False),
     Column("reference_cents", BigInteger),

@@ -1,0 +1,138 @@
+"""The catalog's tables. Money in minor units (cents), instants timezone-aware, stored as UTC.
+
+The domain Offer is what adapters return; OfferRow is how the catalog stores it: cents make
+equality and tolerance exact in SQL on every backend. `offer_to_row` is the one mapping.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import BigInteger, Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from unisono.domain.models import Offer
+
+
+def cents(value: Decimal | None) -> int | None:
+    return None if value is None else int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+class Publication(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True)
+    source: str  # the file as it was given
+    sha256: str = Field(index=True)
+    published_at: datetime  # when the channel published it
+    effective_from: datetime  # when it goes live (later than published_at for a staged file)
+    loaded_at: datetime
+    offers: int = 0
+    claims: int = 0
+    rejections: int = 0
+
+
+class PublicationLocation(SQLModel, table=True):
+    """Which locations a publication covers: the state of a channel at t is, per location, its
+    latest publication effective at t (a store file may cover several stores)."""
+
+    __tablename__ = "publication_location"
+    publication_id: int = Field(foreign_key="publication.id", primary_key=True)
+    channel: str = Field(primary_key=True)
+    location: str = Field(primary_key=True)
+    offers: int = 0
+
+
+class OfferRow(SQLModel, table=True):
+    __tablename__ = "offer"
+    __table_args__ = (Index("ix_offer_pub_loc", "publication_id", "location"),)
+    id: int | None = Field(default=None, primary_key=True)
+    publication_id: int = Field(foreign_key="publication.id")
+    channel: str
+    location: str
+    sku: str | None = None
+    gtin: str | None = None
+    url: str | None = None
+    title: str | None = None
+    brand: str | None = None
+    category: str | None = None
+    currency: str
+    price_cents: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sale_price_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
+    sale_start: datetime | None = None
+    sale_end: datetime | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    reference_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
+    discount_percent: float | None = None
+    availability: str | None = None
+    source: str  # "file:line" or "file (element path)"
+
+
+class ClaimRow(SQLModel, table=True):
+    __tablename__ = "claim"
+    id: int | None = Field(default=None, primary_key=True)
+    publication_id: int = Field(foreign_key="publication.id", index=True)
+    channel: str
+    location: str
+    kind: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    source: str
+
+
+class RejectionRow(SQLModel, table=True):
+    __tablename__ = "rejection"
+    id: int | None = Field(default=None, primary_key=True)
+    publication_id: int = Field(foreign_key="publication.id", index=True)
+    source: str
+    line: int | None = None
+    reason: str
+    raw: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Run(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # check, reconcile
+    at: datetime
+    started_at: datetime
+    engine: str = "sql"
+    ruleset_hash: str
+    findings: int = 0
+
+
+class FindingRow(SQLModel, table=True):
+    __tablename__ = "finding"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    fingerprint: str = Field(index=True)
+    rule: str
+    kind: str
+    severity: str
+    sku: str
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    data: str = Field(sa_column=Column(Text, nullable=False))  # the whole finding as JSON
+
+
+def offer_to_row(offer: Offer, publication_id: int) -> dict:
+    """The insert parameters for one offer (dicts, so publishing can insert in bulk)."""
+    return {
+        "publication_id": publication_id,
+        "channel": offer.channel,
+        "location": offer.location,
+        "sku": offer.sku,
+        "gtin": offer.gtin,
+        "url": offer.url,
+        "title": offer.title,
+        "brand": offer.brand,
+        "category": offer.category,
+        "currency": offer.currency,
+        "price_cents": cents(offer.price),
+        "sale_price_cents": cents(offer.sale_price),
+        "sale_start": offer.sale_start,
+        "sale_end": offer.sale_end,
+        "valid_from": offer.valid_from,
+        "valid_to": offer.valid_to,
+        "reference_cents": cents(offer.reference_price),
+        "discount_percent": float(offer.discount_percent) if offer.discount_percent is not None else None,
+        "availability": offer.availability.value if offer.availability else None,
+        "source": str(offer.source),
+    }

@@ -1,0 +1,127 @@
+"""The catalog: atomic publishing, re-publishing, the state of the channels at an instant."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from unisono.catalog.db import CatalogError
+from unisono.catalog.live import live
+from unisono.catalog.publish import publish
+from unisono.catalog.state import build_live
+from unisono.catalog.tables import OfferRow, Publication, RejectionRow
+from unisono.domain.models import ChannelRead, Offer, Rejection, SourceRef
+
+UTC = timezone.utc
+NOV20 = datetime(2026, 11, 20, tzinfo=UTC)
+
+
+def offer(channel: str, location: str, price: str, **kw) -> Offer:
+    return Offer(channel=channel, location=location, currency="EUR", price=Decimal(price),
+                 source=SourceRef(file=f"{channel}.file", line=kw.pop("line", 2)), **kw)
+
+
+def read(channel: str, *offers: Offer, rejections=()) -> ChannelRead:
+    return ChannelRead(channel=channel, source=f"{channel}.file", offers=list(offers), rejections=list(rejections))
+
+
+def counts(engine) -> dict:
+    with engine.connect() as c:
+        return {t.name: c.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (Publication.__table__, OfferRow.__table__, RejectionRow.__table__)}
+
+
+def live_rows(engine, at: datetime) -> list[dict]:
+    with engine.begin() as conn:
+        build_live(conn, at)
+        return [dict(r._mapping) for r in conn.execute(select(live).order_by(live.c.channel, live.c.location))]
+
+
+def test_publish_stores_offers_and_rejections_with_their_sources(catalog):
+    bad = Rejection(channel="store", source=SourceRef(file="store.file", line=7), reason="price 'abc' is not a number")
+    result = publish(catalog, read("store", offer("store", "1001", "9.99", sku="1"), offer("store", "1002", "9.99", sku="1"),
+                                   rejections=[bad]), source="store.file", sha256="a", published_at=NOV20)
+    assert (result.offers, result.rejections, result.locations) == (2, 1, ["1001", "1002"])
+    assert counts(catalog) == {"publication": 1, "offer": 2, "rejection": 1}
+    with catalog.connect() as c:
+        assert c.execute(select(RejectionRow.line, RejectionRow.reason)).one() == (7, "price 'abc' is not a number")
+
+
+def test_publishing_the_same_bytes_again_changes_nothing_and_says_so(catalog):
+    first = publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="f", sha256="same")
+    again = publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="f", sha256="same")
+    assert again.duplicate and again.publication_id == first.publication_id
+    assert counts(catalog) == {"publication": 1, "offer": 1, "rejection": 0}
+
+
+def test_an_older_file_published_again_after_a_newer_one_becomes_current_again(catalog):
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="a", sha256="A", published_at=NOV20)
+    publish(catalog, read("shop", offer("shop", "online", "8.99", sku="1")), source="b", sha256="B",
+            published_at=NOV20 + timedelta(hours=1))
+    back = publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="a", sha256="A",
+                   published_at=NOV20 + timedelta(hours=2))
+    assert not back.duplicate
+    assert [r["price_cents"] for r in live_rows(catalog, NOV20 + timedelta(hours=3))] == [999]
+
+
+def test_a_failed_publish_leaves_the_catalog_exactly_as_before(catalog):
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="ok", sha256="ok")
+    before = counts(catalog)
+    broken = read("shop", *[offer("shop", "online", "1.00", sku=str(i)) for i in range(50)])
+    broken.offers[40].currency = None  # violates NOT NULL after 40 rows were written
+    with pytest.raises(CatalogError, match="catalog is unchanged"):
+        publish(catalog, broken, source="broken", sha256="broken")
+    assert counts(catalog) == before
+
+
+def test_live_state_takes_the_latest_effective_publication_per_store(catalog):
+    publish(catalog, read("store", offer("store", "1001", "99.99", sku="1"), offer("store", "1002", "99.99", sku="1")),
+            source="all-stores", sha256="s1", published_at=NOV20)
+    # a later file for store 1002 only, staged to go live on the 27th
+    publish(catalog, read("store", offer("store", "1002", "79.99", sku="1")), source="bf-1002", sha256="s2",
+            published_at=NOV20 + timedelta(days=1), effective_from=datetime(2026, 11, 27, tzinfo=UTC))
+    before = {r["location"]: r["price_cents"] for r in live_rows(catalog, datetime(2026, 11, 26, tzinfo=UTC))}
+    after = {r["location"]: r["price_cents"] for r in live_rows(catalog, datetime(2026, 11, 27, tzinfo=UTC))}
+    assert before == {"1001": 9999, "1002": 9999}
+    assert after == {"1001": 9999, "1002": 7999}
+
+
+def test_effective_price_is_the_sale_price_inside_its_window_only(catalog):
+    publish(catalog, read("shop", offer("shop", "online", "99.99", sku="1", sale_price=Decimal("79.99"),
+                                        sale_start=datetime(2026, 11, 27, tzinfo=UTC),
+                                        sale_end=datetime(2026, 11, 28, tzinfo=UTC))), source="f", sha256="f")
+    def price_at(day: int, hour: int = 0) -> int:
+        return live_rows(catalog, datetime(2026, 11, day, hour, tzinfo=UTC))[0]["effective_cents"]
+    assert (price_at(26, 23), price_at(27), price_at(27, 23), price_at(28)) == (9999, 7999, 7999, 9999)
+
+
+def test_store_rows_with_only_an_ean_and_newsletter_links_take_the_shops_sku(catalog):
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="100203", gtin="04006381333931",
+                                        url="https://bergwelt.de/p/schuh-100203", brand="Alpina", category="Schuhe")),
+            source="feed", sha256="1")
+    publish(catalog, read("store", offer("store", "1001", "9.99", gtin="04006381333931")), source="s", sha256="2")
+    publish(catalog, read("newsletter", offer("newsletter", "bf", "9.99", url="https://bergwelt.de/p/schuh-100203"),
+                          offer("newsletter", "bf", "5.00", url="https://bergwelt.de/p/unknown")), source="n", sha256="3")
+    rows = live_rows(catalog, datetime.now(UTC))
+    keys = {(r["channel"], r["key"]) for r in rows}
+    assert keys == {("shop", "100203"), ("store", "100203"), ("newsletter", "100203"),
+                    ("newsletter", "https://bergwelt.de/p/unknown")}
+    store = next(r for r in rows if r["channel"] == "store")
+    assert (store["brand"], store["category"]) == ("Alpina", "Schuhe")  # the product's, from the shop
+
+
+def test_newsletter_offers_are_live_only_inside_their_validity(catalog):
+    publish(catalog, read("newsletter", offer("newsletter", "bf", "9.99", sku="1",
+                                              valid_from=datetime(2026, 11, 20, tzinfo=UTC),
+                                              valid_to=datetime(2026, 12, 1, tzinfo=UTC))), source="n", sha256="n",
+            published_at=datetime(2026, 11, 19, tzinfo=UTC))
+    assert len(live_rows(catalog, datetime(2026, 11, 19, 12, tzinfo=UTC))) == 0
+    assert len(live_rows(catalog, datetime(2026, 11, 30, 23, tzinfo=UTC))) == 1
+    assert len(live_rows(catalog, datetime(2026, 12, 1, tzinfo=UTC))) == 0
+
+
+def test_a_publication_is_not_live_before_it_was_published(catalog):
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="f", sha256="f", published_at=NOV20)
+    assert live_rows(catalog, NOV20 - timedelta(seconds=1)) == []
