@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
@@ -20,7 +21,7 @@ from unisono.catalog.publish import PublishResult, file_sha256, publish
 from unisono.catalog.runs import record_run
 from unisono.catalog.state import build_live
 from unisono.channels import adapter
-from unisono.domain.config import CONFIG_FILE, ProjectConfig, load_config
+from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding, Severity
 from unisono.domain.models import InputError
 from unisono.rules import EvalContext, Rule, default_rules_path, load_rules, run_rules
@@ -41,10 +42,11 @@ store:
   #            promo_from: Start, promo_to: Ende}}
   columns: {{}}
 
-newsletter:
-  # For layouts the product-block heuristic gets wrong, CSS selectors relative to each block:
-  # template: {{block: "td.product", link: "a.product-link", title: "h3", price: ".price",
-  #             reference_price: ".old-price", discount: ".badge"}}
+# For newsletter layouts the product-block heuristic gets wrong, CSS selectors relative to each block:
+# newsletter:
+#   template: {{block: "td.product", link: "a.product-link", title: "h3", price: ".price",
+#               reference_price: ".old-price", discount: ".badge"}}
+newsletter: {{}}
 """
 
 
@@ -55,8 +57,8 @@ class CheckResult:
     live_offers: dict[str, int]  # channel -> offers live at the instant
     ruleset_hash: str
     rules: int
+    rule_titles: dict[str, str] = field(default_factory=dict)
     run_id: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity.rank >= fail_on.rank]
@@ -71,7 +73,7 @@ class CheckResult:
             "at": self.at.isoformat(), "findings": len(self.findings), "by_severity": by_sev,
             "by_rule": by_rule, "fail_on": fail_on.value, "failed": bool(self.failing(fail_on)),
             "live_offers": self.live_offers, "rules": self.rules, "ruleset": self.ruleset_hash,
-            "run": self.run_id, "notes": self.notes,
+            "run": self.run_id,
         }
 
 
@@ -91,7 +93,10 @@ class Project:
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR") -> Project:
-        ProjectConfig(timezone=timezone_name, currency=currency)  # validates before anything is written
+        try:  # validate before anything is written
+            ProjectConfig(timezone=timezone_name, currency=currency)
+        except ValidationError as e:
+            raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         path.mkdir(parents=True, exist_ok=True)
         cfg = path / CONFIG_FILE
         if cfg.exists():
@@ -138,9 +143,11 @@ class Project:
             build_live(conn, at)
             counts = dict(conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)).all())
             findings = run_rules(conn, rules, EvalContext(at=at, tz=self.config.tz))
-        result = CheckResult(at=at, findings=findings, live_offers=counts, ruleset_hash=ruleset_hash, rules=len(rules))
-        if not counts:
-            result.notes.append("the catalog has no offers live at this instant: publish channel files first")
+        if not counts:  # a gate that passes because nothing was checked would lie
+            raise InputError(f"nothing to check: no offers are live at {at.astimezone(self.config.tz).isoformat()} "
+                             "(publish channel files first, or check a later --at)")
+        result = CheckResult(at=at, findings=findings, live_offers=counts, ruleset_hash=ruleset_hash, rules=len(rules),
+                             rule_titles={r.id: r.title for r in rules})
         if record:
             result.run_id = record_run(self.engine, kind="check", at=at, engine_name="sql",
                                        ruleset_hash=ruleset_hash, findings=findings)

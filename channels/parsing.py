@@ -106,6 +106,8 @@ _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%Y%m%d")
 
 
 def _parse_date(s: str) -> date | None:
+    if len(s) > 10:  # no date-only format is longer; spares datetimes five failing strptime calls
+        return None
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(s, fmt).date()
@@ -114,10 +116,12 @@ def _parse_date(s: str) -> date | None:
     return None
 
 
-def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str = "date") -> datetime:
+def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str = "date",
+                  naive_tz: tzinfo | None = None) -> datetime:
     """An instant from an export. Date-only values are read in `tz`: their start, or with
     end_of_day the start of the next day (windows are half-open [start, end)).
-    Times without a zone are in `tz`; "Z" and offsets such as "+0200" or "+02:00" are honoured."""
+    Times without a zone are in `naive_tz` (default: `tz`; GMC feeds say UTC);
+    "Z" and offsets such as "+0200" or "+02:00" are honoured."""
     s = text.strip()
     if not s:
         raise ValueError(f"{what} is empty")
@@ -134,19 +138,24 @@ def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str 
         m = re.fullmatch(r"(\d{1,2}\.\d{1,2}\.\d{2,4})[ T,]+(\d{1,2}:\d{2}(?::\d{2})?)", s)
         if not m or _parse_date(m.group(1)) is None:
             raise ValueError(f"{what} {s!r} is not a date") from None
-        dt = datetime.combine(_parse_date(m.group(1)), time.fromisoformat(m.group(2).zfill(5) if len(m.group(2)) == 4 else m.group(2)))
+        hms = m.group(2)
+        try:  # "9:30" and "9:30:00" need a two-digit hour; "25:00" is no time
+            dt = datetime.combine(_parse_date(m.group(1)), time.fromisoformat("0" + hms if hms.index(":") == 1 else hms))
+        except ValueError:
+            raise ValueError(f"{what} {s!r} is not a date") from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
+        dt = dt.replace(tzinfo=naive_tz or tz)
     return dt
 
 
-def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_price_effective_date") -> tuple[datetime, datetime]:
+def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_price_effective_date",
+                   naive_tz: tzinfo | None = None) -> tuple[datetime, datetime]:
     """An ISO 8601 interval "start/end" as GMC writes it. A date-only end covers that whole day."""
     parts = text.strip().split("/")
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise ValueError(f"{what} {text.strip()!r} is not an interval 'start/end'")
-    start = parse_instant(parts[0], tz, what=what)
-    end = parse_instant(parts[1], tz, end_of_day=True, what=what)
+    start = parse_instant(parts[0], tz, what=what, naive_tz=naive_tz)
+    end = parse_instant(parts[1], tz, end_of_day=True, what=what, naive_tz=naive_tz)
     if end <= start:
         raise ValueError(f"{what} {text.strip()!r} ends before it starts")
     return start, end

@@ -7,6 +7,7 @@ import tempfile
 from datetime import datetime
 from importlib.resources import as_file, files
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
@@ -30,9 +31,9 @@ def run_demo(console: Console, keep: Path | None) -> int:
 def _run(console: Console, workdir: Path) -> int:
     with as_file(files("unisono.demo") / "data") as data:
         key = json.loads((data / "answer_key.json").read_text(encoding="utf-8"))
-        at = datetime.fromisoformat(key["check_at"])
+        at = datetime.fromisoformat(key["check_at"]).astimezone(project_tz := ZoneInfo("Europe/Berlin"))
         console.rule("[bold]unisono demo: Bergwelt Outdoor, Black Friday week")
-        project = Project.init(workdir / "bergwelt", timezone_name="Europe/Berlin")
+        project = Project.init(workdir / "bergwelt", timezone_name=project_tz.key)
         console.print(f"$ unisono init {project.path}")
         for channel, name in DEMO_FILES:
             src = project.path / name
@@ -44,7 +45,7 @@ def _run(console: Console, workdir: Path) -> int:
     console.print(f"$ unisono check --at {at.isoformat()}")
     result = project.check(at)
     summary = result.summary(Severity.error)
-    output.print_table(console, result.findings, summary, at)
+    output.print_report(console, result.findings, summary, at, result.rule_titles)
     missed, unexpected = compare_with_answer_key(result.findings, key["expected_findings"])
     if missed or unexpected:
         console.print(f"[red]The demo expected {len(key['expected_findings'])} findings: {len(missed)} missed, "

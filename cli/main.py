@@ -18,7 +18,7 @@ from unisono.api.project import Project
 from unisono.catalog.db import CatalogError
 from unisono.channels.parsing import parse_instant
 from unisono.cli import output
-from unisono.domain.config import ConfigError, ProjectConfig
+from unisono.domain.config import ConfigError
 from unisono.domain.findings import Severity
 from unisono.domain.models import CHANNELS, InputError
 from unisono.rules import RuleError
@@ -87,10 +87,6 @@ def cli() -> None:
 @click.option("--currency", default="EUR", show_default=True, help="Currency of prices that carry none.")
 def init(directory: Path, timezone_name: str, currency: str) -> None:
     """Create a project in DIRECTORY: unisono.yaml and the default rules in rules/."""
-    try:
-        ProjectConfig(timezone=timezone_name, currency=currency)
-    except ValueError as e:
-        raise UnisonoError(str(e).splitlines()[-1].strip()) from None
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
     click.echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
     click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
@@ -163,7 +159,7 @@ def check(at_text: str | None, fail_on: str, fmt: str, rule_files: tuple[Path, .
     elif fmt == "md":
         click.echo(output.to_markdown(result.findings, summary), nl=False)
     else:
-        output.print_table(Console(), result.findings, summary, at.astimezone(project.config.tz))
+        output.print_report(Console(), result.findings, summary, at.astimezone(project.config.tz), result.rule_titles)
     sys.exit(1 if summary["failed"] else 0)
 
 

@@ -5,9 +5,9 @@ import csv
 import io
 import json
 from datetime import datetime
+from itertools import groupby
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from unisono.domain.findings import Finding
@@ -65,23 +65,27 @@ def to_markdown(findings: list[Finding], summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_table(console: Console, findings: list[Finding], summary: dict, at: datetime) -> None:
+def print_report(console: Console, findings: list[Finding], summary: dict, at: datetime,
+                 rule_titles: dict[str, str] | None = None) -> None:
+    """The terminal report: findings grouped by rule, each with its message and its evidence.
+    A list, not a table, so long messages stay readable in any terminal width."""
     when = at.strftime("%d.%m.%Y %H:%M %Z")
+    live = ", ".join(f"{n} {c}" for c, n in sorted(summary["live_offers"].items()))
     if not findings:
-        console.print(f"[green]No inconsistencies[/green] as of {when} "
-                      f"({', '.join(f'{n} {c}' for c, n in sorted(summary['live_offers'].items())) or 'no'} offers live).")
+        console.print(f"[green]No inconsistencies[/green] as of {when} ({live} offers live).")
     else:
-        table = Table(title=f"{len(findings)} inconsistencies as of {when}", show_lines=False, expand=True)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("sku", no_wrap=True, overflow="fold", max_width=28)
-        table.add_column("what customers see", ratio=1)
-        for f in findings:
-            table.add_row(Text(f.severity.value, style=SEVERITY_STYLE[f.severity.value]), Text(f.rule),
-                          Text(f.sku), Text(f.message))
-        console.print(table)
+        console.print(f"[bold]{len(findings)} inconsistencies[/bold] as of {when} ({live} offers live)")
+    for rule, group in groupby(findings, key=lambda f: f.rule):
+        group = list(group)
+        sev = group[0].severity.value
+        title = (rule_titles or {}).get(rule, "")
+        console.print()
+        console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (rule, "bold"),
+                                    f" · {title}" if title and title != rule else "", f" ({len(group)})"))
+        for f in group:
+            console.print(Text.assemble("  • ", f.message))
+            console.print(Text("    " + " · ".join(f.sources), style="dim"))
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
     verdict = "[red]FAIL[/red]" if summary["failed"] else "[green]PASS[/green]"
+    console.print()
     console.print(f"{verdict}: {counts or 'no findings'} (failing at {summary['fail_on']} and above)")
-    for note in summary.get("notes", []):
-        console.print(f"[yellow]note:[/yellow] {note}")

@@ -1,0 +1,482 @@
+"""The store channel: a POS/ERP price export in CSV, one offer per row.
+
+Reads what retailers actually export: UTF-8 (with or without BOM) or a Windows code page; ';', ',',
+TAB or '|' separated; decimal commas or points; German or English headers, or the project's mapping
+(unisono.yaml `store.columns`). A row that cannot become an offer becomes a rejection with its line;
+a file that cannot be read at all raises InputError. The text is streamed: memory grows with the
+offers, not with the file.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import re
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import tzinfo
+from decimal import Decimal
+from functools import lru_cache
+from itertools import chain, islice
+from pathlib import Path
+from typing import Iterable, Iterator, TextIO
+
+import charset_normalizer
+
+from unisono.channels.parsing import CURRENCY_SYMBOLS, normalize_gtin, parse_decimal, parse_instant
+from unisono.domain.config import ProjectConfig
+from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
+
+CHANNEL = "store"
+
+# Header names known without configuration, best first: when two columns name one field, the better
+# name wins ("Artikelnummer" over "ID"). Compared ignoring case, spaces, punctuation, accents, "(EUR)".
+HEADERS: dict[str, tuple[str, ...]] = {
+    "store": ("Filiale", "Filial-Nr", "Filialnummer", "Filial-ID", "Markt", "Markt-Nr", "Marktnummer",
+              "Store", "Store ID", "Store No", "Store Number", "Shop", "Shop ID", "Location",
+              "Location ID", "Branch", "Standort"),
+    "sku": ("Artikelnummer", "Artikel-Nr", "Art.-Nr.", "ArtNr", "SKU", "Item", "Item ID", "Item No",
+            "Item Number", "Article Number", "Product ID", "Product Code", "Materialnummer", "ID"),
+    "gtin": ("EAN", "GTIN", "Barcode", "EAN-Code", "EAN13", "EAN-Nr", "EAN-Nummer", "GTIN13", "GTIN14",
+             "UPC", "Strichcode"),
+    "title": ("Bezeichnung", "Artikelbezeichnung", "Artikelname", "Kurzbezeichnung", "Name", "Title",
+              "Produkt", "Produktname", "Product Name", "Item Name", "Description", "Beschreibung"),
+    "price": ("VK-Preis", "VK", "Verkaufspreis", "VK brutto", "Preis", "Regulärer Preis", "Normalpreis",
+              "Price", "Regular Price", "Retail Price", "Selling Price", "Sales Price"),
+    "promo_price": ("Aktionspreis", "Angebotspreis", "Sonderpreis", "Aktions-VK", "Promo Price",
+                    "Promotion Price", "Sale Price", "Offer Price"),
+    "promo_from": ("Aktion von", "Aktion ab", "Aktionsbeginn", "Aktionsstart", "Gültig von", "Gültig ab",
+                   "Promo From", "Promo Start", "Sale Start", "Valid From"),
+    "promo_to": ("Aktion bis", "Aktionsende", "Gültig bis", "Promo To", "Promo End", "Sale End",
+                 "Valid To", "Valid Until"),
+    "currency": ("Währung", "Waehrung", "Currency", "Curr"),
+    "availability": ("Verfügbarkeit", "Verfuegbarkeit", "Availability", "Bestand", "Lagerbestand",
+                     "Stock", "On Hand"),
+}
+FIELDS = tuple(HEADERS)
+
+_AVAILABILITY = {
+    Availability.in_stock: ("in stock", "available", "verfügbar", "lieferbar", "auf Lager", "vorrätig",
+                            "ja", "yes", "true"),
+    Availability.out_of_stock: ("out of stock", "sold out", "unavailable", "nicht verfügbar",
+                                "nicht lieferbar", "ausverkauft", "nein", "no", "false"),
+    Availability.preorder: ("preorder", "vorbestellbar"),
+    Availability.backorder: ("backorder", "nachbestellt", "wird nachgeliefert"),
+}
+_DELIMITERS = ";,\t|"  # also the preference on a tie
+_LOOKAHEAD = 1000  # rows read ahead to learn the file's decimal mark
+
+
+def _norm(name: str) -> str:
+    """'VK-Preis (EUR)' -> 'vkpreis', 'Währung' -> 'wahrung': exports vary all of these."""
+    name = re.sub(r"\(.*?\)|\[.*?\]", "", name)
+    name = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(ch for ch in name if ch.isalnum())  # also drops the accents NFKD split off
+
+
+_KNOWN = {}
+for _field, _names in HEADERS.items():
+    for _rank, _name in enumerate(_names):
+        _KNOWN.setdefault(_norm(_name), (_field, _rank))
+_AVAILABILITY_WORDS = {_norm(w): a for a, words in _AVAILABILITY.items() for w in words}
+
+
+def _known(header: str) -> tuple[str, int] | None:
+    key = _norm(header)
+    # "Preis EUR", "VK in Euro": a currency after a known name
+    return _KNOWN.get(key) or _KNOWN.get(re.sub(r"(in)?(eur|euro|chf|usd|gbp)$", "", key))
+
+
+def read(path: Path, config: ProjectConfig) -> ChannelRead:
+    """Read one store price file into offers and rejections (rows == offers + rejections)."""
+    out = ChannelRead(channel=CHANNEL, source=path.name)
+    with _gc_paused():
+        for item in iter_rows(path, config, out.notes):
+            (out.offers if isinstance(item, Offer) else out.rejections).append(item)
+    return out
+
+
+def iter_rows(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
+    """read(), one row at a time in file order, for files too large to hold as one ChannelRead.
+    `notes` is complete once the iterator is exhausted."""
+    name = path.name
+    encoding = _encoding(path)
+    if encoding not in ("utf-8-sig", "utf-16"):
+        notes.append(f"{name} is not UTF-8; read it as {encoding}")
+    with path.open(encoding=encoding, newline="") as f:
+        lines = _Lines(f)
+        try:
+            yield from _rows(lines, name, config, notes)
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: bytes near line {lines.count + 1} are not {encoding} text;"
+                             " save the file as UTF-8") from None
+        except csv.Error as e:
+            raise InputError(f"{name}: line {lines.count} is not readable as CSV ({e})") from None
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Offers hold no reference cycles, yet allocating 100,000 of them set off cyclic-GC passes
+    that took 40 % of the time (measured); pause the collector while the list grows."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _encoding(path: Path) -> str:
+    """Strict UTF-8 first (one streaming pass, BOM or not), then charset-normalizer over the first MB
+    among single-byte code pages, then cp1252. Exports are UTF-8 or a Windows code page; guessing
+    wider makes small German files come out as Turkish or Cyrillic."""
+    name = path.name
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+        if not head.strip():
+            raise InputError(f"{name}: the file is empty")
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"  # Excel's "Unicode text"
+        if head.startswith(b"PK\x03\x04"):
+            raise InputError(f"{name}: this is a spreadsheet or zip file, not CSV; export it as CSV")
+        if b"\x00" in head:
+            raise InputError(f"{name}: this is not a text file (it contains NUL bytes); export it as CSV")
+        decoder, chunk = codecs.getincrementaldecoder("utf-8")(), head
+        try:
+            while chunk:
+                decoder.decode(chunk)
+                chunk = f.read(1 << 20)
+            decoder.decode(b"", final=True)
+            return "utf-8-sig"  # also reads files without a BOM
+        except UnicodeDecodeError:
+            pass
+    matches = charset_normalizer.from_bytes(
+        head, cp_isolation=["cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1257", "latin_1"])
+    best = matches.best()
+    if best is None:
+        return "cp1252"
+    # a match stands for every code page that decodes the sample alike (could_be_from_charset)
+    scores = {enc: (m.chaos, -m.coherence) for m in list(matches)[::-1] for enc in m.could_be_from_charset}
+    if "cp1250" in scores and scores["cp1250"][0] <= best.chaos and _central_european(head):
+        return "cp1250"  # a small sample fools the language model
+    # German text reads alike in cp1252 and cp1250: on a tie, the commoner cp1252 ("Crème", not "Crčme")
+    return "cp1252" if scores.get("cp1252", (1, 0)) <= scores[best.encoding] else best.encoding
+
+
+def _central_european(data: bytes) -> bool:
+    """š/ž (the same bytes in cp1250 and cp1252, rare in Western text) beside bytes that are č/ć/đ
+    in cp1250 but è/æ/ð in cp1252."""
+    return any(b in data for b in (b"\x8a", b"\x9a", b"\x8e", b"\x9e")) and \
+        any(b in data for b in (b"\xc8", b"\xe8", b"\xc6", b"\xe6", b"\xd0", b"\xf0"))
+
+
+class _Lines:
+    """The file's physical lines, counted and kept per record: csv.reader reports neither the
+    line a record starts on nor its raw text, and a rejection needs both."""
+
+    def __init__(self, f: TextIO):
+        self._it = iter(f)
+        self.count = 0
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._it)
+        self.count += 1
+        self.taken.append(line)
+        return line
+
+    def take(self) -> tuple[int, str]:
+        """(first line number, raw text) of what was read since the last take."""
+        n = len(self.taken)
+        raw = "".join(self.taken).rstrip("\r\n")
+        self.taken.clear()
+        return self.count - n + 1, raw
+
+
+def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], str]]:
+    for fields in csv.reader(lines, delimiter=delimiter):
+        line, raw = lines.take()
+        if "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
+            yield line, fields, raw
+
+
+def _delimiter(line: str) -> str:
+    """The candidate that splits the header line most often outside quotes (csv.Sniffer, given
+    one line, happily picks a letter)."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    for ch in line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    return max(counts, key=counts.__getitem__)
+
+
+@dataclass
+class _Layout:
+    """What the header and the first rows told us about the file."""
+
+    name: str
+    columns: dict[str, int]
+    width: int
+    decimal_comma: bool
+    currency: str
+    location: str | None  # every row's store when the file has no store column
+    tz: tzinfo
+    zero_promos: int = 0
+    ignored_promo_dates: int = 0
+    bad_gtins: int = 0
+
+
+def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
+    first = next((line for line in lines if line.strip()), None)
+    sep = re.fullmatch(r"sep=(.)", first.strip("\r\n")) if first else None
+    if sep:  # Excel's "sep=;" line before the header
+        first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        raise InputError(f"{name}: the file is empty (no header line)")
+    delimiter = sep.group(1) if sep else _delimiter(first)
+    header = next(csv.reader([first], delimiter=delimiter))
+    while header and not header[-1].strip():  # a trailing delimiter
+        header.pop()
+    lines.take()
+    columns = _columns(header, config.store.columns, name)
+
+    records = _records(lines, delimiter)
+    head = list(islice(records, _LOOKAHEAD))
+    prices = (fields[i] for _, fields, _ in head for f, i in columns.items()
+              if f in ("price", "promo_price") and i < len(fields))
+    decimal_comma = _decimal_comma(prices, delimiter, notes)
+    location = None
+    if "store" not in columns:
+        location = config.store.location or Path(name).stem
+        why = "store.location in unisono.yaml" if config.store.location else "the file name"
+        notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
+    layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
+                     location, config.tz)
+
+    first_line: dict[tuple[str, str, str], int] = {}  # (store, "sku"/"EAN", key) -> line of its offer
+    rows = 0
+    for line, fields, raw in chain(head, records):
+        rows += 1
+        source = SourceRef(file=name, line=line)
+        try:
+            offer = _offer(layout, _fit(fields, layout.width), source)
+        except ValueError as e:
+            reason = _shorten(str(e).replace("\n", " "), 200) + _unclosed_quote(fields, raw, line, delimiter)
+            yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
+            continue
+        key = (offer.location, "sku", offer.sku) if offer.sku else (offer.location, "EAN", offer.gtin)
+        if key in first_line:
+            reason = f"duplicate row for store {key[0]} and {key[1]} {key[2]} (first at line {first_line[key]})"
+            yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
+            continue
+        first_line[key] = line
+        yield offer
+    notes.extend(_counts_notes(layout, rows))
+
+
+def _columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str, int]:
+    """Field -> column index: the project's mapping first, then the header names we know."""
+    columns: dict[str, int] = {}
+    for field, wanted in mapping.items():
+        if field not in HEADERS:
+            raise InputError(f"{name}: unisono.yaml store.columns has an unknown field {field!r}"
+                             f" (fields: {', '.join(FIELDS)})")
+        found = [i for i, h in enumerate(header) if h.strip() == wanted.strip()] or \
+                [i for i, h in enumerate(header) if _norm(h) == _norm(wanted)]
+        if not found:
+            raise InputError(f"{name}: unisono.yaml maps store.columns.{field} to {wanted!r}, but the file"
+                             f" has no such column (it has: {_shorten(', '.join(header))})")
+        columns[field] = found[0]
+    best: dict[str, tuple[int, int]] = {}  # field -> (rank of the name, column)
+    for i, h in enumerate(header):
+        hit = _known(h)
+        if hit and hit[0] not in columns and i not in columns.values() and hit[1] < best.get(hit[0], (99, 0))[0]:
+            best[hit[0]] = (hit[1], i)
+    columns.update({field: i for field, (_, i) in best.items()})
+
+    if not columns and sum(bool(re.fullmatch(r"[\d.,\s€-]+", h)) for h in header) > len(header) / 2:
+        raise InputError(f"{name}: the first line looks like data, not a header"
+                         f" ({_shorten(', '.join(header))}); the file needs a header line")
+    if "price" not in columns:
+        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')});"
+                         " map yours in unisono.yaml under store.columns")
+    if "sku" not in columns and "gtin" not in columns:
+        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')});"
+                         " map yours in unisono.yaml under store.columns")
+    return columns
+
+
+def _looked_for(*fields: str) -> str:
+    return ", ".join(n for f in fields for n in HEADERS[f][:3]) + ", …"
+
+
+def _shorten(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _decimal_comma(values: Iterable[str], delimiter: str, notes: list[str]) -> bool:
+    """Whether the file writes decimal commas, by the first rows' prices: "7,99", ",69", "1.299,00"
+    say yes; "7.99", "1,299.00" say no; "1.299" says nothing. Decided once for the file, so that
+    "1.299" in a decimal-comma file is 1299. No evidence: commas, unless the file is comma-separated."""
+    votes = {True: 0, False: 0}
+    ambiguous = 0
+    for v in values:
+        s = re.sub(r"[^\d.,]", "", v)
+        if "," in s and "." in s:
+            votes[s.rfind(",") > s.rfind(".")] += 1
+        elif s.count(",") + s.count(".") == 1:
+            mark = "," if "," in s else "."
+            if len(s) - s.index(mark) - 1 != 3:  # not followed by exactly three digits: a decimal mark
+                votes[mark == ","] += 1
+            else:
+                ambiguous += 1
+        elif s.count(",") > 1 or s.count(".") > 1:
+            votes[s.count(".") > 1] += 1  # "1.299.000": dots group thousands
+    if votes[True] == votes[False] == 0:
+        guess = delimiter != ","
+        if ambiguous:
+            notes.append(f"no price in the first rows shows its decimal mark; read '1.299' as"
+                         f" {'1299 (decimal commas)' if guess else '1.299 (decimal points)'}")
+        return guess
+    return votes[True] > votes[False]
+
+
+def _fit(fields: list[str], width: int) -> list[str]:
+    if len(fields) > width and not any(x.strip() for x in fields[width:]):
+        return fields[:width]  # a trailing delimiter
+    if len(fields) != width:
+        raise ValueError(f"row has {len(fields)} fields, the header has {width}")
+    return fields
+
+
+def _unclosed_quote(fields: list[str], raw: str, line: int, delimiter: str) -> str:
+    """A hint for a bad row whose quoted field holds whole lines of further rows: an opening quote
+    that is never closed swallows the rest of the file into one row."""
+    if any("\n" in x and delimiter in x for x in fields):
+        return f" (the row spans lines {line}-{line + len(raw.splitlines()) - 1}: a quote that is never closed?)"
+    return ""
+
+
+def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
+    """One row as an offer; ValueError with the reason a merchandiser reads when it cannot be one."""
+    cells = {field: fields[i].strip() for field, i in layout.columns.items()}
+
+    def cell(field: str) -> str:
+        return cells.get(field, "")
+
+    location = layout.location or cell("store")
+    if not location:
+        raise ValueError("no store id")
+    sku, ean = cell("sku") or None, cell("gtin")
+    gtin = normalize_gtin(ean)
+    if not sku and not ean:
+        raise ValueError("no sku and no EAN")
+    if ean and gtin is None and not sku:
+        raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
+    promo, promo_from, promo_to = cell("promo_price"), cell("promo_from"), cell("promo_to")
+    if not cell("price") and promo:  # some lists blank the regular price while a promotion runs
+        raise ValueError(f"price is empty; the row has only a promo price ({promo})")
+    price, symbol = _money(cell("price"), layout.decimal_comma, "price")
+
+    sale_price = start = end = None
+    if promo:
+        sale_price, _ = _money(promo, layout.decimal_comma, "promo price")
+        sale_price = sale_price or None  # ERPs write 0,00 for "no promotion"
+    if sale_price is not None:
+        start = _instant(promo_from, layout.tz, what="promo from") if promo_from else None
+        end = _instant(promo_to, layout.tz, end_of_day=True, what="promo to") if promo_to else None
+        if start and end and end <= start:
+            raise ValueError(f"promo to {promo_to!r} is before promo from {promo_from!r}")
+
+    offer = Offer(
+        channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell("title").split()) or None,
+        price=price, sale_price=sale_price, sale_start=start, sale_end=end,
+        currency=_currency(cell("currency")) or symbol or layout.currency,
+        availability=_availability(cell("availability"), layout.decimal_comma), source=source,
+    )
+    # counted for the notes only once the row is an offer
+    layout.bad_gtins += bool(ean and gtin is None)
+    layout.zero_promos += bool(promo and sale_price is None)
+    layout.ignored_promo_dates += bool(sale_price is None and (promo_from or promo_to))
+    return offer
+
+
+_AMOUNT = re.compile(r"(?P<pre>[^\d\s.,+-][^\d\s,+-]*)?\s*(?P<num>[-+]?[\d\s.,']+?)\s*(?P<post>[^\d\s.,+-][^\d\s,+-]*)?")
+_PLAIN = {True: re.compile(r"\d*,?\d+"), False: re.compile(r"\d*\.?\d+")}  # "7,99", ",69", "1299"
+
+
+@lru_cache(maxsize=8192)  # a price list repeats few distinct prices
+def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | None]:
+    """An amount in the file's decimal convention, a currency sign beside it tolerated: "7,99 €"."""
+    if _PLAIN[decimal_comma].fullmatch(text):  # the common case, without parse_decimal's generality
+        return Decimal(text.replace(",", ".")), None
+    if not text:
+        raise ValueError(f"{what} is empty")
+    m = _AMOUNT.fullmatch(text)
+    signs = [_currency(s, strict=False) for s in (m.group("pre"), m.group("post")) if s] if m else []
+    if not m or None in signs or len(signs) > 1:
+        raise ValueError(f"{what} {text!r} is not a number")
+    try:
+        amount = parse_decimal(m.group("num"), decimal_comma=decimal_comma, what=what)
+    except ValueError as e:
+        try:  # "7.99" in a decimal-comma file: say why it is no number here
+            parse_decimal(m.group("num"), decimal_comma=not decimal_comma)
+        except ValueError:
+            raise e from None
+        raise ValueError(f"{e} (this file writes decimal {'commas' if decimal_comma else 'points'})") from None
+    if amount < 0:
+        raise ValueError(f"{what} {text!r} is negative")
+    return amount, signs[0] if signs else None
+
+
+_instant = lru_cache(maxsize=4096)(parse_instant)  # promo dates repeat across a file
+
+
+@lru_cache(maxsize=256)
+def _currency(text: str, strict: bool = True) -> str | None:
+    """ "EUR", "eur", "€" -> "EUR"; empty -> None. Unknown: a rejection, or None when not strict."""
+    if not text:
+        return None
+    code = text.upper() if re.fullmatch(r"[A-Za-z]{3}", text) else CURRENCY_SYMBOLS.get(text.lower())
+    if code is None and strict:
+        raise ValueError(f"currency {text!r} is not a currency code")
+    return code
+
+
+def _availability(text: str, decimal_comma: bool) -> Availability | None:
+    """A word ("lieferbar", "out of stock") or a stock count (> 0: in stock)."""
+    if not text:
+        return None
+    found = _AVAILABILITY_WORDS.get(_norm(text))
+    if found:
+        return found
+    try:
+        count = parse_decimal(text.lstrip("-"), decimal_comma=decimal_comma, what="availability")
+    except ValueError:
+        raise ValueError(f"availability {text!r} is neither a stock count nor a word like"
+                         " 'in stock', 'out of stock', 'lieferbar', 'ausverkauft'") from None
+    return Availability.in_stock if count > 0 and not text.startswith("-") else Availability.out_of_stock
+
+
+def _counts_notes(layout: _Layout, rows: int) -> list[str]:
+    def n_rows(n: int) -> str:
+        return f"{n} row has" if n == 1 else f"{n} rows have"
+
+    notes = []
+    if not rows:
+        notes.append(f"{layout.name} has a header but no rows")
+    if layout.zero_promos:
+        notes.append(f"{n_rows(layout.zero_promos)} promo price 0: read as no promotion")
+    if layout.ignored_promo_dates:
+        notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
+    if layout.bad_gtins:
+        notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN: offers with the sku only")
+    return notes

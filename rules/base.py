@@ -1,0 +1,247 @@
+"""What every rule kind shares: the vocabulary of channels and fields, the common model fields,
+one offer's columns in a query row, and the Finding every kind builds.
+
+A rule kind (parity.py, presence.py, expression.py) is a subclass of RuleBase with its own
+`kind` literal, `query(live) -> Select` (violating rows only) and `to_finding(row, ctx)`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, model_validator
+from sqlalchemy import Select, Table, select
+from sqlalchemy.sql import ColumnElement, FromClause
+
+from unisono.domain.findings import Finding, Severity, location_label
+from unisono.domain.models import CHANNELS
+from unisono.rules.messages import check_template, fill_template, offer_name
+from unisono.rules.scope import Scope, scope_clause
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from unisono.rules.evaluate import EvalContext
+
+# field a rule speaks of -> column of the `live` relation (catalog/live.py)
+FIELD_COLUMNS = {
+    "price": "price_cents",
+    "sale_price": "sale_price_cents",
+    "effective_price": "effective_cents",
+    "reference_price": "reference_cents",
+    "discount_percent": "discount_percent",
+    "currency": "currency",
+    "availability": "availability",
+    "title": "title",
+    "brand": "brand",
+    "category": "category",
+    "sku": "sku",
+    "gtin": "gtin",
+}
+MONEY_FIELDS = frozenset({"price", "sale_price", "effective_price", "reference_price"})
+NUMBER_FIELDS = MONEY_FIELDS | {"discount_percent"}
+
+
+
+def _known_channel(value: str) -> str:
+    if value not in CHANNELS:
+        raise ValueError(f"unknown channel {value!r} (valid channels: {', '.join(CHANNELS)})")
+    return value
+
+
+Channel = Annotated[str, AfterValidator(_known_channel), WithJsonSchema({"type": "string", "enum": list(CHANNELS)})]
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.fullmatch(value):
+        raise ValueError(f"rule id {value!r} is not a slug: use lower-case letters, digits and hyphens, e.g. price-parity")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug), WithJsonSchema({"type": "string", "pattern": "^" + _SLUG.pattern + "$"})]
+
+
+@dataclass
+class OfferView:
+    """One offer's columns in a result row (selected with `offer_columns(alias, prefix)`)."""
+
+    channel: str
+    location: str
+    key: str
+    sku: str | None
+    gtin: str | None
+    url: str | None
+    title: str | None
+    brand: str | None
+    category: str | None
+    currency: str
+    price_cents: int
+    sale_price_cents: int | None
+    sale_start: datetime | None
+    sale_end: datetime | None
+    effective_cents: int
+    reference_cents: int | None
+    discount_percent: float | None
+    availability: str | None
+    source: str
+
+    @classmethod
+    def from_row(cls, row: Row, prefix: str) -> OfferView:
+        m = row._mapping
+        return cls(**{c: m[f"{prefix}__{c}"] for c in OFFER_COLUMNS})
+
+    @property
+    def label(self) -> str:
+        return location_label(self.channel, self.location)
+
+    @property
+    def name(self) -> str:
+        return offer_name(self.channel, self.location)
+
+    @property
+    def keyed_by_link(self) -> bool:
+        """No sku could be resolved: the catalog keyed the offer by its product link."""
+        return not self.sku and bool(self.url) and self.key == self.url
+
+    def value(self, field: str) -> Any:
+        raw = getattr(self, FIELD_COLUMNS[field])
+        if field in MONEY_FIELDS and raw is not None:
+            return Decimal(raw) / 100
+        return raw
+
+    def text(self, field: str) -> str:
+        """The value as a merchandiser reads it: "79.99 EUR", "out_of_stock", "none"."""
+        v = self.value(field)
+        if v is None:
+            return "none"
+        if field in MONEY_FIELDS:
+            return f"{v:.2f} {self.currency}"
+        if field == "discount_percent":
+            return f"{v:g} %"
+        return str(v)
+
+    def template_values(self) -> dict[str, str]:
+        values = {f"{self.channel}.{f}": self.text(f) for f in FIELD_COLUMNS}
+        values[f"{self.channel}.location"] = str(self.location)
+        return values
+
+
+# the columns every query selects for each offer it involves, so messages and templates can use them
+OFFER_COLUMNS = tuple(f.name for f in fields(OfferView))
+
+
+def one_or_many(value: Any) -> Any:
+    """`require_in: shop` means `require_in: [shop]` (a BeforeValidator for list fields)."""
+    return [value] if isinstance(value, str) else value
+
+
+def accept_single_item(schema: dict, prop: str) -> None:
+    """JSON Schema: an array property also accepts one bare item (`require_in: shop`)."""
+    array = schema["properties"][prop]
+    description = array.pop("description", None)
+    schema["properties"][prop] = {"anyOf": [array["items"], array], "description": description}
+
+
+def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
+    return [alias.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS]
+
+
+def shop_title(live: Table, key: ColumnElement) -> ColumnElement:
+    """The shop's title for a key (findings prefer it: stores and newsletters abbreviate)."""
+    s = live.alias("shop_title")
+    q = select(s.c.title).where(s.c.channel == "shop", s.c.key == key, s.c.title.isnot(None))
+    return q.order_by(s.c.location).limit(1).scalar_subquery().label("shop_title")
+
+
+def product_title(row: Row, offers: list[OfferView]) -> str | None:
+    """The shop's title where the shop has the product, else the first title an offer shows."""
+    return row._mapping["shop_title"] or next((o.title for o in offers if o.title), None)
+
+
+def product_label(sku: str, title: str | None, *, by_link: bool = False) -> str:
+    """How a message names the product: "100203 'Wanderschuh Alpin GTX Herren'"."""
+    if by_link:
+        named = f"'{title}' " if title else "the product "
+        return f"{named}(link {sku}; no SKU could be resolved from it)"
+    return f"{sku} '{title}'" if title else sku
+
+
+class RuleBase(BaseModel):
+    """The fields every rule has. `where` limits what is checked; `unless` exempts from it."""
+
+    # attribute docstrings become descriptions in the JSON Schema editors show
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    id: Slug
+    """Unique across all rule files: lower-case letters, digits, hyphens (price-parity)."""
+    kind: str
+    """parity, presence or expression (each kind narrows this to its name)."""
+    title: str | None = None
+    """What must hold, in a merchandiser's words."""
+    severity: Severity = Severity.error
+    """info, warning, error (default) or blocker."""
+    description: str | None = None
+    """Why the rule exists, for whoever reads the findings."""
+    message: str | None = None
+    """Replaces the generated message. Placeholders: {sku}, {title}, {rule}, {<channel>.<field>}, {<channel>.location}."""
+    where: Scope | None = None
+    """Check only these products / locations."""
+    unless: Scope | None = None
+    """Exempt these products / locations."""
+
+    def template_channels(self) -> list[str]:
+        raise NotImplementedError
+
+    def query(self, live: Table) -> Select:
+        raise NotImplementedError
+
+    def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
+        raise NotImplementedError
+
+    @model_validator(mode="after")
+    def _template_fields_known(self) -> RuleBase:
+        if self.message is not None:
+            check_template(self.message, self.template_channels(), list(FIELD_COLUMNS))
+        return self
+
+    # -- helpers for the kinds ------------------------------------------------------------
+
+    def scope_clauses(self, product: FromClause, offers: list[FromClause]) -> list[ColumnElement]:
+        """WHERE clauses for `where` and `unless`. product: the alias whose key/brand/category
+        count; offers: the aliases whose location/channel/availability count (any of them)."""
+        clauses = []
+        if self.where is not None:
+            clauses.append(scope_clause(self.where, product, offers))
+        if self.unless is not None:
+            clauses.append(~scope_clause(self.unless, product, offers))
+        return clauses
+
+    def finding(
+        self, row: Row, offers: list[OfferView], *, values: dict[str, str], message: str,
+        channels: list[str] | None = None, locations: list[str] | None = None,
+        sources: list[str] | None = None, extra: dict[str, str] | None = None,
+    ) -> Finding:
+        """Build the Finding; a rule's own `message` template replaces the generated message."""
+        title = product_title(row, offers)
+        sku = offers[0].key
+        if self.message is not None:
+            ctx = {"sku": sku, "title": title or "", "rule": self.title or self.id}
+            for o in offers:
+                ctx.update(o.template_values())
+            message = fill_template(self.message, ctx)
+        return Finding(
+            rule=self.id, kind=self.kind, severity=self.severity, sku=sku, title=title,
+            channels=channels or [o.channel for o in offers],
+            locations=locations or [o.label for o in offers],
+            values=values, message=message,
+            sources=sources or [o.source for o in offers],
+            extra=extra or {},
+        )
+
+    def item(self, row: Row, offer: OfferView) -> str:
+        return product_label(offer.key, product_title(row, [offer]), by_link=offer.keyed_by_link)

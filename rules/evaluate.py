@@ -1,0 +1,34 @@
+"""Evaluation: run each rule's query on a connection whose `live` temp table is filled.
+
+Set-based: the database finds the violating rows; Python only turns each into a Finding.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection
+
+from unisono.catalog.live import live
+from unisono.domain.findings import Finding
+
+if TYPE_CHECKING:
+    from unisono.rules.ruleset import Rule
+
+
+@dataclass
+class EvalContext:
+    at: datetime  # the instant the live offers were built for (timezone-aware)
+    tz: ZoneInfo  # the project's zone, for dates in messages
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("EvalContext.at must be timezone-aware")
+
+
+def run_rules(conn: Connection, rules: list[Rule], ctx: EvalContext) -> list[Finding]:
+    """Findings of all rules: most severe first, then by rule, product and locations."""
+    findings = [rule.to_finding(row, ctx) for rule in rules for row in conn.execute(rule.query(live))]
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations))

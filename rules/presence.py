@@ -1,0 +1,100 @@
+"""presence: what one channel shows must exist in others, e.g. what the newsletter advertises
+is in the shop (and, with require_available, not out of stock there).
+
+    - id: advertised-in-shop
+      kind: presence
+      when_in: newsletter
+      require_in: [shop]
+      require_available: true
+
+For each live offer of `when_in` (each location) there must be a live offer with the same key in
+each required channel (any location). One finding per (key, when_in location, missing channel).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from sqlalchemy import Select, Table, and_, exists, literal, or_, select, union_all
+from sqlalchemy.sql import FromClause
+
+from unisono.domain.findings import Finding, location_label
+from unisono.rules.base import Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title
+from unisono.rules.messages import sentence
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from unisono.rules.evaluate import EvalContext
+
+OUT_OF_STOCK = "out_of_stock"
+
+
+class PresenceRule(RuleBase):
+    """What one channel shows exists in others."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: accept_single_item(schema, "require_in"))
+
+    kind: Literal["presence"]
+    when_in: Channel
+    """Every offer of this channel (each location) is checked."""
+    require_in: Annotated[list[Channel], BeforeValidator(one_or_many)] = Field(min_length=1)
+    """Each of these channels must have an offer for the product (any location)."""
+    require_available: bool = False
+    """An offer that is out_of_stock does not count."""
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> PresenceRule:
+        if self.when_in in self.require_in:
+            raise ValueError(f"require_in names {self.when_in!r}, the when_in channel itself: that always holds")
+        return self
+
+    def template_channels(self) -> list[str]:
+        return [self.when_in]  # the required channel's offer is missing, so it has no fields to show
+
+    def query(self, live: Table) -> Select:
+        seen = live.alias("seen")
+        per_channel = [self._missing_in(live, seen, ch) for ch in dict.fromkeys(self.require_in)]
+        if len(per_channel) == 1:
+            return per_channel[0]
+        return select(union_all(*per_channel).subquery())
+
+    def _missing_in(self, live: Table, seen: FromClause, channel: str) -> Select:
+        there = live.alias("there")
+        same_product = and_(there.c.channel == channel, there.c.key == seen.c.key)
+        listed = exists().where(same_product)
+        counts = listed
+        if self.require_available:
+            counts = exists().where(same_product, or_(there.c.availability.is_(None), there.c.availability != OUT_OF_STOCK))
+
+        def first_out_of_stock(column):  # where it is listed but out of stock: one such offer as evidence
+            q = select(column).where(same_product, there.c.availability == OUT_OF_STOCK)
+            return q.order_by(there.c.location).limit(1).scalar_subquery()
+
+        return select(
+            *offer_columns(seen, "seen"), shop_title(live, seen.c.key),
+            literal(channel).label("missing_channel"), listed.label("listed"),
+            first_out_of_stock(there.c.location).label("oos_location"),
+            first_out_of_stock(there.c.source).label("oos_source"),
+        ).where(seen.c.channel == self.when_in, ~counts, *self.scope_clauses(seen, [seen]))
+
+    def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
+        seen = OfferView.from_row(row, "seen")
+        m = row._mapping
+        missing = m["missing_channel"]
+        verb = "advertises" if seen.channel == "newsletter" else "sells"
+        if m["listed"]:
+            place = "the shop" if missing == "shop" else f"every {missing} that lists it"
+            state, problem = "out of stock", f"which is out of stock in {place}"
+        else:
+            place = "the shop" if missing == "shop" else f"any {missing}"
+            state, problem = "not listed", f"which is not in {place}"
+        message = sentence(f"{seen.name} {verb} {self.item(row, seen)}, {problem}")
+        elsewhere = location_label(missing, "*")  # no location of that channel has it
+        return self.finding(
+            row, [seen], message=message,
+            channels=[seen.channel, missing], locations=[seen.label, elsewhere],
+            values={seen.label: seen.text("effective_price"), elsewhere: state},
+            sources=[seen.source] + ([m["oos_source"]] if m["oos_source"] else []),
+            extra={"out_of_stock_at": location_label(missing, m["oos_location"])} if m["oos_location"] else None,
+        )

@@ -1,0 +1,154 @@
+"""Rule files: YAML in, validated Rule models out, every mistake as "file:line: what is wrong".
+
+A rule file is `rules: [ ... ]` (or a bare list). A new kind is a module with a RuleBase
+subclass, added to `Rule` below.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from unisono.rules.expression import ExpressionRule
+from unisono.rules.parity import ParityRule
+from unisono.rules.presence import PresenceRule
+from unisono.rules.scope import Scope
+from unisono.rules.yaml_lines import YamlProblem, line_of, load_with_lines
+
+KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": ExpressionRule}
+Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule], Field(discriminator="kind")]
+_RULE = TypeAdapter(Rule)
+
+
+class RuleFile(BaseModel):
+    """A rule file: `rules:` and a list of rules. (A bare list of rules is accepted too.)"""
+
+    model_config = ConfigDict(extra="forbid", title="unisono rules")
+    rules: list[Rule] = Field(default_factory=list)
+
+
+class RuleError(Exception):
+    """The rules cannot be used. str(): every problem, one per line, "file:line: ..."."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def default_rules_path() -> Path:
+    return Path(__file__).with_name("default_rules.yaml")
+
+
+def rules_json_schema() -> dict:
+    """JSON Schema of a rule file, for editors (e.g. yaml-language-server's `# yaml-language-server: $schema=`)."""
+    schema = RuleFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def load_rules(paths: list[Path]) -> list[Rule]:
+    rules, problems = _load(paths)
+    if problems:
+        raise RuleError(problems)
+    return rules
+
+
+def validate(paths: list[Path]) -> list[str]:
+    return _load(paths)[1]
+
+
+def _rule_files(paths: list[Path]) -> list[Path]:
+    """Files as given; a folder stands for the *.yaml / *.yml files in it, sorted."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        files += sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml")) if p.is_dir() else [p]
+    return files
+
+
+def _load(paths: list[Path]) -> tuple[list[Rule], list[str]]:
+    rules: list[Rule] = []
+    problems: list[str] = []
+    first_seen: dict[str, str] = {}  # rule id -> "file:line"
+    for path in _rule_files(paths):
+        for rule, line in _load_file(path, problems):
+            if rule.id in first_seen:
+                problems.append(f"{path}:{line}: duplicate rule id {rule.id!r} (first defined at {first_seen[rule.id]})")
+                continue
+            first_seen[rule.id] = f"{path}:{line}"
+            rules.append(rule)
+    return rules, problems
+
+
+def _load_file(path: Path, problems: list[str]) -> list[tuple[Rule, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        problems.append(f"{path}:1: cannot read the file: {e}")
+        return []
+    try:
+        data, lines, duplicates = load_with_lines(text)
+    except YamlProblem as e:
+        problems.append(f"{path}:{e.line}: {e.message}")
+        return []
+    problems += [f"{path}:{line}: {what}" for line, what in duplicates]
+    if data is None:
+        return []  # an empty file holds no rules
+    if isinstance(data, dict):
+        unknown = [k for k in data if k != "rules"]
+        for k in unknown:
+            problems.append(f"{path}:{line_of(lines, (k,))}: unknown top-level key {k!r} (a rule file has only 'rules:')")
+        items, prefix = data.get("rules") or [], ("rules",)
+    else:
+        items, prefix = data, ()
+    if not isinstance(items, list):
+        problems.append(f"{path}:{line_of(lines, prefix)}: 'rules' must be a list of rules (each starting with '- id: ...')")
+        return []
+    loaded = []
+    for i, item in enumerate(items):
+        here = prefix + (i,)
+        if not isinstance(item, dict):
+            line = line_of(lines, here)
+            problems.append(f"{path}:{line}: rule #{i + 1}: a rule is a mapping (id: ..., kind: ..., ...), not {item!r}")
+            continue
+        try:
+            loaded.append((_RULE.validate_python(item), line_of(lines, here)))
+        except ValidationError as e:
+            rule_id = item.get("id")
+            named = f"rule {rule_id!r}: " if rule_id else f"rule #{i + 1}: "
+            for err in e.errors():
+                loc = _strip_tag(err["loc"], item)
+                if loc and isinstance(loc[-1], int) and here + loc not in lines and here + loc[:-1] in lines:
+                    loc = loc[:-1]  # `field: prise` was one value, not a list: no index to show
+                where = ".".join(str(p) for p in loc)
+                what = f"{where}: {_explain(err, loc, item)}" if where else _explain(err, loc, item)
+                problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
+    return loaded
+
+
+def _strip_tag(loc: tuple, item: dict) -> tuple:
+    # a discriminated union puts the kind in front of the field path: ('parity', 'channels', 1)
+    if loc and loc[0] == item.get("kind") and loc[0] in KINDS:
+        return tuple(loc[1:])
+    return tuple(loc)
+
+
+def _explain(err: dict, loc: tuple, item: dict) -> str:
+    """pydantic's error, told in the rule author's words."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "union_tag_invalid":
+        return f"unknown kind {ctx.get('tag')!r} (valid kinds: {', '.join(KINDS)})"
+    if kind == "union_tag_not_found":
+        return f"missing 'kind' (one of: {', '.join(KINDS)})"
+    if kind == "extra_forbidden":
+        model = Scope if len(loc) >= 2 and loc[-2] in ("where", "unless") else KINDS.get(item.get("kind"), ParityRule)
+        valid = [f.validation_alias.choices[0] if hasattr(f.validation_alias, "choices") else name
+                 for name, f in model.model_fields.items()]
+        return f"unknown key {loc[-1]!r} (valid keys: {', '.join(valid)})"
+    if kind == "missing":
+        return "this required key is missing"
+    if kind in ("enum", "literal_error"):
+        return f"unknown value {err['input']!r} (valid: {ctx.get('expected')})"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    return f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {err['input']!r})"

@@ -1,0 +1,287 @@
+"""The shop channel adapter: Google Merchant Center feeds (RSS/Atom XML and tabular) -> offers."""
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from unisono.channels.shop import iter_items, read
+from unisono.domain.config import ProjectConfig, ShopOptions
+from unisono.domain.models import Availability, InputError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "shop"
+BERLIN = ZoneInfo("Europe/Berlin")
+CONFIG = ProjectConfig()
+
+
+def shop(name: str, config: ProjectConfig = CONFIG):
+    return read(FIXTURES / name, config)
+
+
+def by_sku(result):
+    return {o.sku: o for o in result.offers}
+
+
+def reasons(result):
+    return {(r.source.line, r.reason) for r in result.rejections}
+
+
+# ---- XML --------------------------------------------------------------------------------------
+
+def test_gmc_rss_feed_with_g_title_and_in_stock_becomes_offers():
+    result = shop("gmc_rss.xml")
+    assert result.channel == "shop" and result.source == "gmc_rss.xml"
+    assert not result.rejections
+    shoe = by_sku(result)["100203"]
+    assert shoe.title == "Wanderschuh Alpin GTX Herren"
+    assert shoe.location == "online"
+    assert (shoe.price, shoe.sale_price, shoe.currency) == (Decimal("99.99"), Decimal("79.99"), "EUR")
+    assert shoe.availability is Availability.in_stock
+    assert shoe.url == "https://bergsport-huber.de/p/100203"  # tracking dropped, host normalised
+    assert shoe.gtin == "04006381333931"
+    assert shoe.brand == "Alpin"
+    assert shoe.category == "Schuhe > Wanderschuhe"  # product_type is preferred over the google category
+    assert shoe.sale_start is None and shoe.sale_end is None  # a sale without a window is always on
+    assert (shoe.source.file, shoe.source.line) == ("gmc_rss.xml", 6)
+
+
+def test_nested_shipping_price_is_not_the_item_price():
+    assert by_sku(shop("gmc_rss.xml"))["100203"].price == Decimal("99.99")  # not 4.95 from g:shipping
+
+
+def test_empty_sale_price_invalid_gtin_and_double_escaped_title():
+    bottle = by_sku(shop("gmc_rss.xml"))["100204"]
+    assert bottle.sale_price is None  # <g:sale_price></g:sale_price> means no sale
+    assert bottle.gtin is None  # "12345" is no GTIN: dropped, the offer stays
+    assert bottle.title == "Gipfel's Trinkflasche"  # "&amp;#039;" unescaped once
+    assert (bottle.price, bottle.currency) == (Decimal("12.50"), "EUR")  # "EUR 12.50"
+    assert bottle.availability is Availability.out_of_stock
+    assert bottle.category == "Sporting Goods > Outdoor Recreation"
+
+
+def test_plain_title_and_link_and_price_without_currency_take_the_default_currency():
+    result = shop("plain_rss.xml")
+    juicer = by_sku(result)["H100"]
+    assert juicer.title == "Entsafter H 100"
+    assert juicer.url == "https://entsafter.example/h-100"
+    assert (juicer.price, juicer.currency) == (Decimal("19.99"), "EUR")
+    assert juicer.availability is Availability.in_stock  # "available for order"
+    assert any("1 prices carry no currency and were read as EUR" in n for n in result.notes)
+
+
+def test_shop_currency_and_location_from_the_config():
+    config = ProjectConfig(shop=ShopOptions(currency="CZK", location="cz"))
+    juicer = by_sku(shop("plain_rss.xml", config))["H100"]
+    assert (juicer.currency, juicer.location) == ("CZK", "cz")
+
+
+def test_g_namespace_field_wins_over_the_plain_one(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>1</g:id>'
+                    "<title>Channel-style title</title><g:title>Product title</g:title>"
+                    "<g:price>5 EUR</g:price></item></channel></rss>")
+    assert read(feed, CONFIG).offers[0].title == "Product title"
+
+
+def test_atom_feed_entries_with_link_href():
+    lamp = by_sku(shop("atom.xml"))["A1"]
+    assert lamp.title == "Stirnlampe 300"
+    assert lamp.url == "https://shop.example/stirnlampe-300"
+    assert lamp.availability is Availability.preorder
+    assert lamp.source.line == 4
+
+
+# ---- sale windows -----------------------------------------------------------------------------
+
+def window(sku):
+    offer = by_sku(shop("sale_windows.xml"))[sku]
+    return offer.sale_start, offer.sale_end
+
+
+def test_date_only_sale_window_covers_whole_days_in_the_project_timezone():
+    assert window("date-only") == (datetime(2026, 11, 24, tzinfo=BERLIN), datetime(2026, 12, 1, tzinfo=BERLIN))
+
+
+@pytest.mark.parametrize("sku", ["offset-2359", "colon-offset-235959"])
+def test_sale_ending_at_2359_runs_to_the_next_midnight_in_its_offset(sku):
+    plus1 = timezone(timedelta(hours=1))
+    start, end = window(sku)
+    assert start == datetime(2026, 11, 24, tzinfo=plus1)
+    assert end == datetime(2026, 12, 1, tzinfo=plus1)
+    assert end.utcoffset() == timedelta(hours=1)
+
+
+def test_zulu_and_zoneless_times_are_utc():
+    utc_window = (datetime(2026, 11, 24, 8, tzinfo=timezone.utc), datetime(2026, 11, 25, 8, tzinfo=timezone.utc))
+    assert window("zulu") == utc_window
+    assert window("no-zone-is-utc") == utc_window
+
+
+def test_magento_date_price_is_read_as_the_sale_window():
+    plus2 = timezone(timedelta(hours=2))
+    assert window("magento-date-price") == (datetime(2026, 10, 5, tzinfo=plus2), datetime(3000, 12, 31, tzinfo=plus2))
+
+
+def test_sale_price_without_effective_date_is_always_on():
+    assert window("no-window") == (None, None)
+
+
+def test_sale_window_ending_before_it_starts_is_rejected():
+    result = shop("sale_windows.xml")
+    [rejection] = result.rejections
+    assert rejection.source.line == 17
+    assert "ends before it starts" in rejection.reason and "2026-11-30/2026-11-24" in rejection.reason
+    assert result.rows == 8
+
+
+# ---- rejections -------------------------------------------------------------------------------
+
+def test_bad_items_are_rejected_with_their_line_and_a_readable_reason():
+    result = shop("rejections.xml")
+    assert [o.sku for o in result.offers] == ["100203"]
+    assert reasons(result) == {
+        (8, "item has no id"),
+        (12, "price 'abc' is not an amount with a currency"),
+        (16, "duplicate id 100203 (first at line 4)"),
+    }
+    assert all(r.source.file == "rejections.xml" and r.channel == "shop" for r in result.rejections)
+    assert "<g:price>abc</g:price>" in next(r.raw for r in result.rejections if r.source.line == 12)
+
+
+@pytest.mark.parametrize("name", ["gmc_rss.xml", "plain_rss.xml", "atom.xml", "sale_windows.xml", "rejections.xml",
+                                  "feed.tsv", "feed_semicolon.csv", "comma_with_rejections.csv"])
+def test_every_item_is_one_offer_or_one_rejection(name):
+    text = (FIXTURES / name).read_text(encoding="utf-8-sig")
+    items = text.count("<item>") + text.count("<entry>") if text.lstrip().startswith("<") else None
+    result = shop(name)
+    if items is None:  # tabular: the ids column, counted by the row starts we know
+        items = {"feed.tsv": 3, "feed_semicolon.csv": 3, "comma_with_rejections.csv": 4}[name]
+    assert result.rows == len(result.offers) + len(result.rejections) == items
+
+
+# ---- tabular ----------------------------------------------------------------------------------
+
+def test_tsv_with_bom_gmc_headers_and_a_multiline_quoted_title():
+    result = shop("feed.tsv")
+    offers = by_sku(result)
+    assert not result.rejections
+    assert offers["100203"].sale_price == Decimal("79.99")  # "Sale Price" header
+    assert offers["100203"].sale_end == datetime(2026, 12, 1, tzinfo=BERLIN)
+    assert offers["100204"].title == 'Trinkflasche 1 Liter, mit "Karabiner"'
+    assert [o.source.line for o in result.offers] == [2, 3, 5]  # the row after the 2-line title starts at 5
+    assert offers["100205"].availability is Availability.backorder
+    assert offers["100205"].currency == "EUR"
+
+
+def test_semicolon_file_rejects_a_bad_price_and_a_row_with_too_many_values():
+    result = shop("feed_semicolon.csv")
+    assert [o.sku for o in result.offers] == ["200001"]
+    assert reasons(result) == {
+        (3, "price 'abc' is not an amount with a currency"),
+        (4, "the row has 5 values but the header has 4 columns (a delimiter inside an unquoted value?)"),
+    }
+
+
+def test_comma_file_rejections_carry_the_line_where_the_row_starts():
+    result = shop("comma_with_rejections.csv")
+    assert by_sku(result)["300001"].title == 'Zelt "Basislager" für 2 Personen'
+    assert reasons(result) == {
+        (4, "item has no id"),
+        (5, "price 'abc' is not an amount with a currency"),
+        (6, "duplicate id 300001 (first at line 2)"),
+    }
+
+
+def test_tabular_feed_without_id_or_price_column_is_refused(tmp_path):
+    feed = tmp_path / "products.txt"
+    feed.write_text("sku_number\ttitle\tcost\nA1\tZelt\t9.99\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"^products.txt line 1: no 'id' and no 'price' column"):
+        read(feed, CONFIG)
+
+
+def test_unclosed_quote_in_a_tabular_feed_is_refused_with_the_line_where_the_row_starts(tmp_path):
+    feed = tmp_path / "feed.csv"
+    feed.write_text('id,title,price\n1,Zelt,9.99 EUR\n2,"Isomatte,19.99 EUR\n3,Kocher,29.99 EUR\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"^feed.csv line 3: the rows cannot be split \(unexpected end of data"):
+        read(feed, CONFIG)
+
+
+def test_tabular_feed_that_is_not_utf8_is_refused(tmp_path):
+    feed = tmp_path / "feed.tsv"
+    feed.write_bytes("id\ttitle\tprice\n1\tKinderschuh Größe 30\t9.99 EUR\n".encode("cp1252"))
+    with pytest.raises(InputError, match=r"^feed.tsv: not UTF-8 text"):
+        read(feed, CONFIG)
+
+
+def test_unknown_availability_leaves_it_empty_with_one_note_per_value(tmp_path):
+    feed = tmp_path / "feed.tsv"
+    feed.write_text("id\tprice\tavailability\n1\t1 EUR\tauf Anfrage\n2\t1 EUR\tauf Anfrage\n", encoding="utf-8")
+    result = read(feed, CONFIG)
+    assert [o.availability for o in result.offers] == [None, None]
+    assert result.notes == ["feed.tsv: availability 'auf Anfrage' is not understood (2 items; left empty)"]
+
+
+def test_form_is_detected_by_content_not_by_extension(tmp_path):
+    feed = tmp_path / "export.csv"
+    feed.write_bytes((FIXTURES / "plain_rss.xml").read_bytes())
+    assert [o.sku for o in read(feed, CONFIG).offers] == ["H100"]
+
+
+# ---- whole-file errors ------------------------------------------------------------------------
+
+def test_truncated_xml_is_an_input_error_never_a_partial_read():
+    with pytest.raises(InputError) as e:
+        shop("truncated.xml")
+    message = str(e.value)
+    # the file stops inside "<g:pri" on line 10; the parser notices at the end of the file, line 11
+    assert message.startswith("truncated.xml line 11: the XML ends early or is malformed (")
+    assert "\n" not in message
+
+
+def test_billion_laughs_is_refused():
+    with pytest.raises(InputError, match=r"^billion_laughs.xml: refused: the XML declares entities"):
+        shop("billion_laughs.xml")
+
+
+def test_external_entity_is_refused_and_nothing_is_read():
+    with pytest.raises(InputError, match=r"^xxe.xml: refused") as e:
+        shop("xxe.xml")
+    assert "root:" not in str(e.value)
+
+
+def test_xml_that_is_not_a_feed_is_refused(tmp_path):
+    other = tmp_path / "sitemap.xml"
+    other.write_text('<?xml version="1.0"?>\n<urlset><url><loc>https://x.example</loc></url></urlset>\n')
+    with pytest.raises(InputError, match=r"^sitemap.xml line 2: not a product feed \(the document is <urlset>"):
+        read(other, CONFIG)
+
+
+def test_html_page_is_refused(tmp_path):
+    page = tmp_path / "feed.xml"
+    page.write_text("<!DOCTYPE html>\n<html><body>Not found</body></html>\n")
+    with pytest.raises(InputError, match="HTML page, not a product feed"):
+        read(page, CONFIG)
+
+
+def test_empty_file_is_refused(tmp_path):
+    empty = tmp_path / "shop_feed.xml"
+    empty.write_bytes(b"\xef\xbb\xbf \n")
+    with pytest.raises(InputError, match=r"^shop_feed.xml: the file is empty$"):
+        read(empty, CONFIG)
+
+
+def test_feed_without_items_reads_as_empty_with_a_note(tmp_path):
+    feed = tmp_path / "empty_channel.xml"
+    feed.write_text('<rss version="2.0"><channel><title>x</title></channel></rss>')
+    result = read(feed, CONFIG)
+    assert result.rows == 0 and result.notes == ["empty_channel.xml: the feed has no items"]
+
+
+# ---- streaming --------------------------------------------------------------------------------
+
+def test_iter_items_streams_items_in_file_order():
+    entries = iter_items(FIXTURES / "rejections.xml", CONFIG)
+    first = next(entries)
+    assert (first.sku, first.source.line) == ("100203", 4)
+    assert [e.source.line for e in entries] == [8, 12, 16]

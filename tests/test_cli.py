@@ -1,0 +1,162 @@
+"""The `unisono` command end to end: what a user types, what they see, the exit codes."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from importlib.resources import files
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from unisono.cli.main import cli
+
+DEMO = Path(str(files("unisono.demo") / "data"))
+KEY = json.loads((DEMO / "answer_key.json").read_text(encoding="utf-8"))
+AT = KEY["check_at"]
+
+
+def run(*args: str, project: Path | None = None):
+    env = {"UNISONO_PROJECT": str(project)} if project else {}
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    result = run("init", str(tmp_path / "p"))
+    assert result.exit_code == 0, result.output
+    return tmp_path / "p"
+
+
+@pytest.fixture
+def published(project) -> Path:
+    for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
+        shutil.copy(DEMO / name, project / name)
+        result = run("publish", channel, str(project / name), "--published-at", "2026-11-19T06:00", project=project)
+        assert result.exit_code == 0, result.output
+    return project
+
+
+def test_init_creates_a_config_and_the_default_rules(project):
+    assert (project / "unisono.yaml").read_text().startswith("# unisono project configuration")
+    assert "price-parity" in (project / "rules" / "default.yaml").read_text()
+
+
+def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_path):
+    again = run("init", str(project))
+    assert again.exit_code == 2 and "exists already" in again.output
+    bad = run("init", str(tmp_path / "q"), "--timezone", "Mars/Olympus")
+    assert bad.exit_code == 2 and "unknown timezone" in bad.output and "Traceback" not in bad.output
+
+
+def test_publish_json_reports_what_was_read(project):
+    shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
+    result = run("publish", "shop", str(project / "feed.xml"), "--format", "json", project=project)
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert set(doc) >= {"publication", "offers", "claims", "rejections"}
+    assert doc["offers"] == 300 and doc["rejections"] == 0
+    assert doc["publication"]["channel"] == "shop" and len(doc["publication"]["sha256"]) == 64
+
+
+def test_publishing_the_same_file_twice_says_nothing_changed(project):
+    shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
+    run("publish", "shop", str(project / "feed.xml"), project=project)
+    again = run("publish", "shop", str(project / "feed.xml"), project=project)
+    assert again.exit_code == 0 and "unchanged" in again.output and "nothing changed" in again.output
+
+
+def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
+    text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
+    (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")
+    before = run("check", "--at", AT, "--format", "json", project=published)
+    result = run("publish", "shop", str(published / "broken.xml"), project=published)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "broken.xml" in result.output
+    after = run("check", "--at", AT, "--format", "json", project=published)
+    assert json.loads(after.output)["findings"] == json.loads(before.output)["findings"]
+
+
+def test_a_store_file_without_a_price_column_is_refused_with_exit_2(project):
+    (project / "prices.csv").write_text("Filiale;Artikelnummer;Bezeichnung\n1001;100203;Schuh\n", encoding="utf-8")
+    result = run("publish", "store", str(project / "prices.csv"), project=project)
+    assert result.exit_code == 2 and "price" in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_price_row_becomes_a_rejection_with_its_line(project):
+    (project / "prices.csv").write_text(
+        "Filiale;Artikelnummer;VK-Preis\n1001;100203;19,99\n1001;100204;abc\n", encoding="utf-8")
+    result = run("publish", "store", str(project / "prices.csv"), "--format", "json", project=project)
+    doc = json.loads(result.output)
+    assert (doc["offers"], doc["rejections"]) == (1, 1)
+    assert doc["first_rejections"][0]["source"] == "prices.csv:3" and "abc" in doc["first_rejections"][0]["reason"]
+
+
+def test_check_json_lists_the_demo_findings_and_exits_1(published):
+    result = run("check", "--at", AT, "--format", "json", project=published)
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert len(doc["findings"]) == len(KEY["expected_findings"])
+    first = doc["findings"][0]
+    assert set(first) >= {"rule", "kind", "severity", "sku", "channels", "locations", "values", "message", "sources"}
+    assert doc["summary"]["failed"] is True and doc["summary"]["findings"] == len(doc["findings"])
+
+
+def test_check_passes_when_nothing_reaches_the_fail_level(published):
+    assert run("check", "--at", AT, "--fail-on", "blocker", project=published).exit_code == 0
+
+
+def test_check_with_nothing_live_refuses_to_pass_the_gate(project):
+    result = run("check", "--at", AT, project=project)
+    assert result.exit_code == 2 and "nothing to check" in result.output
+
+
+def test_check_csv_neutralises_spreadsheet_formulas(published, tmp_path):
+    rule = tmp_path / "formula.yaml"
+    rule.write_text("rules:\n  - id: formula\n    kind: presence\n    when_in: newsletter\n    require_in: [shop]\n"
+                    "    message: '=HYPERLINK(\"http://evil\"; {sku})'\n", encoding="utf-8")
+    result = run("check", "--at", AT, "--format", "csv", "--rules", str(rule), project=published)
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert rows and all(r["message"].startswith("'=HYPERLINK(") for r in rows)
+
+
+def test_a_bad_instant_is_a_one_line_usage_error(published):
+    result = run("check", "--at", "next tuesday", project=published)
+    assert result.exit_code == 2 and "next tuesday" in result.output
+
+
+def test_rules_validate_reports_file_and_line(project):
+    (project / "rules" / "bad.yaml").write_text("rules:\n  - id: x\n    title: t\n    kind: parity\n"
+                                                "    channels: [shop, warehouse]\n    fields: [price]\n")
+    result = run("rules", "validate", project=project)
+    assert result.exit_code == 2 and "bad.yaml:5" in result.output
+
+
+def test_rules_list_shows_the_default_rules(project):
+    result = run("rules", "list", project=project)
+    assert result.exit_code == 0
+    assert {"price-parity", "newsletter-price-honoured", "advertised-in-shop"} <= {l.split()[0] for l in result.output.splitlines()}
+
+
+def test_demo_finds_exactly_its_planted_inconsistencies():
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    assert "As planted" in result.output
+
+
+def _commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name)
+        if isinstance(cmd, click.Group):
+            yield from _commands(cmd, (*prefix, name))
+
+
+@pytest.mark.parametrize("command", list(_commands(cli)), ids=" ".join)
+def test_every_command_has_help_and_is_in_the_readme(command):
+    result = run(*command, "--help")
+    assert result.exit_code == 0 and "Usage:" in result.output
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert f"unisono {' '.join(command)}" in readme
