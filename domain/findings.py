@@ -36,6 +36,9 @@ class Finding(BaseModel):
     valid_from: datetime | None = None  # the interval in which the finding holds (window checks)
     valid_to: datetime | None = None
     extra: dict[str, str] = Field(default_factory=dict)
+    # False: the rule could not judge (e.g. no 30 days of price history). Reported apart from
+    # the violations, never failing a run: a guess would be either noise or a false all-clear.
+    judged: bool = True
 
     @property
     def fingerprint(self) -> str:
