@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,11 +17,14 @@ from sqlalchemy import Engine, func, select
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
 from unisono.catalog.publish import PublishResult, file_sha256, publish
-from unisono.catalog.runs import record_run
+from unisono.catalog.runs import last_run_findings, record_run
+from unisono.catalog.timeline import change_points
+from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
+from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
 from unisono.channels import adapter
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from unisono.domain.findings import Finding, Severity
+from unisono.domain.findings import Finding
 from unisono.domain.models import InputError
 from unisono.rules import EvalContext, Rule, default_rules_path, load_rules, run_rules
 
@@ -48,33 +50,6 @@ store:
 #               reference_price: ".old-price", discount: ".badge"}}
 newsletter: {{}}
 """
-
-
-@dataclass
-class CheckResult:
-    at: datetime
-    findings: list[Finding]
-    live_offers: dict[str, int]  # channel -> offers live at the instant
-    ruleset_hash: str
-    rules: int
-    rule_titles: dict[str, str] = field(default_factory=dict)
-    run_id: int | None = None
-
-    def failing(self, fail_on: Severity) -> list[Finding]:
-        return [f for f in self.findings if f.severity.rank >= fail_on.rank]
-
-    def summary(self, fail_on: Severity) -> dict:
-        by_sev = {s.value: 0 for s in Severity}
-        by_rule: dict[str, int] = {}
-        for f in self.findings:
-            by_sev[f.severity.value] += 1
-            by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
-        return {
-            "at": self.at.isoformat(), "findings": len(self.findings), "by_severity": by_sev,
-            "by_rule": by_rule, "fail_on": fail_on.value, "failed": bool(self.failing(fail_on)),
-            "live_offers": self.live_offers, "rules": self.rules, "ruleset": self.ruleset_hash,
-            "run": self.run_id,
-        }
 
 
 class Project:
@@ -134,24 +109,74 @@ class Project:
         return publish(self.engine, read, source=str(file), sha256=file_sha256(file),
                        published_at=published_at, effective_from=effective_from)
 
-    def check(self, at: datetime | None = None, *, rule_files: list[Path] | None = None,
-              record: bool = True) -> CheckResult:
-        at = at or datetime.now(timezone.utc)
-        rules = load_rules(rule_files or self.rule_paths())
-        ruleset_hash = ruleset_digest(rules)
+    def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
+              rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
+              record: bool = True, kind: str = "check") -> CheckResult:
+        """Evaluate the rules as of an instant, or over a window cut at every change point."""
+        rules = rules if rules is not None else load_rules(rule_files or self.rule_paths())
+        at = (window[0] if window else at) or datetime.now(timezone.utc)
         with self.engine.begin() as conn:
-            build_live(conn, at)
-            counts = dict(conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)).all())
-            findings = run_rules(conn, rules, EvalContext(at=at, tz=self.config.tz))
-        if not counts:  # a gate that passes because nothing was checked would lie
-            raise InputError(f"nothing to check: no offers are live at {at.astimezone(self.config.tz).isoformat()} "
-                             "(publish channel files first, or check a later --at)")
-        result = CheckResult(at=at, findings=findings, live_offers=counts, ruleset_hash=ruleset_hash, rules=len(rules),
-                             rule_titles={r.id: r.title for r in rules})
+            cuts = [window[0], *change_points(conn, *window), window[1]] if window else [at, None]
+            cuts = [t.astimezone(self.config.tz) if t else t for t in cuts]  # intervals read in local time
+            pieces, live_offers = [], {}
+            for start, end in zip(cuts, cuts[1:]):
+                build_live(conn, start)
+                for channel, n in conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)):
+                    live_offers[channel] = max(n, live_offers.get(channel, 0))
+                pieces.append((start, end, self._run_rules(conn, rules, start, engine)))
+        if not live_offers:  # a gate that passes because nothing was checked would lie
+            when = f"between {cuts[0].isoformat()} and {cuts[-1].isoformat()}" if window else f"at {at.isoformat()}"
+            raise InputError(f"nothing to check: no offers are live {when} "
+                             "(publish channel files first, or check a later instant)")
+        found = merge_pieces(pieces) if window else pieces[0][2]
+        waivers = list_waivers(self.engine)
+        result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
+                             live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
+                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces))
+        for f in sort_findings(found):
+            if not f.judged:
+                result.undecided.append(f)
+            elif (w := waiver_for(f, [w for w in waivers if w.until is None or w.until > (f.valid_from or at)])):
+                f.extra["waiver"] = f"#{w.id}: {w.reason}"
+                result.waived.append(f)
+            else:
+                result.findings.append(f)
+        if kind == "reconcile":
+            self._compare_with_last_reconcile(result)
         if record:
-            result.run_id = record_run(self.engine, kind="check", at=at, engine_name="sql",
-                                       ruleset_hash=ruleset_hash, findings=findings)
+            result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end, engine_name=engine,
+                                       ruleset_hash=result.ruleset_hash, findings=result.findings,
+                                       waived=len(result.waived))
         return result
+
+    def reconcile(self, at: datetime | None = None, *, engine: str = "sql") -> CheckResult:
+        """Check what is live, store the run, and mark each finding new, open or resolved
+        against the previous reconcile run (by fingerprint: rule, product, locations)."""
+        return self.check(at, engine=engine, kind="reconcile")
+
+    def _compare_with_last_reconcile(self, result: CheckResult) -> None:
+        before = last_run_findings(self.engine, "reconcile")
+        now = {f.fingerprint for f in result.findings} | {f.fingerprint for f in result.waived}
+        for f in result.findings:
+            f.status = "open" if f.fingerprint in before else "new"
+        result.findings += sort_findings([f.model_copy(update={"status": "resolved"})
+                                          for fp, f in before.items() if fp not in now])
+
+    def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> list[Finding]:
+        ctx = EvalContext(at=at, tz=self.config.tz)
+        if engine == "rete":
+            from unisono.rules.rete.engine import run_rules_rete
+
+            return run_rules_rete(conn, rules, ctx)
+        if engine != "sql":
+            raise InputError(f"unknown engine {engine!r} (sql or rete)")
+        return run_rules(conn, rules, ctx)
+
+    def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
+              until: datetime | None = None) -> int:
+        if not reason.strip():
+            raise InputError("a waiver needs a reason (--reason)")
+        return add_waiver(self.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)
 
 
 def ruleset_digest(rules: list[Rule]) -> str:

@@ -96,7 +96,23 @@ class Run(SQLModel, table=True):
     started_at: datetime
     engine: str = "sql"
     ruleset_hash: str
+    window_end: datetime | None = None  # a window check covers [at, window_end)
     findings: int = 0
+    new: int = 0
+    resolved: int = 0
+    waived: int = 0
+
+
+class Waiver(SQLModel, table=True):
+    """An accepted exception: this rule may flag this product (at this location) until `until`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True)
+    sku: str
+    location: str | None = None  # "store:1002" or just "1002"; None = every location
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    until: datetime | None = None  # None = until revoked
+    created_at: datetime
 
 
 class FindingRow(SQLModel, table=True):

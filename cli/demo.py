@@ -45,7 +45,7 @@ def _run(console: Console, workdir: Path) -> int:
     console.print(f"$ unisono check --at {at.isoformat()}")
     result = project.check(at)
     summary = result.summary(Severity.error)
-    output.print_report(console, result.findings, summary, at, result.rule_titles)
+    output.print_report(console, result, summary, project.config.tz)
     missed, unexpected = compare_with_answer_key(result.findings, key["expected_findings"])
     if missed or unexpected:
         console.print(f"[red]The demo expected {len(key['expected_findings'])} findings: {len(missed)} missed, "

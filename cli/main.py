@@ -16,12 +16,14 @@ from rich.console import Console
 
 from unisono.api.project import Project
 from unisono.catalog.db import CatalogError
-from unisono.channels.parsing import parse_instant
+from unisono.catalog.runs import list_runs
+from unisono.catalog.waivers import list_waivers
+from unisono.channels.parsing import parse_instant, parse_interval
 from unisono.cli import output
 from unisono.domain.config import ConfigError
 from unisono.domain.findings import Severity
 from unisono.domain.models import CHANNELS, InputError
-from unisono.rules import RuleError
+from unisono.rules import RuleError, load_rules
 
 
 class UnisonoError(click.ClickException):
@@ -132,35 +134,140 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
         click.echo(f"  note: {note}")
 
 
+def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
+    """START/END as an ISO 8601 interval; date-only ends cover their whole day."""
+    if text is None:
+        return None
+    try:
+        return parse_interval(text, tz, what="--window")
+    except ValueError as e:
+        raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
+
+
+def report(result, fmt: str, fail_on: str, tz) -> None:
+    """Print a check or reconcile result in the chosen format and exit with its code."""
+    summary = result.summary(Severity(fail_on))
+    if fmt == "json":
+        click.echo(output.to_json(result, summary))
+    elif fmt == "csv":
+        click.echo(output.to_csv(result.findings + result.waived), nl=False)
+    elif fmt == "md":
+        click.echo(output.to_markdown(result, summary, tz), nl=False)
+    else:
+        output.print_report(Console(), result, summary, tz)
+    sys.exit(1 if summary["failed"] else 0)
+
+
+fail_on_option = click.option("--fail-on", type=click.Choice([s.value for s in Severity]), default="error",
+                              show_default=True, help="Exit 1 when a finding has this severity or higher.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
+                             show_default=True)
+engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
+                             help="sql: set-based queries over the catalog; rete: durable_rules, per product.")
+
+
 @cli.command()
 @click.option("--at", "at_text", help="The instant to check (default: now), e.g. 2026-11-24T12:00 or 24.11.2026.")
-@click.option("--fail-on", type=click.Choice([s.value for s in Severity]), default="error", show_default=True,
-              help="Exit 1 when a finding has this severity or higher.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table", show_default=True)
+@click.option("--window", "window_text", help="Check a window START/END instead of an instant, e.g. 2026-11-27/2026-11-30: "
+              "it is cut at every change point and each finding says from when to when it holds.")
+@click.option("--promotion", "promotion_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A promotion file: check that every channel it names carries the campaign, over its window.")
+@fail_on_option
+@format_option
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Rule files to use instead of the project's (repeatable).")
+@engine_option
 @project_option
 @db_option
-def check(at_text: str | None, fail_on: str, fmt: str, rule_files: tuple[Path, ...], project_dir: Path,
-          db: str | None) -> None:
-    """Check what the channels show at an instant against the rules.
+def check(at_text: str | None, window_text: str | None, promotion_file: Path | None, fail_on: str, fmt: str,
+          rule_files: tuple[Path, ...], engine: str, project_dir: Path, db: str | None) -> None:
+    """Check what the channels show at an instant, or over a window, against the rules.
 
     Exit code 0 when nothing is at or above --fail-on, 1 when something is: a CI gate for a promotion.
+    Waived findings and what the rules could not judge are reported apart and never fail a run.
+    """
+    if at_text and window_text:
+        raise click.UsageError("--at and --window exclude each other")
+    project = Project.open(project_dir, db)
+    tz = project.config.tz
+    window = window_arg(window_text, tz)
+    rules = load_rules(list(rule_files) or project.rule_paths())
+    if promotion_file is not None:
+        from unisono.rules.promotion import load_promotions
+
+        promotions = load_promotions(promotion_file)
+        rules += promotions
+        if window is None and at_text is None:
+            bounds = [p.window_bounds(tz) for p in promotions]
+            window = (min(b[0] for b in bounds), max(b[1] for b in bounds))
+    result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine)
+    report(result, fmt, fail_on, tz)
+
+
+@cli.command()
+@click.option("--at", "at_text", help="The instant to reconcile (default: now).")
+@fail_on_option
+@format_option
+@engine_option
+@project_option
+@db_option
+def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_dir: Path, db: str | None) -> None:
+    """Nightly reconciliation: check what is live, store the run, and compare with the last one.
+
+    Every finding gets a status: new, open (still there) or resolved (gone since the last
+    reconcile). Resolved findings never fail a run. For cron: `unisono reconcile --format json`.
     """
     project = Project.open(project_dir, db)
-    at = instant(at_text, project.config.tz, "--at") or datetime.now(timezone.utc)
-    result = project.check(at, rule_files=list(rule_files) or None)
-    level = Severity(fail_on)
-    summary = result.summary(level)
-    if fmt == "json":
-        click.echo(output.to_json(result.findings, summary))
-    elif fmt == "csv":
-        click.echo(output.to_csv(result.findings), nl=False)
-    elif fmt == "md":
-        click.echo(output.to_markdown(result.findings, summary), nl=False)
-    else:
-        output.print_report(Console(), result.findings, summary, at.astimezone(project.config.tz), result.rule_titles)
-    sys.exit(1 if summary["failed"] else 0)
+    report(project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine), fmt, fail_on,
+           project.config.tz)
+
+
+@cli.command()
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@project_option
+@db_option
+def runs(limit: int, project_dir: Path, db: str | None) -> None:
+    """List past check and reconcile runs."""
+    project = Project.open(project_dir, db)
+    tz = project.config.tz
+    for r in list_runs(project.engine, limit):
+        when = f"{r.at.astimezone(tz):%d.%m.%Y %H:%M}" + (f" – {r.window_end.astimezone(tz):%d.%m.%Y %H:%M}" if r.window_end else "")
+        extra = f", {r.new} new, {r.resolved} resolved" if r.kind == "reconcile" else ""
+        click.echo(f"#{r.id:<5} {r.kind:9} {when:35} {r.findings} findings{extra}, {r.waived} waived "
+                   f"(engine {r.engine}, rules {r.ruleset_hash})")
+
+
+@cli.command()
+@click.argument("rule")
+@click.argument("sku")
+@click.option("--location", help="Only this location, e.g. store:1002 or 1002 (default: every location).")
+@click.option("--reason", required=True, help="Why this is accepted (shown in every report).")
+@click.option("--until", "until_text", help="When the waiver expires, e.g. 2026-12-01 (default: never).")
+@project_option
+@db_option
+def waive(rule: str, sku: str, location: str | None, reason: str, until_text: str | None, project_dir: Path,
+          db: str | None) -> None:
+    """Accept a finding of RULE for SKU: it is reported apart and never fails a run until it expires."""
+    project = Project.open(project_dir, db)
+    until = instant(until_text, project.config.tz, "--until")
+    waiver_id = project.waive(rule, sku, location=location, reason=reason, until=until)
+    click.echo(f"Waiver #{waiver_id}: {rule} for {sku}{' at ' + location if location else ''}"
+               f"{' until ' + until.astimezone(project.config.tz).strftime('%d.%m.%Y %H:%M') if until else ''}.")
+
+
+@cli.command()
+@click.option("--at", "at_text", help="Say which waivers are in force at this instant (default: now).")
+@project_option
+@db_option
+def waivers(at_text: str | None, project_dir: Path, db: str | None) -> None:
+    """List waivers, with whether each is still in force."""
+    project = Project.open(project_dir, db)
+    tz = project.config.tz
+    now = instant(at_text, tz, "--at") or datetime.now(timezone.utc)
+    for w in list_waivers(project.engine):
+        state = "expired" if w.until and w.until <= now else "active"
+        until = f" until {w.until.astimezone(tz):%d.%m.%Y %H:%M}" if w.until else ""
+        click.echo(f"#{w.id:<4} {state:8} {w.rule} {w.sku}{' at ' + w.location if w.location else ''}{until}: {w.reason}")
 
 
 @cli.group("rules")

@@ -1,18 +1,20 @@
-"""Rendering findings for people (terminal table, Markdown) and machines (JSON, CSV)."""
+"""Rendering results for people (terminal report, Markdown) and machines (JSON, CSV)."""
 from __future__ import annotations
 
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import datetime, tzinfo
 from itertools import groupby
 
 from rich.console import Console
 from rich.text import Text
 
+from unisono.api.results import CheckResult
 from unisono.domain.findings import Finding
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
+STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
 
 
 def finding_json(f: Finding) -> dict:
@@ -24,11 +26,20 @@ def finding_json(f: Finding) -> dict:
     if f.valid_from or f.valid_to:
         d["from"] = f.valid_from.isoformat() if f.valid_from else None
         d["to"] = f.valid_to.isoformat() if f.valid_to else None
+    if f.status:
+        d["status"] = f.status
+    if "waiver" in f.extra:
+        d["waiver"] = f.extra["waiver"]
     return d
 
 
-def to_json(findings: list[Finding], summary: dict) -> str:
-    return json.dumps({"findings": [finding_json(f) for f in findings], "summary": summary}, ensure_ascii=False, indent=2)
+def to_json(result: CheckResult, summary: dict) -> str:
+    return json.dumps({
+        "findings": [finding_json(f) for f in result.findings],
+        "waived": [finding_json(f) for f in result.waived],
+        "undecided": [finding_json(f) for f in result.undecided],
+        "summary": summary,
+    }, ensure_ascii=False, indent=2)
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -36,7 +47,8 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value and value[0] in "=+-@\t\r" else value
 
 
-CSV_COLUMNS = ["severity", "rule", "kind", "sku", "title", "locations", "values", "message", "sources", "fingerprint"]
+CSV_COLUMNS = ["severity", "rule", "kind", "sku", "title", "locations", "values", "message", "from", "to",
+               "status", "waiver", "sources", "fingerprint"]
 
 
 def to_csv(findings: list[Finding]) -> str:
@@ -45,47 +57,79 @@ def to_csv(findings: list[Finding]) -> str:
     w.writerow(CSV_COLUMNS)
     for f in findings:
         row = [f.severity.value, f.rule, f.kind, f.sku, f.title or "", " | ".join(f.locations),
-               " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message, " | ".join(f.sources), f.fingerprint]
+               " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message,
+               f.valid_from.isoformat() if f.valid_from else "", f.valid_to.isoformat() if f.valid_to else "",
+               f.status or "", f.extra.get("waiver", ""), " | ".join(f.sources), f.fingerprint]
         w.writerow([spreadsheet_safe(c) for c in row])
     return buf.getvalue()
+
+
+def interval(f: Finding, tz: tzinfo) -> str:
+    """ "27.11. 00:00 – 28.11. 00:00" for a finding of a window check; "" otherwise."""
+    if not (f.valid_from and f.valid_to):
+        return ""
+    a, b = f.valid_from.astimezone(tz), f.valid_to.astimezone(tz)
+    return f"{a:%d.%m.%Y %H:%M} – {b:%d.%m.%Y %H:%M}"
 
 
 def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(findings: list[Finding], summary: dict) -> str:
-    lines = [f"# unisono check as of {summary['at']}", "",
-             f"{summary['findings']} findings; failing at {summary['fail_on']} and above: "
-             f"{'yes' if summary['failed'] else 'no'}", ""]
-    if findings:
-        lines += ["| severity | rule | sku | where | message |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {f.severity.value} | {_md_cell(f.rule)} | {_md_cell(f.sku)} | {_md_cell(', '.join(f.locations))} "
-                  f"| {_md_cell(f.message)} |" for f in findings]
+def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
+    lines = [f"# unisono {result.kind} as of {summary['at']}", "",
+             f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
+             f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}", ""]
+    rows = result.findings + result.waived
+    if rows:
+        lines += ["| severity | status | rule | sku | when | message |", "| --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {_md_cell(f.rule)} "
+                  f"| {_md_cell(f.sku)} | {interval(f, tz)} | {_md_cell(f.message)} |" for f in rows]
     return "\n".join(lines) + "\n"
 
 
-def print_report(console: Console, findings: list[Finding], summary: dict, at: datetime,
-                 rule_titles: dict[str, str] | None = None) -> None:
+def _print_finding(console: Console, f: Finding, tz: tzinfo) -> None:
+    parts = ["  • "]
+    if f.status:
+        parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
+    if when := interval(f, tz):
+        parts.append((f"{when}: ", "bold"))
+    parts.append(f.message)
+    console.print(Text.assemble(*parts))
+    evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
+    console.print(Text("    " + evidence, style="dim"))
+
+
+def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinfo) -> None:
     """The terminal report: findings grouped by rule, each with its message and its evidence.
     A list, not a table, so long messages stay readable in any terminal width."""
-    when = at.strftime("%d.%m.%Y %H:%M %Z")
-    live = ", ".join(f"{n} {c}" for c, n in sorted(summary["live_offers"].items()))
-    if not findings:
-        console.print(f"[green]No inconsistencies[/green] as of {when} ({live} offers live).")
-    else:
-        console.print(f"[bold]{len(findings)} inconsistencies[/bold] as of {when} ({live} offers live)")
-    for rule, group in groupby(findings, key=lambda f: f.rule):
+    when = (f"{result.at.astimezone(tz):%d.%m.%Y %H:%M} – {result.window_end.astimezone(tz):%d.%m.%Y %H:%M %Z}"
+            f" ({result.pieces} pieces)" if result.window_end else f"as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}")
+    live = ", ".join(f"{n} {c}" for c, n in sorted(result.live_offers.items()))
+    current = [f for f in result.findings if f.status != "resolved"]
+    head = f"[bold]{len(current)} inconsistencies[/bold]" if current else "[green]No inconsistencies[/green]"
+    console.print(f"{head} {when} ({live} offers live)")
+    for rule, group in groupby(result.findings, key=lambda f: f.rule):
         group = list(group)
         sev = group[0].severity.value
-        title = (rule_titles or {}).get(rule, "")
+        title = result.rule_titles.get(rule, "")
         console.print()
         console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (rule, "bold"),
                                     f" · {title}" if title and title != rule else "", f" ({len(group)})"))
         for f in group:
-            console.print(Text.assemble("  • ", f.message))
-            console.print(Text("    " + " · ".join(f.sources), style="dim"))
+            _print_finding(console, f, tz)
+    if result.waived:
+        console.print(f"\n[dim]Waived ({len(result.waived)}), not failing the run:[/dim]")
+        for f in result.waived:
+            _print_finding(console, f, tz)
+    if result.undecided:
+        by_rule = ", ".join(f"{r} {len(list(g))}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
+        console.print(f"\n[cyan]Could not judge {len(result.undecided)}[/cyan] ({by_rule}): "
+                      f"see `--format json` → undecided.")
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    status = summary.get("status")
+    if status:
+        counts += f"; {status['new']} new, {status['open']} still open, {status['resolved']} resolved"
     verdict = "[red]FAIL[/red]" if summary["failed"] else "[green]PASS[/green]"
     console.print()
     console.print(f"{verdict}: {counts or 'no findings'} (failing at {summary['fail_on']} and above)")

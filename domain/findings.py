@@ -39,6 +39,7 @@ class Finding(BaseModel):
     # False: the rule could not judge (e.g. no 30 days of price history). Reported apart from
     # the violations, never failing a run: a guess would be either noise or a false all-clear.
     judged: bool = True
+    status: str | None = None  # reconcile: new, open (still there) or resolved (gone since the last run)
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,37 @@
+"""Waivers: accepted exceptions (a store-only promotion, a personalised birthday discount)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, insert, or_, select
+
+from unisono.catalog.tables import Waiver
+from unisono.domain.findings import Finding
+
+
+def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, reason: str,
+               until: datetime | None) -> int:
+    with engine.begin() as conn:
+        return conn.execute(insert(Waiver.__table__).values(
+            rule=rule, sku=sku, location=location, reason=reason, until=until, created_at=datetime.now(timezone.utc),
+        )).inserted_primary_key[0]
+
+
+def list_waivers(engine: Engine, *, active_at: datetime | None = None) -> list[Waiver]:
+    """All waivers, or those still in force at an instant (an expired waiver stops applying by itself)."""
+    w = Waiver.__table__
+    query = select(w).order_by(w.c.id)
+    if active_at is not None:
+        query = query.where(or_(w.c.until.is_(None), w.c.until > active_at))
+    with engine.connect() as conn:
+        return [Waiver.model_validate(dict(r._mapping)) for r in conn.execute(query)]
+
+
+def waiver_for(finding: Finding, waivers: list[Waiver]) -> Waiver | None:
+    """The waiver that covers a finding: same rule and product, and its location if it names one."""
+    for w in waivers:
+        if w.rule != finding.rule or w.sku != finding.sku:
+            continue
+        if w.location is None or any(w.location in (loc, loc.split(":", 1)[-1]) for loc in finding.locations):
+            return w
+    return None

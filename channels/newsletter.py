@@ -1,0 +1,591 @@
+"""The newsletter channel: the HTML of a promotional email.
+
+Offers come from, in this order:
+1. `newsletter.template` in unisono.yaml (CSS selectors), when set: the user knows the layout;
+2. schema.org markup (JSON-LD or microdata) when the email carries product markup;
+3. else a heuristic (newsletter_blocks): product links with one product's prices around them.
+
+A newsletter offer's `price` is what the email says the customer pays, `reference_price` the
+struck-through / "statt" price beside it, `discount_percent` a "-20 %" badge, and `valid_from` /
+`valid_to` the email's validity window ("gültig bis 30.11.2026"). Text that is not a product
+(shipping thresholds, "20 % auf alle Schuhe", validity) becomes claims. Every product block is an
+offer or a rejection; an email without a single offer is an InputError, never silence.
+
+The HTML is untrusted: it is parsed, never executed; JSON-LD is read with json.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import lxml.html
+from lxml import etree
+from lxml.html import HtmlElement
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+from unisono.channels import newsletter_blocks as nb
+from unisono.channels.parsing import (
+    normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_percent, parse_text_price,
+)
+from unisono.domain.config import NewsletterTemplate, ProjectConfig
+from unisono.domain.models import ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
+
+CHANNEL = "newsletter"
+_Window = tuple[datetime | None, datetime | None]  # [valid_from, valid_to); None = open
+MAX_BYTES = 5_000_000  # an email is rarely over 1 MB (Gmail clips at 102 KB); bounds the work on hostile input
+_NO_OFFERS = ("no offers found (no schema.org product markup and no product blocks with a link and a price); "
+              "describe the layout under newsletter.template in unisono.yaml")
+
+
+@dataclass
+class _Context:
+    name: str  # the file name, for sources and messages
+    location: str
+    currency: str
+    config: ProjectConfig
+    doc: nb.Doc
+
+    def source(self, el: HtmlElement, path: str | None = None) -> SourceRef:
+        return SourceRef(file=self.name, line=el.sourceline, path=path or self.doc.path(el) or el.tag)
+
+
+def read(path: Path, config: ProjectConfig) -> ChannelRead:
+    """Read a newsletter's HTML into offers, claims and rejections. Raises InputError when the
+    file cannot be read or holds no offer at all."""
+    root, style_text = _load(path)
+    try:
+        return _read(path, root, style_text, config)
+    except RecursionError:  # a library recursing over a hostile document: one line, not a traceback
+        raise InputError(f"{path.name}: the HTML is nested too deeply to read") from None
+
+
+def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig) -> ChannelRead:
+    opts = config.newsletter
+    result = ChannelRead(channel=CHANNEL, source=path.name)
+    # JSON-LD and microdata first: reading the text drops scripts
+    schema_items = _schema_items(root, path.name, result.notes)
+    _strip_invisible(root)
+    doc = nb.index(root, style_text)
+    ctx = _Context(path.name, opts.location or path.stem, opts.currency or config.currency, config, doc)
+    prices = nb.find_prices(doc, ctx.currency)
+    loose = ""  # product prices next to no product link, for the message when nothing was found
+
+    blocks: list[nb.Block] = []
+    if opts.template is not None:  # the user's description of the layout beats any guess
+        if schema_items:
+            result.notes.append(f"{path.name}: newsletter.template is set, so the schema.org markup is not read")
+            schema_items = []
+        blocks = _template_blocks(ctx, opts.template, prices)
+        source_of_offers = "newsletter.template"
+    elif schema_items:
+        source_of_offers = "schema.org markup"
+    else:
+        found = nb.find_blocks(doc, prices)
+        blocks = found.blocks
+        source_of_offers = "product blocks"
+        if found.loose_prices:
+            shown = ", ".join(f"{p.text!r} at line {doc.owner(p.start).sourceline}" for p in found.loose_prices[:3])
+            loose = f"{len(found.loose_prices)} prices stand next to no product link, e.g. {shown}"
+            result.notes.append(f"{path.name}: {loose}; they were not read as offers")
+
+    wide, claims = _claims(ctx, outside=nb.Spans([doc.span(b.element) for b in blocks]))
+    result.claims.extend(claims)
+
+    for item in schema_items:
+        _add(result, _schema_offer(ctx, item, wide))
+    for block in blocks:
+        _add(result, _block_offer(ctx, block, wide, result.claims))
+
+    if not result.offers:
+        detail = ""
+        if result.rejections:
+            r = result.rejections[0]
+            detail = f"; {len(result.rejections)} product blocks were rejected, e.g. {r.source}: {r.reason}"
+        elif loose:
+            detail = f"; {loose}"
+        if opts.template is not None:
+            raise InputError(f"{path.name}: no offers found with newsletter.template "
+                             f"(block {opts.template.block!r}){detail}")
+        raise InputError(f"{path.name}: {_NO_OFFERS}{detail}")
+    result.notes.append(f"{path.name}: {len(result.offers)} offers read from {source_of_offers}")
+    return result
+
+
+def _add(result: ChannelRead, entry: Offer | Rejection) -> None:
+    (result.offers if isinstance(entry, Offer) else result.rejections).append(entry)
+
+
+# ---- the file -----------------------------------------------------------------------------------
+
+def _load(path: Path) -> tuple[HtmlElement, str]:
+    """The parsed document and the text of its <style> blocks."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise InputError(f"{path.name}: {size / 1e6:.0f} MB is too large for a newsletter "
+                             f"(limit {MAX_BYTES // 1_000_000} MB)")
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"{path.name}: cannot open the file ({e.strerror})") from None
+    text = _decode(data)
+    if not text.strip():
+        raise InputError(f"{path.name}: the file is empty")
+    if "\x00" in text:
+        raise InputError(f"{path.name}: this is not an HTML file (it contains NUL bytes)")
+    text = re.sub(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)  # stray control characters: lxml refuses them
+    # lxml refuses str input that declares an encoding; the text is decoded already
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    parser = lxml.html.HTMLParser(no_network=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except (etree.ParserError, ValueError) as e:
+        raise InputError(f"{path.name}: not readable as HTML ({' '.join(str(e).split())})") from None
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # libxml2 drops what lies deeper than 256 levels: say so rather than read half a newsletter
+        raise InputError(f"{path.name}: the HTML is nested too deeply to read (over 256 levels)")
+    style_text = "\n".join(s.text_content() for s in root.iter("style"))
+    return root, style_text
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    m = re.search(rb"""charset=["']?([\w-]+)""", data[:4096], re.I)
+    try:
+        return data.decode(m.group(1).decode("ascii") if m else "cp1252", errors="replace")
+    except LookupError:  # an unknown charset name
+        return data.decode("cp1252", errors="replace")
+
+
+def _strip_invisible(root: HtmlElement) -> None:
+    """Remove what a reader does not see as text: head, scripts, styles, comments (Outlook's
+    conditional comments carry duplicate layout)."""
+    for el in list(root.iter("head", "script", "style", "noscript", "template", etree.Comment)):
+        if el.getparent() is not None:
+            el.drop_tree()  # keeps the tail text
+
+
+# ---- schema.org markup ----------------------------------------------------------------------------
+
+@dataclass
+class _SchemaItem:
+    product: dict
+    offer: dict
+    line: int | None  # of the <script> or the microdata element
+    where: str  # its element path and the path inside the JSON: "head[1]/script[2] $.itemListElement[0].item"
+
+
+_MAX_JSON_NODES = 100_000
+
+
+def _schema_items(root: HtmlElement, name: str, notes: list[str]) -> list[_SchemaItem]:
+    items: list[_SchemaItem] = []
+    for script in root.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text_content(), strict=False)  # json, never eval
+        except (ValueError, RecursionError) as e:
+            notes.append(f"{name} line {script.sourceline}: JSON-LD is not valid JSON and was skipped "
+                         f"({' '.join(str(e).split())[:120]})")
+            continue
+        items += _products(data, script, f"{nb.element_path(script)} $")
+    if root.find(".//*[@itemscope]") is not None:
+        from extruct.w3cmicrodata import LxmlMicrodataExtractor  # only for emails with microdata
+
+        try:
+            md = LxmlMicrodataExtractor(add_html_node=True).extract_items(root, base_url=None)
+        except (ValueError, RecursionError, etree.LxmlError) as e:
+            notes.append(f"{name}: microdata could not be read ({e})")
+            md = []
+        for item in md:
+            node = item.get("htmlNode", root)
+            items += _products(_from_microdata(item), node, f"{nb.element_path(node)} microdata")
+    return items
+
+
+def _from_microdata(item):
+    """extruct's microdata item ({"type", "properties"}) in JSON-LD's shape ({"@type", ...})."""
+    if isinstance(item, list):
+        return [_from_microdata(v) for v in item]
+    if not isinstance(item, dict):
+        return item
+    out = {"@type": item.get("type")}
+    for k, v in (item.get("properties") or {}).items():
+        out[k] = _from_microdata(v)
+    return out
+
+
+def _types(node: dict) -> set[str]:
+    t = node.get("@type")
+    values = t if isinstance(t, list) else [t]
+    return {str(v).rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values if v}
+
+
+def _products(data, element: HtmlElement, where: str) -> list[_SchemaItem]:
+    """Every (product, offer) pair in a JSON-LD document: Product, ItemList, @graph, Offer with
+    itemOffered. A walk with a stack (a hostile document may nest deeply), at most _MAX_JSON_NODES."""
+    out: list[_SchemaItem] = []
+    stack = [(data, where)]
+    seen = 0
+    while stack and seen < _MAX_JSON_NODES:
+        node, at = stack.pop()
+        seen += 1
+        if isinstance(node, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in reversed(list(enumerate(node))))
+            continue
+        if not isinstance(node, dict):
+            continue
+        types = _types(node)
+        if types & {"Product", "IndividualProduct", "ProductModel"}:
+            offers = node.get("offers")
+            offers = offers if isinstance(offers, list) else [offers] if isinstance(offers, dict) else [{}]
+            out += [_SchemaItem(node, o if isinstance(o, dict) else {}, element.sourceline, at) for o in offers]
+        elif types & {"Offer", "AggregateOffer"} and isinstance(node.get("itemOffered"), dict):
+            out.append(_SchemaItem(node["itemOffered"], node, element.sourceline, at))
+        else:
+            stack.extend((v, f"{at}.{k}") for k, v in reversed(list(node.items())) if isinstance(v, (dict, list)))
+    return out
+
+
+_REFERENCE_TYPES = {"StrikethroughPrice", "ListPrice", "SRP", "MSRP"}
+
+
+def _schema_offer(ctx: _Context, item: _SchemaItem, wide: _Window) -> Offer | Rejection:
+    p, o = item.product, item.offer
+    source = SourceRef(file=ctx.name, line=item.line, path=item.where)
+    name = _str(p.get("name"))
+    try:
+        specs = o.get("priceSpecification")
+        specs = [s for s in (specs if isinstance(specs, list) else [specs]) if isinstance(s, dict)]
+        currency = _str(o.get("priceCurrency")) or ctx.currency
+        price = _schema_money(o.get("price", o.get("lowPrice")), currency)
+        reference = None
+        for spec in specs:
+            kind = _types({"@type": spec.get("priceType")})  # "https://schema.org/StrikethroughPrice"
+            value = _schema_money(spec.get("price"), _str(spec.get("priceCurrency")) or currency)
+            if kind & _REFERENCE_TYPES:
+                reference = reference or value
+            elif price is None:
+                price = value
+        if price is None:
+            raise ValueError(f"schema.org product {name!r} has no offers.price" if name
+                             else "schema.org product has no offers.price")
+        valid_from, valid_to = wide
+        if _str(o.get("validFrom")):
+            valid_from = parse_instant(_str(o["validFrom"]), ctx.config.tz, what="validFrom")
+        until = _str(o.get("priceValidUntil")) or _str(o.get("validThrough"))
+        if until:
+            valid_to = parse_instant(until, ctx.config.tz, end_of_day=True, what="priceValidUntil")
+        gtin = next((normalize_gtin(_str(x.get(k))) for x in (p, o)
+                     for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8") if _str(x.get(k))), None)
+        brand = p.get("brand")
+        return Offer(
+            channel=CHANNEL, location=ctx.location, sku=_str(p.get("sku")) or _str(o.get("sku")), gtin=gtin,
+            url=_url(_str(p.get("url")) or _str(o.get("url"))), title=name,
+            brand=_str(brand.get("name")) if isinstance(brand, dict) else _str(brand),
+            currency=price[1], price=price[0], reference_price=reference[0] if reference else None,
+            valid_from=valid_from, valid_to=valid_to, source=source)
+    except ValueError as e:
+        return Rejection(channel=CHANNEL, source=source, reason=str(e), raw=json.dumps(p, default=str)[:500])
+
+
+def _url(s: str | None) -> str | None:
+    try:
+        return normalize_url(s)
+    except ValueError:  # "https://[broken": the offer is still keyed by its sku
+        return None
+
+
+def _str(v) -> str | None:
+    if isinstance(v, list):
+        v = v[0] if v else None
+    if isinstance(v, dict):
+        v = v.get("@id") or v.get("@value") or v.get("url")
+    if v is None or isinstance(v, (dict, list, bool)):
+        return None
+    return str(v).strip() or None
+
+
+def _schema_money(value, currency: str) -> tuple[Decimal, str] | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return Decimal(str(value)), currency
+    s = _str(value)
+    if not s:
+        return None
+    try:  # schema.org writes "79.99"; emails in the wild also write "79,99 €"
+        return parse_decimal(s, decimal_comma=False if re.fullmatch(r"\d+\.\d+", s) else None), currency
+    except (ValueError, InvalidOperation):
+        parsed = parse_text_price(s, currency)
+        if parsed is None:
+            raise ValueError(f"schema.org price {s!r} is not a number") from None
+        return parsed
+
+
+# ---- template selectors -------------------------------------------------------------------------
+
+_ID = "data-unisono-i"
+
+
+def _template_blocks(ctx: _Context, tpl: NewsletterTemplate, prices: list[nb.Price]) -> list[nb.Block]:
+    """Blocks and their parts from the user's CSS selectors. selectolax matches the selectors;
+    the tree is numbered first so that each match maps back to its lxml element (and line)."""
+    elements = [el for el in ctx.doc.root.iter() if isinstance(el.tag, str)]
+    for i, el in enumerate(elements):
+        el.set(_ID, str(i))
+    tree = LexborHTMLParser(lxml.html.tostring(ctx.doc.root, encoding="unicode"))
+    for el in elements:
+        del el.attrib[_ID]
+
+    def select(node, selector: str, what: str) -> list:
+        try:
+            return [n for n in node.css(selector) if (n.attributes.get(_ID) or "").isdigit()]
+        except (SelectolaxError, ValueError):
+            raise InputError(f"{ctx.name}: unisono.yaml newsletter.template.{what} {selector!r} "
+                             "is not a CSS selector") from None
+
+    def text(nodes: list) -> str:
+        return " ".join(" ".join(ctx.doc.text_of(elements[int(n.attributes[_ID])]).split()) for n in nodes)
+
+    blocks: list[nb.Block] = []
+    for node in select(tree, tpl.block, "block"):
+        anchors = [elements[int(n.attributes[_ID])] for n in select(node, tpl.link, "link")] if tpl.link else []
+        block = nb.Block(elements[int(node.attributes[_ID])],
+                         [k for k in map(nb.product_link, anchors) if k is not None])
+        block.parts = {what: text(select(node, sel, what)) for what, sel in (
+            ("title", tpl.title), ("price", tpl.price), ("reference_price", tpl.reference_price),
+            ("discount", tpl.discount), ("sku", tpl.sku)) if sel}
+        _template_prices(ctx, block, prices)
+        blocks.append(block)
+    return blocks
+
+
+def _template_prices(ctx: _Context, block: nb.Block, prices: list[nb.Price]) -> None:
+    """The block's price and reference price: from their selectors, else as the heuristic reads them."""
+    parts = block.parts
+    s, e = ctx.doc.span(block.element)
+    inside = [p for p in prices if s <= p.start < e and p.role in ("price", "reference")]
+
+    def money(text: str | None) -> nb.Price | None:
+        parsed = parse_text_price(text, ctx.currency) if text else None
+        return nb.Price(0, 0, text.strip(), parsed[0], parsed[1], "price") if parsed else None
+
+    if "price" in parts:
+        block.price = money(parts["price"])
+    else:
+        block.price = next((p for p in inside if p.role == "price"), None)
+    if "reference_price" in parts:
+        block.reference = money(parts["reference_price"])
+    elif "price" not in parts:
+        block.reference = next((p for p in inside if p.role == "reference"), None)
+    if block.price is None:
+        links_to = f" links to {block.url} but" if block.url else ""
+        shown = f" ({parts['price']!r} is not a price)" if parts.get("price") else ""
+        block.problem = f"product block{links_to} shows no price{shown}"
+
+
+# ---- validity and claims --------------------------------------------------------------------------
+
+_MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2, "märz": 3,
+    "maerz": 3, "march": 3, "mär": 3, "mrz": 3, "mar": 3, "april": 4, "apr": 4, "mai": 5, "may": 5,
+    "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10, "okt": 10, "oct": 10,
+    "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+}
+_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    r"(?<!\d)(?:(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"  # 2026-11-30
+    r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})\.(?:\s?(?P<ny>\d{4}|\d{2})(?!\d))?"  # 30.11.2026, 30.11.
+    rf"|(?P<dd>\d{{1,2}})\.?\s+(?P<dm>{_MON})\b\.?(?:\s+(?P<dy>\d{{4}}))?"  # 10. September 2023, 30 Nov 2026
+    rf"|\b(?P<mm>{_MON})\b\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<my>\d{{4}}))?)",  # November 30, 2026
+    re.I)
+_VALIDITY = re.compile(
+    r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
+    r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis)\b", re.I)
+_NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
+_RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through)\s*"
+
+
+@dataclass
+class _DateParts:
+    day: int
+    month: int | None
+    year: int | None
+
+
+def _date_parts(m: re.Match) -> _DateParts:
+    g = m.groupdict()
+    if g["iy"]:
+        return _DateParts(int(g["id"]), int(g["im"]), int(g["iy"]))
+    if g["nd"]:
+        y = g["ny"]
+        return _DateParts(int(g["nd"]), int(g["nm"]), (int(y) + 2000 if len(y) == 2 else int(y)) if y else None)
+    if g["dd"]:
+        return _DateParts(int(g["dd"]), _MONTHS[g["dm"].lower()], int(g["dy"]) if g["dy"] else None)
+    return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
+
+
+def parse_validity(text: str, year: int) -> tuple[date | None, date | None] | None:
+    """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
+    "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
+    A date without a year takes the other date's year, else `year` (the current one)."""
+    kw = _VALIDITY.search(text)
+    if not kw or _NOT_VALIDITY.search(text):
+        return None
+    window = text[kw.start():kw.end() + 80]
+    tokens = list(_DATE.finditer(window, kw.end() - kw.start()))
+    if not tokens:
+        return None
+    first = tokens[0]
+    end = _date_parts(first)
+    start: _DateParts | None = None
+    lead = window[kw.end() - kw.start():first.start()]
+    tail = window[first.end():]
+    if m := re.search(rf"(\d{{1,2}})\.?{_RANGE}$", lead):  # "20.–30.11.2026", "20–30 Nov 2026"
+        start = _DateParts(int(m.group(1)), None, None)
+    elif len(tokens) > 1 and re.fullmatch(_RANGE, window[first.end():tokens[1].start()]):
+        start, end = end, _date_parts(tokens[1])
+    elif m := re.match(rf"{_RANGE}(\d{{1,2}})(?:st|nd|rd|th)?\.?(?:,?\s*(\d{{4}}))?\b", tail):  # "Nov 20 – 30, 2026"
+        start, end = end, _DateParts(int(m.group(1)), end.month, int(m.group(2)) if m.group(2) else end.year)
+    elif re.search(r"\b(?:ab|from|starting|seit)\s*(?:dem\s*)?$", lead, re.I):
+        start, end = end, None
+    try:
+        return _complete(start, end, year)
+    except ValueError:  # "31.02." is no day
+        return None
+
+
+def _complete(start: _DateParts | None, end: _DateParts | None, year: int) -> tuple[date | None, date | None]:
+    if start and end:
+        start.month = start.month or end.month
+        start_year_given, end_year_given = start.year is not None, end.year is not None
+        start.year = start.year or end.year or year
+        end.year = end.year or start.year
+        s, e = date(start.year, start.month, start.day), date(end.year, end.month, end.day)
+        if e < s and not end_year_given:  # "vom 20.12. bis 5.1.": the end is in the next year
+            e = e.replace(year=e.year + 1)
+        elif e < s and not start_year_given:
+            s = s.replace(year=s.year - 1)
+        return s, e
+    one = start or end
+    d = date(one.year or year, one.month, one.day)
+    return (d, None) if start else (None, d)
+
+
+_SENTENCE = re.compile(r"(?<=[^\W\d_][.!?])\s+(?=[A-ZÄÖÜ„\"*])")
+_ABBREVIATION = re.compile(r"\b(?:inkl|zzgl|ggf|bzw|evtl|ca|nr|str|usw|etc|vgl|max|min|mind|incl|approx|no)\.$", re.I)
+
+
+def _sentences(line: str) -> list[str]:
+    """A line's sentences ("zzgl. Versandkosten" is not two)."""
+    out: list[str] = []
+    for piece in _SENTENCE.split(line):
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] += " " + piece
+        else:
+            out.append(piece)
+    return out
+
+
+_SHIPPING = re.compile(r"versand|lieferung|liefern|rückversand|shipping|delivery|porto|free returns", re.I)
+_PAYMENT = re.compile(r"rechnung|ratenzahlung|paypal|klarna|invoice|pay later|bezahlung|zahlung", re.I)
+_DISCOUNT_WORDS = re.compile(r"\b(?:rabatt|gutschein|aktionscode|code|coupon|voucher|sale|reduziert|spar\w*|save|"
+                             r"off|auf alle|auf das|on all|gratis|geschenk|free gift|minus|bis zu|up to)\b", re.I)
+
+
+def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
+    """Claims from the text outside product blocks, and the newsletter-wide validity window
+    (the first one the text states)."""
+    year = datetime.now(ctx.config.tz).year
+    claims: list[Claim] = []
+    wide: _Window | None = None
+    seen: set[tuple[str, str]] = set()
+    for offset, line in ctx.doc.lines():
+        if offset in outside or nb.is_boilerplate(line):
+            continue
+        for sentence in _sentences(line):
+            kind, window = _claim_kind(ctx, sentence, year)
+            if kind is None or (kind, sentence) in seen:
+                continue
+            seen.add((kind, sentence))
+            text = sentence if len(sentence) <= 300 else sentence[:299] + "…"
+            claims.append(Claim(channel=CHANNEL, location=ctx.location, kind=kind, text=text,
+                                source=ctx.source(ctx.doc.owner(offset))))
+            if window is not None and wide is None:
+                wide = window
+    return wide or (None, None), claims
+
+
+def _claim_kind(ctx: _Context, sentence: str, year: int) -> tuple[str | None, _Window | None]:
+    window = _window(ctx, sentence, year)
+    if window is not None:
+        return "validity", window
+    if _SHIPPING.search(sentence):
+        return "shipping", None
+    if _PAYMENT.search(sentence):
+        return "payment", None
+    has_amount = re.search(r"\d\s?%", sentence) or nb.has_money(sentence)
+    if has_amount and _DISCOUNT_WORDS.search(sentence):
+        return "discount", None
+    return None, None
+
+
+def _window(ctx: _Context, text: str, year: int) -> _Window | None:
+    days = parse_validity(text, year)
+    if days is None:
+        return None
+    first, last = days
+    tz = ctx.config.tz
+    return (parse_instant(first.isoformat(), tz) if first else None,
+            parse_instant(last.isoformat(), tz, end_of_day=True) if last else None)
+
+
+# ---- a block -> an Offer or a Rejection ------------------------------------------------------------
+
+def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Claim]) -> Offer | Rejection:
+    """The block's offer (its own validity text, if any, is added to `claims`), or its rejection."""
+    doc = ctx.doc
+    source = ctx.source(block.element)
+    text = doc.text_of(block.element)
+    raw = " | ".join(line for _, line in doc.lines(*doc.span(block.element)))
+    if block.problem:
+        return Rejection(channel=CHANNEL, source=source, reason=block.problem, raw=raw)
+    parts = block.parts
+    if parts.get("sku"):  # a template's sku element: "Art.-Nr. 100203" or just "100203"
+        sku = nb.find_sku(parts["sku"]) or parts["sku"].split()[-1]
+    else:
+        sku = nb.find_sku(text)
+    if block.url is None and sku is None:
+        return Rejection(channel=CHANNEL, source=source, raw=raw,
+                         reason="product block has no link to a product page and no product number")
+    valid_from, valid_to = wide
+    # "nur bis 25.11." in a block takes the year of the newsletter's validity
+    year = (valid_to or valid_from or datetime.now(ctx.config.tz)).year
+    for offset, line in doc.lines(*doc.span(block.element)):
+        window = _window(ctx, line, year)
+        if window is not None:  # the block's own validity overrides the newsletter's
+            valid_from, valid_to = window
+            claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="validity", text=line[:300],
+                                source=ctx.source(doc.owner(offset))))
+            break
+    badge = parse_percent(parts["discount"]) if parts.get("discount") else nb.discount_badge(text)
+    ref = block.reference
+    return Offer(
+        channel=CHANNEL, location=ctx.location, sku=sku, gtin=normalize_gtin(nb.find_gtin(text)),
+        url=block.url, title=parts.get("title") or nb.block_title(doc, block),
+        currency=block.price.currency, price=block.price.amount,
+        reference_price=ref.amount if ref and ref.currency == block.price.currency else None,
+        discount_percent=badge, valid_from=valid_from, valid_to=valid_to, source=source)

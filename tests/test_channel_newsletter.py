@@ -1,0 +1,394 @@
+"""The newsletter adapter: offers, claims and rejections from a promotional email's HTML."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from unisono.channels import newsletter
+from unisono.channels.newsletter import parse_validity
+from unisono.domain.config import ProjectConfig
+from unisono.domain.models import InputError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "newsletter"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(y: int, m: int, d: int) -> datetime:
+    return datetime(y, m, d, tzinfo=BERLIN)
+
+
+def read(name: str, **config) -> newsletter.ChannelRead:
+    return newsletter.read(FIXTURES / name, ProjectConfig.model_validate(config))
+
+
+def write(tmp_path: Path, html: str, name: str = "mail.html") -> Path:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def by_title(result) -> dict:
+    return {o.title: o for o in result.offers}
+
+
+def shown(offer) -> tuple:
+    """What the customer reads: price, struck/"statt" price, badge."""
+    return offer.price, offer.reference_price, offer.discount_percent
+
+
+D = Decimal
+
+
+# ---- a German table-layout newsletter -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def herbst():
+    return read("bergsport_herbst_de.html")
+
+
+def test_german_newsletter_yields_exactly_the_product_offers(herbst):
+    assert sorted(o.title for o in herbst.offers) == [
+        "Daunenweste Leicht", "Trekkingjacke Fjell Damen", "Wanderschuh Alpin GTX Herren"]
+    assert {o.channel for o in herbst.offers} == {"newsletter"}
+    assert {o.location for o in herbst.offers} == {"bergsport_herbst_de"}  # the file name stem
+
+
+def test_statt_price_is_the_reference_and_the_badge_the_discount(herbst):
+    shoe = by_title(herbst)["Wanderschuh Alpin GTX Herren"]
+    assert shown(shoe) == (D("79.99"), D("99.99"), D(20))
+    assert shoe.currency == "EUR"
+    assert shoe.sale_price is None and shoe.sale_start is None and shoe.sale_end is None
+
+
+def test_struck_through_prices_are_references_whatever_marks_them(herbst):
+    jacket, vest = by_title(herbst)["Trekkingjacke Fjell Damen"], by_title(herbst)["Daunenweste Leicht"]
+    assert shown(jacket) == (D("129.00"), D("159.00"), D(19))  # <s>
+    assert shown(vest) == (D("89.99"), D("119.99"), None)  # "ab 89,99 €", "UVP" + text-decoration:line-through
+
+
+def test_image_title_and_tracking_redirect_links_to_one_product_are_one_offer_keyed_by_the_clean_url(herbst):
+    shoe = by_title(herbst)["Wanderschuh Alpin GTX Herren"]
+    assert shoe.url == "https://bergsport-example.de/p/wanderschuh-alpin-gtx-herren"  # no utm_*, no www
+    assert shoe.sku == "100203"  # "Art.-Nr. 100203"
+    assert by_title(herbst)["Trekkingjacke Fjell Damen"].sku is None  # no number shown: the url keys it
+
+
+def test_newsletter_validity_applies_to_every_offer_in_berlin_time(herbst):
+    shoe = by_title(herbst)["Wanderschuh Alpin GTX Herren"]
+    # "Gültig vom 20.11. bis 30.11.2026": from the start of 20.11. to the end of 30.11.
+    assert (shoe.valid_from, shoe.valid_to) == (berlin(2026, 11, 20), berlin(2026, 12, 1))
+    assert shoe.valid_to.utcoffset().total_seconds() == 3600
+
+
+def test_a_blocks_own_validity_overrides_the_newsletters_and_takes_its_year(herbst):
+    vest = by_title(herbst)["Daunenweste Leicht"]  # "Angebot nur bis 25.11."
+    assert (vest.valid_from, vest.valid_to) == (None, berlin(2026, 11, 26))
+
+
+def test_shipping_threshold_discount_and_validity_texts_are_claims_not_offers(herbst):
+    claims = {(c.kind, c.text) for c in herbst.claims}
+    assert ("shipping", "Versandkostenfrei ab 50 € · Mehr erfahren") in claims
+    assert ("discount", "Herbst-Sale: 20 % auf alle Schuhe") in claims
+    assert ("payment", "Bequem auf Rechnung bezahlen · 30 Tage Rückgaberecht") in claims
+    validity = [c for c in herbst.claims if c.kind == "validity"]
+    assert [c.text for c in validity] == ["Gültig vom 20.11. bis 30.11.2026 – online und in allen Filialen.",
+                                          "Angebot nur bis 25.11."]
+    assert validity[0].source.line == 35
+    assert not any(o.price == 50 for o in herbst.offers)
+
+
+def test_footer_social_unsubscribe_and_logo_links_are_not_offers(herbst):
+    urls = {o.url for o in herbst.offers} | {r.reason for r in herbst.rejections}
+    for word in ("facebook", "instagram", "youtube", "unsubscribe", "impressum", "datenschutz", "mailto", "view"):
+        assert not any(word in u for u in urls), word
+    assert "https://bergsport-example.de" not in urls  # the logo
+
+
+def test_a_product_block_without_a_price_is_rejected_with_its_place(herbst):
+    [rej] = herbst.rejections
+    assert rej.reason == ("product block links to https://bergsport-example.de/p/kletterseil-dynamic-9-8 "
+                          "but shows no price")
+    assert rej.source.file == "bergsport_herbst_de.html"
+    assert rej.source.line == 135
+    assert rej.source.path.endswith("tr[2]/td[2]")
+    assert rej.raw.startswith("Kletterseil Dynamic 9.8")
+
+
+def test_offers_and_rejections_add_up_to_the_product_blocks(herbst):
+    assert herbst.rows == 4  # 2 x 2 product grid
+    assert all(o.source.line and o.source.path for o in herbst.offers)
+
+
+def test_location_and_currency_come_from_the_config():
+    result = read("bergsport_herbst_de.html", currency="CHF", newsletter={"location": "kw47", "currency": "EUR"})
+    assert {o.location for o in result.offers} == {"kw47"}
+    assert {o.currency for o in result.offers} == {"EUR"}  # "€" says so, whatever the default
+
+
+# ---- an English newsletter ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def black_friday():
+    return read("trailhouse_black_friday_en.html")
+
+
+def test_english_prices_with_was_and_regular_price(black_friday):
+    offers = by_title(black_friday)
+    runner, merino = offers["Alpine Trail Runner"], offers["Merino Base Layer"]
+    assert shown(runner) == (D("79.99"), D("99.99"), D(20))
+    assert (merino.price, merino.reference_price) == (Decimal("49.99"), Decimal("59.99"))  # "EUR 49.99"
+    assert (runner.sku, merino.sku) == ("TR-100", "ML-2020")  # "SKU: TR-100", "Item #: ML-2020"
+    assert len(black_friday.offers) == 3 and not black_friday.rejections
+
+
+def test_english_valid_until_sets_the_end_of_that_day(black_friday):
+    runner = by_title(black_friday)["Alpine Trail Runner"]
+    assert (runner.valid_from, runner.valid_to) == (None, berlin(2026, 12, 1))
+    poles = by_title(black_friday)["Trekking Poles Carbon (pair)"]  # "Deal valid 24–27 Nov 2026"
+    assert (poles.valid_from, poles.valid_to) == (berlin(2026, 11, 24), berlin(2026, 11, 28))
+    assert poles.reference_price == Decimal("44.95")  # struck through by a <style> class
+
+
+def test_opaque_tracking_redirects_still_key_the_offer_and_mailchimp_ids_are_dropped(black_friday):
+    offers = by_title(black_friday)
+    assert offers["Alpine Trail Runner"].url == "https://links.mail-example.com/ls/click?upn=u001.Xy7aBc9dEf"
+    assert offers["Merino Base Layer"].url == "https://trailhouse-example.com/products/merino-base-layer?variant=4411"
+
+
+def test_english_shipping_and_discount_claims(black_friday):
+    kinds = {(c.kind, c.text) for c in black_friday.claims}
+    assert ("shipping", "Free shipping on orders over €50") in kinds
+    assert ("discount", "Black Friday: up to 30% off outdoor gear") in kinds
+
+
+# ---- schema.org markup --------------------------------------------------------------------------
+
+def test_json_ld_products_are_the_offers_and_the_visible_blocks_are_not_read_twice():
+    result = read("bergsport_jsonld_de.html")
+    assert [(o.sku, o.price, o.reference_price) for o in result.offers] == [
+        ("100203", Decimal("79.99"), Decimal("99.99")), ("200417", Decimal("129"), Decimal("159.00"))]
+    shoe, jacket = result.offers
+    assert shoe.gtin == "04006381333931" and shoe.brand == "Alpin"
+    assert shoe.url == "https://bergsport-example.de/p/wanderschuh-alpin-gtx-herren"
+    assert (shoe.valid_from, shoe.valid_to) == (berlin(2026, 11, 20), berlin(2026, 12, 1))  # validFrom, priceValidUntil
+    assert (jacket.valid_from, jacket.valid_to) == (None, berlin(2026, 12, 1))  # the text "gültig bis 30.11.2026"
+    assert shoe.source.line == 10 and "itemListElement[0]" in shoe.source.path
+
+
+def test_json_ld_product_without_price_is_rejected():
+    [rej] = read("bergsport_jsonld_de.html").rejections
+    assert rej.reason == "schema.org product 'Kletterseil Dynamic 9.8' has no offers.price"
+
+
+def test_microdata_products_are_read(tmp_path):
+    path = write(tmp_path, """<html><body><table><tr><td>
+      <div itemscope itemtype="https://schema.org/Product">
+        <a itemprop="url" href="https://shop.example/p/1?utm_source=nl">
+          <span itemprop="name">Thermoskanne 1 l</span></a>
+        <meta itemprop="sku" content="5501">
+        <div itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+          <span itemprop="price" content="24.90">24,90 €</span><meta itemprop="priceCurrency" content="EUR">
+        </div>
+      </div></td></tr></table></body></html>""")
+    [offer] = newsletter.read(path, ProjectConfig()).offers
+    assert (offer.sku, offer.title, offer.price, offer.url) == ("5501", "Thermoskanne 1 l", Decimal("24.90"),
+                                                                 "https://shop.example/p/1")
+
+
+def test_invalid_json_ld_is_a_note_and_the_heuristic_reads_the_blocks(tmp_path):
+    path = write(tmp_path, """<html><head><script type="application/ld+json">{"@type": "Product", name: oops}</script>
+      </head><body><div><a href="https://shop.example/p/2">Becher</a> 9,99 €</div></body></html>""")
+    result = newsletter.read(path, ProjectConfig())
+    assert [(o.title, o.price) for o in result.offers] == [("Becher", Decimal("9.99"))]
+    assert any("JSON-LD is not valid JSON" in n for n in result.notes)
+
+
+# ---- template selectors -------------------------------------------------------------------------
+
+PROSPEKT_TEMPLATE = {"block": "td.angebot", "title": ".name", "price": ".preis",
+                     "reference_price": ".preis-alt", "discount": ".stoerer", "sku": ".artnr"}
+
+
+def test_a_layout_without_product_links_is_an_error_without_a_template():
+    with pytest.raises(InputError, match=r"^markt_prospekt_de.html: no offers found .* newsletter.template"):
+        read("markt_prospekt_de.html")
+
+
+def test_template_selectors_read_a_layout_the_heuristic_cannot():
+    result = read("markt_prospekt_de.html", newsletter={"template": PROSPEKT_TEMPLATE})
+    assert [(o.sku, o.title, o.price, o.reference_price, o.discount_percent) for o in result.offers] == [
+        ("771201", "Kaffeevollautomat Barista One", Decimal("299.00"), Decimal("399.00"), Decimal(25)),
+        ("552310", "Akku-Bohrschrauber 18 V", Decimal("89.99"), None, None),
+        ("118004", "Bettwäsche Satin 135 x 200 cm", Decimal("27.99"), Decimal("39.99"), Decimal(30)),
+    ]
+    assert all(o.url is None for o in result.offers)  # keyed by the sku
+    assert {(o.valid_from, o.valid_to) for o in result.offers} == {(berlin(2026, 11, 16), berlin(2026, 11, 22))}
+    [rej] = result.rejections
+    assert rej.reason == "product block shows no price ('Preis siehe Markt' is not a price)"
+    assert rej.source.line == 47 and result.rows == 4
+
+
+def test_a_template_selector_that_is_not_css_is_a_one_line_error():
+    with pytest.raises(InputError, match=r"newsletter.template.block 'td\[\[' is not a CSS selector"):
+        read("markt_prospekt_de.html", newsletter={"template": {"block": "td[["}})
+
+
+# ---- what is not an offer -----------------------------------------------------------------------
+
+def test_a_newsletter_without_offers_is_an_error_not_silence(tmp_path):
+    path = write(tmp_path, """<html><body><table><tr><td>
+      <h1>Neues aus dem Blog</h1><p>20 % auf alle Schuhe! Versandkostenfrei ab 50 €.</p>
+      <a href="https://shop.example/blog/herbst">Weiterlesen</a>
+      <a href="https://shop.example/newsletter/abmelden">Abmelden</a></td></tr></table></body></html>""",
+                 name="newsletter.html")
+    with pytest.raises(InputError) as e:
+        newsletter.read(path, ProjectConfig())
+    assert str(e.value) == (
+        "newsletter.html: no offers found (no schema.org product markup and no product blocks with a link and "
+        "a price); describe the layout under newsletter.template in unisono.yaml")
+
+
+def test_a_gift_shown_only_with_its_struck_price_is_rejected(tmp_path):
+    path = write(tmp_path, """<html><body><table><tr>
+      <td><a href="https://shop.example/p/hocker"><img src="h.jpg"></a><b>HOCKER</b> GRATIS <s>79,99 €</s></td>
+      <td><a href="https://shop.example/p/tisch"><img src="t.jpg"></a><b>TISCH</b> 199,99 € <s>249,99 €</s></td>
+      </tr></table></body></html>""")
+    result = newsletter.read(path, ProjectConfig())
+    assert [(o.title, o.price) for o in result.offers] == [("TISCH", Decimal("199.99"))]
+    [rej] = result.rejections
+    assert "only the struck-through price 79,99 €" in rej.reason and "GRATIS" in rej.reason
+
+
+def test_an_unmarked_now_was_pair_reads_the_lower_as_the_price(tmp_path):
+    path = write(tmp_path, """<html><body><div>
+      <a href="https://shop.ch/teppich-tutut.html"><img src="t.png"></a>
+      <span class="name">TUTUT</span><span>74.99 Fr.</span><span>84.99 Fr.</span></div></body></html>""")
+    [offer] = newsletter.read(path, ProjectConfig()).offers
+    assert (offer.price, offer.reference_price, offer.currency) == (Decimal("74.99"), Decimal("84.99"), "CHF")
+
+
+# ---- files that cannot be read ------------------------------------------------------------------
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"  \n\t ", "the file is empty"),
+    (b"\x00\x01\x02PK\x03\x04", "not an HTML file"),
+])
+def test_empty_or_binary_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "mail.html"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as e:
+        newsletter.read(path, ProjectConfig())
+    assert "\n" not in str(e.value)
+
+
+def test_a_missing_file_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="cannot open the file"):
+        newsletter.read(tmp_path / "nope.html", ProjectConfig())
+
+
+def test_a_too_large_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(newsletter, "MAX_BYTES", 1000)
+    path = write(tmp_path, "<html>" + "x" * 2000 + "</html>")
+    with pytest.raises(InputError, match="too large"):
+        newsletter.read(path, ProjectConfig())
+
+
+def test_html_nested_too_deeply_is_a_one_line_error(tmp_path):
+    deep_json = "[" * 100_000 + "]" * 100_000
+    html = ('<html><head><script type="application/ld+json">' + deep_json + "</script></head><body>"
+            + "<div>" * 50_000 + '<a href="https://shop.example/p/x">X</a> 1,00 €' + "</div>" * 50_000
+            + "</body></html>")
+    path = write(tmp_path, html)
+    with pytest.raises(InputError, match=r"^mail.html: the HTML is nested too deeply to read \(over 256 levels\)$"):
+        newsletter.read(path, ProjectConfig())
+
+
+def test_json_ld_nested_too_deeply_is_skipped_with_a_note(tmp_path):
+    path = write(tmp_path, '<html><head><script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000
+                 + '</script></head><body><div><a href="https://shop.example/p/x">X</a> 1,00 €</div></body></html>')
+    result = newsletter.read(path, ProjectConfig())
+    assert len(result.offers) == 1
+    assert any("line 1: JSON-LD is not valid JSON" in n for n in result.notes)
+
+
+def test_json_ld_is_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    path = write(tmp_path, f"""<html><head><script type="application/ld+json">
+      __import__('pathlib').Path({str(marker)!r}).touch()</script><script>alert(1)</script></head>
+      <body><div><a href="https://shop.example/p/3">Tasse</a> 4,99 €</div></body></html>""")
+    result = newsletter.read(path, ProjectConfig())
+    assert not marker.exists() and len(result.offers) == 1
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+    | st.sampled_from(["Product", "Offer", "ItemList", "79.99", "2026-11-30", "https://[x", "StrikethroughPrice"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(["@type", "@graph", "offers", "price", "priceCurrency", "priceValidUntil", "validFrom",
+                         "name", "sku", "url", "gtin13", "itemListElement", "item", "itemOffered",
+                         "priceSpecification", "priceType", "brand"]), children, max_size=5),
+    max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=_json, body=st.text(max_size=200))
+def test_any_json_ld_and_any_text_give_offers_or_a_one_line_error(tmp_path, data, body):
+    path = write(tmp_path, f'''<html><head><script type="application/ld+json">{json.dumps(data)}</script></head>
+      <body><div><a href="https://shop.example/p/1">X</a> 9,99 €</div><p>{body}</p></body></html>''')
+    try:
+        result = newsletter.read(path, ProjectConfig())
+    except InputError as e:
+        assert "\n" not in str(e)
+    else:
+        assert result.offers
+
+
+def test_windows_1252_newsletter_is_decoded_by_its_meta_charset(tmp_path):
+    path = tmp_path / "alt.html"
+    path.write_bytes('<html><head><meta charset="windows-1252"></head><body><div>'
+                     '<a href="https://shop.example/p/4">Schläger</a> 19,99 €</div></body></html>'.encode("cp1252"))
+    [offer] = newsletter.read(path, ProjectConfig()).offers
+    assert (offer.title, offer.price) == ("Schläger", Decimal("19.99"))
+
+
+# ---- validity texts -----------------------------------------------------------------------------
+
+YEAR = 2026  # the current year, for dates without one
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("gültig vom 20.11. bis 30.11.2026", (date(2026, 11, 20), date(2026, 11, 30))),
+    ("Gültig bis 30.11.2026", (None, date(2026, 11, 30))),
+    ("Nur bis 30.11.!", (None, date(2026, 11, 30))),  # no year: the current one
+    ("Das Angebot gilt nur bis zum 10. September 2023", (None, date(2023, 9, 10))),
+    ("gültig bis zum 10.09.2023 oder solange der Vorrat reicht", (None, date(2023, 9, 10))),
+    ("Aktion gültig 20.–24.11.2026", (date(2026, 11, 20), date(2026, 11, 24))),
+    ("gültig vom 28.12. bis 3.1.2027", (date(2026, 12, 28), date(2027, 1, 3))),  # the end's year, less one
+    ("gültig vom 28.12.2026 bis 3.1.", (date(2026, 12, 28), date(2027, 1, 3))),
+    ("gültig ab 20.11.2026", (date(2026, 11, 20), None)),
+    ("Offer valid until November 30, 2026", (None, date(2026, 11, 30))),
+    ("valid 20–30 Nov 2026", (date(2026, 11, 20), date(2026, 11, 30))),
+    ("Valid from Nov 20 to Nov 30, 2026", (date(2026, 11, 20), date(2026, 11, 30))),
+    ("valid Nov 20 – 30, 2026", (date(2026, 11, 20), date(2026, 11, 30))),
+    ("valid until 2026-11-30", (None, date(2026, 11, 30))),
+])
+def test_validity_texts(text, expected):
+    assert parse_validity(text, YEAR) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Lieferung bis 24.12. garantiert",  # a delivery promise, not the offer's validity
+    "Wanderschuh Alpin GTX 79,99 €",
+    "gültig bis 31.02.2026",  # no such day
+])
+def test_texts_that_are_no_validity(text):
+    assert parse_validity(text, YEAR) is None

@@ -1,0 +1,158 @@
+"""Windows, history, reconciliation and waivers, as a user drives them through the CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from unisono.cli.main import cli
+
+ONLY_PARITY = "rules:\n  - id: price-parity\n    kind: parity\n    channels: [shop, store]\n" \
+              "    fields: [price, effective_price]\n    tolerance: 0.01\n"
+
+
+def feed(items: list[tuple[str, str, str | None, str | None]]) -> str:
+    """A GMC feed: (sku, price, sale price, sale window)."""
+    body = ""
+    for sku, price, sale, window in items:
+        body += f"<item><g:id>{sku}</g:id><g:title>Artikel {sku}</g:title><g:price>{price} EUR</g:price>"
+        if sale:
+            body += f"<g:sale_price>{sale} EUR</g:sale_price>"
+        if window:
+            body += f"<g:sale_price_effective_date>{window}</g:sale_price_effective_date>"
+        body += f"<g:link>https://shop.example/p/{sku}</g:link><g:availability>in stock</g:availability></item>\n"
+    return ('<?xml version="1.0"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>\n'
+            f"{body}</channel></rss>\n")
+
+
+def store_file(rows: list[str]) -> str:
+    return "Filiale;Artikelnummer;VK-Preis;Aktionspreis;Aktion von;Aktion bis\n" + "\n".join(rows) + "\n"
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    CliRunner().invoke(cli, ["init", str(tmp_path / "p")], catch_exceptions=False)
+    p = tmp_path / "p"
+    (p / "rules" / "default.yaml").write_text(ONLY_PARITY, encoding="utf-8")
+    return p
+
+
+def unisono(project: Path, *args: str):
+    return CliRunner().invoke(cli, [*args], env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
+
+
+def publish(project: Path, channel: str, name: str, text: str, *extra: str) -> None:
+    (project / name).write_text(text, encoding="utf-8")
+    result = unisono(project, "publish", channel, str(project / name), *extra)
+    assert result.exit_code == 0, result.output
+
+
+def check_json(project: Path, *args: str) -> tuple[int, dict]:
+    result = unisono(project, "check", "--format", "json", *args)
+    return result.exit_code, json.loads(result.output)
+
+
+def test_a_store_promotion_starting_a_day_late_is_flagged_for_that_day_only(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-11-27/2026-11-30"),
+                                                ("2", "19.99", None, None)]), "--published-at", "2026-11-01")
+    publish(project, "store", "store.csv", store_file(["1001;1;99,99;79,99;28.11.2026;30.11.2026", "1001;2;19,99;;;"]),
+            "--published-at", "2026-11-01")
+    code, doc = check_json(project, "--window", "2026-11-25/2026-12-02")
+    assert code == 1
+    [f] = doc["findings"]
+    assert (f["sku"], f["locations"]) == ("1", ["shop:online", "store:1001"])
+    assert (f["from"], f["to"]) == ("2026-11-27T00:00:00+01:00", "2026-11-28T00:00:00+01:00")
+
+
+def test_adjacent_pieces_with_the_same_finding_merge_into_one_interval(project):
+    # the store never grants the sale: the shop's sale start and end cut the window, one finding remains
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-11-27/2026-11-30")]),
+            "--published-at", "2026-11-01")
+    publish(project, "store", "store.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-01")
+    _, doc = check_json(project, "--window", "2026-11-25/2026-12-03")  # a date-only end is inclusive
+    assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-25T00:00:00+01:00", "2026-12-04T00:00:00+01:00")]
+    assert doc["summary"]["pieces"] == 3
+
+
+def test_a_finding_ending_exactly_at_the_window_edge_is_cut_there(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-11-27/2026-11-30")]),
+            "--published-at", "2026-11-01")
+    publish(project, "store", "store.csv", store_file(["1001;1;99,99;;;"]), "--published-at", "2026-11-01")
+    _, doc = check_json(project, "--window", "2026-11-28T12:00/2026-11-30")
+    assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-28T12:00:00+01:00", "2026-12-01T00:00:00+01:00")]
+
+
+def test_a_staged_store_file_closes_the_gap_when_it_goes_live(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-11-27/2026-11-30")]),
+            "--published-at", "2026-11-01")
+    publish(project, "store", "old.csv", store_file(["1001;1;99,99;;;"]), "--published-at", "2026-11-01")
+    publish(project, "store", "bf.csv", store_file(["1001;1;99,99;79,99;27.11.2026;30.11.2026"]),
+            "--published-at", "2026-11-20", "--effective-from", "2026-11-27T06:00")
+    _, doc = check_json(project, "--window", "2026-11-26/2026-12-01")
+    assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-27T00:00:00+01:00", "2026-11-27T06:00:00+01:00")]
+
+
+def test_date_only_days_follow_the_project_timezone_across_the_dst_change(project):
+    # 25 October 2026 has 25 hours in Berlin: the finding covers the whole local day
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-10-25/2026-10-25")]),
+            "--published-at", "2026-10-01")
+    publish(project, "store", "store.csv", store_file(["1001;1;99,99;;;"]), "--published-at", "2026-10-01")
+    _, doc = check_json(project, "--window", "2026-10-24/2026-10-27")
+    assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-10-25T00:00:00+02:00", "2026-10-26T00:00:00+01:00")]
+
+
+def test_reconcile_reports_new_then_open_and_resolved_after_a_corrected_store_file(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None), ("2", "19.99", None, None)]),
+            "--published-at", "2026-11-20")
+    publish(project, "store", "store.csv", store_file(["1001;1;89,99;;;", "1001;2;18,99;;;"]),
+            "--published-at", "2026-11-20")
+    first = json.loads(unisono(project, "reconcile", "--at", "2026-11-21T05:30", "--format", "json").output)
+    assert sorted((f["sku"], f["status"]) for f in first["findings"]) == [("1", "new"), ("2", "new")]
+    publish(project, "store", "fixed.csv", store_file(["1001;1;99,99;;;", "1001;2;18,99;;;"]),
+            "--published-at", "2026-11-21T12:00")
+    result = unisono(project, "reconcile", "--at", "2026-11-22T05:30", "--format", "json")
+    second = json.loads(result.output)
+    assert sorted((f["sku"], f["status"]) for f in second["findings"]) == [("1", "resolved"), ("2", "open")]
+    assert second["summary"]["status"] == {"new": 0, "open": 1, "resolved": 1}
+    assert result.exit_code == 1  # the open one still fails; the resolved one never does
+    assert "reconcile" in unisono(project, "runs").output
+
+
+def test_fingerprints_stay_the_same_when_only_the_values_change(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    _, before = check_json(project, "--at", "2026-11-21")
+    publish(project, "store", "b.csv", store_file(["1001;1;79,99;;;"]), "--published-at", "2026-11-21T06:00")
+    _, after = check_json(project, "--at", "2026-11-22")
+    assert before["findings"][0]["message"] != after["findings"][0]["message"]
+    assert before["findings"][0]["fingerprint"] == after["findings"][0]["fingerprint"]
+
+
+def test_a_waiver_sets_a_finding_apart_until_it_expires(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    waive = unisono(project, "waive", "price-parity", "1", "--location", "store:1001",
+                    "--reason", "Räumungsverkauf in Filiale 1001", "--until", "2026-11-25")
+    assert waive.exit_code == 0
+    code, during = check_json(project, "--at", "2026-11-24")
+    assert code == 0 and during["findings"] == [] and len(during["waived"]) == 1
+    assert "Räumungsverkauf" in during["waived"][0]["waiver"]
+    code, after = check_json(project, "--at", "2026-11-25T00:00")
+    assert code == 1 and len(after["findings"]) == 1 and after["waived"] == []
+    assert "expired" in unisono(project, "waivers", "--at", "2026-11-26").output
+    assert "active" in unisono(project, "waivers", "--at", "2026-11-24").output
+
+
+def test_a_waiver_for_another_store_does_not_apply(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    unisono(project, "waive", "price-parity", "1", "--location", "1002", "--reason", "only 1002")
+    code, doc = check_json(project, "--at", "2026-11-24")
+    assert code == 1 and len(doc["findings"]) == 1
+
+
+def test_a_window_and_an_instant_exclude_each_other(project):
+    result = unisono(project, "check", "--at", "2026-11-24", "--window", "2026-11-24/2026-11-25")
+    assert result.exit_code == 2 and "exclude each other" in result.output
