@@ -16,13 +16,13 @@ from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
-from unisono.catalog.publish import PublishResult, file_sha256, publish
+from unisono.catalog.publish import PublishResult, file_sha256, publish_stream
 from unisono.catalog.runs import last_run_findings, record_run
 from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
-from unisono.channels import adapter
+from unisono.channels import stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding
 from unisono.domain.models import InputError
@@ -105,9 +105,10 @@ class Project:
                 effective_from: datetime | None = None) -> PublishResult:
         if not file.is_file():
             raise InputError(f"{file}: no such file")
-        read = adapter(channel)(file, self.config)
-        return publish(self.engine, read, source=str(file), sha256=file_sha256(file),
-                       published_at=published_at, effective_from=effective_from)
+        notes: list[str] = []
+        entries = stream(channel, file, self.config, notes)
+        return publish_stream(self.engine, channel, entries, notes=notes, source=str(file), sha256=file_sha256(file),
+                              published_at=published_at, effective_from=effective_from)
 
     def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",

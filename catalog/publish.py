@@ -5,16 +5,17 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from unisono.catalog.db import CatalogError
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
-from unisono.domain.models import ChannelRead, Rejection
+from unisono.domain.models import ChannelRead, Claim, Offer, Rejection
 
 CHUNK = 20_000  # rows per executemany: large enough to be fast, small enough to bound memory
 
@@ -70,49 +71,75 @@ def _latest(conn, channel: str):
 def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
             published_at: datetime | None = None, effective_from: datetime | None = None) -> PublishResult:
     """Store a channel read as one publication. A failure leaves the catalog exactly as before."""
+    return publish_stream(engine, read.channel, [*read.claims, *read.offers, *read.rejections], notes=read.notes,
+                          source=source, sha256=sha256, published_at=published_at, effective_from=effective_from)
+
+
+def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejection | Claim], *, notes: list[str],
+                   source: str, sha256: str, published_at: datetime | None = None,
+                   effective_from: datetime | None = None) -> PublishResult:
+    """Store what an adapter yields as one publication, in chunks, never holding the whole file:
+    one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
+    database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read."""
     staged = effective_from  # only an explicit --effective-from makes the same bytes a new publication
     published_at = published_at or datetime.now(timezone.utc)
     effective_from = effective_from or published_at
-    per_location = Counter(o.location for o in read.offers)
-    result = PublishResult(
-        publication_id=0, channel=read.channel, source=source, sha256=sha256,
-        published_at=published_at, effective_from=effective_from,
-        offers=len(read.offers), claims=len(read.claims), rejections=len(read.rejections),
-        locations=sorted(per_location), first_rejections=read.rejections[:5], notes=list(read.notes),
-    )
+    result = PublishResult(publication_id=0, channel=channel, source=source, sha256=sha256,
+                           published_at=published_at, effective_from=effective_from,
+                           offers=0, claims=0, rejections=0, locations=[])
+    pub = Publication.__table__
     try:
         with engine.begin() as conn:
-            latest = _latest(conn, read.channel)
-            if latest is not None and latest.sha256 == sha256 and (
-                staged is None or latest.effective_from == staged
-            ):
+            latest = _latest(conn, channel)
+            if latest is not None and latest.sha256 == sha256 and (staged is None or latest.effective_from == staged):
                 result.publication_id, result.duplicate = latest.id, True
                 result.published_at, result.effective_from = latest.published_at, latest.effective_from
                 return result
-            pub_id = conn.execute(insert(Publication.__table__).values(
-                channel=read.channel, source=source, sha256=sha256,
-                published_at=published_at, effective_from=effective_from,
-                loaded_at=datetime.now(timezone.utc),
-                offers=result.offers, claims=result.claims, rejections=result.rejections,
+            pub_id = conn.execute(insert(pub).values(
+                channel=channel, source=source, sha256=sha256, published_at=published_at,
+                effective_from=effective_from, loaded_at=datetime.now(timezone.utc),
             )).inserted_primary_key[0]
-            result.publication_id = pub_id
+            per_location = _write_entries(conn, pub_id, entries, result)
             if per_location:
                 conn.execute(insert(PublicationLocation.__table__), [
-                    {"publication_id": pub_id, "channel": read.channel, "location": loc, "offers": n}
+                    {"publication_id": pub_id, "channel": channel, "location": loc, "offers": n}
                     for loc, n in per_location.items()
                 ])
-            for start in range(0, len(read.offers), CHUNK):
-                conn.execute(insert(OfferRow.__table__), [offer_to_row(o, pub_id) for o in read.offers[start:start + CHUNK]])
-            if read.claims:
-                conn.execute(insert(ClaimRow.__table__), [
-                    {"publication_id": pub_id, "channel": c.channel, "location": c.location, "kind": c.kind,
-                     "text": c.text, "source": str(c.source)} for c in read.claims
-                ])
-            for start in range(0, len(read.rejections), CHUNK):
-                conn.execute(insert(RejectionRow.__table__), [
-                    {"publication_id": pub_id, "source": r.source.file, "line": r.source.line,
-                     "reason": r.reason, "raw": r.raw} for r in read.rejections[start:start + CHUNK]
-                ])
+            conn.execute(update(pub).where(pub.c.id == pub_id).values(
+                offers=result.offers, claims=result.claims, rejections=result.rejections))
     except SQLAlchemyError as e:
         raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {getattr(e, 'orig', e)}") from None
+    result.publication_id, result.locations, result.notes = pub_id, sorted(per_location), list(notes)
     return result
+
+
+def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Claim], result: PublishResult) -> Counter:
+    """Insert offers, rejections and claims in chunks; count them into `result`."""
+    per_location: Counter = Counter()
+    offers, rejections, claims = [], [], []
+
+    def flush() -> None:
+        for table, rows in ((OfferRow.__table__, offers), (RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
+            if rows:
+                conn.execute(insert(table), rows)
+                rows.clear()
+
+    for entry in entries:
+        if isinstance(entry, Offer):
+            per_location[entry.location] += 1
+            offers.append(offer_to_row(entry, pub_id))
+            result.offers += 1
+        elif isinstance(entry, Rejection):
+            if len(result.first_rejections) < 5:
+                result.first_rejections.append(entry)
+            rejections.append({"publication_id": pub_id, "source": entry.source.file, "line": entry.source.line,
+                               "reason": entry.reason, "raw": entry.raw})
+            result.rejections += 1
+        else:
+            claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
+                           "kind": entry.kind, "text": entry.text, "source": str(entry.source)})
+            result.claims += 1
+        if len(offers) + len(rejections) + len(claims) >= CHUNK:
+            flush()
+    flush()
+    return per_location

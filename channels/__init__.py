@@ -2,15 +2,26 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from unisono.domain.config import ProjectConfig
-from unisono.domain.models import CHANNELS, ChannelRead
+from unisono.domain.models import CHANNELS, ChannelRead, Claim, Offer, Rejection
+
+
+def _module(channel: str):
+    # imported on demand so one channel's parser never slows another
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+    return importlib.import_module(f"unisono.channels.{channel}")
 
 
 def adapter(channel: str) -> Callable[[Path, ProjectConfig], ChannelRead]:
-    """The reader of a channel; imported on demand so one channel's parser never slows another."""
-    if channel not in CHANNELS:
-        raise ValueError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
-    return importlib.import_module(f"unisono.channels.{channel}").read
+    """The reader of a channel: the whole file as one ChannelRead."""
+    return _module(channel).read
+
+
+def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection | Claim]:
+    """The channel's file one offer, rejection or claim at a time, for files of any size.
+    `notes` (what a user should know about the whole file) is complete once it is exhausted."""
+    return _module(channel).stream(path, config, notes)

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from collections.abc import Iterator
 from pathlib import Path
 
 import lxml.html
@@ -61,6 +62,15 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
         return _read(path, root, style_text, config)
     except RecursionError:  # a library recursing over a hostile document: one line, not a traceback
         raise InputError(f"{path.name}: the HTML is nested too deeply to read") from None
+
+
+def stream(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection | Claim]:
+    """read() as the stream every adapter offers (a newsletter is small: it is read whole first)."""
+    result = read(path, config)
+    notes.extend(result.notes)
+    yield from result.claims
+    yield from result.offers
+    yield from result.rejections
 
 
 def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig) -> ChannelRead:

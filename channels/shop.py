@@ -5,7 +5,7 @@ Two forms, told apart by content (not by file extension):
   (http://base.google.com/ns/1.0) or plain (`<title>`, `<link>`);
 - tabular: a header row of GMC attribute names, tab-, comma- or semicolon-separated.
 
-Both stream: `iter_items` turns items into offers one at a time, so a feed of a million items
+Both stream: `stream` turns items into offers one at a time, so a feed of a million items
 never becomes a tree in memory. Every item becomes one offer or one rejection.
 """
 from __future__ import annotations
@@ -72,12 +72,12 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
     """Read a shop feed into offers and rejections. Raises InputError when the file as a whole
     cannot be read: never a partial read."""
     result = ChannelRead(channel=CHANNEL, source=path.name)
-    for entry in iter_items(path, config, notes=result.notes):
+    for entry in stream(path, config, notes=result.notes):
         (result.offers if isinstance(entry, Offer) else result.rejections).append(entry)
     return result
 
 
-def iter_items(path: Path, config: ProjectConfig, notes: list[str] | None = None) -> Iterator[Offer | Rejection]:
+def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) -> Iterator[Offer | Rejection]:
     """Each item of the feed as an Offer or a Rejection, in file order. When the iteration is
     complete, what a user should know about the whole file is appended to `notes`."""
     head = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").lower()

@@ -92,12 +92,12 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
     """Read one store price file into offers and rejections (rows == offers + rejections)."""
     out = ChannelRead(channel=CHANNEL, source=path.name)
     with _gc_paused():
-        for item in iter_rows(path, config, out.notes):
+        for item in stream(path, config, out.notes):
             (out.offers if isinstance(item, Offer) else out.rejections).append(item)
     return out
 
 
-def iter_rows(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
+def stream(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
     """read(), one row at a time in file order, for files too large to hold as one ChannelRead.
     `notes` is complete once the iterator is exhausted."""
     name = path.name

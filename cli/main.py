@@ -310,6 +310,26 @@ def rules_schema() -> None:
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--skus", type=click.IntRange(1, 5_000_000), default=1000, show_default=True, help="Products in the shop.")
+@click.option("--stores", type=click.IntRange(0, 999), default=3, show_default=True, help="Stores in the price file.")
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same bytes.")
+@click.option("--inconsistency-rate", type=click.FloatRange(0, 1),
+              help="Planted inconsistencies per product (default: eight for small catalogs, 1 % for large ones).")
+def generate(directory: Path, skus: int, stores: int, seed: int, inconsistency_rate: float | None) -> None:
+    """Write a synthetic retailer in the real formats: shop_feed.xml, store_prices.csv,
+    newsletter.html, and answer_key.json with the planted inconsistencies and the findings they
+    cause. Deterministic for a seed: for tests, benchmarks and trying unisono at scale."""
+    from unisono.demo.generator import generate as write_retailer
+
+    directory.mkdir(parents=True, exist_ok=True)
+    key = write_retailer(directory, skus=skus, stores=stores, seed=seed, inconsistency_rate=inconsistency_rate)
+    click.echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
+               f"{len(key.planted)} planted inconsistencies, {len(key.expected_findings)} expected findings "
+               f"as of {key.check_at} (answer_key.json).")
+
+
+@cli.command()
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
               help="Build the demo project in this folder and keep it (default: a temporary folder).")
 def demo(keep: Path | None) -> None:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from unisono.channels.shop import iter_items, read
+from unisono.channels.shop import read, stream
 from unisono.domain.config import ProjectConfig, ShopOptions
 from unisono.domain.models import Availability, InputError
 
@@ -280,8 +280,8 @@ def test_feed_without_items_reads_as_empty_with_a_note(tmp_path):
 
 # ---- streaming --------------------------------------------------------------------------------
 
-def test_iter_items_streams_items_in_file_order():
-    entries = iter_items(FIXTURES / "rejections.xml", CONFIG)
+def test_stream_yields_items_in_file_order():
+    entries = stream(FIXTURES / "rejections.xml", CONFIG)
     first = next(entries)
     assert (first.sku, first.source.line) == ("100203", 4)
     assert [e.source.line for e in entries] == [8, 12, 16]

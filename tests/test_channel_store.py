@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from unisono.channels.store import iter_rows, read
+from unisono.channels.store import read, stream
 from unisono.domain.config import ProjectConfig, StoreOptions
 from unisono.domain.models import Availability, InputError, effective_price
 
@@ -142,9 +142,9 @@ def test_excel_unicode_text_utf16_file_is_read(tmp_path):
     assert read(path, CONFIG).offers[0].price == Decimal("9.99")
 
 
-def test_iter_rows_streams_offers_and_rejections_in_file_order():
+def test_stream_yields_offers_and_rejections_in_file_order():
     notes: list[str] = []
-    items = list(iter_rows(FIXTURES / "with_rejections.csv", CONFIG, notes))
+    items = list(stream(FIXTURES / "with_rejections.csv", CONFIG, notes))
     assert [item.source.line for item in items] == [2, 3, 4, 5, 7, 8, 9, 12, 14, 15]
 
 
