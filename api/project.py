@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
+from unisono.catalog.tables import RejectionRow
 from unisono.catalog.publish import PublishResult, file_sha256, publish_stream
 from unisono.catalog.runs import last_run_findings, record_run
 from unisono.catalog.timeline import change_points
@@ -102,13 +103,24 @@ class Project:
         return paths
 
     def publish(self, channel: str, file: Path, *, published_at: datetime | None = None,
-                effective_from: datetime | None = None) -> PublishResult:
+                effective_from: datetime | None = None, location: str | None = None) -> PublishResult:
+        """Publish one channel file. `location` names what the file does not: the newsletter issue
+        (default: the file name, so a corrected issue must keep its name or its location), the
+        store of a single-store file, the shop's country."""
         if not file.is_file():
             raise InputError(f"{file}: no such file")
+        config = self.config
+        if location:
+            options = getattr(config, channel).model_copy(update={"location": location})
+            config = config.model_copy(update={channel: options})
         notes: list[str] = []
-        entries = stream(channel, file, self.config, notes)
-        return publish_stream(self.engine, channel, entries, notes=notes, source=str(file), sha256=file_sha256(file),
-                              published_at=published_at, effective_from=effective_from)
+        try:
+            return publish_stream(self.engine, channel, stream(channel, file, config, notes), notes=notes,
+                                  source=str(file), sha256=file_sha256(file),
+                                  published_at=published_at, effective_from=effective_from)
+        except InputError as e:
+            hint = wrong_channel_hint(channel, file)
+            raise InputError(f"{e}; {hint}" if hint else str(e)) from None
 
     def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
@@ -125,6 +137,8 @@ class Project:
                 for channel, n in conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)):
                     live_offers[channel] = max(n, live_offers.get(channel, 0))
                 pieces.append((start, end, self._run_rules(conn, rules, start, engine)))
+            rejected = conn.execute(select(func.count()).select_from(RejectionRow.__table__).where(
+                RejectionRow.__table__.c.publication_id.in_(select(live.c.publication_id).distinct()))).scalar_one()
         if not live_offers:  # a gate that passes because nothing was checked would lie
             when = f"between {cuts[0].isoformat()} and {cuts[-1].isoformat()}" if window else f"at {at.isoformat()}"
             raise InputError(f"nothing to check: no offers are live {when} "
@@ -133,7 +147,7 @@ class Project:
         waivers = list_waivers(self.engine)
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
                              live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
-                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces))
+                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected)
         for f in sort_findings(found):
             if not f.judged:
                 result.undecided.append(f)
@@ -178,6 +192,19 @@ class Project:
         if not reason.strip():
             raise InputError("a waiver needs a reason (--reason)")
         return add_waiver(self.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)
+
+
+def wrong_channel_hint(channel: str, file: Path) -> str | None:
+    """When a file is refused, say so if it looks like another channel's file."""
+    with file.open("rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    html = head.startswith(b"<!doctype html") or b"<html" in head[:2048]
+    xml = not html and head.startswith(b"<")
+    looks = "an HTML page" if html else "XML" if xml else "a CSV/text file"
+    meant = "newsletter" if html else "shop" if xml else "store"
+    if meant == channel or not head:
+        return None
+    return f"this looks like {looks}: did you mean `unisono publish {meant} {file.name}`?"
 
 
 def ruleset_digest(rules: list[Rule]) -> str:

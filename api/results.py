@@ -19,6 +19,7 @@ class CheckResult:
     waived: list[Finding] = field(default_factory=list)
     undecided: list[Finding] = field(default_factory=list)  # the rules could not judge (judged=False)
     pieces: int = 1  # how many pieces a window was cut into
+    rejected_rows: int = 0  # input rows of the live publications that were rejected, so not checked
     run_id: int | None = None
 
     def failing(self, fail_on: Severity) -> list[Finding]:
@@ -34,7 +35,7 @@ class CheckResult:
             by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
         summary = {
             "at": self.at.isoformat(), "findings": len(current), "by_severity": by_sev, "by_rule": by_rule,
-            "waived": len(self.waived), "undecided": len(self.undecided),
+            "waived": len(self.waived), "undecided": len(self.undecided), "rejected_rows": self.rejected_rows,
             "fail_on": fail_on.value, "failed": bool(self.failing(fail_on)),
             "live_offers": self.live_offers, "rules": len(self.rule_titles), "ruleset": self.ruleset_hash,
             "run": self.run_id,

@@ -99,11 +99,13 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--published-at", help="When the channel published the file (default: now). For loading history.")
 @click.option("--effective-from", help="When the file goes live (default: when published). For staged files.")
+@click.option("--location", help="What the file does not say: the newsletter issue (default: the file name; "
+              "publish a corrected issue under the same one), the store of a single-store file, the shop's country.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @project_option
 @db_option
-def publish_cmd(channel: str, file: Path, published_at: str | None, effective_from: str | None, fmt: str,
-                project_dir: Path, db: str | None) -> None:
+def publish_cmd(channel: str, file: Path, published_at: str | None, effective_from: str | None, location: str | None,
+                fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
     CHANNEL is shop (Google Merchant Center feed: XML or TSV), store (POS price export: CSV) or
@@ -113,7 +115,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     project = Project.open(project_dir, db)
     tz = project.config.tz
     result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
-                             effective_from=instant(effective_from, tz, "--effective-from"))
+                             effective_from=instant(effective_from, tz, "--effective-from"), location=location)
     if fmt == "json":
         click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
         return
@@ -154,7 +156,7 @@ def report(result, fmt: str, fail_on: str, tz) -> None:
     elif fmt == "md":
         click.echo(output.to_markdown(result, summary, tz), nl=False)
     else:
-        output.print_report(Console(), result, summary, tz)
+        output.print_report(Console(soft_wrap=not sys.stdout.isatty()), result, summary, tz)
     sys.exit(1 if summary["failed"] else 0)
 
 
@@ -168,8 +170,8 @@ engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), def
 
 @cli.command()
 @click.option("--at", "at_text", help="The instant to check (default: now), e.g. 2026-11-24T12:00 or 24.11.2026.")
-@click.option("--window", "window_text", help="Check a window START/END instead of an instant, e.g. 2026-11-27/2026-11-30: "
-              "it is cut at every change point and each finding says from when to when it holds.")
+@click.option("--window", "window_text", help="Check a window START/END instead of an instant, e.g. 2026-11-27/2026-11-30 (a date-only end "
+              "includes that day): it is cut at every change point and each finding says from when to when it holds.")
 @click.option("--promotion", "promotion_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A promotion file: check that every channel it names carries the campaign, over its window.")
 @fail_on_option

@@ -125,7 +125,11 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     if result.undecided:
         by_rule = ", ".join(f"{r} {len(list(g))}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
         console.print(f"\n[cyan]Could not judge {len(result.undecided)}[/cyan] ({by_rule}): "
-                      f"see `--format json` → undecided.")
+                      f"see `--format json` → undecided (\"was\" prices need 30 days of price history: "
+                      f"publish older files with --published-at).")
+    if result.rejected_rows:
+        console.print(f"\n[yellow]{result.rejected_rows} input rows were rejected at publish and are not checked[/yellow] "
+                      f"(`unisono publish` listed the first ones with file, line and reason).")
     counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
     status = summary.get("status")
     if status:

@@ -160,3 +160,30 @@ def test_every_command_has_help_and_is_in_the_readme(command):
     assert result.exit_code == 0 and "Usage:" in result.output
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"unisono {' '.join(command)}" in readme
+
+
+def test_a_corrected_newsletter_published_under_the_same_location_replaces_the_first(published):
+    fixed = (DEMO / "newsletter.html").read_text(encoding="utf-8").replace("49,49", "59,49")
+    (published / "newsletter_v2.html").write_text(fixed, encoding="utf-8")
+    before = json.loads(run("check", "--at", AT, "--format", "json", project=published).output)
+    run("publish", "newsletter", str(published / "newsletter_v2.html"), "--location", "newsletter",
+        "--published-at", "2026-11-19T07:00", project=published)
+    after = json.loads(run("check", "--at", AT, "--format", "json", project=published).output)
+    assert after["summary"]["live_offers"]["newsletter"] == before["summary"]["live_offers"]["newsletter"]
+    assert len(after["findings"]) < len(before["findings"])
+    assert not any(f["rule"] == "newsletter-price-honoured" and f["sku"] == "100165" for f in after["findings"])
+
+
+def test_a_file_published_to_the_wrong_channel_says_which_channel_it_looks_like(project):
+    shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
+    result = run("publish", "store", str(project / "feed.xml"), project=project)
+    assert result.exit_code == 2 and "did you mean `unisono publish shop feed.xml`" in result.output
+
+
+def test_check_says_how_many_rejected_rows_were_not_checked(published):
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100203;19,99\n1009;100204;abc\n",
+                                          encoding="utf-8")
+    run("publish", "store", str(published / "prices.csv"), "--published-at", "2026-11-19T06:00", project=published)
+    doc = json.loads(run("check", "--at", AT, "--format", "json", project=published).output)
+    assert doc["summary"]["rejected_rows"] == 1
+    assert "1 input rows were rejected" in " ".join(run("check", "--at", AT, project=published).output.split())
