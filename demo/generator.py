@@ -436,12 +436,12 @@ class Oracle:
             if differs(offer.price, shop.price) or differs(effective_cents(offer, self.at), shop_now):
                 self.found.add((PRICE_PARITY, sku, f"store:{store}"))
 
-    def newsletter_honoured(self, sku: str, advertised: int, shop: PriceOffer | None, stores: dict[str, PriceOffer]) -> None:
-        """newsletter-price-honoured: the shop and each store carrying it charge the advertised price."""
-        sides = ([(SHOP_LOCATION, shop)] if shop else []) + [(f"store:{s}", o) for s, o in stores.items()]
-        for location, offer in sides:
-            if differs(effective_cents(offer, self.at), advertised):
-                self.found.add((NEWSLETTER_HONOURED, sku, location))
+    def newsletter_honoured(self, sku: str, advertised: int, shop: PriceOffer | None) -> None:
+        """newsletter-price-honoured: the shop charges the advertised price. (Stores are held to it
+        through price-parity: a store that does not honour it differs from the shop, or the shop
+        does not honour it either; comparing them again would report one mistake many times.)"""
+        if shop and differs(effective_cents(shop, self.at), advertised):
+            self.found.add((NEWSLETTER_HONOURED, sku, SHOP_LOCATION))
 
     def advertised_in_shop(self, key: str, in_shop: bool, in_stock: bool) -> None:
         """advertised-in-shop (require_available): the shop lists it and has it in stock."""
@@ -975,7 +975,7 @@ def _newsletter_oracle(oracle: Oracle, blocks: list[Block], seen: _Seen, plan: P
             continue
         p = seen.products[index]
         oracle.advertised_in_shop(p.sku, in_shop=True, in_stock=p.in_stock)
-        oracle.newsletter_honoured(p.sku, b.price, p.offer, seen.stores[index])
+        oracle.newsletter_honoured(p.sku, b.price, p.offer)
 
 
 def _describe(plant: PlannedPlant, seen: _Seen, unknown: Product | None, store_ids: list[str]) -> Plant:
@@ -996,7 +996,7 @@ def _describe(plant: PlannedPlant, seen: _Seen, unknown: Product | None, store_i
         advertised = typo_price(o.sale)
         return Plant(kind=plant.kind, sku=sku, location=NEWSLETTER_LOCATION,
                      description=f"the newsletter advertises {name} at {feed_money(advertised)}; shop and stores charge {feed_money(o.sale)}",
-                     findings=[finding(NEWSLETTER_HONOURED, SHOP_LOCATION)] + [finding(NEWSLETTER_HONOURED, f"store:{s}") for s in store_ids])
+                     findings=[finding(NEWSLETTER_HONOURED, SHOP_LOCATION)])
     if plant.kind == NL_OUT_OF_STOCK:
         return Plant(kind=plant.kind, sku=sku, location=NEWSLETTER_LOCATION,
                      description=f"the newsletter advertises {name}, which the shop feed lists as out_of_stock",
@@ -1012,7 +1012,6 @@ def _describe(plant: PlannedPlant, seen: _Seen, unknown: Product | None, store_i
         findings = [finding(PRICE_PARITY, store)]
         if plant.kind == NL_STORE_NO_SALE:
             text += "; the newsletter advertises the campaign price"
-            findings.append(finding(NEWSLETTER_HONOURED, store))
         return Plant(kind=plant.kind, sku=sku, location=store, description=text, findings=findings)
     if plant.kind == STORE_PROMO:
         text = f"store {plant.store} runs the promotion for {name} at {feed_money(offer.sale)}; the shop's sale price is {feed_money(o.sale)}"
