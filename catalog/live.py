@@ -19,6 +19,8 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
   discount_percent          a "-20 %" badge the channel shows
   availability              in_stock, out_of_stock, preorder, backorder or NULL
   source                    "file:line" (or "file (element path)") of the offer
+  valid_from, valid_to      the offer's own validity [from, to) (a newsletter's "gültig bis"), NULL = open;
+                            only offers valid at the instant are live
 """
 from __future__ import annotations
 
@@ -50,6 +52,8 @@ LIVE_COLUMNS = [
     Column("discount_percent", Float),
     Column("availability", String),
     Column("source", String, nullable=False),
+    Column("valid_from", UTCDateTime()),
+    Column("valid_to", UTCDateTime()),
 ]
 
 live = Table("live_offers", live_metadata, *LIVE_COLUMNS, prefixes=["TEMPORARY"])

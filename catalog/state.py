@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Connection, String, and_, case, cast, func, insert, literal, or_, select
+from sqlalchemy import CTE, Connection, String, and_, case, cast, func, insert, literal, or_, select
 
 from unisono.catalog.live import live
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
@@ -33,6 +33,28 @@ def _current_publications(at):
     return select(ranked.c.publication_id, ranked.c.location).where(ranked.c.rn == 1).subquery("current")
 
 
+def with_keys(base: CTE, name: str) -> CTE:
+    """`base` (offer rows) with a `key` column: the sku; else the sku of an offer in `base` with the
+    same GTIN, else with the same normalised link; else the GTIN, the link, "offer:<id>". The one
+    key resolution: the live state and the price history (catalog/history.py) both use it."""
+    by_gtin = (
+        select(base.c.gtin, func.min(base.c.sku).label("sku"))
+        .where(base.c.gtin.is_not(None), base.c.sku.is_not(None)).group_by(base.c.gtin).cte(f"{name}_by_gtin")
+    )
+    by_url = (
+        select(base.c.url, func.min(base.c.sku).label("sku"))
+        .where(base.c.url.is_not(None), base.c.sku.is_not(None)).group_by(base.c.url).cte(f"{name}_by_url")
+    )
+    key = func.coalesce(base.c.sku, by_gtin.c.sku, by_url.c.sku, base.c.gtin, base.c.url,
+                        literal("offer:") + cast(base.c.id, String))
+    return (
+        select(base, key.label("key"))
+        .outerjoin(by_gtin, by_gtin.c.gtin == base.c.gtin)
+        .outerjoin(by_url, by_url.c.url == base.c.url)
+        .cte(name)
+    )
+
+
 def live_select(at: datetime):
     """The SELECT behind the live table (exposed for tests and the benchmark)."""
     at = at.astimezone(timezone.utc)
@@ -44,22 +66,7 @@ def live_select(at: datetime):
         .where(or_(o.c.valid_from.is_(None), o.c.valid_from <= at), or_(o.c.valid_to.is_(None), o.c.valid_to > at))
         .cte("base")
     )
-    by_gtin = (
-        select(base.c.gtin, func.min(base.c.sku).label("sku"))
-        .where(base.c.gtin.is_not(None), base.c.sku.is_not(None)).group_by(base.c.gtin).cte("by_gtin")
-    )
-    by_url = (
-        select(base.c.url, func.min(base.c.sku).label("sku"))
-        .where(base.c.url.is_not(None), base.c.sku.is_not(None)).group_by(base.c.url).cte("by_url")
-    )
-    key = func.coalesce(base.c.sku, by_gtin.c.sku, by_url.c.sku, base.c.gtin, base.c.url,
-                        literal("offer:") + cast(base.c.id, String))
-    keyed = (
-        select(base, key.label("key"))
-        .outerjoin(by_gtin, by_gtin.c.gtin == base.c.gtin)
-        .outerjoin(by_url, by_url.c.url == base.c.url)
-        .cte("keyed")
-    )
+    keyed = with_keys(base, "keyed")
     # brand and category are the product's: the shop's where it has them, else any channel's
     shop_first = lambda col: func.coalesce(func.max(case((keyed.c.channel == "shop", col))), func.max(col))  # noqa: E731
     attrs = (
@@ -78,7 +85,7 @@ def live_select(at: datetime):
             keyed.c.sku, keyed.c.gtin, keyed.c.url, keyed.c.title, attrs.c.brand, attrs.c.category,
             keyed.c.currency, keyed.c.price_cents, keyed.c.sale_price_cents, keyed.c.sale_start, keyed.c.sale_end,
             effective, effective < keyed.c.price_cents, keyed.c.reference_cents, keyed.c.discount_percent,
-            keyed.c.availability, keyed.c.source,
+            keyed.c.availability, keyed.c.source, keyed.c.valid_from, keyed.c.valid_to,
         )
         .join(attrs, attrs.c.key == keyed.c.key)
     )

@@ -1,8 +1,9 @@
 """What every rule kind shares: the vocabulary of channels and fields, the common model fields,
 one offer's columns in a query row, and the Finding every kind builds.
 
-A rule kind (parity.py, presence.py, expression.py) is a subclass of RuleBase with its own
-`kind` literal, `query(live) -> Select` (violating rows only) and `to_finding(row, ctx)`.
+A rule kind (parity.py, presence.py, expression.py, window.py, promotion.py ...) is a subclass of
+RuleBase with its own `kind` literal, `query(live, ctx) -> Select` (violating rows only; ctx is the
+EvalContext, for kinds that depend on the instant) and `to_finding(row, ctx)`.
 """
 from __future__ import annotations
 
@@ -197,7 +198,7 @@ class RuleBase(BaseModel):
     def template_channels(self) -> list[str]:
         raise NotImplementedError
 
-    def query(self, live: Table) -> Select:
+    def query(self, live: Table, ctx: EvalContext) -> Select:
         raise NotImplementedError
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:

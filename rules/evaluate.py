@@ -30,5 +30,5 @@ class EvalContext:
 
 def run_rules(conn: Connection, rules: list[Rule], ctx: EvalContext) -> list[Finding]:
     """Findings of all rules: most severe first, then by rule, product and locations."""
-    findings = [rule.to_finding(row, ctx) for rule in rules for row in conn.execute(rule.query(live))]
+    findings = [rule.to_finding(row, ctx) for rule in rules for row in conn.execute(rule.query(live, ctx))]
     return sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations))

@@ -235,7 +235,7 @@ class ExpressionRule(RuleBase):
     def template_channels(self) -> list[str]:
         return self.condition.channels
 
-    def query(self, live: Table) -> Select:
+    def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
         channels = self.condition.channels
         aliases = {ch: live.alias(ch) for ch in channels}
         first = aliases[channels[0]]

@@ -80,7 +80,7 @@ class ParityRule(RuleBase):
 
     # -- compilation -----------------------------------------------------------------------
 
-    def query(self, live: Table) -> Select:
+    def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
         ref, other = live.alias("ref"), live.alias("other")
         pairs = and_(other.c.key == ref.c.key, other.c.channel.in_(self.others))
         if self.reference in self.others:

@@ -52,7 +52,7 @@ class PresenceRule(RuleBase):
     def template_channels(self) -> list[str]:
         return [self.when_in]  # the required channel's offer is missing, so it has no fields to show
 
-    def query(self, live: Table) -> Select:
+    def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
         seen = live.alias("seen")
         per_channel = [self._missing_in(live, seen, ch) for ch in dict.fromkeys(self.require_in)]
         if len(per_channel) == 1:

@@ -5,19 +5,25 @@ subclass, added to `Rule` below.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Union
+from typing import Annotated, Any, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from unisono.rules.expression import ExpressionRule
 from unisono.rules.parity import ParityRule
 from unisono.rules.presence import PresenceRule
-from unisono.rules.scope import Scope
+from unisono.rules.promotion import PromotionRule
+from unisono.rules.reference_price import ReferencePriceRule
+from unisono.rules.window import WindowRule
 from unisono.rules.yaml_lines import YamlProblem, line_of, load_with_lines
 
-KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": ExpressionRule}
-Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule], Field(discriminator="kind")]
+KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": ExpressionRule,
+         "reference_price": ReferencePriceRule, "window": WindowRule, "promotion": PromotionRule}
+Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule, ReferencePriceRule, WindowRule, PromotionRule],
+                 Field(discriminator="kind")]
 _RULE = TypeAdapter(Rule)
 
 
@@ -34,6 +40,24 @@ class RuleError(Exception):
     def __init__(self, problems: list[str]):
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+@dataclass(frozen=True)
+class ItemFile:
+    """A YAML file of items, each validated as a model: a rule file (`rules:`) or a promotion
+    file (`promotions:`, rules/promotion.py). Both load, and tell mistakes, the same way."""
+
+    key: str  # the top-level key: rules
+    noun: str  # one item, in messages: rule
+    shape: str  # what one item looks like: "id: ..., kind: ..., ..."
+    adapter: TypeAdapter
+    model: Callable[[dict], type[BaseModel]]  # the model an item is validated as (for its valid keys)
+
+
+RULE_FILE = ItemFile("rules", "rule", "id: ..., kind: ..., ...", _RULE,
+                     lambda item: KINDS.get(item.get("kind"), ParityRule))
+PROMOTION_FILE = ItemFile("promotions", "promotion", "id: ..., window: ..., discount: ..., ...",
+                          TypeAdapter(PromotionRule), lambda item: PromotionRule)
 
 
 def default_rules_path() -> Path:
@@ -67,20 +91,25 @@ def _rule_files(paths: list[Path]) -> list[Path]:
 
 
 def _load(paths: list[Path]) -> tuple[list[Rule], list[str]]:
-    rules: list[Rule] = []
+    return load_items(paths, RULE_FILE)
+
+
+def load_items(paths: list[Path], spec: ItemFile) -> tuple[list[Any], list[str]]:
+    """The items of the files (folders: their *.yaml / *.yml) and every problem, "file:line: ..."."""
+    rules: list[Any] = []
     problems: list[str] = []
-    first_seen: dict[str, str] = {}  # rule id -> "file:line"
+    first_seen: dict[str, str] = {}  # id -> "file:line"
     for path in _rule_files(paths):
-        for rule, line in _load_file(path, problems):
+        for rule, line in _load_file(path, problems, spec):
             if rule.id in first_seen:
-                problems.append(f"{path}:{line}: duplicate rule id {rule.id!r} (first defined at {first_seen[rule.id]})")
+                problems.append(f"{path}:{line}: duplicate {spec.noun} id {rule.id!r} (first defined at {first_seen[rule.id]})")
                 continue
             first_seen[rule.id] = f"{path}:{line}"
             rules.append(rule)
     return rules, problems
 
 
-def _load_file(path: Path, problems: list[str]) -> list[tuple[Rule, int]]:
+def _load_file(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[Any, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -95,33 +124,36 @@ def _load_file(path: Path, problems: list[str]) -> list[tuple[Rule, int]]:
     if data is None:
         return []  # an empty file holds no rules
     if isinstance(data, dict):
-        unknown = [k for k in data if k != "rules"]
+        unknown = [k for k in data if k != spec.key]
         for k in unknown:
-            problems.append(f"{path}:{line_of(lines, (k,))}: unknown top-level key {k!r} (a rule file has only 'rules:')")
-        items, prefix = data.get("rules") or [], ("rules",)
+            problems.append(f"{path}:{line_of(lines, (k,))}: unknown top-level key {k!r} "
+                            f"(a {spec.noun} file has only '{spec.key}:')")
+        items, prefix = data.get(spec.key) or [], (spec.key,)
     else:
         items, prefix = data, ()
     if not isinstance(items, list):
-        problems.append(f"{path}:{line_of(lines, prefix)}: 'rules' must be a list of rules (each starting with '- id: ...')")
+        problems.append(f"{path}:{line_of(lines, prefix)}: '{spec.key}' must be a list of {spec.noun}s "
+                        "(each starting with '- id: ...')")
         return []
     loaded = []
     for i, item in enumerate(items):
         here = prefix + (i,)
         if not isinstance(item, dict):
             line = line_of(lines, here)
-            problems.append(f"{path}:{line}: rule #{i + 1}: a rule is a mapping (id: ..., kind: ..., ...), not {item!r}")
+            problems.append(f"{path}:{line}: {spec.noun} #{i + 1}: a {spec.noun} is a mapping ({spec.shape}), not {item!r}")
             continue
         try:
-            loaded.append((_RULE.validate_python(item), line_of(lines, here)))
+            loaded.append((spec.adapter.validate_python(item), line_of(lines, here)))
         except ValidationError as e:
             rule_id = item.get("id")
-            named = f"rule {rule_id!r}: " if rule_id else f"rule #{i + 1}: "
+            named = f"{spec.noun} {rule_id!r}: " if rule_id else f"{spec.noun} #{i + 1}: "
             for err in e.errors():
                 loc = _strip_tag(err["loc"], item)
                 if loc and isinstance(loc[-1], int) and here + loc not in lines and here + loc[:-1] in lines:
                     loc = loc[:-1]  # `field: prise` was one value, not a list: no index to show
                 where = ".".join(str(p) for p in loc)
-                what = f"{where}: {_explain(err, loc, item)}" if where else _explain(err, loc, item)
+                model = spec.model(item)
+                what = f"{where}: {_explain(err, loc, model)}" if where else _explain(err, loc, model)
                 problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
     return loaded
 
@@ -133,7 +165,7 @@ def _strip_tag(loc: tuple, item: dict) -> tuple:
     return tuple(loc)
 
 
-def _explain(err: dict, loc: tuple, item: dict) -> str:
+def _explain(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     """pydantic's error, told in the rule author's words."""
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "union_tag_invalid":
@@ -141,7 +173,7 @@ def _explain(err: dict, loc: tuple, item: dict) -> str:
     if kind == "union_tag_not_found":
         return f"missing 'kind' (one of: {', '.join(KINDS)})"
     if kind == "extra_forbidden":
-        model = Scope if len(loc) >= 2 and loc[-2] in ("where", "unless") else KINDS.get(item.get("kind"), ParityRule)
+        model = _model_at(model, loc[:-1])
         valid = [f.validation_alias.choices[0] if hasattr(f.validation_alias, "choices") else name
                  for name, f in model.model_fields.items()]
         return f"unknown key {loc[-1]!r} (valid keys: {', '.join(valid)})"
@@ -152,3 +184,19 @@ def _explain(err: dict, loc: tuple, item: dict) -> str:
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {err['input']!r})"
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:
+    """The model that holds the last key of a path: where -> Scope, discount -> Discount."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is not None:
+            model = inner
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)

@@ -14,10 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, create_engine, insert
+from sqlalchemy import Connection, create_engine, insert, text
+from sqlmodel import SQLModel
 
+from unisono.catalog import tables  # noqa: F401  (registers the catalog's tables on SQLModel.metadata)
 from unisono.catalog.live import live, live_metadata
 from unisono.rules.evaluate import EvalContext
 
@@ -26,10 +29,18 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 @contextmanager
 def live_connection(url: str) -> Iterator[Connection]:
-    """One connection (the live table is TEMPORARY: it lives as long as the connection)."""
+    """One connection (the live table is TEMPORARY: it lives as long as the connection), beside an
+    empty catalog (rules reading the price history find none). On PostgreSQL the catalog tables are
+    made in a schema of this connection's own, inside its transaction, and vanish with its rollback:
+    a catalog the server holds is neither seen nor touched."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                schema = f"unisono_test_{uuid4().hex[:12]}"
+                conn.execute(text(f"CREATE SCHEMA {schema}"))
+                conn.execute(text(f"SET search_path TO {schema}"))
+            SQLModel.metadata.create_all(conn)
             live_metadata.create_all(conn)
             yield conn
             conn.rollback()

@@ -11,6 +11,7 @@ from unisono.rules import RuleError, default_rules_path, load_rules, rules_json_
 from unisono.rules.expression import ExpressionRule
 from unisono.rules.parity import ParityRule
 from unisono.rules.presence import PresenceRule
+from unisono.rules.ruleset import KINDS
 
 
 def write(tmp_path: Path, text: str, name: str = "rules.yaml") -> Path:
@@ -27,12 +28,13 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 
 def test_default_ruleset_has_the_ids_other_code_relies_on():
     rules = load_rules([default_rules_path()])
-    assert [r.id for r in rules] == ["price-parity", "newsletter-price-honoured", "advertised-in-shop"]
-    parity, honoured, advertised = rules
+    assert [r.id for r in rules] == ["price-parity", "newsletter-price-honoured", "advertised-in-shop", "reference-price-30-days"]
+    parity, honoured, advertised, reference = rules
     assert (parity.kind, parity.channels, parity.fields) == ("parity", ["shop", "store"], ["price", "effective_price"])
-    assert (honoured.channels, honoured.fields) == (["newsletter", "shop", "store"], ["effective_price"])
+    assert (honoured.channels, honoured.fields) == (["newsletter", "shop"], ["effective_price"])
     assert str(parity.tolerance) == str(honoured.tolerance) == "0.01"
     assert (advertised.when_in, advertised.require_in, advertised.require_available) == ("newsletter", ["shop"], True)
+    assert (reference.kind, reference.days, reference.history_channel) == ("reference_price", 30, {"newsletter": "shop"})
     assert {r.severity.value for r in rules} == {"error"}
 
 
@@ -94,12 +96,13 @@ def test_an_unknown_kind_names_the_valid_kinds(tmp_path):
             kind: paraty
     """)
     assert len(problems) == 1
-    assert re.fullmatch(r".*rules\.yaml:6: rule 'typo': unknown kind 'paraty' \(valid kinds: parity, presence, expression\)", problems[0])
+    assert problems[0].endswith(f"rules.yaml:6: rule 'typo': unknown kind 'paraty' (valid kinds: {', '.join(KINDS)})")
+    assert list(KINDS)[:3] == ["parity", "presence", "expression"]
 
 
 def test_a_missing_kind_is_reported(tmp_path):
     (problem,) = problems_of(tmp_path, "rules:\n  - id: no-kind\n    channels: [shop, store]\n")
-    assert problem.endswith("rules.yaml:2: rule 'no-kind': missing 'kind' (one of: parity, presence, expression)")
+    assert problem.endswith(f"rules.yaml:2: rule 'no-kind': missing 'kind' (one of: {', '.join(KINDS)})")
 
 
 def test_an_unknown_key_points_at_its_line_and_lists_the_valid_keys(tmp_path):

@@ -1,0 +1,217 @@
+"""Each channel's price history: what it charged for a product at a location, and since when.
+
+The catalog keeps every publication. A publication of a (channel, location) is live from its
+`effective_from` until the next publication of that (channel, location) takes effect, in the
+order catalog/state.py uses (effective_from, published_at, id). Inside that interval an offer
+exists during its own validity [valid_from, valid_to) and charges its sale price inside its
+sale window [sale_start, sale_end), else its regular price. So the history is a set of
+**price segments**, per (channel, location, key):
+
+    seg_start, seg_end   [start, end); seg_end NULL = still open (the latest publication)
+    cents                what was charged (money in cents)
+    regular_cents        the regular price of the offer at the time
+    reduced              cents < regular_cents (a sale was running)
+    currency, offer_id
+
+`price_runs(gradual)` adds, per segment, where its uninterrupted stretches began:
+
+    price_run_start      the start of the stretch at this very price (contiguous segments, same cents)
+    run_start            the start of the uninterrupted reduction the segment belongs to: contiguous
+                         reduced segments at the same price, or (gradual=True, PAngV §11(2)) each step
+                         at most the price of the one before, without a return to the regular price
+
+`history_start()` is, per (channel, location), the instant its first publication took effect:
+before it the catalog knows nothing of that channel's prices there.
+
+Keys are resolved as in the live state (catalog/state.py `with_keys`), over the offers of the
+history (all, or those of the `products` asked about: a rule passes the live offers it judges, so
+the window functions only sort their history). Everything here is SQLAlchemy Core, portable between
+SQLite (instants stored as text in one format, so they compare correctly) and PostgreSQL;
+`epoch_seconds` / `epoch_days_before` are the one place where instants become numbers, for "30
+calendar days before S in the project's zone" arithmetic.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+
+from sqlalchemy import CTE, BigInteger, String, and_, case, cast, func, or_, select, type_coerce, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from unisono.catalog.state import with_keys
+from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
+
+DAY_SECONDS = 86_400
+
+
+class epoch_seconds(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """Seconds since 1970-01-01 UTC of an instant column, on every backend."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds)
+def _epoch_default(element, compiler, **kw):
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS BIGINT)"
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw):
+    # SQLite keeps instants as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); strftime reads that format
+    return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+def epoch_days_before(instant: ColumnElement, days: int, tz: tzinfo | None = None,
+                      around: datetime | None = None) -> ColumnElement:
+    """Epoch seconds of the same wall-clock time `days` calendar days before `instant` in `tz` (the
+    project's zone): 30 days before 20.11. 00:00 CET is 21.10. 00:00 CEST, 719 hours earlier. The
+    zone's offset changes (of the years around `around`, e.g. the check's instant) are known in
+    Python, so SQL only adds one term per change. Without a zone: days of 24 hours."""
+    at = epoch_seconds(instant)
+    bound = at - days * DAY_SECONDS
+    if tz is None:
+        return bound
+    year = (around or datetime.now(timezone.utc)).year
+    shifts = [case((and_(at >= when, at - days * DAY_SECONDS < when), delta), else_=0)
+              for when, delta in _offset_changes(tz, year - 3, year + 1)]
+    return bound + sum(shifts, start=0) if shifts else bound
+
+
+@lru_cache(maxsize=16)
+def _offset_changes(tz: tzinfo, first_year: int, last_year: int) -> tuple[tuple[int, int], ...]:
+    """(epoch second, change in seconds) of every UTC offset change of `tz` in those years."""
+    t, end = datetime(first_year, 1, 1, tzinfo=timezone.utc), datetime(last_year + 1, 1, 1, tzinfo=timezone.utc)
+    changes, before = [], t.astimezone(tz).utcoffset()
+    while t < end:
+        step = t + timedelta(days=1)
+        after = step.astimezone(tz).utcoffset()
+        if after != before:
+            lo, hi = t, step  # bisect to the second at which the new offset starts
+            while hi - lo > timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if mid.astimezone(tz).utcoffset() == before else (lo, mid)
+            changes.append((int(hi.timestamp()), int((after - before).total_seconds())))
+            before = after
+        t = step
+    return tuple(changes)
+
+
+def later(a: ColumnElement, b: ColumnElement) -> ColumnElement:
+    """The later of two instants; `a` is never NULL, `b` NULL means "no bound" (a is kept)."""
+    return type_coerce(case((or_(b.is_(None), b <= a), a), else_=b), UTCDateTime())
+
+
+def earlier(a: ColumnElement, b: ColumnElement) -> ColumnElement:
+    """The earlier of two open-ended instants: NULL means "no end", so the other one counts."""
+    return type_coerce(case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b), UTCDateTime())
+
+
+def publication_intervals() -> CTE:
+    """Per publication and location it covers: [live_from, live_to) in which it was the state.
+    A publication superseded at the same instant gets an empty interval (live_from = live_to)."""
+    pub, cov = Publication.__table__, PublicationLocation.__table__
+    return (
+        select(
+            cov.c.publication_id, cov.c.channel, cov.c.location, pub.c.effective_from.label("live_from"),
+            func.lead(pub.c.effective_from, type_=UTCDateTime()).over(
+                partition_by=(cov.c.channel, cov.c.location),
+                order_by=(pub.c.effective_from, pub.c.published_at, pub.c.id),
+            ).label("live_to"),
+        )
+        .join(pub, pub.c.id == cov.c.publication_id)
+        .cte("publication_intervals")
+    )
+
+
+def history_start() -> CTE:
+    """Per (channel, location): `since`, the instant its first publication took effect."""
+    pub, cov = Publication.__table__, PublicationLocation.__table__
+    return (
+        select(cov.c.channel, cov.c.location, func.min(pub.c.effective_from).label("since"))
+        .join(pub, pub.c.id == cov.c.publication_id)
+        .group_by(cov.c.channel, cov.c.location)
+        .cte("history_start")
+    )
+
+
+def price_segments(products: FromClause | None = None) -> CTE:
+    """The price segments of every channel, location and product (see the module docstring).
+
+    products: only the history of these products, for speed: a relation with columns key, gtin, url
+    (e.g. the live offers a rule asks about); an offer row belongs to them by sku, GTIN or link."""
+    o = OfferRow.__table__
+    iv = publication_intervals()
+    rows = (
+        select(
+            o.c.id, o.c.channel, o.c.location, o.c.sku, o.c.gtin, o.c.url, o.c.currency, o.c.price_cents,
+            o.c.sale_price_cents, o.c.sale_start, o.c.sale_end, o.c.valid_from, o.c.valid_to,
+            iv.c.live_from, iv.c.live_to,
+        )
+        .join(iv, and_(iv.c.publication_id == o.c.publication_id, iv.c.location == o.c.location))
+    )
+    if products is not None:
+        rows = rows.where(or_(o.c.sku.in_(select(products.c.key)), o.c.gtin.in_(select(products.c.gtin)),
+                              o.c.url.in_(select(products.c.url))))
+    rows = rows.cte("history_rows")
+    keyed = with_keys(rows, "history_keyed")
+    # the offer's own existence: its publication's live interval, cut to its validity
+    spans = select(
+        # CAST: a plain text column, so SQLite can index it when joining (an expression has no affinity)
+        keyed.c.id.label("offer_id"), keyed.c.channel, keyed.c.location, cast(keyed.c.key, String).label("key"),
+        keyed.c.currency,
+        keyed.c.price_cents, keyed.c.sale_price_cents, keyed.c.sale_start, keyed.c.sale_end,
+        later(keyed.c.live_from, keyed.c.valid_from).label("a"),
+        earlier(keyed.c.live_to, keyed.c.valid_to).label("b"),
+    ).cte("history_spans")
+
+    def piece(start: ColumnElement, end: ColumnElement, cents: ColumnElement, *where: ColumnElement):
+        return select(
+            spans.c.channel, spans.c.location, spans.c.key, spans.c.currency, spans.c.offer_id,
+            start.label("seg_start"), end.label("seg_end"), cents.label("cents"),
+            spans.c.price_cents.label("regular_cents"),
+        ).where(*where, or_(end.is_(None), start < end))
+
+    s = spans.c
+    no_sale = piece(s.a, s.b, s.price_cents, s.sale_price_cents.is_(None))
+    before_sale = piece(s.a, earlier(s.b, s.sale_start), s.price_cents,
+                        s.sale_price_cents.is_not(None), s.sale_start.is_not(None))
+    in_sale = piece(later(s.a, s.sale_start), earlier(s.b, s.sale_end), s.sale_price_cents,
+                    s.sale_price_cents.is_not(None))
+    after_sale = piece(later(s.a, s.sale_end), s.b, s.price_cents,
+                       s.sale_price_cents.is_not(None), s.sale_end.is_not(None))
+    return union_all(no_sale, before_sale, in_sale, after_sale).cte("price_segments")
+
+
+def price_runs(*, gradual: bool, products: FromClause | None = None) -> CTE:
+    """price_segments() with `reduced`, `price_run_start` and `run_start` (see the module docstring)."""
+    seg = price_segments(products)
+    per_product = dict(partition_by=(seg.c.channel, seg.c.location, seg.c.key),
+                       order_by=(seg.c.seg_start, seg.c.cents, seg.c.offer_id))
+    reduced = seg.c.cents < seg.c.regular_cents
+    lagged = select(
+        seg, reduced.label("reduced"),
+        func.lag(seg.c.seg_end, type_=UTCDateTime()).over(**per_product).label("prev_end"),
+        func.lag(seg.c.cents, type_=BigInteger()).over(**per_product).label("prev_cents"),
+        func.lag(seg.c.regular_cents, type_=BigInteger()).over(**per_product).label("prev_regular"),
+    ).cte("price_segments_lagged")
+    g = lagged.c
+    contiguous = g.prev_end == g.seg_start  # NULL (the first segment, or an open one) is not
+    same_price = and_(contiguous, g.prev_cents == g.cents)
+    step = g.prev_cents >= g.cents if gradual else g.prev_cents == g.cents
+    still_reduced = and_(contiguous, g.prev_cents < g.prev_regular, g.cents < g.regular_cents, step)
+    since = dict(partition_by=(g.channel, g.location, g.key), order_by=(g.seg_start, g.cents, g.offer_id),
+                 rows=(None, 0))
+
+    def start_of(continues: ColumnElement) -> ColumnElement:
+        # the latest segment start (so far) at which the stretch did NOT continue
+        began = type_coerce(case((continues, None), else_=g.seg_start), UTCDateTime())
+        return func.max(began, type_=UTCDateTime()).over(**since)
+
+    return select(
+        g.channel, g.location, g.key, g.currency, g.offer_id, g.seg_start, g.seg_end, g.cents, g.regular_cents,
+        g.reduced, start_of(same_price).label("price_run_start"), start_of(still_reduced).label("run_start"),
+    ).cte("price_runs")
