@@ -63,6 +63,7 @@ class OfferRow(SQLModel, table=True):
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     reference_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
+    list_price_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     discount_percent: float | None = None
     availability: str | None = None
     source: str  # "file:line" or "file (element path)"
@@ -148,6 +149,7 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
         "valid_from": offer.valid_from,
         "valid_to": offer.valid_to,
         "reference_cents": cents(offer.reference_price),
+        "list_price_cents": cents(offer.list_price),
         "discount_percent": float(offer.discount_percent) if offer.discount_percent is not None else None,
         "availability": offer.availability.value if offer.availability else None,
         "source": str(offer.source),

@@ -268,7 +268,8 @@ def _products(data, element: HtmlElement, where: str) -> list[_SchemaItem]:
     return out
 
 
-_REFERENCE_TYPES = {"StrikethroughPrice", "ListPrice", "SRP", "MSRP"}
+_REFERENCE_TYPES = {"StrikethroughPrice"}  # a former price
+_LIST_PRICE_TYPES = {"ListPrice", "SRP", "MSRP"}  # the manufacturer's: not a former price (PAngV §11)
 
 
 def _schema_offer(ctx: _Context, item: _SchemaItem, wide: _Window) -> Offer | Rejection:
@@ -280,12 +281,14 @@ def _schema_offer(ctx: _Context, item: _SchemaItem, wide: _Window) -> Offer | Re
         specs = [s for s in (specs if isinstance(specs, list) else [specs]) if isinstance(s, dict)]
         currency = _str(o.get("priceCurrency")) or ctx.currency
         price = _schema_money(o.get("price", o.get("lowPrice")), currency)
-        reference = None
+        reference = list_price = None
         for spec in specs:
             kind = _types({"@type": spec.get("priceType")})  # "https://schema.org/StrikethroughPrice"
             value = _schema_money(spec.get("price"), _str(spec.get("priceCurrency")) or currency)
             if kind & _REFERENCE_TYPES:
                 reference = reference or value
+            elif kind & _LIST_PRICE_TYPES:
+                list_price = list_price or value
             elif price is None:
                 price = value
         if price is None:
@@ -305,7 +308,7 @@ def _schema_offer(ctx: _Context, item: _SchemaItem, wide: _Window) -> Offer | Re
             url=_url(_str(p.get("url")) or _str(o.get("url"))), title=name,
             brand=_str(brand.get("name")) if isinstance(brand, dict) else _str(brand),
             currency=price[1], price=price[0], reference_price=reference[0] if reference else None,
-            valid_from=valid_from, valid_to=valid_to, source=source)
+            list_price=list_price[0] if list_price else None, valid_from=valid_from, valid_to=valid_to, source=source)
     except ValueError as e:
         return Rejection(channel=CHANNEL, source=source, reason=str(e), raw=json.dumps(p, default=str)[:500])
 
@@ -592,10 +595,11 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
                                 source=ctx.source(doc.owner(offset))))
             break
     badge = parse_percent(parts["discount"]) if parts.get("discount") else nb.discount_badge(text)
-    ref = block.reference
+    ref = block.reference if block.reference and block.reference.currency == block.price.currency else None
     return Offer(
         channel=CHANNEL, location=ctx.location, sku=sku, gtin=normalize_gtin(nb.find_gtin(text)),
         url=block.url, title=parts.get("title") or nb.block_title(doc, block),
         currency=block.price.currency, price=block.price.amount,
-        reference_price=ref.amount if ref and ref.currency == block.price.currency else None,
+        reference_price=ref.amount if ref and not ref.list_price else None,
+        list_price=ref.amount if ref and ref.list_price else None,
         discount_percent=badge, valid_from=valid_from, valid_to=valid_to, source=source)

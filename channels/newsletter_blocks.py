@@ -168,6 +168,8 @@ _REF_BEFORE = re.compile(
     r"\b(?:statt|anstatt|uvp|vorher|bisher|zuvor|ursprünglich|regulär|normalpreis|originalpreis|"
     r"streichpreis|alter preis|was|instead of|rrp|msrp|reg\.|regular(?: price)?|list price|"
     r"compare at|original(?:ly)?)\W*$", re.I)
+# A manufacturer's recommended price is shown like a former price but is none (PAngV §11).
+_LIST_PRICE_BEFORE = re.compile(r"\b(?:uvp|unverbindliche preisempfehlung|rrp|msrp|list price)\W*$", re.I)
 _OTHER_MONEY_BEFORE = re.compile(  # thresholds, savings, vouchers: money, but no product's price
     r"\b(?:versand\w*|\w*versand|liefer\w*|shipping|delivery|porto|\w*bestellwert|mindest\w*|einkauf\w*|"
     r"orders?|über|over|spare|sparen|sparst|spar|save|you save|gutschein\w*|voucher|coupon|rabatt|"
@@ -188,6 +190,7 @@ class Price:
     amount: Decimal
     currency: str
     role: str  # "price", "reference" (struck / "statt"), "other" (threshold, saving, unit price)
+    list_price: bool = False  # a reference labelled "UVP"/RRP: the manufacturer's price, not a former one
 
 
 def find_prices(doc: Doc, currency: str) -> list[Price]:
@@ -214,7 +217,8 @@ def find_prices(doc: Doc, currency: str) -> list[Price]:
             role = "other"
         else:
             role = "price"
-        prices.append(Price(m.start(), m.end(), m.group(0), parsed[0], parsed[1], role))
+        prices.append(Price(m.start(), m.end(), m.group(0), parsed[0], parsed[1], role,
+                            list_price=role == "reference" and bool(_LIST_PRICE_BEFORE.search(before))))
     return prices
 
 

@@ -53,7 +53,9 @@ class Offer(BaseModel):
     sale_end: datetime | None = None
     valid_from: datetime | None = None  # the offer itself is only shown in [valid_from, valid_to)
     valid_to: datetime | None = None  #   (a newsletter's "gültig bis"); None = open
-    reference_price: Decimal | None = None  # a "statt"/strike-through price shown beside a price
+    reference_price: Decimal | None = None  # a former price shown beside a price ("statt", struck through)
+    list_price: Decimal | None = None  # a manufacturer's recommended price ("UVP", RRP): not a former price,
+    #                                    so the 30-day reference-price rule does not apply to it (PAngV §11)
     discount_percent: Decimal | None = None  # a "-20 %" badge shown with the offer
     availability: Availability | None = None
     source: SourceRef

@@ -71,7 +71,8 @@ def test_statt_price_is_the_reference_and_the_badge_the_discount(herbst):
 def test_struck_through_prices_are_references_whatever_marks_them(herbst):
     jacket, vest = by_title(herbst)["Trekkingjacke Fjell Damen"], by_title(herbst)["Daunenweste Leicht"]
     assert shown(jacket) == (D("129.00"), D("159.00"), D(19))  # <s>
-    assert shown(vest) == (D("89.99"), D("119.99"), None)  # "ab 89,99 €", "UVP" + text-decoration:line-through
+    # "ab 89,99 €", "UVP 119,99 €" struck through: the manufacturer's price, not a former one (PAngV §11)
+    assert shown(vest) == (D("89.99"), None, None) and vest.list_price == D("119.99")
 
 
 def test_image_title_and_tracking_redirect_links_to_one_product_are_one_offer_keyed_by_the_clean_url(herbst):
@@ -173,8 +174,9 @@ def test_english_shipping_and_discount_claims(black_friday):
 
 def test_json_ld_products_are_the_offers_and_the_visible_blocks_are_not_read_twice():
     result = read("bergsport_jsonld_de.html")
-    assert [(o.sku, o.price, o.reference_price) for o in result.offers] == [
-        ("100203", Decimal("79.99"), Decimal("99.99")), ("200417", Decimal("129"), Decimal("159.00"))]
+    # a StrikethroughPrice is a former price; a ListPrice is the manufacturer's (not one, PAngV §11)
+    assert [(o.sku, o.price, o.reference_price, o.list_price) for o in result.offers] == [
+        ("100203", Decimal("79.99"), Decimal("99.99"), None), ("200417", Decimal("129"), None, Decimal("159.00"))]
     shoe, jacket = result.offers
     assert shoe.gtin == "04006381333931" and shoe.brand == "Alpin"
     assert shoe.url == "https://bergsport-example.de/p/wanderschuh-alpin-gtx-herren"
