@@ -67,6 +67,9 @@ class Doc:
         return out
 
 
+_SUP_CENTS = re.compile(r"\s*\d{2}\s*")
+
+
 def index(root: HtmlElement, style_text: str) -> Doc:
     """Index the visible text of `root` (scripts, styles and comments already removed)."""
     parts: list[str] = []
@@ -93,6 +96,8 @@ def index(root: HtmlElement, style_text: str) -> Doc:
         if event == "start":
             if el.tag in _LINE_TAGS:
                 add("\n", el)
+            if el.tag == "sup" and _SUP_CENTS.fullmatch(el.text or "") and parts and parts[-1][-1:].isdigit():
+                add(",", el)  # "79<sup>99</sup> €" is 79,99 €: cents set as a superscript, not 7999
             starts[el] = pos
             add(el.text, el)
         else:

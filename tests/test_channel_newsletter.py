@@ -394,3 +394,12 @@ def test_validity_texts(text, expected):
 ])
 def test_texts_that_are_no_validity(text):
     assert parse_validity(text, YEAR) is None
+
+
+def test_cents_set_as_a_superscript_are_cents(tmp_path):
+    html = ('<html><body><table><tr><td><a href="https://shop.example/p/kessel-1">Wasserkessel Edelstahl</a>'
+            '<p><span style="font-size:28px">39<sup>99</sup>&nbsp;€</span> <s>49,99 €</s></p></td></tr></table>'
+            '<p>Angebote gültig bis 30.11.2026</p></body></html>')
+    (tmp_path / "nl.html").write_text(html, encoding="utf-8")
+    [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers
+    assert (offer.price, offer.reference_price) == (Decimal("39.99"), Decimal("49.99"))
