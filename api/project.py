@@ -129,7 +129,7 @@ class Project:
         rules = rules if rules is not None else load_rules(rule_files or self.rule_paths())
         at = (window[0] if window else at) or datetime.now(timezone.utc)
         with self.engine.begin() as conn:
-            cuts = [window[0], *change_points(conn, *window), window[1]] if window else [at, None]
+            cuts = [window[0], *self._cuts(conn, rules, *window), window[1]] if window else [at, None]
             cuts = [t.astimezone(self.config.tz) if t else t for t in cuts]  # intervals read in local time
             pieces, live_offers = [], {}
             for start, end in zip(cuts, cuts[1:]):
@@ -176,6 +176,15 @@ class Project:
             f.status = "open" if f.fingerprint in before else "new"
         result.findings += sort_findings([f.model_copy(update={"status": "resolved"})
                                           for fp, f in before.items() if fp not in now])
+
+    def _cuts(self, conn, rules: list[Rule], start: datetime, end: datetime) -> list[datetime]:
+        """Where the window is cut: the catalog's change points, and the bounds of promotion rules
+        (a campaign starts and ends whether or not a channel's prices change then)."""
+        points = set(change_points(conn, start, end))
+        for rule in rules:
+            if hasattr(rule, "window_bounds"):
+                points |= {t for t in rule.window_bounds(self.config.tz) if start < t < end}
+        return sorted(points)
 
     def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> list[Finding]:
         ctx = EvalContext(at=at, tz=self.config.tz)

@@ -106,7 +106,7 @@ def run_phase(name: str, params: dict) -> dict:
     seconds = time.perf_counter() - start
     out, err = proc.stdout.read(), proc.stderr.read()
     if status != 0:
-        raise SystemExit(f"phase {name} failed:\n{err[-2000:]}")
+        raise SystemExit(f"phase {name} failed:\n{err[-3000:]}")
     result = json.loads(out.rsplit("RESULT ", 1)[1])
     return {"seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024), **result}
 

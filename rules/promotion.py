@@ -44,14 +44,15 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import (
-    CTE, BigInteger, Select, String, Table, and_, case, cast, exists, false, func, literal, null, select, true, union_all,
-    values,
+    CTE, BigInteger, Select, String, Table, and_, case, cast, false, func, literal, null, select, true, union_all, values,
 )
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.expression import column
 
 from unisono.domain.findings import Finding, location_label
-from unisono.rules.base import Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title
+from unisono.rules.base import (
+    OFFER_COLUMNS, Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title,
+)
 from unisono.rules.messages import offer_name, sentence, short_instant
 from unisono.rules.scope import Names, Scope, scope_clause
 
@@ -219,23 +220,42 @@ class PromotionRule(RuleBase):
         start, end = self.window_bounds(ctx.tz)
         if not start <= ctx.at < end:
             return select(literal(1)).where(false())  # outside its window a promotion says nothing
-        parts = [self._wrong_price(live)]
+        offers = self._offers(live)
+        parts = [self._wrong_price(live, offers)]
         if self.exclusive_to is not None:
-            parts.append(self._granted_elsewhere(live))
-        if "shop" in self.channels or self.stores:
-            products = self._products_listed(live)
-            if "shop" in self.channels:
-                parts.append(self._unlisted(live, products, "shop"))
-            if self.stores:
-                parts.append(self._unlisted(live, products, "store"))
+            parts.append(self._granted_elsewhere(live, offers))
+        if "shop" in self.channels:
+            parts.append(self._not_in_shop(live, offers))
+        if self.stores:
+            parts.append(self._not_in_stores(live, offers))
         return select(union_all(*parts).subquery("promotion_findings"))
 
-    def _priced(self, live: Table, o: FromClause) -> tuple[ColumnElement, ColumnElement]:
+    def _offers(self, live: Table) -> CTE:
+        """The live offers of the products in scope, each with what the rule needs of its product,
+        computed by window functions in one pass (no self-joins, whose plan would depend on
+        statistics a freshly filled temp table does not have):
+          shop_regular  the shop's regular price (the lowest, if the shop has several locations)
+          in_shop       1 when the shop lists the product
+          rn            1 for the offer that names the product where it is missing (the shop's,
+                        else a store's, else the newsletter's)"""
+        product = {"partition_by": live.c.key}
+        rank = case((live.c.channel == "shop", 0), (live.c.channel == "store", 1), else_=2)
+        shop_price = case((live.c.channel == "shop", live.c.price_cents))
+        return select(
+            live,
+            func.min(shop_price).over(**product).label("shop_regular"),
+            func.max(case((live.c.channel == "shop", 1), else_=0)).over(**product).label("in_shop"),
+            func.row_number().over(order_by=(rank, live.c.location, live.c.source), **product).label("rn"),
+        ).where(*self._product_scope(live)).cte("promotion_offers")
+
+    def _product_scope(self, o: FromClause) -> list[ColumnElement]:
+        # sku, brand and category are the product's (every offer of a key has the same): filtering
+        # offers by them keeps or drops whole products
+        return [scope_clause(self.scope, o, [o])] if self.scope is not None else []
+
+    def _priced(self, o: FromClause) -> tuple[ColumnElement, ColumnElement]:
         """The regular price the promotion applies to, and the promotion price, of offer `o` (cents)."""
-        s = live.alias("shop_regular")
-        shop_regular = (select(s.c.price_cents).where(s.c.channel == "shop", s.c.key == o.c.key)
-                        .order_by(s.c.location).limit(1).scalar_subquery())
-        regular = case((o.c.channel == "newsletter", func.coalesce(o.c.reference_cents, shop_regular)),
+        regular = case((o.c.channel == "newsletter", func.coalesce(o.c.reference_cents, o.c.shop_regular)),
                        else_=o.c.price_cents)
         return regular, self.discount.promotion_cents(regular)
 
@@ -250,56 +270,52 @@ class PromotionRule(RuleBase):
             cast(promo if promo is not None else null(), BigInteger).label("promotion_cents"),
         ]
 
-    def _products(self, o: FromClause) -> list[ColumnElement]:
-        clauses = self.scope_clauses(o, [o])
-        if self.scope is not None:
-            clauses.append(scope_clause(self.scope, o, [o]))
-        return clauses
-
     def _tolerance(self) -> float:
         return float(self.rounding * 100)
 
-    def _wrong_price(self, live: Table) -> Select:
-        o = live.alias("o")
-        regular, promo = self._priced(live, o)
+    def _wrong_price(self, live: Table, offers: CTE) -> Select:
+        o = offers.alias("carrying")
+        regular, promo = self._priced(o)
         carrying = o.c.channel.in_(self.channels)
         if self.stores:
             carrying = and_(carrying, (o.c.channel != "store") | o.c.location.in_(self.stores))
         return select(*self._columns(live, o, "price", regular=regular, promo=promo)).where(
-            carrying, promo.is_not(None), func.abs(o.c.effective_cents - promo) > self._tolerance(), *self._products(o),
+            carrying, promo.is_not(None), func.abs(o.c.effective_cents - promo) > self._tolerance(),
+            *self.scope_clauses(o, [o]),
         )
 
-    def _granted_elsewhere(self, live: Table) -> Select:
-        o = live.alias("o")
-        regular, promo = self._priced(live, o)
+    def _granted_elsewhere(self, live: Table, offers: CTE) -> Select:
+        o = offers.alias("elsewhere")
+        regular, promo = self._priced(o)
         return select(*self._columns(live, o, "exclusive", regular=regular, promo=promo)).where(
             o.c.channel.not_in(self.exclusive_to), promo.is_not(None), o.c.effective_cents < regular,
-            func.abs(o.c.effective_cents - promo) <= self._tolerance(), *self._products(o),
+            func.abs(o.c.effective_cents - promo) <= self._tolerance(), *self.scope_clauses(o, [o]),
         )
 
-    @staticmethod
-    def _products_listed(live: Table) -> CTE:
-        """Every live offer, numbered per product: rn = 1 is the one that names the product in a
-        finding about where it is missing (the shop's first, then a store's, then the newsletter's)."""
-        rank = case((live.c.channel == "shop", 0), (live.c.channel == "store", 1), else_=2)
-        order = (rank, live.c.location, live.c.source)
-        return select(live, func.row_number().over(partition_by=live.c.key, order_by=order).label("rn")).cte("products")
+    def _not_in_shop(self, live: Table, offers: CTE) -> Select:
+        w = offers.alias("witness_shop")
+        return select(*self._columns(live, w, "missing", missing=("shop", literal("*", String)))).where(
+            w.c.rn == 1, w.c.in_shop == 0, *self.scope_clauses(w, [w]),
+        )
 
-    def _unlisted(self, live: Table, products: CTE, channel: str) -> Select:
-        """Products in scope that the shop, or one of `stores`, does not list."""
-        w = products.alias(f"witness_{channel}")
-        there = live.alias("there")
-        if channel == "shop":
-            return select(*self._columns(live, w, "missing", missing=("shop", literal("*", String)))).where(
-                w.c.rn == 1, ~exists().where(there.c.channel == "shop", there.c.key == w.c.key), *self._products(w),
-            )
-        required = values(column("location", String), name="required").data([(s,) for s in self.stores]).cte("required_stores")
-        return (
-            select(*self._columns(live, w, "missing", missing=("store", required.c.location)))
-            .select_from(w.join(required, true()))
-            .where(w.c.rn == 1, *self._products(w),
-                   ~exists().where(there.c.channel == "store", there.c.location == required.c.location,
-                                   there.c.key == w.c.key))
+    def _not_in_stores(self, live: Table, offers: CTE) -> Select:
+        """Each (product, required store) pair no store offer covers: every product paired with
+        every required store (listed = 0) and the store offers themselves (listed = 1), grouped by
+        a window over (product, store): a pair whose group holds no listing is missing."""
+        required = values(column("location", String), name="required").data([(s,) for s in self.stores])
+        required = required.cte("required_stores")
+        w, listing = offers.alias("witness_store"), offers.alias("listing")
+        pairs = union_all(
+            select(*[w.c[c] for c in OFFER_COLUMNS], required.c.location.label("required"), literal(0).label("listed"))
+            .select_from(w.join(required, true())).where(w.c.rn == 1, *self.scope_clauses(w, [w])),
+            select(*[listing.c[c] for c in OFFER_COLUMNS], listing.c.location.label("required"), literal(1).label("listed"))
+            .where(listing.c.channel == "store", listing.c.location.in_(self.stores)),
+        ).subquery("store_pairs")
+        grouped = select(
+            pairs, func.max(pairs.c.listed).over(partition_by=(pairs.c.key, pairs.c.required)).label("any_listed"),
+        ).subquery("store_coverage")
+        return select(*self._columns(live, grouped, "missing", missing=("store", grouped.c.required))).where(
+            grouped.c.listed == 0, grouped.c.any_listed == 0,
         )
 
     # -- findings --------------------------------------------------------------------------
@@ -352,10 +368,9 @@ def _sale_note(o: OfferView, ctx: EvalContext) -> str:
     if o.sale_price_cents is None or o.effective_cents == o.sale_price_cents:
         return ""
     sale = _money(o.sale_price_cents, o.currency)
-    at = ctx.at
-    if o.sale_start is not None and _aware(o.sale_start) > at:
+    if o.sale_start is not None and _aware(o.sale_start) > ctx.at:
         return f" (its sale price of {sale} starts only {short_instant(o.sale_start, ctx.tz)})"
-    if o.sale_end is not None and _aware(o.sale_end) <= at:
+    if o.sale_end is not None and _aware(o.sale_end) <= ctx.at:
         return f" (its sale price of {sale} ended {short_instant(o.sale_end, ctx.tz)})"
     return ""
 

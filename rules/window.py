@@ -112,14 +112,19 @@ class WindowRule(RuleBase):
     # -- compilation -----------------------------------------------------------------------
 
     def query(self, live: Table, ctx: EvalContext) -> Select:
-        # the live table itself, aliased twice (not a CTE): its index on key serves the join, and
-        # the planner needs no statistics of a derived table to avoid a quadratic loop
-        ref, other = live.alias("ref"), live.alias("other")
+        ref, other = live.alias("ref"), live.alias("other")  # the live table itself: its index on key serves the join
         (ref_has, ref_start, ref_end), (other_has, other_start, other_end) = _window(ref), _window(other)
         pairs = and_(other.c.key == ref.c.key, other.c.channel.in_(self.others))
         if self.reference in self.others:  # channels: [store, store]: each pair of locations once
             pairs = and_(pairs, or_(other.c.channel != ref.c.channel, other.c.location > ref.c.location))
         differs = {"start": self._differs(ref_start, other_start), "end": self._differs(ref_end, other_end)}
+        # both have a promotion that is running or still to come (the instant is a bound parameter),
+        # as one expression over both offers: pushed down into the scans, these conditions make a
+        # planner without statistics of the temp table (PostgreSQL) expect a handful of rows and
+        # choose a nested loop over all pairs; joined by key first, the pairs stay few
+        promoting = and_(ref_has, other_has, or_(ref_end.is_(None), ref_end > ctx.at),
+                         or_(other_end.is_(None), other_end > ctx.at))
+        both_promoting = case((promoting, 1), else_=0) == 1
         return (
             select(
                 *offer_columns(ref, "ref"), *offer_columns(other, "other"), shop_title(live, ref.c.key),
@@ -128,13 +133,8 @@ class WindowRule(RuleBase):
                 *[case((d, 1), else_=0).label(f"differs_{side}") for side, d in differs.items()],
             )
             .select_from(ref.join(other, pairs))
-            .where(
-                ref.c.channel == self.reference, ref_has, other_has,
-                # both promotions are running or still to come (the instant is a bound parameter)
-                or_(ref_end.is_(None), ref_end > ctx.at), or_(other_end.is_(None), other_end > ctx.at),
-                or_(*[differs[side] for side in self.compare]),
-                *self.scope_clauses(ref, [other]),
-            )
+            .where(ref.c.channel == self.reference, both_promoting, or_(*[differs[side] for side in self.compare]),
+                   *self.scope_clauses(ref, [other]))
         )
 
     def _differs(self, a: ColumnElement, b: ColumnElement) -> ColumnElement:

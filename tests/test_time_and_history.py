@@ -156,3 +156,29 @@ def test_a_waiver_for_another_store_does_not_apply(project):
 def test_a_window_and_an_instant_exclude_each_other(project):
     result = unisono(project, "check", "--at", "2026-11-24", "--window", "2026-11-24/2026-11-25")
     assert result.exit_code == 2 and "exclude each other" in result.output
+
+
+def test_the_promotion_gate_checks_every_named_channel_over_the_campaign(project):
+    publish(project, "shop", "feed.xml", feed([("1", "100.00", "80.00", "2026-11-27/2026-11-30"),
+                                                ("2", "50.00", "40.00", "2026-11-27/2026-11-30")]),
+            "--published-at", "2026-11-01")
+    publish(project, "store", "store.csv", store_file(["1001;1;100,00;80,00;27.11.2026;30.11.2026",
+                                                       "1001;2;50,00;40,00;28.11.2026;30.11.2026"]),
+            "--published-at", "2026-11-01")
+    (project / "bf.yaml").write_text(
+        "promotions:\n  - id: black-friday\n    title: Black Friday\n    window: 2026-11-27/2026-11-30\n"
+        "    discount: {percent: 20}\n    channels: [shop, store]\n    stores: ['1001']\n", encoding="utf-8")
+    code, doc = check_json(project, "--promotion", str(project / "bf.yaml"))
+    assert code == 1
+    promo = [f for f in doc["findings"] if f["rule"] == "black-friday"]
+    assert [(f["sku"], f["locations"][-1], f["from"], f["to"]) for f in promo] == [
+        ("2", "store:1001", "2026-11-27T00:00:00+01:00", "2026-11-28T00:00:00+01:00")]
+    assert "Black Friday" in promo[0]["message"]
+    assert doc["summary"]["from"] == "2026-11-27T00:00:00+01:00" and doc["summary"]["to"] == "2026-12-01T00:00:00+01:00"
+
+
+def test_a_bad_promotion_file_is_reported_with_file_and_line(project):
+    (project / "bf.yaml").write_text("promotions:\n  - id: bf\n    window: 2026-11-27/2026-11-30\n"
+                                     "    discount: {percent: 120}\n    channels: [shop]\n", encoding="utf-8")
+    result = unisono(project, "check", "--promotion", str(project / "bf.yaml"))
+    assert result.exit_code == 2 and "bf.yaml:4" in result.output
