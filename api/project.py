@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
-from unisono.catalog.tables import RejectionRow
+from unisono.catalog.tables import OfferRow, RejectionRow
 from unisono.catalog.publish import PublishResult, file_sha256, publish_stream
 from unisono.catalog.runs import last_run_findings, record_run
 from unisono.catalog.timeline import change_points
@@ -143,19 +143,29 @@ class Project:
             when = f"between {cuts[0].isoformat()} and {cuts[-1].isoformat()}" if window else f"at {at.isoformat()}"
             raise InputError(f"nothing to check: no offers are live {when} "
                              "(publish channel files first, or check a later instant)")
-        found = merge_pieces(pieces) if window else pieces[0][2]
-        waivers = list_waivers(self.engine)
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
                              live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
                              rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected)
-        for f in sort_findings(found):
-            if not f.judged:
-                result.undecided.append(f)
-            elif (w := waiver_for(f, [w for w in waivers if w.until is None or w.until > (f.valid_from or at)])):
-                f.extra["waiver"] = f"#{w.id}: {w.reason}"
-                result.waived.append(f)
-            else:
-                result.findings.append(f)
+        # sort each piece's findings apart before merging, so a waiver expiring inside the window
+        # (a cut point) leaves the rest of the interval failing
+        waivers = list_waivers(self.engine)
+        split: dict[str, list] = {"findings": [], "waived": [], "undecided": []}
+        for start, end, found in pieces:
+            in_force = [w for w in waivers if w.until is None or w.until > start]
+            parts: dict[str, list[Finding]] = {name: [] for name in split}
+            for f in found:
+                if not f.judged:
+                    parts["undecided"].append(f)
+                elif (w := waiver_for(f, in_force)):
+                    f.extra["waiver"] = f"#{w.id}: {w.reason}"
+                    parts["waived"].append(f)
+                else:
+                    parts["findings"].append(f)
+            for name, fs in parts.items():
+                split[name].append((start, end, fs))
+        for name, name_pieces in split.items():
+            merged = merge_pieces(name_pieces) if window else name_pieces[0][2]
+            setattr(result, name, sort_findings(merged))
         if kind == "reconcile":
             self._compare_with_last_reconcile(result)
         if record:
@@ -170,7 +180,7 @@ class Project:
         return self.check(at, engine=engine, kind="reconcile")
 
     def _compare_with_last_reconcile(self, result: CheckResult) -> None:
-        before = last_run_findings(self.engine, "reconcile")
+        before = last_run_findings(self.engine, "reconcile", before=result.at)
         now = {f.fingerprint for f in result.findings} | {f.fingerprint for f in result.waived}
         for f in result.findings:
             f.status = "open" if f.fingerprint in before else "new"
@@ -178,9 +188,10 @@ class Project:
                                           for fp, f in before.items() if fp not in now])
 
     def _cuts(self, conn, rules: list[Rule], start: datetime, end: datetime) -> list[datetime]:
-        """Where the window is cut: the catalog's change points, and the bounds of promotion rules
-        (a campaign starts and ends whether or not a channel's prices change then)."""
+        """Where the window is cut: the catalog's change points, waivers expiring, and the bounds of
+        promotion rules (a campaign starts and ends whether or not a channel's prices change then)."""
         points = set(change_points(conn, start, end))
+        points |= {w.until for w in list_waivers(self.engine) if w.until and start < w.until < end}
         for rule in rules:
             if hasattr(rule, "window_bounds"):
                 points |= {t for t in rule.window_bounds(self.config.tz) if start < t < end}
@@ -195,6 +206,20 @@ class Project:
         if engine != "sql":
             raise InputError(f"unknown engine {engine!r} (sql or rete)")
         return run_rules(conn, rules, ctx)
+
+    def waiver_warnings(self, rule: str, sku: str) -> list[str]:
+        """What makes a waiver look like a typo: a rule the project does not have, a product no
+        channel ever published. (Not errors: a waiver may be recorded before its rule or product.)"""
+        warnings = []
+        if rule not in {r.id for r in load_rules(self.rule_paths())}:
+            warnings.append(f"the project has no rule {rule!r} (see `unisono rules list`); "
+                            "the waiver applies only to findings of a rule with that id")
+        o = OfferRow.__table__
+        with self.engine.connect() as conn:
+            known = conn.execute(select(o.c.id).where((o.c.sku == sku) | (o.c.url == sku) | (o.c.gtin == sku)).limit(1)).first()
+        if known is None:
+            warnings.append(f"no channel has published a product {sku!r}")
+        return warnings
 
     def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
               until: datetime | None = None) -> int:

@@ -21,21 +21,28 @@ sale window [sale_start, sale_end), else its regular price. So the history is a 
                          at most the price of the one before, without a return to the regular price
 
 `history_start()` is, per (channel, location), the instant its first publication took effect:
-before it the catalog knows nothing of that channel's prices there.
+before it the catalog knows nothing of that channel's prices there. It reads only the small
+publication tables, so a rule can tell from it, before any segment is built, which locations
+cannot have `days` of history before anything live at an instant (`latest_window_start`).
 
 Keys are resolved as in the live state (catalog/state.py `with_keys`), over the offers of the
 history (all, or those of the `products` asked about: a rule passes the live offers it judges, so
-the window functions only sort their history). Everything here is SQLAlchemy Core, portable between
+the window functions only sort their history; and of the `locations` asked about, after the keys are
+resolved, so whole (channel, location) partitions are left out and the others stay as they were).
+Everything here is SQLAlchemy Core, portable between
 SQLite (instants stored as text in one format, so they compare correctly) and PostgreSQL;
 `epoch_seconds` / `epoch_days_before` are the one place where instants become numbers, for "30
 calendar days before S in the project's zone" arithmetic.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
-from sqlalchemy import CTE, BigInteger, String, and_, case, cast, func, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    CTE, BigInteger, String, and_, case, cast, exists, func, or_, select, tuple_, type_coerce, union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,6 +86,25 @@ def epoch_days_before(instant: ColumnElement, days: int, tz: tzinfo | None = Non
     shifts = [case((and_(at >= when, at - days * DAY_SECONDS < when), delta), else_=0)
               for when, delta in _offset_changes(tz, year - 3, year + 1)]
     return bound + sum(shifts, start=0) if shifts else bound
+
+
+def latest_window_start(at: datetime, days: int, tz: tzinfo | None = None) -> int:
+    """The latest value `epoch_days_before(S, days, tz, around=at)` takes for any instant S <= at, in
+    epoch seconds: a history starting (epoch_seconds) later than this cannot hold the `days` before
+    anything live at `at`. Not simply the value at `at`: just after a change of the zone's offset the
+    bound of an earlier S can be up to that change later, so the SQL arithmetic is replayed at `at`
+    and right before every offset change up to it, and the latest result counts."""
+    top = math.ceil(at.timestamp())
+    if tz is None:
+        return top - days * DAY_SECONDS
+    changes = _offset_changes(tz, at.year - 3, at.year + 1)
+
+    def bound(s: int) -> int:  # epoch_days_before(), in Python
+        return s - days * DAY_SECONDS + sum(delta for when, delta in changes if s >= when > s - days * DAY_SECONDS)
+
+    # the SQL bound only jumps where S or S - days crosses a change; between jumps it rises with S
+    breaks = {when + shift for when, _ in changes for shift in (0, days * DAY_SECONDS)}
+    return max(bound(s) for s in [top, *(b - 1 for b in breaks if b - 1 <= top)])
 
 
 @lru_cache(maxsize=16)
@@ -138,11 +164,13 @@ def history_start() -> CTE:
     )
 
 
-def price_segments(products: FromClause | None = None) -> CTE:
+def price_segments(products: FromClause | None = None, locations: FromClause | None = None) -> CTE:
     """The price segments of every channel, location and product (see the module docstring).
 
     products: only the history of these products, for speed: a relation with columns key, gtin, url
-    (e.g. the live offers a rule asks about); an offer row belongs to them by sku, GTIN or link."""
+    (e.g. the live offers a rule asks about); an offer row belongs to them by sku, GTIN or link.
+    locations: only the segments of these (channel, location) pairs (a relation with columns channel,
+    location), for speed; keys are still resolved over every channel's rows, as without it."""
     o = OfferRow.__table__
     iv = publication_intervals()
     rows = (
@@ -154,8 +182,11 @@ def price_segments(products: FromClause | None = None) -> CTE:
         .join(iv, and_(iv.c.publication_id == o.c.publication_id, iv.c.location == o.c.location))
     )
     if products is not None:
-        rows = rows.where(or_(o.c.sku.in_(select(products.c.key)), o.c.gtin.in_(select(products.c.gtin)),
-                              o.c.url.in_(select(products.c.url))))
+        rows = rows.where(
+            exists(select(products.c.key)),  # no products, no scan: a constant the databases test once
+            or_(o.c.sku.in_(select(products.c.key)), o.c.gtin.in_(select(products.c.gtin)),
+                o.c.url.in_(select(products.c.url))),
+        )
     rows = rows.cte("history_rows")
     keyed = with_keys(rows, "history_keyed")
     # the offer's own existence: its publication's live interval, cut to its validity
@@ -166,7 +197,11 @@ def price_segments(products: FromClause | None = None) -> CTE:
         keyed.c.price_cents, keyed.c.sale_price_cents, keyed.c.sale_start, keyed.c.sale_end,
         later(keyed.c.live_from, keyed.c.valid_from).label("a"),
         earlier(keyed.c.live_to, keyed.c.valid_to).label("b"),
-    ).cte("history_spans")
+    )
+    if locations is not None:
+        spans = spans.where(tuple_(keyed.c.channel, keyed.c.location).in_(
+            select(locations.c.channel, locations.c.location)))
+    spans = spans.cte("history_spans")
 
     def piece(start: ColumnElement, end: ColumnElement, cents: ColumnElement, *where: ColumnElement):
         return select(
@@ -186,9 +221,9 @@ def price_segments(products: FromClause | None = None) -> CTE:
     return union_all(no_sale, before_sale, in_sale, after_sale).cte("price_segments")
 
 
-def price_runs(*, gradual: bool, products: FromClause | None = None) -> CTE:
+def price_runs(*, gradual: bool, products: FromClause | None = None, locations: FromClause | None = None) -> CTE:
     """price_segments() with `reduced`, `price_run_start` and `run_start` (see the module docstring)."""
-    seg = price_segments(products)
+    seg = price_segments(products, locations)
     per_product = dict(partition_by=(seg.c.channel, seg.c.location, seg.c.key),
                        order_by=(seg.c.seg_start, seg.c.cents, seg.c.offer_id))
     reduced = seg.c.cents < seg.c.regular_cents

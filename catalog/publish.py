@@ -60,10 +60,11 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _latest(conn, channel: str):
+def _in_force(conn, channel: str, at: datetime):
+    """The channel's publication in force at an instant: the one a new file taking effect then follows."""
     pub = Publication.__table__
     return conn.execute(
-        select(pub).where(pub.c.channel == channel)
+        select(pub).where(pub.c.channel == channel, pub.c.effective_from <= at)
         .order_by(pub.c.effective_from.desc(), pub.c.published_at.desc(), pub.c.id.desc()).limit(1)
     ).first()
 
@@ -90,7 +91,9 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
     pub = Publication.__table__
     try:
         with engine.begin() as conn:
-            latest = _latest(conn, channel)
+            # the same bytes as the publication already in force then change nothing, whatever the
+            # order files are loaded in (history may be published after newer files)
+            latest = _in_force(conn, channel, effective_from)
             if latest is not None and latest.sha256 == sha256 and (staged is None or latest.effective_from == staged):
                 result.publication_id, result.duplicate = latest.id, True
                 result.published_at, result.effective_from = latest.published_at, latest.effective_from

@@ -28,11 +28,14 @@ def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, rul
     return run_id
 
 
-def last_run_findings(engine: Engine, kind: str) -> dict[str, Finding]:
-    """The findings of the latest run of a kind, by fingerprint (empty before the first run)."""
+def last_run_findings(engine: Engine, kind: str, before: datetime) -> dict[str, Finding]:
+    """The findings of the latest run of a kind for an instant before `before`, by fingerprint
+    (empty before the first run). Running a reconcile again for the same instant compares with
+    the same earlier run, so re-running it (say, for another format) gives the same statuses."""
     run, finding = Run.__table__, FindingRow.__table__
     with engine.connect() as conn:
-        last = conn.execute(select(run.c.id).where(run.c.kind == kind).order_by(run.c.id.desc()).limit(1)).scalar()
+        last = conn.execute(select(run.c.id).where(run.c.kind == kind, run.c.at < before)
+                            .order_by(run.c.at.desc(), run.c.id.desc()).limit(1)).scalar()
         if last is None:
             return {}
         rows = conn.execute(select(finding.c.data).where(finding.c.run_id == last)).scalars()

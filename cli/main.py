@@ -244,17 +244,26 @@ def runs(limit: int, project_dir: Path, db: str | None) -> None:
 @click.argument("sku")
 @click.option("--location", help="Only this location, e.g. store:1002 or 1002 (default: every location).")
 @click.option("--reason", required=True, help="Why this is accepted (shown in every report).")
-@click.option("--until", "until_text", help="When the waiver expires, e.g. 2026-12-01 (default: never).")
+@click.option("--until", "until_text", help="When the waiver expires, e.g. 2026-12-01 (a date includes that day; "
+              "default: never).")
 @project_option
 @db_option
 def waive(rule: str, sku: str, location: str | None, reason: str, until_text: str | None, project_dir: Path,
           db: str | None) -> None:
     """Accept a finding of RULE for SKU: it is reported apart and never fails a run until it expires."""
     project = Project.open(project_dir, db)
-    until = instant(until_text, project.config.tz, "--until")
+    tz = project.config.tz
+    until = None
+    if until_text:  # "--until 29.11.2026" includes the 29th, like every date-only end
+        try:
+            until = parse_instant(until_text, tz, end_of_day=True, what="--until")
+        except ValueError as e:
+            raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
+    for warning in project.waiver_warnings(rule, sku):
+        click.echo(f"warning: {warning}", err=True)
     waiver_id = project.waive(rule, sku, location=location, reason=reason, until=until)
     click.echo(f"Waiver #{waiver_id}: {rule} for {sku}{' at ' + location if location else ''}"
-               f"{' until ' + until.astimezone(project.config.tz).strftime('%d.%m.%Y %H:%M') if until else ''}.")
+               f"{' until ' + until.astimezone(tz).strftime('%d.%m.%Y %H:%M') if until else ''}.")
 
 
 @cli.command()

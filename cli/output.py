@@ -109,7 +109,7 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     current = [f for f in result.findings if f.status != "resolved"]
     head = f"[bold]{len(current)} inconsistencies[/bold]" if current else "[green]No inconsistencies[/green]"
     console.print(f"{head} {when} ({live} offers live)")
-    for rule, group in groupby(result.findings, key=lambda f: f.rule):
+    for rule, group in groupby([f for f in result.findings if f.status != "resolved"], key=lambda f: f.rule):
         group = list(group)
         sev = group[0].severity.value
         title = result.rule_titles.get(rule, "")
@@ -117,6 +117,11 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (rule, "bold"),
                                     f" · {title}" if title and title != rule else "", f" ({len(group)})"))
         for f in group:
+            _print_finding(console, f, tz)
+    resolved = [f for f in result.findings if f.status == "resolved"]
+    if resolved:
+        console.print(f"\n[green]Resolved since the last run ({len(resolved)}):[/green]")
+        for f in resolved:
             _print_finding(console, f, tz)
     if result.waived:
         console.print(f"\n[dim]Waived ({len(result.waived)}), not failing the run:[/dim]")
@@ -130,10 +135,10 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     if result.rejected_rows:
         console.print(f"\n[yellow]{result.rejected_rows} input rows were rejected at publish and are not checked[/yellow] "
                       f"(`unisono publish` listed the first ones with file, line and reason).")
-    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n)
+    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n) or "no findings"
     status = summary.get("status")
     if status:
-        counts += f"; {status['new']} new, {status['open']} still open, {status['resolved']} resolved"
+        counts += f" ({status['new']} new, {status['open']} still open; {status['resolved']} resolved since the last run)"
     verdict = "[red]FAIL[/red]" if summary["failed"] else "[green]PASS[/green]"
     console.print()
-    console.print(f"{verdict}: {counts or 'no findings'} (failing at {summary['fail_on']} and above)")
+    console.print(f"{verdict}: {counts} (failing at {summary['fail_on']} and above)")

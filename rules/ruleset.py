@@ -5,6 +5,8 @@ subclass, added to `Rule` below.
 """
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +81,19 @@ def load_rules(paths: list[Path]) -> list[Rule]:
 
 
 def validate(paths: list[Path]) -> list[str]:
-    return _load(paths)[1]
+    """Every problem in rule files, and in promotion files (those whose top-level key is
+    `promotions:`), as "file:line: what is wrong"."""
+    files = _rule_files(paths)
+    promotions = [f for f in files if _is_promotion_file(f)]
+    rules = [f for f in files if f not in promotions]
+    return (_load(rules)[1] if rules else []) + (load_items(promotions, PROMOTION_FILE)[1] if promotions else [])
+
+
+def _is_promotion_file(path: Path) -> bool:
+    try:
+        return re.search(r"^promotions\s*:", path.read_text(encoding="utf-8", errors="replace"), re.M) is not None
+    except OSError:
+        return False
 
 
 def _rule_files(paths: list[Path]) -> list[Path]:

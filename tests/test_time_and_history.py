@@ -139,7 +139,9 @@ def test_a_waiver_sets_a_finding_apart_until_it_expires(project):
     code, during = check_json(project, "--at", "2026-11-24")
     assert code == 0 and during["findings"] == [] and len(during["waived"]) == 1
     assert "Räumungsverkauf" in during["waived"][0]["waiver"]
-    code, after = check_json(project, "--at", "2026-11-25T00:00")
+    code, last_day = check_json(project, "--at", "2026-11-25T23:00")  # "--until 2026-11-25" includes the 25th
+    assert code == 0 and len(last_day["waived"]) == 1
+    code, after = check_json(project, "--at", "2026-11-26T00:00")
     assert code == 1 and len(after["findings"]) == 1 and after["waived"] == []
     assert "expired" in unisono(project, "waivers", "--at", "2026-11-26").output
     assert "active" in unisono(project, "waivers", "--at", "2026-11-24").output
@@ -182,3 +184,46 @@ def test_a_bad_promotion_file_is_reported_with_file_and_line(project):
                                      "    discount: {percent: 120}\n    channels: [shop]\n", encoding="utf-8")
     result = unisono(project, "check", "--promotion", str(project / "bf.yaml"))
     assert result.exit_code == 2 and "bf.yaml:4" in result.output
+
+
+def test_a_waiver_expiring_inside_a_window_leaves_the_rest_failing(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    unisono(project, "waive", "price-parity", "1", "--reason", "Abverkauf", "--until", "2026-11-26")
+    code, doc = check_json(project, "--window", "2026-11-25/2026-11-28")
+    assert code == 1
+    assert [(f["from"], f["to"]) for f in doc["waived"]] == [("2026-11-25T00:00:00+01:00", "2026-11-27T00:00:00+01:00")]
+    assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-27T00:00:00+01:00", "2026-11-29T00:00:00+01:00")]
+
+
+def test_a_waiver_for_an_unknown_rule_or_product_warns(project):
+    result = CliRunner().invoke(cli, ["waive", "price-parit", "999", "--reason", "x"],
+                                env={"UNISONO_PROJECT": str(project)})
+    assert result.exit_code == 0
+    assert "no rule 'price-parit'" in result.output and "no channel has published a product '999'" in result.output
+
+
+def test_reconciling_the_same_instant_again_gives_the_same_statuses(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    unisono(project, "reconcile", "--at", "2026-11-21T05:30")
+    publish(project, "store", "b.csv", store_file(["1001;1;99,99;;;"]), "--published-at", "2026-11-21T12:00")
+    first = json.loads(unisono(project, "reconcile", "--at", "2026-11-22T05:30", "--format", "json").output)
+    again = json.loads(unisono(project, "reconcile", "--at", "2026-11-22T05:30", "--format", "json").output)
+    assert [f["status"] for f in first["findings"]] == [f["status"] for f in again["findings"]] == ["resolved"]
+
+
+def test_history_loaded_after_newer_files_is_deduplicated_like_history_loaded_in_order(project):
+    text = store_file(["1001;1;99,99;;;"])
+    publish(project, "store", "now.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    publish(project, "store", "w1.csv", text, "--published-at", "2026-10-23")
+    (project / "w2.csv").write_text(text, encoding="utf-8")
+    again = unisono(project, "publish", "store", str(project / "w2.csv"), "--published-at", "2026-10-30")
+    assert "unchanged" in again.output
+
+
+def test_rules_validate_reads_promotion_files_too(project):
+    (project / "bf.yaml").write_text("promotions:\n  - id: bf\n    window: 2026-11-27/2026-11-30\n"
+                                     "    discount: {percent: 20}\n    channels: [shop]\n", encoding="utf-8")
+    result = unisono(project, "rules", "validate", str(project / "bf.yaml"))
+    assert result.exit_code == 0, result.output
