@@ -174,6 +174,19 @@ class Project:
                                        waived=len(result.waived))
         return result
 
+    def recheck(self, publication_id: int, at: datetime | None = None) -> list[Finding]:
+        """Live re-check after a publish: the findings, as of `at` (default now), for the products
+        that publication touched, through the rete engine (only those keys are matched)."""
+        from unisono.rules.rete import recheck_keys
+
+        at = at or datetime.now(timezone.utc)
+        rules = load_rules(self.rule_paths())
+        with self.engine.begin() as conn:
+            build_live(conn, at)
+            keys = conn.execute(select(live.c.key).where(live.c.publication_id == publication_id).distinct()).scalars()
+            found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz), list(keys))
+        return [f for f in found if f.judged]
+
     def reconcile(self, at: datetime | None = None, *, engine: str = "sql") -> CheckResult:
         """Check what is live, store the run, and mark each finding new, open or resolved
         against the previous reconcile run (by fingerprint: rule, product, locations)."""

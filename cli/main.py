@@ -24,6 +24,7 @@ from unisono.domain.config import ConfigError
 from unisono.domain.findings import Severity
 from unisono.domain.models import CHANNELS, InputError
 from unisono.rules import RuleError, load_rules
+from unisono.rules.rete import ReteEngineError
 
 
 class UnisonoError(click.ClickException):
@@ -38,7 +39,7 @@ class Unisono(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except (InputError, ConfigError, CatalogError, RuleError) as e:
+        except (InputError, ConfigError, CatalogError, RuleError, ReteEngineError) as e:
             raise UnisonoError(" ".join(str(e).split("\n")) if not isinstance(e, RuleError) else str(e)) from None
         except Exception as e:  # a bug: still no traceback for the user, but say how to see it
             if os.environ.get("UNISONO_DEBUG"):
@@ -101,11 +102,13 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
 @click.option("--effective-from", help="When the file goes live (default: when published). For staged files.")
 @click.option("--location", help="What the file does not say: the newsletter issue (default: the file name; "
               "publish a corrected issue under the same one), the store of a single-store file, the shop's country.")
+@click.option("--check", "recheck", is_flag=True,
+              help="Re-check at once the products this file touched (rete engine), as of when it goes live.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @project_option
 @db_option
 def publish_cmd(channel: str, file: Path, published_at: str | None, effective_from: str | None, location: str | None,
-                fmt: str, project_dir: Path, db: str | None) -> None:
+                recheck: bool, fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
     CHANNEL is shop (Google Merchant Center feed: XML or TSV), store (POS price export: CSV) or
@@ -116,8 +119,13 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     tz = project.config.tz
     result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                              effective_from=instant(effective_from, tz, "--effective-from"), location=location)
+    findings = project.recheck(result.publication_id, max(result.effective_from, datetime.now(timezone.utc))) \
+        if recheck and not result.duplicate else None
     if fmt == "json":
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        doc = result.as_json()
+        if findings is not None:
+            doc["findings"] = [output.finding_json(f) for f in findings]
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     if result.duplicate:
         click.echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
@@ -134,6 +142,10 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
         click.echo(f"  … and {result.rejections - len(result.first_rejections)} more rejections")
     for note in result.notes:
         click.echo(f"  note: {note}")
+    if findings is not None:
+        click.echo(f"Re-checked the products it touched: {len(findings)} findings.")
+        for f in findings:
+            click.echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
 
 
 def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:

@@ -187,3 +187,13 @@ def test_check_says_how_many_rejected_rows_were_not_checked(published):
     doc = json.loads(run("check", "--at", AT, "--format", "json", project=published).output)
     assert doc["summary"]["rejected_rows"] == 1
     assert "1 input rows were rejected" in " ".join(run("check", "--at", AT, project=published).output.split())
+
+
+def test_publish_check_rechecks_the_products_the_file_touched(published):
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    result = run("publish", "store", str(published / "prices.csv"), "--check", "--format", "json", project=published)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    # every finding for the touched product: the new store's, and the demo's planted one for store 1003
+    assert [(f["rule"], f["sku"], f["locations"]) for f in doc["findings"]] == [
+        ("price-parity", "100186", ["shop:online", "store:1003"]), ("price-parity", "100186", ["shop:online", "store:1009"])]

@@ -58,7 +58,7 @@ from unisono.rules.evaluate import EvalContext, run_rules
 from unisono.rules.rete import worker as wire
 from unisono.rules.rete.scope import fold_case, in_scope
 
-try:  # durable-rules is an extra: pip install 'unisono[rete]'
+try:  # durable-rules builds from source: a broken build should not break the SQL engine
     from unisono.rules.rete.compile import compile_rules
     _MISSING = None
 except ImportError as e:  # pragma: no cover - depends on the installation
@@ -125,7 +125,7 @@ def recheck_keys(conn: Connection, rules: list, ctx: EvalContext, keys: Iterable
 def _run(conn, rules, ctx, keys, *, workers, keys_per_worker, retries, batch_keys, timeout, verify, census,
          stats) -> list[Finding]:
     if _MISSING is not None:
-        raise ReteEngineError(f"the rete engine needs durable-rules ({_MISSING}): pip install 'unisono[rete]'")
+        raise ReteEngineError(f"the rete engine needs durable-rules ({_MISSING}): pip install durable-rules==2.0.28")
     stats = stats if stats is not None else ReteStats()
     t0 = time.perf_counter()
     case = database_case(conn)
