@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from unisono.catalog.db import CatalogError
 from unisono.catalog.tables import (
@@ -122,7 +122,10 @@ def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Clai
     offers, rejections, claims = [], [], []
 
     def flush() -> None:
-        for table, rows in ((OfferRow.__table__, offers), (RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
+        if offers:
+            _insert_offers(conn, offers)
+            offers.clear()
+        for table, rows in ((RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
             if rows:
                 conn.execute(insert(table), rows)
                 rows.clear()
@@ -146,3 +149,60 @@ def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Clai
             flush()
     flush()
     return per_location
+
+
+# The DBAPI's placeholder, for the paramstyles of the drivers the catalog runs on (sqlite3, psycopg).
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_MAX_PARAMETERS = 999  # per statement: the lowest limit of the databases (SQLite before 3.32)
+
+
+def _insert_offers(conn, rows: list[dict]) -> None:
+    """Insert offer rows (offer_to_row's dicts) with the DBAPI: many rows per INSERT, as tuples.
+
+    Offers are nearly all a publication writes, and a Core insert of dicts spent as long on each
+    row's parameters (compiled-parameter dicts, type processing) as SQLite spent storing it
+    (measured: a third of publishing 500,000 store rows); SQLite also stores a VALUES list of 47
+    rows about 30 % faster than 47 single-row statements. exec_driver_sql keeps the connection,
+    the transaction and SQLAlchemy's error wrapping. Values go through the bind processors Core
+    would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
+    stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
+    """
+    mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
+    if mark is None:  # a driver with another paramstyle: the general path
+        conn.execute(insert(OfferRow.__table__), rows)
+        return
+    table, dialect = OfferRow.__table__, conn.dialect
+    names = list(rows[0])  # offer_to_row's keys, in its order: every row's values line up
+    width = len(names)
+    per = max(1, _MAX_PARAMETERS // width)  # rows per statement
+    quote = dialect.identifier_preparer.quote
+    head = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, names))}) VALUES "
+
+    def statement(n_rows: int) -> str:
+        return head + ", ".join([f"({', '.join([mark] * width)})"] * n_rows)
+
+    processors = [(i, process) for i, name in enumerate(names)
+                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
+    # Sale windows repeat as the very same datetime objects (the adapters parse each text once):
+    # processed once per object. Keyed by identity, not equality: equal instants may differ in fold.
+    processed: dict[tuple[int, int], tuple] = {}  # (column, id(value)) -> (value, processed value)
+    flat: list = []  # all rows' values, one row after the other
+    try:
+        for row in rows:
+            start = len(flat)
+            flat.extend(row.values())
+            for i, process in processors:
+                value = flat[start + i]
+                if value is not None:
+                    key = (i, id(value))
+                    if key not in processed:  # the value is kept in the dict, so its id stays its own
+                        processed[key] = (value, process(value))
+                    flat[start + i] = processed[key][1]
+    except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC): as Core reports it
+        raise StatementError(str(e), statement(per), None, e) from e
+
+    whole = len(rows) // per * per  # rows that fill whole statements; the rest go in one more
+    if whole:
+        conn.exec_driver_sql(statement(per), [tuple(flat[i * width:(i + per) * width]) for i in range(0, whole, per)])
+    if whole < len(rows):
+        conn.exec_driver_sql(statement(len(rows) - whole), tuple(flat[whole * width:]))

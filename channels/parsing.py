@@ -164,11 +164,21 @@ def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_pr
 _TRACKING = re.compile(r"^(utm_.*|gclid|fbclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|sc_.*|emc|ecid|trk.*|ref|cmp|campaign)$", re.I)
 
 
+# A link with a scheme, a plain host and a path, nothing more ("https://www.shop.de/p/jacke-100001"):
+# what nearly every feed item has. It normalises to the same string as the general path below
+# without urlsplit, parse_qsl and urlencode, which took a fifth of a feed item's time (measured).
+# (re.ASCII: no "ſ" for "s" in the scheme, as Unicode case folding would allow.)
+_PLAIN_URL = re.compile(r"(?i:https?)://([A-Za-z0-9.-]+)(/[^?#\x00-\x20\x7f]*)?", re.ASCII)
+
+
 def normalize_url(url: str | None) -> str | None:
     """A product link as a matching key: no tracking parameters, no fragment, lower-case host,
     no "www.", no trailing slash, http and https alike."""
     if not url or not url.strip():
         return None
+    plain = _PLAIN_URL.fullmatch(url.strip())
+    if plain and (host := plain[1].lower().removeprefix("www.")):
+        return f"https://{host}{(plain[2] or '').rstrip('/')}"
     parts = urlsplit(url.strip())
     if not parts.netloc:
         return None
@@ -182,6 +192,8 @@ def normalize_gtin(text: str | None) -> str | None:
     """A GTIN/EAN as digits zero-padded to 14; None when empty or not a GTIN (wrong length)."""
     if not text:
         return None
+    if text.isdigit():  # the common case, spared the regex: no spaces, no ".0"
+        return text.zfill(14) if len(text) in (8, 12, 13, 14) else None
     digits = re.sub(r"\s", "", text.strip())
     if digits.endswith(".0"):  # spreadsheets turn EANs into floats
         digits = digits[:-2]

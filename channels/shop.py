@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import IO, BinaryIO
@@ -89,9 +89,10 @@ def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) ->
     currency = config.shop.currency or config.currency
     seen: dict[str, int] = {}  # id -> line of its first item, for duplicate messages
     tally = _Tally()
+    name = path.name
     for fields, line, raw in items:
         tally.rows += 1
-        source = SourceRef(file=path.name, line=line)
+        source = SourceRef(file=name, line=line)
         try:
             if isinstance(fields, str):
                 raise ValueError(fields)
@@ -132,23 +133,33 @@ def _notes(name: str, currency: str, tally: _Tally) -> list[str]:
 
 # ---- one item's fields -> an Offer -------------------------------------------------------------
 
+# Prices and sale windows repeat across a feed: parsed once each (the parsers are pure; a
+# ValueError is not cached, so a bad value is re-parsed and rejected every time, as before).
+_money = lru_cache(maxsize=8192)(parse_feed_money)
+_NOT_A_DIGIT = re.compile(r"[^\d\s.,+-]")
+
+
+@lru_cache(maxsize=4096)
+def _sale_window(text: str, tz: tzinfo) -> tuple[datetime, datetime]:
+    start, end = parse_interval(text, tz, naive_tz=timezone.utc)  # GMC: no zone means UTC
+    return start, _round_end_of_day(end)
+
+
 def _offer(f: dict[str, str], source: SourceRef, config: ProjectConfig, currency: str, tally: _Tally) -> Offer:
     """Build the offer, or raise ValueError with the reason a merchandiser reads."""
     if not f.get("id"):
         raise ValueError("item has no id")
     if not f.get("price"):
         raise ValueError("item has no price")
-    price, cur = parse_feed_money(f["price"], currency, what="price")
+    price, cur = _money(f["price"], currency, what="price")
     sale_price = sale_start = sale_end = None
     if f.get("sale_price"):  # an empty <g:sale_price/> means no sale
-        sale_price, sale_cur = parse_feed_money(f["sale_price"], cur, what="sale price")
+        sale_price, sale_cur = _money(f["sale_price"], cur, what="sale price")
         if sale_cur != cur:
             raise ValueError(f"sale price is in {sale_cur} but the price is in {cur}")
         if f.get("sale_price_effective_date"):  # no window: the sale is always on
-            sale_start, sale_end = parse_interval(f["sale_price_effective_date"], config.tz,
-                                                  naive_tz=timezone.utc)  # GMC: no zone means UTC
-            sale_end = _round_end_of_day(sale_end)
-    if not re.search(r"[^\d\s.,+-]", f["price"]):  # digits only: the default currency was used
+            sale_start, sale_end = _sale_window(f["sale_price_effective_date"], config.tz)
+    if not _NOT_A_DIGIT.search(f["price"]):  # digits only: the default currency was used
         tally.no_currency += 1
     return Offer(
         channel=CHANNEL, location=config.shop.location, sku=f["id"],
@@ -179,11 +190,16 @@ def _human(text: str | None) -> str | None:
 def _availability(text: str | None, unknown: Counter) -> Availability | None:
     if not text:
         return None
-    key = text.strip().lower().rsplit("/", 1)[-1]  # schema.org URLs too: ".../InStock"
-    value = _AVAILABILITY.get(" ".join(re.sub(r"[_\-]", " ", key).split()))
+    value = _availability_word(text)
     if value is None:
         unknown[text.strip()] += 1  # not worth a rejection: reported once per file in the notes
     return value
+
+
+@lru_cache(maxsize=1024)  # a feed writes few distinct values
+def _availability_word(text: str) -> Availability | None:
+    key = text.strip().lower().rsplit("/", 1)[-1]  # schema.org URLs too: ".../InStock"
+    return _AVAILABILITY.get(" ".join(re.sub(r"[_\-]", " ", key).split()))
 
 
 @lru_cache(maxsize=1024)

@@ -261,7 +261,9 @@ def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> 
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
 
-    first_line: dict[tuple[str, str, str], int] = {}  # (store, "sku"/"EAN", key) -> line of its offer
+    # (store, "sku"/"EAN") -> key -> line of its offer; nested rather than keyed by triples, which
+    # held a tuple and a store string per row: half the memory for a file of millions of rows
+    first_line: dict[tuple[str, str], dict[str, int]] = {}
     rows = 0
     for line, fields, raw in chain(head, records):
         rows += 1
@@ -272,12 +274,13 @@ def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> 
             reason = _shorten(str(e).replace("\n", " "), 200) + _unclosed_quote(fields, raw, line, delimiter)
             yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
             continue
-        key = (offer.location, "sku", offer.sku) if offer.sku else (offer.location, "EAN", offer.gtin)
-        if key in first_line:
-            reason = f"duplicate row for store {key[0]} and {key[1]} {key[2]} (first at line {first_line[key]})"
+        kind, key = ("sku", offer.sku) if offer.sku else ("EAN", offer.gtin)
+        seen = first_line.setdefault((offer.location, kind), {})
+        if key in seen:
+            reason = f"duplicate row for store {offer.location} and {kind} {key} (first at line {seen[key]})"
             yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
             continue
-        first_line[key] = line
+        seen[key] = line
         yield offer
     notes.extend(_counts_notes(layout, rows))
 
@@ -365,26 +368,28 @@ def _unclosed_quote(fields: list[str], raw: str, line: int, delimiter: str) -> s
     return ""
 
 
+_NO_CELLS = dict.fromkeys(FIELDS, "")
+
+
 def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     """One row as an offer; ValueError with the reason a merchandiser reads when it cannot be one."""
-    cells = {field: fields[i].strip() for field, i in layout.columns.items()}
+    cell = _NO_CELLS.copy()  # a field the file has no column for reads as empty
+    for field, i in layout.columns.items():
+        cell[field] = fields[i].strip()
 
-    def cell(field: str) -> str:
-        return cells.get(field, "")
-
-    location = layout.location or cell("store")
+    location = layout.location or cell["store"]
     if not location:
         raise ValueError("no store id")
-    sku, ean = cell("sku") or None, cell("gtin")
+    sku, ean = cell["sku"] or None, cell["gtin"]
     gtin = normalize_gtin(ean)
     if not sku and not ean:
         raise ValueError("no sku and no EAN")
     if ean and gtin is None and not sku:
         raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
-    promo, promo_from, promo_to = cell("promo_price"), cell("promo_from"), cell("promo_to")
-    if not cell("price") and promo:  # some lists blank the regular price while a promotion runs
+    promo, promo_from, promo_to = cell["promo_price"], cell["promo_from"], cell["promo_to"]
+    if not cell["price"] and promo:  # some lists blank the regular price while a promotion runs
         raise ValueError(f"price is empty; the row has only a promo price ({promo})")
-    price, symbol = _money(cell("price"), layout.decimal_comma, "price")
+    price, symbol = _money(cell["price"], layout.decimal_comma, "price")
 
     sale_price = start = end = None
     if promo:
@@ -397,10 +402,10 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
             raise ValueError(f"promo to {promo_to!r} is before promo from {promo_from!r}")
 
     offer = Offer(
-        channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell("title").split()) or None,
+        channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell["title"].split()) or None,
         price=price, sale_price=sale_price, sale_start=start, sale_end=end,
-        currency=_currency(cell("currency")) or symbol or layout.currency,
-        availability=_availability(cell("availability"), layout.decimal_comma), source=source,
+        currency=_currency(cell["currency"]) or symbol or layout.currency,
+        availability=_availability(cell["availability"], layout.decimal_comma), source=source,
     )
     # counted for the notes only once the row is an offer
     layout.bad_gtins += bool(ean and gtin is None)

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from unisono.catalog.db import CatalogError
 from unisono.catalog.live import live
 from unisono.catalog.publish import publish
 from unisono.catalog.state import build_live
-from unisono.catalog.tables import OfferRow, Publication, RejectionRow
+from unisono.catalog.tables import OfferRow, Publication, RejectionRow, offer_to_row
 from unisono.domain.models import ChannelRead, Offer, Rejection, SourceRef
 
 UTC = timezone.utc
@@ -125,3 +126,40 @@ def test_newsletter_offers_are_live_only_inside_their_validity(catalog):
 def test_a_publication_is_not_live_before_it_was_published(catalog):
     publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="f", sha256="f", published_at=NOV20)
     assert live_rows(catalog, NOV20 - timedelta(seconds=1)) == []
+
+
+def test_many_offers_are_stored_in_file_order_across_chunks_and_statements(catalog, monkeypatch):
+    monkeypatch.setattr("unisono.catalog.publish.CHUNK", 120)  # chunks of several statements and a remainder
+    offers = [offer("store", f"{1001 + i % 3}", f"{i}.995", sku=str(i), line=i + 2) for i in range(300)]
+    result = publish(catalog, read("store", *offers), source="f", sha256="many")
+    assert (result.offers, result.locations) == (300, ["1001", "1002", "1003"])
+    with catalog.connect() as c:
+        rows = c.execute(select(OfferRow.sku, OfferRow.location, OfferRow.price_cents, OfferRow.source)
+                         .order_by(OfferRow.id)).all()
+    assert rows == [(str(i), f"{1001 + i % 3}", i * 100 + 100, f"store.file:{i + 2}") for i in range(300)]
+
+
+def test_offers_are_stored_exactly_as_a_core_insert_stores_them(catalog):
+    # queries compare stored instants with bound parameters: the bytes must be SQLAlchemy's own
+    berlin = ZoneInfo("Europe/Berlin")
+    full = offer("newsletter", "bf", "99.99", sku="1", gtin="04006381333931", url="https://bergwelt.de/p/1",
+                 title="Jacke", brand="Alpina", category="Jacken", sale_price=Decimal("79.99"),
+                 sale_start=datetime(2026, 11, 20, tzinfo=berlin), sale_end=datetime(2026, 11, 30, 23, 59, 30, 5, tzinfo=berlin),
+                 valid_from=datetime(2026, 11, 20, 6, tzinfo=UTC), valid_to=datetime(2026, 12, 1, tzinfo=berlin),
+                 reference_price=Decimal("109.99"), list_price=Decimal("129.95"), discount_percent=Decimal("20"))
+    result = publish(catalog, read("newsletter", full), source="n", sha256="n")
+    with catalog.begin() as c:
+        c.execute(insert(OfferRow.__table__), [offer_to_row(full, result.publication_id)])
+        published, core = c.exec_driver_sql("SELECT * FROM offer ORDER BY id").all()
+    assert published[1:] == core[1:]
+    if catalog.dialect.name == "sqlite":
+        assert published.sale_start == "2026-11-19 23:00:00.000000"
+
+
+def test_an_instant_that_cannot_be_stored_fails_the_publication(catalog):
+    before = counts(catalog)
+    ancient = offer("shop", "online", "9.99", sku="1", sale_price=Decimal("5"),
+                    sale_start=datetime(1, 1, 1, tzinfo=ZoneInfo("Europe/Berlin")))  # before year 1 in UTC
+    with pytest.raises(CatalogError, match="catalog is unchanged: date value out of range"):
+        publish(catalog, read("shop", offer("shop", "online", "9.99", sku="0"), ancient), source="f", sha256="f")
+    assert counts(catalog) == before

@@ -5,7 +5,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from unisono.channels.parsing import normalize_gtin, normalize_url
 from unisono.channels.shop import read, stream
 from unisono.domain.config import ProjectConfig, ShopOptions
 from unisono.domain.models import Availability, InputError
@@ -285,3 +288,54 @@ def test_stream_yields_items_in_file_order():
     first = next(entries)
     assert (first.sku, first.source.line) == ("100203", 4)
     assert [e.source.line for e in entries] == [8, 12, 16]
+
+
+# ---- links and GTINs: the fast paths normalise as the general ones ----------------------------
+
+_HOSTS = st.from_regex(r"(www\.|WWW\.)?[A-Za-z0-9-]{1,12}(\.[A-Za-z0-9-]{1,8}){0,2}", fullmatch=True)
+_PATHS = st.lists(st.text(st.characters(blacklist_characters="?#/", blacklist_categories=["Cc", "Zs", "Zl", "Zp"]),
+                          max_size=8), max_size=4).map(lambda parts: "".join("/" + p for p in parts))
+
+
+@settings(max_examples=400, deadline=None)
+@given(scheme=st.sampled_from(["https", "http", "HTTPS", "Http"]), host=_HOSTS, path=_PATHS,
+       slashes=st.sampled_from(["", "/", "//"]))
+def test_a_plain_link_normalises_as_the_same_link_with_tracking_parameters(scheme, host, path, slashes):
+    link = f"{scheme}://{host}{path}{slashes}"
+    # a query or a fragment takes the general path (urlsplit, parse_qsl): the result must not differ
+    assert normalize_url(link) == normalize_url(link + "?utm_source=feed") == normalize_url(link + "#top")
+
+
+def test_links_the_plain_path_leaves_to_the_general_one():
+    assert normalize_url("https://www.Shop.de/p/jacke-1/") == "https://shop.de/p/jacke-1"
+    assert normalize_url("https://www./p/1") == normalize_url("https://www./p/1?gclid=x")  # no host left
+    assert normalize_url("httpſ://shop.de/p/1") is None  # not a scheme ("ſ" folds to "s" only in Unicode)
+    assert normalize_url("https://shop.de:8443/p/1/") == "https://shop.de:8443/p/1"
+    assert normalize_url("https://shop.de/p\t/1") == "https://shop.de/p/1"  # urlsplit drops tabs
+
+
+@pytest.mark.parametrize("text, gtin", [
+    ("4088490000003", "04088490000003"), ("4088 4900 0000 3", "04088490000003"), ("4088490000003.0", "04088490000003"),
+    ("12345678", "00000012345678"), ("12345", None), ("", None), (None, None),
+])
+def test_gtins_are_digits_padded_to_14(text, gtin):
+    assert normalize_gtin(text) == gtin
+
+
+def test_repeated_prices_and_sale_windows_read_alike_in_every_item(tmp_path):
+    # prices and windows are parsed once per distinct text: every item still gets its own reading
+    item = ("<item><g:id>{i}</g:id><g:price>{price}</g:price><g:sale_price>5.00 EUR</g:sale_price>"
+            "<g:sale_price_effective_date>2026-11-20T00:00+01:00/2026-11-30T23:59+01:00</g:sale_price_effective_date>"
+            "<g:availability>In Stock</g:availability></item>")
+    feed = tmp_path / "repeats.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel>'
+                    + "".join(item.format(i=i, price=p) for i, p in enumerate(["9.99 EUR", "9.99", "9.99 EUR", "x", "9.99"]))
+                    + "</channel></rss>")
+    result = read(feed, CONFIG)
+    assert [(o.sku, o.price, o.currency) for o in result.offers] == [(str(i), Decimal("9.99"), "EUR") for i in (0, 1, 2, 4)]
+    assert reasons(result) == {(1, "price 'x' is not an amount with a currency")}
+    windows = {(o.sale_start, o.sale_end) for o in result.offers}
+    assert windows == {(datetime(2026, 11, 20, tzinfo=timezone(timedelta(hours=1))),
+                        datetime(2026, 12, 1, tzinfo=timezone(timedelta(hours=1))))}
+    assert {o.availability for o in result.offers} == {Availability.in_stock}
+    assert any("2 prices carry no currency" in note for note in result.notes)

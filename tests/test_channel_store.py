@@ -220,6 +220,15 @@ def test_an_unclosed_quote_is_named_in_the_rejection(tmp_path):
     assert rejection.reason.endswith("(the row spans lines 2-4: a quote that is never closed?)")
 
 
+def test_a_duplicate_is_the_same_sku_or_ean_in_the_same_store(tmp_path):
+    path = write(tmp_path, "Filiale;SKU;EAN;Preis\n1;A1;;9,99\n2;A1;;9,99\n1;;4006381333931;9,99\n"
+                           "2;;4006381333931;9,99\n1;A1;;8,99\n1;;4006381333931;8,99\n1;A2;4006381333931;8,99\n")
+    result = read(path, CONFIG)
+    assert reasons(result) == {(6, "duplicate row for store 1 and sku A1 (first at line 2)"),
+                               (7, "duplicate row for store 1 and EAN 04006381333931 (first at line 4)")}
+    assert [o.source.line for o in result.offers] == [2, 3, 4, 5, 8]  # an sku keys a row before its EAN
+
+
 def test_an_invalid_ean_without_sku_is_rejected(tmp_path):
     path = write(tmp_path, "Filiale;EAN;Preis\n1;12345;9,99\n1;4006381333931;9,99\n")
     result = read(path, CONFIG)
