@@ -51,9 +51,10 @@ def _run(console: Console, workdir: Path) -> int:
         console.print(f"[red]The demo expected {len(key['expected_findings'])} findings: {len(missed)} missed, "
                       f"{len(unexpected)} unexpected.[/red] This is a bug in unisono; please report it.")
         return 1
-    console.print(f"\n[green]As planted:[/green] the demo hid {len(key['planted'])} inconsistencies, and unisono found "
-                  f"them all ({len(result.findings)} findings), nothing else. A real `unisono check` would exit "
-                  f"{1 if summary['failed'] else 0} here, failing a release pipeline.")
+    console.print(f"\n[green]As planted:[/green] the demo hid {len(key['planted'])} inconsistencies; the "
+                  f"{len(key['expected_findings'])} findings they cause at this instant were all found, nothing else "
+                  f"(one plant is a store missing a sale that starts 27.11.: `check --window` shows it). A real "
+                  f"`unisono check` would exit {1 if summary['failed'] else 0} here, failing a release pipeline.")
     console.print(f"Keep the project to explore it: `unisono demo --keep DIR`, then "
                   f"`unisono check --project DIR/bergwelt --at {at.isoformat()} --format json`.")
     return 0
