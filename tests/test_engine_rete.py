@@ -90,16 +90,20 @@ def test_the_demo_through_durable_rules_with_every_match_accounted_for(demo):
     assert set(stats.delegated) == {r.id for r in rules if r.kind == "reference_price"}
 
 
-def test_a_generated_retailer_with_five_stores_gives_identical_findings(tmp_path):
+@pytest.mark.parametrize("skus, stores, seed, rate", [(600, 5, 11, None), (1500, 3, 3, 0.02), (300, 1, 29, 0.05)])
+def test_generated_retailers_give_identical_findings_that_are_exactly_the_answer_key(tmp_path, skus, stores, seed, rate):
     from unisono.demo.generator import generate
 
-    key = generate(tmp_path / "data", skus=600, stores=5, seed=11)
+    key = generate(tmp_path / "data", skus=skus, stores=stores, seed=seed, inconsistency_rate=rate)
     project = Project.init(tmp_path / "retailer")
     for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
         project.publish(channel, tmp_path / "data" / name, published_at=datetime.fromisoformat("2026-11-19T06:00:00+01:00"))
     sql = project.check(key.check_at, record=False)
     rete = project.check(key.check_at, engine="rete", record=False)
     assert sql.findings and rete.findings == sql.findings and rete.undecided == sql.undecided
+    found = sorted((f.rule, f.sku, next(l for l in f.locations if l != f.locations[0] or f.kind == "presence"))
+                   for f in sql.findings)
+    assert found == sorted((e.rule, e.sku, e.location) for e in key.expected_findings)
 
 
 def both_at(conn, rules, at, **rete):
