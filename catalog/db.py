@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import SQLModel
 
@@ -43,8 +43,20 @@ def open_catalog(url: str) -> Engine:
         raise CatalogError(f"cannot use database {url!r}: {e}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    where = engine.url.render_as_string(hide_password=True)
     try:
         SQLModel.metadata.create_all(engine)
+        missing = _missing_columns(engine)
     except OperationalError as e:
-        raise CatalogError(f"cannot open database {engine.url.render_as_string(hide_password=True)}: {e.orig}") from None
+        raise CatalogError(f"cannot open database {where}: {e.orig}") from None
+    if missing:  # no migrations yet: say so instead of failing in the middle of a query
+        raise CatalogError(f"the catalog {where} was created by an older unisono (it lacks {', '.join(missing[:3])}); "
+                           "publish the channel files into a new one (--db, or move unisono.db aside)")
     return engine
+
+
+def _missing_columns(engine: Engine) -> list[str]:
+    found = inspect(engine)
+    return [f"{table.name}.{column.name}" for table in SQLModel.metadata.sorted_tables
+            for column in table.columns
+            if column.name not in {c["name"] for c in found.get_columns(table.name)}]

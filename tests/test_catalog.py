@@ -166,3 +166,15 @@ def test_an_instant_that_cannot_be_stored_fails_the_publication(catalog):
     with pytest.raises(CatalogError, match="catalog is unchanged: date value out of range"):
         publish(catalog, read("shop", offer("shop", "online", "9.99", sku="0"), ancient), source="f", sha256="f")
     assert counts(catalog) == before
+
+
+def test_a_catalog_from_an_older_unisono_is_refused_with_a_clear_message(tmp_path):
+    import sqlite3
+
+    from unisono.catalog.db import open_catalog
+
+    open_catalog(f"sqlite:///{tmp_path / 'old.db'}").dispose()
+    with sqlite3.connect(tmp_path / "old.db") as con:  # as an older version created it
+        con.execute("ALTER TABLE offer DROP COLUMN list_price_cents")
+    with pytest.raises(CatalogError, match="older unisono.*offer.list_price_cents"):
+        open_catalog(f"sqlite:///{tmp_path / 'old.db'}")
