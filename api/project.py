@@ -115,7 +115,8 @@ class Project:
             config = config.model_copy(update={channel: options})
         notes: list[str] = []
         try:
-            return publish_stream(self.engine, channel, stream(channel, file, config, notes), notes=notes,
+            published_at = published_at or datetime.now(timezone.utc)
+            return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
                                   source=str(file), sha256=file_sha256(file),
                                   published_at=published_at, effective_from=effective_from)
         except InputError as e:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 from unisono.domain.config import ProjectConfig
@@ -21,7 +22,12 @@ def adapter(channel: str) -> Callable[[Path, ProjectConfig], ChannelRead]:
     return _module(channel).read
 
 
-def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection | Claim]:
+def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str],
+           published_at: datetime | None = None) -> Iterator[Offer | Rejection | Claim]:
     """The channel's file one offer, rejection or claim at a time, for files of any size.
-    `notes` (what a user should know about the whole file) is complete once it is exhausted."""
+    `notes` (what a user should know about the whole file) is complete once it is exhausted.
+    published_at: when the channel published the file (default now), for dates written without a
+    year (a newsletter's "nur bis 30.11."); feeds and price files write whole dates."""
+    if channel == "newsletter":
+        return _module(channel).stream(path, config, notes, published_at)
     return _module(channel).stream(path, config, notes)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,38 +49,42 @@ class _Context:
     currency: str
     config: ProjectConfig
     doc: nb.Doc
+    sent: date  # when the newsletter went out: dates without a year are read near it
 
     def source(self, el: HtmlElement, path: str | None = None) -> SourceRef:
         return SourceRef(file=self.name, line=el.sourceline, path=path or self.doc.path(el) or el.tag)
 
 
-def read(path: Path, config: ProjectConfig) -> ChannelRead:
+def read(path: Path, config: ProjectConfig, published_at: datetime | None = None) -> ChannelRead:
     """Read a newsletter's HTML into offers, claims and rejections. Raises InputError when the
-    file cannot be read or holds no offer at all."""
+    file cannot be read or holds no offer at all. published_at: when it was sent (default now):
+    "nur bis 30.11." is the 30.11. nearest to that day."""
     root, style_text = _load(path)
+    sent = (published_at or datetime.now(timezone.utc)).astimezone(config.tz).date()
     try:
-        return _read(path, root, style_text, config)
+        return _read(path, root, style_text, config, sent)
     except RecursionError:  # a library recursing over a hostile document: one line, not a traceback
         raise InputError(f"{path.name}: the HTML is nested too deeply to read") from None
 
 
-def stream(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection | Claim]:
+def stream(path: Path, config: ProjectConfig, notes: list[str],
+           published_at: datetime | None = None) -> Iterator[Offer | Rejection | Claim]:
     """read() as the stream every adapter offers (a newsletter is small: it is read whole first)."""
-    result = read(path, config)
+    result = read(path, config, published_at)
     notes.extend(result.notes)
     yield from result.claims
     yield from result.offers
     yield from result.rejections
 
 
-def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig) -> ChannelRead:
+def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig, sent: date) -> ChannelRead:
     opts = config.newsletter
     result = ChannelRead(channel=CHANNEL, source=path.name)
     # JSON-LD and microdata first: reading the text drops scripts
     schema_items = _schema_items(root, path.name, result.notes)
     _strip_invisible(root)
     doc = nb.index(root, style_text)
-    ctx = _Context(path.name, opts.location or path.stem, opts.currency or config.currency, config, doc)
+    ctx = _Context(path.name, opts.location or path.stem, opts.currency or config.currency, config, doc, sent)
     prices = nb.find_prices(doc, ctx.currency)
     loose = ""  # product prices next to no product link, for the message when nothing was found
 
@@ -451,10 +455,11 @@ def _date_parts(m: re.Match) -> _DateParts:
     return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
 
 
-def parse_validity(text: str, year: int) -> tuple[date | None, date | None] | None:
+def parse_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
     """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
     "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
-    A date without a year takes the other date's year, else `year` (the current one)."""
+    A date without a year takes the other date's year, else the year that puts it nearest to
+    `around` (the day the newsletter was sent: "bis 5.1." sent on 20.12. is next January's)."""
     kw = _VALIDITY.search(text)
     if not kw or _NOT_VALIDITY.search(text):
         return None
@@ -476,16 +481,26 @@ def parse_validity(text: str, year: int) -> tuple[date | None, date | None] | No
     elif re.search(r"\b(?:ab|from|starting|seit)\s*(?:dem\s*)?$", lead, re.I):
         start, end = end, None
     try:
-        return _complete(start, end, year)
+        return _complete(start, end, around)
     except ValueError:  # "31.02." is no day
         return None
 
 
-def _complete(start: _DateParts | None, end: _DateParts | None, year: int) -> tuple[date | None, date | None]:
+def _nearest_year(parts: _DateParts, around: date) -> int:
+    """The year in which day.month lies nearest to `around` (a 29.02. only where there is one)."""
+    def distance(year: int) -> int:
+        try:
+            return abs((date(year, parts.month, parts.day) - around).days)
+        except ValueError:
+            return 1 << 30
+    return min((around.year - 1, around.year, around.year + 1), key=distance)
+
+
+def _complete(start: _DateParts | None, end: _DateParts | None, around: date) -> tuple[date | None, date | None]:
     if start and end:
         start.month = start.month or end.month
         start_year_given, end_year_given = start.year is not None, end.year is not None
-        start.year = start.year or end.year or year
+        start.year = start.year or end.year or _nearest_year(start, around)
         end.year = end.year or start.year
         s, e = date(start.year, start.month, start.day), date(end.year, end.month, end.day)
         if e < s and not end_year_given:  # "vom 20.12. bis 5.1.": the end is in the next year
@@ -494,7 +509,7 @@ def _complete(start: _DateParts | None, end: _DateParts | None, year: int) -> tu
             s = s.replace(year=s.year - 1)
         return s, e
     one = start or end
-    d = date(one.year or year, one.month, one.day)
+    d = date(one.year or _nearest_year(one, around), one.month, one.day)
     return (d, None) if start else (None, d)
 
 
@@ -522,7 +537,7 @@ _DISCOUNT_WORDS = re.compile(r"\b(?:rabatt|gutschein|aktionscode|code|coupon|vou
 def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     """Claims from the text outside product blocks, and the newsletter-wide validity window
     (the first one the text states)."""
-    year = datetime.now(ctx.config.tz).year
+    around = ctx.sent
     claims: list[Claim] = []
     wide: _Window | None = None
     seen: set[tuple[str, str]] = set()
@@ -530,7 +545,7 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
         if offset in outside or nb.is_boilerplate(line):
             continue
         for sentence in _sentences(line):
-            kind, window = _claim_kind(ctx, sentence, year)
+            kind, window = _claim_kind(ctx, sentence, around)
             if kind is None or (kind, sentence) in seen:
                 continue
             seen.add((kind, sentence))
@@ -542,8 +557,8 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     return wide or (None, None), claims
 
 
-def _claim_kind(ctx: _Context, sentence: str, year: int) -> tuple[str | None, _Window | None]:
-    window = _window(ctx, sentence, year)
+def _claim_kind(ctx: _Context, sentence: str, around: date) -> tuple[str | None, _Window | None]:
+    window = _window(ctx, sentence, around)
     if window is not None:
         return "validity", window
     if _SHIPPING.search(sentence):
@@ -556,8 +571,8 @@ def _claim_kind(ctx: _Context, sentence: str, year: int) -> tuple[str | None, _W
     return None, None
 
 
-def _window(ctx: _Context, text: str, year: int) -> _Window | None:
-    days = parse_validity(text, year)
+def _window(ctx: _Context, text: str, around: date) -> _Window | None:
+    days = parse_validity(text, around)
     if days is None:
         return None
     first, last = days
@@ -585,10 +600,11 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
         return Rejection(channel=CHANNEL, source=source, raw=raw,
                          reason="product block has no link to a product page and no product number")
     valid_from, valid_to = wide
-    # "nur bis 25.11." in a block takes the year of the newsletter's validity
-    year = (valid_to or valid_from or datetime.now(ctx.config.tz)).year
+    # "nur bis 25.11." in a block is read near the newsletter's validity
+    wide_day = valid_to or valid_from
+    around = wide_day.astimezone(ctx.config.tz).date() if wide_day else ctx.sent
     for offset, line in doc.lines(*doc.span(block.element)):
-        window = _window(ctx, line, year)
+        window = _window(ctx, line, around)
         if window is not None:  # the block's own validity overrides the newsletter's
             valid_from, valid_to = window
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="validity", text=line[:300],

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import tempfile
 from datetime import datetime
@@ -16,7 +17,19 @@ from unisono.cli import output
 from unisono.domain.findings import Finding, Severity
 
 DEMO_FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]
-PUBLISHED_AT = "2026-11-19T06:00:00+01:00"  # the channels published the morning before the campaign
+
+
+def replay_commands(data: Path | None, published_at: str, check_at: str, project: str | None = None) -> list[str]:
+    """The commands that reproduce a generated retailer's answer key on any day: its files are
+    dated, so they are published as of their date and checked at the answer key's instant.
+    data: the folder holding the files (None: the file names alone, in the project folder)."""
+    where = f" --project {shlex.quote(project)}" if project else ""
+    commands = [f"unisono init {shlex.quote(project)}"] if project else []
+    for channel, name in DEMO_FILES:
+        file = shlex.quote(str(data / name)) if data else name
+        commands.append(f"unisono publish {channel} {file} --published-at {published_at}{where}")
+    commands.append(f"unisono check --at {check_at}{where}")
+    return commands
 
 
 def run_demo(console: Console, keep: Path | None) -> int:
@@ -34,15 +47,17 @@ def _run(console: Console, workdir: Path) -> int:
         at = datetime.fromisoformat(key["check_at"]).astimezone(project_tz := ZoneInfo("Europe/Berlin"))
         console.rule("[bold]unisono demo: Bergwelt Outdoor, Black Friday week")
         project = Project.init(workdir / "bergwelt", timezone_name=project_tz.key)
-        console.print(f"$ unisono init {project.path}")
-        for channel, name in DEMO_FILES:
+        console.print(f"$ unisono init {project.path}", highlight=False)
+        console.print(f"$ cd {project.path}", highlight=False)
+        *publishing, checking = replay_commands(None, key["published_at"], at.isoformat())
+        for (channel, name), command in zip(DEMO_FILES, publishing):
             src = project.path / name
             shutil.copyfile(data / name, src)
-            result = project.publish(channel, src, published_at=datetime.fromisoformat(PUBLISHED_AT))
-            console.print(f"$ unisono publish {channel} {name}")
+            result = project.publish(channel, src, published_at=datetime.fromisoformat(key["published_at"]))
+            console.print(f"$ {command}", highlight=False, soft_wrap=True)
             console.print(f"  {result.offers} offers, {result.claims} claims, {result.rejections} rejections "
                           f"({', '.join(result.locations)})")
-    console.print(f"$ unisono check --at {at.isoformat()}")
+    console.print(f"$ {checking}", highlight=False, soft_wrap=True)
     result = project.check(at)
     summary = result.summary(Severity.error)
     output.print_report(console, result, summary, project.config.tz)

@@ -119,8 +119,8 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     tz = project.config.tz
     result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                              effective_from=instant(effective_from, tz, "--effective-from"), location=location)
-    findings = project.recheck(result.publication_id, max(result.effective_from, datetime.now(timezone.utc))) \
-        if recheck and not result.duplicate else None
+    # as of when the file goes live (now, unless it was dated or staged)
+    findings = project.recheck(result.publication_id, result.effective_from) if recheck and not result.duplicate else None
     if fmt == "json":
         doc = result.as_json()
         if findings is not None:
@@ -343,13 +343,18 @@ def generate(directory: Path, skus: int, stores: int, seed: int, inconsistency_r
     """Write a synthetic retailer in the real formats: shop_feed.xml, store_prices.csv,
     newsletter.html, and answer_key.json with the planted inconsistencies and the findings they
     cause. Deterministic for a seed: for tests, benchmarks and trying unisono at scale."""
+    from unisono.cli.demo import replay_commands
     from unisono.demo.generator import generate as write_retailer
 
     directory.mkdir(parents=True, exist_ok=True)
     key = write_retailer(directory, skus=skus, stores=stores, seed=seed, inconsistency_rate=inconsistency_rate)
     click.echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
                f"{len(key.planted)} planted inconsistencies, {len(key.expected_findings)} expected findings "
-               f"as of {key.check_at} (answer_key.json).")
+               f"at {key.check_at.isoformat()} (answer_key.json).")
+    click.echo("The files are dated: publish them as of their date and check at that instant, on any day:")
+    for command in replay_commands(directory.resolve(), key.published_at.isoformat(), key.check_at.isoformat(),
+                                   project=f"{directory.name}-project"):
+        click.echo(f"  {command}")
 
 
 @cli.command()

@@ -182,7 +182,8 @@ class Plant(BaseModel):
 
 
 class AnswerKey(BaseModel):
-    check_at: datetime
+    published_at: datetime  # when the channels published the files: publish them as of then
+    check_at: datetime  # the instant the expected findings hold at
     params: dict[str, Any]
     planted: list[Plant]
     expected_findings: list[ExpectedFinding]
@@ -284,6 +285,10 @@ class Calendar:
     @property
     def upcoming(self) -> tuple[date, date]:  # Black Friday weekend deals, starting after check_at
         return (self.today + timedelta(days=7), self.today + timedelta(days=10))
+
+    @property
+    def published_at(self) -> datetime:  # the files came out the morning before the campaign
+        return datetime.combine(self.today - timedelta(days=1), time(6), tzinfo=TZ)
 
     @property
     def check_at(self) -> datetime:  # mid-campaign, days away from every window edge
@@ -836,6 +841,7 @@ def generate(
         raise RuntimeError(f"generator bug: oracle found {set(expected) - set(meant)} unplanned, "
                            f"missed {set(meant) - set(expected)}")
     key = AnswerKey(
+        published_at=cal.published_at,
         check_at=cal.check_at,
         params={"skus": skus, "stores": stores, "seed": seed, "inconsistency_rate": inconsistency_rate,
                 "newsletter_items": newsletter_items, "today": today.isoformat()},

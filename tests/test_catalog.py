@@ -92,7 +92,9 @@ def test_live_state_takes_the_latest_effective_publication_per_store(catalog):
 def test_effective_price_is_the_sale_price_inside_its_window_only(catalog):
     publish(catalog, read("shop", offer("shop", "online", "99.99", sku="1", sale_price=Decimal("79.99"),
                                         sale_start=datetime(2026, 11, 27, tzinfo=UTC),
-                                        sale_end=datetime(2026, 11, 28, tzinfo=UTC))), source="f", sha256="f")
+                                        sale_end=datetime(2026, 11, 28, tzinfo=UTC))), source="f", sha256="f",
+            published_at=NOV20)
+
     def price_at(day: int, hour: int = 0) -> int:
         return live_rows(catalog, datetime(2026, 11, day, hour, tzinfo=UTC))[0]["effective_cents"]
     assert (price_at(26, 23), price_at(27), price_at(27, 23), price_at(28)) == (9999, 7999, 7999, 9999)
@@ -101,11 +103,13 @@ def test_effective_price_is_the_sale_price_inside_its_window_only(catalog):
 def test_store_rows_with_only_an_ean_and_newsletter_links_take_the_shops_sku(catalog):
     publish(catalog, read("shop", offer("shop", "online", "9.99", sku="100203", gtin="04006381333931",
                                         url="https://bergwelt.de/p/schuh-100203", brand="Alpina", category="Schuhe")),
-            source="feed", sha256="1")
-    publish(catalog, read("store", offer("store", "1001", "9.99", gtin="04006381333931")), source="s", sha256="2")
+            source="feed", sha256="1", published_at=NOV20)
+    publish(catalog, read("store", offer("store", "1001", "9.99", gtin="04006381333931")), source="s", sha256="2",
+            published_at=NOV20)
     publish(catalog, read("newsletter", offer("newsletter", "bf", "9.99", url="https://bergwelt.de/p/schuh-100203"),
-                          offer("newsletter", "bf", "5.00", url="https://bergwelt.de/p/unknown")), source="n", sha256="3")
-    rows = live_rows(catalog, datetime.now(UTC))
+                          offer("newsletter", "bf", "5.00", url="https://bergwelt.de/p/unknown")), source="n", sha256="3",
+            published_at=NOV20)
+    rows = live_rows(catalog, NOV20 + timedelta(hours=1))
     keys = {(r["channel"], r["key"]) for r in rows}
     assert keys == {("shop", "100203"), ("store", "100203"), ("newsletter", "100203"),
                     ("newsletter", "https://bergwelt.de/p/unknown")}

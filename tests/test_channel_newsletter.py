@@ -1,7 +1,7 @@
 """The newsletter adapter: offers, claims and rejections from a promotional email's HTML."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -364,13 +364,13 @@ def test_windows_1252_newsletter_is_decoded_by_its_meta_charset(tmp_path):
 
 # ---- validity texts -----------------------------------------------------------------------------
 
-YEAR = 2026  # the current year, for dates without one
+SENT = date(2026, 11, 20)  # the day the newsletter went out, for dates without a year
 
 
 @pytest.mark.parametrize("text, expected", [
     ("gültig vom 20.11. bis 30.11.2026", (date(2026, 11, 20), date(2026, 11, 30))),
     ("Gültig bis 30.11.2026", (None, date(2026, 11, 30))),
-    ("Nur bis 30.11.!", (None, date(2026, 11, 30))),  # no year: the current one
+    ("Nur bis 30.11.!", (None, date(2026, 11, 30))),  # no year: the one nearest to the day it was sent
     ("Das Angebot gilt nur bis zum 10. September 2023", (None, date(2023, 9, 10))),
     ("gültig bis zum 10.09.2023 oder solange der Vorrat reicht", (None, date(2023, 9, 10))),
     ("Aktion gültig 20.–24.11.2026", (date(2026, 11, 20), date(2026, 11, 24))),
@@ -384,7 +384,27 @@ YEAR = 2026  # the current year, for dates without one
     ("valid until 2026-11-30", (None, date(2026, 11, 30))),
 ])
 def test_validity_texts(text, expected):
-    assert parse_validity(text, YEAR) == expected
+    assert parse_validity(text, SENT) == expected
+
+
+@pytest.mark.parametrize("text, sent, expected", [
+    ("nur bis 5.1.", date(2026, 12, 20), (None, date(2027, 1, 5))),  # sent before New Year: next January
+    ("gültig vom 28.12. bis 3.1.", date(2026, 12, 27), (date(2026, 12, 28), date(2027, 1, 3))),
+    ("nur bis 30.11.", date(2027, 1, 3), (None, date(2026, 11, 30))),  # a late copy of last year's issue
+    ("gültig bis 29.02.", date(2028, 2, 1), (None, date(2028, 2, 29))),
+])
+def test_dates_without_a_year_are_read_near_the_day_the_newsletter_was_sent(text, sent, expected):
+    assert parse_validity(text, sent) == expected
+
+
+def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_path):
+    html = ('<html><body><p>Nur bis 30.11.!</p><table><tr><td><a href="https://shop.example/p/kessel-1">'
+            'Wasserkessel Edelstahl</a> <b>19,99 €</b></td></tr></table></body></html>')
+    path = tmp_path / "nl.html"
+    path.write_text(html, encoding="utf-8")
+    for year in (2026, 2031):
+        [offer] = newsletter.read(path, ProjectConfig(), published_at=datetime(year, 11, 20, 8, tzinfo=timezone.utc)).offers
+        assert offer.valid_to.astimezone(ZoneInfo("Europe/Berlin")).date() == date(year, 12, 1)  # to the end of 30.11.
 
 
 @pytest.mark.parametrize("text", [
@@ -393,7 +413,7 @@ def test_validity_texts(text, expected):
     "gültig bis 31.02.2026",  # no such day
 ])
 def test_texts_that_are_no_validity(text):
-    assert parse_validity(text, YEAR) is None
+    assert parse_validity(text, SENT) is None
 
 
 def test_cents_set_as_a_superscript_are_cents(tmp_path):

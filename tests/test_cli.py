@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import shutil
 from importlib.resources import files
 from pathlib import Path
@@ -191,9 +192,32 @@ def test_check_says_how_many_rejected_rows_were_not_checked(published):
 
 def test_publish_check_rechecks_the_products_the_file_touched(published):
     (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
-    result = run("publish", "store", str(published / "prices.csv"), "--check", "--format", "json", project=published)
+    result = run("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00",
+                 "--format", "json", project=published)
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     # every finding for the touched product: the new store's, and the demo's planted one for store 1003
     assert [(f["rule"], f["sku"], f["locations"]) for f in doc["findings"]] == [
         ("price-parity", "100186", ["shop:online", "store:1003"]), ("price-parity", "100186", ["shop:online", "store:1009"])]
+
+
+def test_the_generators_closing_commands_reproduce_its_answer_key_on_any_day(tmp_path, monkeypatch):
+    # the files are dated 2026; the commands the generator prints must find its findings whatever
+    # the day (CI runs this suite a second time with the clock moved years away)
+    monkeypatch.chdir(tmp_path)
+    generated = run("generate", "data", "--skus", "400", "--stores", "2", "--seed", "11")
+    assert generated.exit_code == 0, generated.output
+    commands = [shlex.split(line) for line in generated.output.splitlines() if line.startswith("  unisono ")]
+    assert [c[1] for c in commands] == ["init", "publish", "publish", "publish", "check"]
+    for command in commands[:-1]:
+        result = run(*command[1:])
+        assert result.exit_code == 0, result.output
+    checked = run(*commands[-1][1:])
+    doc = json.loads(run(*commands[-1][1:], "--format", "json").output)
+    key = json.loads((tmp_path / "data" / "answer_key.json").read_text(encoding="utf-8"))
+    expected = {(f["rule"], f["sku"], f["location"]) for f in key["expected_findings"]}
+    assert expected and checked.exit_code == 1, checked.output
+    # each expected finding names the side that differs: one of the finding's locations
+    assert len(doc["findings"]) == len(expected)
+    assert all(any((f["rule"], f["sku"]) == (rule, sku) and location in f["locations"] for f in doc["findings"])
+               for rule, sku, location in expected)
