@@ -20,6 +20,9 @@ sale window [sale_start, sale_end), else its regular price. So the history is a 
                          reduced segments at the same price, or (gradual=True, PAngV §11(2)) each step
                          at most the price of the one before, without a return to the regular price
 
+Its window functions sort every segment they are given, so a query that needs them for a few
+products only passes those products' segments (`of_products`) out of one price_segments().
+
 `history_start()` is, per (channel, location), the instant its first publication took effect:
 before it the catalog knows nothing of that channel's prices there. It reads only the small
 publication tables, so a rule can tell from it, before any segment is built, which locations
@@ -27,9 +30,9 @@ cannot have `days` of history before anything live at an instant (`latest_window
 
 Keys are resolved as in the live state (catalog/state.py `with_keys`), over the offers of the
 history (all, or those of the `products` asked about: a rule passes the live offers it judges, so
-the window functions only sort their history; and of the `locations` asked about, after the keys are
-resolved, so whole (channel, location) partitions are left out and the others stay as they were).
-Everything here is SQLAlchemy Core, portable between
+only their history is segmented; then only the `locations` asked about, after the keys are
+resolved, and only the segments starting `before` an instant: whole partitions, or their ends,
+are left out and what stays is as it was). Everything here is SQLAlchemy Core, portable between
 SQLite (instants stored as text in one format, so they compare correctly) and PostgreSQL;
 `epoch_seconds` / `epoch_days_before` are the one place where instants become numbers, for "30
 calendar days before S in the project's zone" arithmetic.
@@ -37,6 +40,7 @@ calendar days before S in the project's zone" arithmetic.
 from __future__ import annotations
 
 import math
+import sqlite3
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 
@@ -72,13 +76,50 @@ def _epoch_sqlite(element, compiler, **kw):
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
 
 
+class unindexed(FunctionElement):  # noqa: N801 (an SQL construct, named like a function)
+    """A column as it is, which SQLite's planner must not index for a join: a unary + there. Joining
+    many rows (price segments) to fewer (offers), it then builds its automatic index on the fewer
+    and scans the many once, instead of indexing the many. Other databases plan joins themselves."""
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement):
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed_default(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+def materialized(cte: CTE) -> CTE:
+    """The CTE computed once, into a temporary table, where SQLite (3.35 and later) would otherwise
+    inline it into each use and repeat its expressions there (per joined row). Other databases and
+    older SQLite: the CTE as it is (their planners decide; older SQLite cannot be told)."""
+    if sqlite3.sqlite_version_info >= (3, 35, 0):
+        return cte.prefix_with("MATERIALIZED", dialect="sqlite")
+    return cte
+
+
 def epoch_days_before(instant: ColumnElement, days: int, tz: tzinfo | None = None,
                       around: datetime | None = None) -> ColumnElement:
     """Epoch seconds of the same wall-clock time `days` calendar days before `instant` in `tz` (the
-    project's zone): 30 days before 20.11. 00:00 CET is 21.10. 00:00 CEST, 719 hours earlier. The
+    project's zone): 30 days before 20.11. 00:00 CET is 21.10. 00:00 CEST, 721 hours earlier. The
     zone's offset changes (of the years around `around`, e.g. the check's instant) are known in
     Python, so SQL only adds one term per change. Without a zone: days of 24 hours."""
-    at = epoch_seconds(instant)
+    return seconds_days_before(epoch_seconds(instant), days, tz, around)
+
+
+def seconds_days_before(at: ColumnElement, days: int, tz: tzinfo | None = None,
+                        around: datetime | None = None) -> ColumnElement:
+    """epoch_days_before() of an instant given in epoch seconds (a column holding epoch_seconds(...),
+    computed once per row: the expression names it once per offset change)."""
     bound = at - days * DAY_SECONDS
     if tz is None:
         return bound
@@ -164,13 +205,16 @@ def history_start() -> CTE:
     )
 
 
-def price_segments(products: FromClause | None = None, locations: FromClause | None = None) -> CTE:
+def price_segments(products: FromClause | None = None, locations: FromClause | None = None,
+                   before: datetime | None = None) -> CTE:
     """The price segments of every channel, location and product (see the module docstring).
 
     products: only the history of these products, for speed: a relation with columns key, gtin, url
     (e.g. the live offers a rule asks about); an offer row belongs to them by sku, GTIN or link.
     locations: only the segments of these (channel, location) pairs (a relation with columns channel,
-    location), for speed; keys are still resolved over every channel's rows, as without it."""
+    location), for speed; keys are still resolved over every channel's rows, as without it.
+    before: only the segments starting before this instant (those starting later come after all of
+    them in `price_runs`' order, so the runs of the others stay as they were)."""
     o = OfferRow.__table__
     iv = publication_intervals()
     rows = (
@@ -181,14 +225,30 @@ def price_segments(products: FromClause | None = None, locations: FromClause | N
         )
         .join(iv, and_(iv.c.publication_id == o.c.publication_id, iv.c.location == o.c.location))
     )
-    if products is not None:
+    if products is None:
+        rows = rows.cte("history_rows")
+        keyed = with_keys(rows, "history_keyed")
+    else:
+        # The products' rows: by sku, GTIN or link. Rows with a sku keep it as their key, so a row of
+        # another sku found by GTIN or link matters only where it lends its sku to a row without one
+        # (with_keys): only then is it taken, which spares most rows the GTIN and link look-ups.
+        by_link = or_(o.c.gtin.in_(select(products.c.gtin)), o.c.url.in_(select(products.c.url)))
+        skuless = select(o.c.gtin, o.c.url).where(o.c.sku.is_(None), by_link).cte("history_skuless")
+        lends = or_(o.c.sku.is_(None), o.c.gtin.in_(select(skuless.c.gtin)), o.c.url.in_(select(skuless.c.url)))
         rows = rows.where(
             exists(select(products.c.key)),  # no products, no scan: a constant the databases test once
-            or_(o.c.sku.in_(select(products.c.key)), o.c.gtin.in_(select(products.c.gtin)),
-                o.c.url.in_(select(products.c.url))),
-        )
-    rows = rows.cte("history_rows")
-    keyed = with_keys(rows, "history_keyed")
+            or_(o.c.sku.in_(select(products.c.key)), and_(lends, by_link)),
+        ).cte("history_rows")
+        # with_keys over the rows without a sku and those sharing their GTIN or link: the same keys as
+        # over all rows, and only as much work as there are rows without a sku
+        r = rows.c
+        resolving = select(rows).where(or_(r.sku.is_(None), r.gtin.in_(select(skuless.c.gtin)),
+                                           r.url.in_(select(skuless.c.url)))).cte("history_resolving")
+        resolved = with_keys(resolving, "history_resolved")
+        keyed = union_all(
+            select(rows, r.sku.label("key")).where(r.sku.is_not(None)),
+            select(resolved).where(resolved.c.sku.is_(None)),
+        ).cte("history_keyed")
     # the offer's own existence: its publication's live interval, cut to its validity
     spans = select(
         # CAST: a plain text column, so SQLite can index it when joining (an expression has no affinity)
@@ -204,6 +264,8 @@ def price_segments(products: FromClause | None = None, locations: FromClause | N
     spans = spans.cte("history_spans")
 
     def piece(start: ColumnElement, end: ColumnElement, cents: ColumnElement, *where: ColumnElement):
+        if before is not None:
+            where = (*where, start < before)
         return select(
             spans.c.channel, spans.c.location, spans.c.key, spans.c.currency, spans.c.offer_id,
             start.label("seg_start"), end.label("seg_end"), cents.label("cents"),
@@ -221,18 +283,25 @@ def price_segments(products: FromClause | None = None, locations: FromClause | N
     return union_all(no_sale, before_sale, in_sale, after_sale).cte("price_segments")
 
 
-def price_runs(*, gradual: bool, products: FromClause | None = None, locations: FromClause | None = None) -> CTE:
-    """price_segments() with `reduced`, `price_run_start` and `run_start` (see the module docstring)."""
-    seg = price_segments(products, locations)
+def price_runs(*, gradual: bool, products: FromClause | None = None, locations: FromClause | None = None,
+               segments: FromClause | None = None, name: str = "price_runs") -> CTE:
+    """price_segments() with `reduced`, `price_run_start` and `run_start` (see the module docstring).
+
+    segments: the segments to compute them for, instead of price_segments(products, locations): e.g.
+    those of a few (channel, location, key) out of a price_segments() a query uses anyway. The windows
+    sort each product's segments, so it must hold ALL of each product's segments it holds any of.
+    name: of the CTE (and `<name>_lagged`): a query using price_runs twice names them apart."""
+    seg = segments if segments is not None else price_segments(products, locations)
     per_product = dict(partition_by=(seg.c.channel, seg.c.location, seg.c.key),
                        order_by=(seg.c.seg_start, seg.c.cents, seg.c.offer_id))
     reduced = seg.c.cents < seg.c.regular_cents
     lagged = select(
-        seg, reduced.label("reduced"),
+        seg.c.channel, seg.c.location, seg.c.key, seg.c.currency, seg.c.offer_id, seg.c.seg_start, seg.c.seg_end,
+        seg.c.cents, seg.c.regular_cents, reduced.label("reduced"),
         func.lag(seg.c.seg_end, type_=UTCDateTime()).over(**per_product).label("prev_end"),
         func.lag(seg.c.cents, type_=BigInteger()).over(**per_product).label("prev_cents"),
         func.lag(seg.c.regular_cents, type_=BigInteger()).over(**per_product).label("prev_regular"),
-    ).cte("price_segments_lagged")
+    ).cte(f"{name}_lagged")
     g = lagged.c
     contiguous = g.prev_end == g.seg_start  # NULL (the first segment, or an open one) is not
     same_price = and_(contiguous, g.prev_cents == g.cents)
@@ -249,4 +318,12 @@ def price_runs(*, gradual: bool, products: FromClause | None = None, locations: 
     return select(
         g.channel, g.location, g.key, g.currency, g.offer_id, g.seg_start, g.seg_end, g.cents, g.regular_cents,
         g.reduced, start_of(same_price).label("price_run_start"), start_of(still_reduced).label("run_start"),
-    ).cte("price_runs")
+    ).cte(name)
+
+
+def of_products(segments: FromClause, products: FromClause, name: str) -> FromClause:
+    """The segments of these (channel, location, key) (a relation with those columns): every segment of
+    each, as price_runs(segments=...) needs."""
+    s = segments.c
+    return select(segments).where(tuple_(s.channel, s.location, s.key).in_(
+        select(products.c.channel, products.c.location, products.c.key))).subquery(name)

@@ -26,21 +26,39 @@ history at that location starts after S - days, the rule does not guess: an info
 judged=False says so (reported apart from violations, never failing a run).
 
 One finding per offer (and, when another channel's history judges it, per location of that
-channel showing the product in the same currency). Set-based: catalog/history.py's price
-segments joined with the live offers; Python only words the findings.
+channel showing the product in the same currency). Except where a judging location's whole
+history is too short: S is never after the check's instant, so a history starting after `days`
+before it cannot judge any reduction live there. That is decided per location from the
+publication tables alone (catalog/history.py `history_start`, `latest_window_start`); those
+offers never reach the price segments, and each (offer location, judging location) gets ONE
+judged=False finding: sku "*", how many reductions, the first 20 skus in extra["skus"] (a first
+catalog of 100,000 products would otherwise report one "cannot judge" per reduced offer). Its
+fingerprint (rule, "*", locations) stays as the count changes.
+
+Set-based: catalog/history.py's price segments of the judged products, up to the instant, joined
+with the live offers; price_runs' window functions only for the few products that need them (a
+reduction already running into S; the lowest price's stretch in a finding). Python only words the
+findings.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 from decimal import Decimal
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, model_validator
-from sqlalchemy import Float, Select, Table, and_, case, cast, func, or_, select
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import (
+    CompoundSelect, Float, Select, Table, and_, case, cast, exists, func, literal, null, or_, select, union_all,
+)
+from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.sql.sqltypes import NullType
 
-from unisono.catalog.history import epoch_days_before, epoch_seconds, history_start, later, price_runs
+from unisono.catalog.history import (
+    epoch_seconds, history_start, latest_window_start, later, materialized, of_products, price_runs,
+    price_segments, seconds_days_before, unindexed,
+)
 from unisono.catalog.tables import OfferRow, Publication, cents
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS
@@ -87,54 +105,99 @@ class ReferencePriceRule(RuleBase):
 
     # -- compilation -----------------------------------------------------------------------
 
-    def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
+    def query(self, live: Table, ctx: EvalContext | None = None) -> Select | CompoundSelect:
         tz, at = (ctx.tz, ctx.at) if ctx is not None else (None, None)
-        a = self._announced(live)
-        # the history of the announced products only (every channel's offers for them: GTINs and links too)
-        products = live.alias("product")
-        runs = price_runs(gradual=self.gradual_reductions,
-                          products=select(products).where(products.c.key.in_(select(a.c.o__key))).subquery("products"))
+        # S <= at: a judging location whose history starts after this bound cannot judge anything live
+        # at `at`. Decided per location from the publication tables, before any price segment is built
+        history = self._history_known(latest_window_start(at, self.days, tz) if at is not None else None)
+        judged = self._judge(live, self._announced(live, history, enough=True).cte("judgeable"), tz, at)
+        if at is None:  # no instant, so no bound: every location goes through its history
+            return judged
+        per_location = self._lacking_locations(self._announced(live, history, enough=False).cte("lacking"))
+        # one result: the per-offer rows, then one row per location lacking the history (the other
+        # branch's columns NULL, typed, so PostgreSQL unites them; `reductions` tells them apart)
+        judged_cols = {c.name: c for c in judged.selected_columns}
+        extra_cols = [c for c in per_location.c if c.name not in judged_cols]
+
+        def typed_null(c):
+            return (null() if isinstance(c.type, NullType) else cast(null(), c.type)).label(c.name)
+
+        heavy = judged.add_columns(*[typed_null(c) for c in extra_cols])
+        light = select(*[per_location.c[name] if name in per_location.c else typed_null(c)
+                         for name, c in judged_cols.items()], *extra_cols)
+        return union_all(heavy, light)
+
+    @staticmethod
+    def _history_known(cut: int | None):
+        """Per (channel, location): since (when its history starts) and enough: 1 if that is not after
+        `cut` (epoch seconds; always without one), else 0. The publication tables only: a few rows."""
         starts = history_start()
+        enough = literal(1) if cut is None else case((epoch_seconds(starts.c.since) <= cut, 1), else_=0)
+        return select(starts, enough.label("enough")).cte("history_known")
 
-        # S: the reduction's start, moved back while the judging channel was already reduced right before it
-        h = runs.alias("before")
-        price_now = a.c.o__effective_cents
-        same_reduction = h.c.cents >= price_now if self.gradual_reductions else h.c.cents == price_now
-        already_reduced = and_(
-            *self._same_history(h, a), h.c.seg_start < a.c.s0, or_(h.c.seg_end.is_(None), h.c.seg_end >= a.c.s0),
-            h.c.cents < h.c.regular_cents, same_reduction,
+    def _judge(self, live: Table, a, tz: ZoneInfo | None, at: datetime | None) -> Select:
+        """The per-offer rows: an offer with its judging location's lowest price of the `days` before
+        its reduction, where it violates the rule or its history does not reach back far enough."""
+        # the history of the announced products only (every channel's offers for them: GTINs and links
+        # too), at the locations judging them, up to the instant (S <= at)
+        p = live.alias("product")
+        products = select(p.c.key, p.c.gtin, p.c.url).where(p.c.key.in_(select(a.c.o__key))).cte("products")
+        segs = price_segments(
+            products=products,
+            locations=select(a.c.hist_channel.label("channel"), a.c.hist_location.label("location"))
+            .distinct().subquery("judging_locations"),
+            before=at,
         )
-        anchored = select(
-            a, func.coalesce(h.c.run_start, a.c.s0).label("since"), h.c.cents.label("step_cents"),
-            # one row per offer and judging location (segments never overlap, but a feed may list a product twice)
-            func.row_number().over(partition_by=(a.c.offer_id, a.c.hist_location), order_by=h.c.run_start).label("rn"),
-        ).select_from(a.outerjoin(h, already_reduced)).subquery("anchored")
-        r = select(*[c for c in anchored.c if c.name != "rn"]).where(anchored.c.rn == 1).cte("reduction_since")
 
-        # the lowest price in [S - days, S): the cheapest segment overlapping it (the latest one on a tie)
-        w = runs.alias("lowest")
-        lowest_row = OfferRow.__table__.alias("lowest_offer")
-        window_start = epoch_days_before(r.c.since, self.days, tz, at)
-        in_window = and_(*self._same_history(w, r), w.c.seg_start < r.c.since,
-                         or_(w.c.seg_end.is_(None), epoch_seconds(w.c.seg_end) > window_start))
+        # S: the reduction's start, moved back while the judging channel was already reduced right before
+        # it. Only where a reduced segment runs into s0 does S need the runs (window functions), so they
+        # are computed for those products alone
+        c = segs.alias("candidate")
+        reduced_into = select(c.c.channel, c.c.location, c.c.key).select_from(
+            a.join(c, self._reduced_into(c, a))).distinct().subquery("reduced_into")
+        runs = price_runs(gradual=self.gradual_reductions, segments=of_products(segs, reduced_into, "reduced_segments"),
+                          name="reduction_runs")
+        h = runs.alias("before")
+        steps = select(
+            a.c.offer_id, a.c.hist_location, h.c.run_start, h.c.cents,
+            # one per offer and judging location (segments never overlap, but a feed may list a product twice)
+            func.row_number().over(partition_by=(a.c.offer_id, a.c.hist_location), order_by=h.c.run_start).label("rn"),
+        ).select_from(a.join(h, self._reduced_into(h, a))).subquery("steps")
+        first = select(steps).where(steps.c.rn == 1).subquery("first_step")
+        since = func.coalesce(first.c.run_start, a.c.s0)
+        r0 = materialized(select(
+            a, since.label("since"), epoch_seconds(since).label("since_seconds"), first.c.cents.label("step_cents"),
+        ).select_from(
+            a.outerjoin(first, and_(first.c.offer_id == a.c.offer_id, first.c.hist_location == a.c.hist_location))
+        ).cte("reduction_since"))
+        # S - days, once per offer (not per segment compared with it): materialised, as SQL would
+        # otherwise repeat the expression (one term per offset change of the zone) wherever it is used
+        r = materialized(select(
+            r0, seconds_days_before(r0.c.since_seconds, self.days, tz, at).label("window_start"),
+        ).cte("reduction_window"))
+
+        # the lowest price in [S - days, S): the cheapest segment overlapping it (the latest one on a tie),
+        # found on narrow rows (sorting the offers' every column would cost more than the search)
+        w = segs.alias("lowest")
+        in_window = and_(*self._same_history(w, r, unindexed), w.c.seg_start < r.c.since,
+                         or_(w.c.seg_end.is_(None), epoch_seconds(w.c.seg_end) > r.c.window_start))
+        ranked = select(
+            r.c.offer_id, r.c.hist_location, w.c.cents, w.c.seg_start, w.c.offer_id.label("segment_offer_id"),
+            w.c.seg_end, func.row_number().over(partition_by=(r.c.offer_id, r.c.hist_location),
+                                                order_by=(w.c.cents, w.c.seg_start.desc())).label("rn"),
+        ).select_from(r.join(w, in_window)).subquery("ranked_lowest")
+        lowest = select(ranked).where(ranked.c.rn == 1).subquery("lowest_in_window")
         measured = (
             select(
-                r, w.c.cents.label("lowest_cents"), w.c.price_run_start.label("lowest_from"),
-                w.c.seg_end.label("lowest_to"), lowest_row.c.source.label("lowest_source"),
-                starts.c.since.label("history_since"),
-                func.row_number().over(partition_by=(r.c.offer_id, r.c.hist_location),
-                                       order_by=(w.c.cents, w.c.seg_start.desc())).label("rn"),
+                r, lowest.c.cents.label("lowest_cents"), lowest.c.seg_start.label("lowest_segment"),
+                lowest.c.segment_offer_id.label("lowest_offer_id"), lowest.c.seg_end.label("lowest_to"),
             )
-            .select_from(
-                r.outerjoin(w, in_window)
-                .outerjoin(lowest_row, lowest_row.c.id == w.c.offer_id)
-                .outerjoin(starts, and_(starts.c.channel == r.c.hist_channel, starts.c.location == r.c.hist_location))
-            )
+            .select_from(r.outerjoin(lowest, and_(lowest.c.offer_id == r.c.offer_id,
+                                                  lowest.c.hist_location == r.c.hist_location)))
             .cte("measured")
         )
         m = measured.c
-        known = and_(m.history_since.is_not(None),
-                     epoch_seconds(m.history_since) <= epoch_days_before(m.since, self.days, tz, at))
+        known = and_(m.history_since.is_not(None), epoch_seconds(m.history_since) <= m.window_start)
         reference_too_high = and_(
             m.shown_cents.is_not(None),
             or_(m.lowest_cents.is_(None), m.shown_cents - m.lowest_cents > cents(self.tolerance)),
@@ -145,54 +208,140 @@ class ReferencePriceRule(RuleBase):
             or_(m.lowest_cents.is_(None), m.lowest_cents <= 0,
                 func.abs(m.o__discount_percent - measured_percent) > float(self.percent_tolerance)),
         )
-        return select(
+        found = select(
             measured, case((known, 1), else_=0).label("known"),
             case((reference_too_high, 1), else_=0).label("reference_too_high"),
             case((percent_wrong, 1), else_=0).label("percent_wrong"),
-        ).where(m.rn == 1, or_(~known, reference_too_high, percent_wrong))
+        ).where(or_(~known, reference_too_high, percent_wrong)).cte("found")
 
-    def _announced(self, live: Table):
-        """The live offers announcing a reduction, each with the location whose history judges it,
-        the reference it shows (shown_cents) and s0: when its current reduced offer took effect."""
-        o, hist = live.alias("o"), live.alias("hist")
-        row, pub = OfferRow.__table__.alias("offer_row"), Publication.__table__.alias("offer_pub")
-        mapped = {ch: h for ch, h in self.history_channel.items() if ch != h}
-        hist_channel = o.c.channel
-        if mapped:
-            hist_channel = case(*[(o.c.channel == ch, h) for ch, h in mapped.items()], else_=o.c.channel)
-        on_sale = o.c.effective_cents < o.c.price_cents
-        shown = case(
-            (and_(o.c.reference_cents.is_not(None), o.c.reference_cents > o.c.effective_cents), o.c.reference_cents),
-            (on_sale, o.c.price_cents),
+        # for the findings only: the offer's columns, since when the lowest price was charged (its
+        # segment's price run), its source, the shop's title
+        f = found.c
+        lowest_products = select(f.hist_channel.label("channel"), f.hist_location.label("location"),
+                                 f.o__key.label("key")).where(f.lowest_cents.is_not(None)).distinct().subquery()
+        lowest_runs = price_runs(gradual=self.gradual_reductions, name="lowest_runs",
+                                 segments=of_products(segs, lowest_products, "lowest_segments"))
+        lr, lowest_row = lowest_runs.alias("lowest_run"), OfferRow.__table__.alias("lowest_offer")
+        same_segment = and_(lr.c.channel == f.hist_channel, lr.c.location == f.hist_location, lr.c.key == f.o__key,
+                            lr.c.offer_id == f.lowest_offer_id, lr.c.seg_start == f.lowest_segment)
+        o = live.alias("o")
+        return select(
+            *offer_columns(o, "o"), *[c for c in found.c if not c.name.startswith("o__")],
+            lr.c.price_run_start.label("lowest_from"), lowest_row.c.source.label("lowest_source"),
+            shop_title(live, f.o__key),
+        ).select_from(
+            found.join(o, and_(o.c.key == f.o__key, o.c.offer_id == f.offer_id))  # by the key's index
+            .outerjoin(lr, same_segment).outerjoin(lowest_row, lowest_row.c.id == f.lowest_offer_id)
         )
-        badge = and_(o.c.discount_percent.is_not(None), o.c.discount_percent > 0)
-        s0 = later(later(pub.c.effective_from, row.c.valid_from), case((on_sale, o.c.sale_start)))
-        judging = and_(
-            hist.c.channel == hist_channel, hist.c.key == o.c.key, hist.c.currency == o.c.currency,
-            # its own channel: the offer itself; another channel: each location showing the product
-            or_(hist.c.channel != o.c.channel, hist.c.offer_id == o.c.offer_id),
-        )
-        return (
-            select(
-                *offer_columns(o, "o"), o.c.offer_id.label("offer_id"), shop_title(live, o.c.key),
-                hist_channel.label("hist_channel"), hist.c.location.label("hist_location"),
-                shown.label("shown_cents"), s0.label("s0"),
-            )
-            .select_from(
-                o.join(row, row.c.id == o.c.offer_id).join(pub, pub.c.id == o.c.publication_id).join(hist, judging)
-            )
-            .where(o.c.channel.in_(self.channels), or_(shown.is_not(None), badge), *self.scope_clauses(o, [o]))
-            .cte("announced")
+
+    def _reduced_into(self, h, a) -> ColumnElement:
+        """Segment h of the judging channel was reduced right before offer a's s0 and ran into it, at its
+        price (or, gradual_reductions, a higher reduced one): the same reduction."""
+        price_now = a.c.o__effective_cents
+        same_reduction = h.c.cents >= price_now if self.gradual_reductions else h.c.cents == price_now
+        return and_(
+            *self._same_history(h, a), h.c.seg_start < a.c.s0, or_(h.c.seg_end.is_(None), h.c.seg_end >= a.c.s0),
+            h.c.cents < h.c.regular_cents, same_reduction,
         )
 
     @staticmethod
-    def _same_history(seg, a) -> list[ColumnElement]:
-        return [seg.c.channel == a.c.hist_channel, seg.c.location == a.c.hist_location,
-                seg.c.key == a.c.o__key, seg.c.currency == a.c.o__currency]
+    def _lacking_locations(lacking) -> FromClause:
+        """One row per offer location and judging location whose history is too short: how many
+        reductions (and of which kind: 'was', 'statt', badge), the first skus, the history's start."""
+        group = (lacking.c.o__channel, lacking.c.o__location, lacking.c.hist_channel, lacking.c.hist_location)
+        counts = select(
+            *group, func.count().label("reductions"), func.sum(lacking.c.was).label("was_prices"),
+            func.sum(lacking.c.statt).label("statt_prices"), func.sum(lacking.c.badge).label("badges"),
+            func.min(lacking.c.history_since).label("history_since"),
+            func.min(lacking.c.publication_id).label("publication_id"),
+        ).group_by(*group).subquery("lacking_counts")
+        ranked = select(  # narrow rows: the sort is the cost
+            *group, lacking.c.o__key, func.row_number().over(partition_by=group, order_by=lacking.c.o__key).label("rn"),
+        ).subquery("lacking_ranked")
+        k = ranked.c
+        first = select(
+            k.o__channel, k.o__location, k.hist_channel, k.hist_location,
+            func.aggregate_strings(k.o__key, _SEP).label("first_skus"),
+        ).where(k.rn <= FIRST_SKUS).group_by(k.o__channel, k.o__location, k.hist_channel, k.hist_location) \
+            .subquery("lacking_first")
+        pub = Publication.__table__.alias("lacking_pub")
+        same_group = and_(*[first.c[c.name] == counts.c[c.name] for c in group])
+        return select(
+            counts.c.o__channel, counts.c.o__location, counts.c.hist_channel, counts.c.hist_location,
+            counts.c.history_since, counts.c.reductions, counts.c.was_prices, counts.c.statt_prices, counts.c.badges,
+            first.c.first_skus, pub.c.source.label("publication_source"),
+        ).select_from(
+            counts.join(first, same_group).join(pub, pub.c.id == counts.c.publication_id)
+        ).subquery("lacking_locations")
+
+    def _announced(self, live: Table, history, *, enough: bool) -> Select:
+        """The live offers announcing a reduction, each with the location whose history judges it
+        (hist_channel, hist_location) and when that history starts (history_since): those whose
+        judging location has enough history (`history`.enough), or, enough=False, those whose has not.
+
+        Enough: with the reference it shows (shown_cents) and s0, when its current reduced offer took
+        effect, for _judge. Not enough: narrow, for counting (was, statt, badge: 1 or 0)."""
+        o, pub = live.alias("o"), Publication.__table__.alias("offer_pub")
+        mapped = {ch: h for ch, h in self.history_channel.items() if ch != h and ch in self.channels}
+        on_sale = o.c.effective_cents < o.c.price_cents
+        statt = and_(o.c.reference_cents.is_not(None), o.c.reference_cents > o.c.effective_cents)
+        shown = case((statt, o.c.reference_cents), (on_sale, o.c.price_cents))
+        badge = and_(o.c.discount_percent.is_not(None), o.c.discount_percent > 0)
+        flag = int(enough)
+        if enough:  # what judging needs (the offer's other columns are fetched for the findings only)
+            s0 = later(later(pub.c.effective_from, o.c.valid_from), case((on_sale, o.c.sale_start)))
+            columns = [o.c.channel.label("o__channel"), o.c.key.label("o__key"), o.c.currency.label("o__currency"),
+                       o.c.location.label("o__location"), o.c.effective_cents.label("o__effective_cents"),
+                       o.c.discount_percent.label("o__discount_percent"), o.c.offer_id,
+                       shown.label("shown_cents"), s0.label("s0")]
+            offers = o.join(pub, pub.c.id == o.c.publication_id)
+        else:
+            columns = [o.c.channel.label("o__channel"), o.c.key.label("o__key"), o.c.currency.label("o__currency"),
+                       o.c.location.label("o__location"), o.c.offer_id, o.c.publication_id,
+                       case((statt, 0), (on_sale, 1), else_=0).label("was"),
+                       case((statt, 1), else_=0).label("statt"), case((badge, 1), else_=0).label("badge")]
+            offers = o
+        # one scan of the live offers, and none when no location is on this side (a constant, tested once)
+        judging = sorted({self.judged_by(ch) for ch in self.channels})
+        any_location = exists(select(history.c.channel).where(history.c.enough == flag, history.c.channel.in_(judging)))
+        red = (
+            select(*columns).select_from(offers)
+            .where(any_location, o.c.channel.in_(self.channels), or_(shown.is_not(None), badge),
+                   *self.scope_clauses(o, [o]))
+            .cte("reducing" if enough else "reducing_unjudged")
+        )
+
+        def judged_at(hist_channel: ColumnElement, hist_location: ColumnElement, offers, channels: list[str]):
+            return (
+                select(red, hist_channel.label("hist_channel"), hist_location.label("hist_location"),
+                       history.c.since.label("history_since"))
+                .select_from(offers.join(history, and_(history.c.channel == hist_channel,
+                                                       history.c.location == hist_location,
+                                                       history.c.enough == flag)))
+                .where(red.c.o__channel.in_(channels))
+            )
+
+        parts = []
+        if own := [ch for ch in self.channels if ch not in mapped]:  # its own history: the offer's location
+            parts.append(judged_at(red.c.o__channel, red.c.o__location, red, own))
+        for channel, judge in mapped.items():  # another channel's: each location showing the product
+            hist = live.alias(f"hist_{channel}")
+            shows_it = and_(hist.c.channel == judge, hist.c.key == red.c.o__key, hist.c.currency == red.c.o__currency)
+            # (once per location, though a feed may list a product twice there)
+            parts.append(judged_at(hist.c.channel, hist.c.location, red.join(hist, shows_it), [channel]).distinct())
+        return union_all(*parts) if len(parts) > 1 else parts[0]
+
+    @staticmethod
+    def _same_history(seg, a, segment_column=lambda c: c) -> list[ColumnElement]:
+        s = seg.c
+        return [segment_column(s.channel) == a.c.hist_channel, segment_column(s.location) == a.c.hist_location,
+                segment_column(s.key) == a.c.o__key, segment_column(s.currency) == a.c.o__currency]
 
     # -- findings --------------------------------------------------------------------------
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
+        if row._mapping.get("reductions") is not None:  # a whole location lacking the history
+            return self._lacking_finding(row._mapping, ctx)
         o, m, tz = OfferView.from_row(row, "o"), row._mapping, ctx.tz
         judge = _Judge(m["hist_channel"], m["hist_location"], cross=m["hist_channel"] != o.channel)
         since, item = m["since"], self.item(row, o)
@@ -247,6 +396,31 @@ class ReferencePriceRule(RuleBase):
         sources = [o.source] + [src for src in [m["lowest_source"]] if src and src != o.source]
         return self._finding(row, o, judge, values, " ".join(parts), extra, sources)
 
+    def _lacking_finding(self, m, ctx: EvalContext) -> Finding:
+        """ONE judged=False finding for all reductions at a location whose history is too short
+        (sku "*": its fingerprint is the rule and the locations, whatever the count)."""
+        channel, location, tz = m["o__channel"], m["o__location"], ctx.tz
+        judge = _Judge(m["hist_channel"], m["hist_location"], cross=m["hist_channel"] != channel)
+        n, since = m["reductions"], m["history_since"]
+        kinds = [(m["was_prices"], "'was' price"), (m["statt_prices"], "'statt' price"), (m["badges"], "badge")]
+        shown = _listed([f"a {word}" if count == 1 else f"{word}s" for count, word in kinds if count])
+        message = (f"Cannot judge {n:,} announced reduction{'s' if n != 1 else ''} in {offer_name(channel, location)}"
+                   f"{f' ({shown})' if shown else ''}: {judge.whose('price history', own='its')} starts "
+                   f"{_date(since, tz)}, the {self.days} days before {_date(ctx.at, tz)} are not all known. "
+                   "Publish older price files with --published-at to judge them.")
+        skus = sorted(set(m["first_skus"].split(_SEP)) - {""})[:FIRST_SKUS]
+        extra = {"skus": ", ".join(skus), "judged_by": location_label(judge.channel, judge.location),
+                 "history_since": since.isoformat()}
+        channels, locations = [channel], [location_label(channel, location)]
+        if judge.cross:  # the newsletter and the shop location whose history would judge it
+            channels.append(judge.channel)
+            locations.append(location_label(judge.channel, judge.location))
+        return Finding(
+            rule=self.id, kind=self.kind, severity=Severity.info, sku="*", title=None, channels=channels,
+            locations=locations, values={"reductions": str(n), "history since": _date(since, tz)}, message=message,
+            sources=[PurePath(m["publication_source"]).name], extra=extra, judged=False,
+        )
+
     def _finding(self, row: Row, o: OfferView, judge: _Judge, values: dict[str, str], message: str,
                  extra: dict[str, str], sources: list[str]) -> Finding:
         channels, locations = [o.channel], [o.label]
@@ -274,6 +448,22 @@ class _Judge:
         if self.cross:
             return f"{possessive(self.name)} {thing}"
         return f"{own} {thing}" if own else thing
+
+
+FIRST_SKUS = 20  # how many skus a finding for a whole location names
+_SEP = "\x1f"  # between the skus SQL aggregates (a character no sku contains)
+
+
+def _date(instant: datetime, tz: ZoneInfo) -> str:
+    """"19.11.2026" in the project's zone."""
+    if instant.tzinfo is None:  # a database without time zones hands back UTC without an offset
+        instant = instant.replace(tzinfo=timezone.utc)
+    return f"{instant.astimezone(tz):%d.%m.%Y}"
+
+
+def _listed(items: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 2 else items)
 
 
 def _money(amount_cents: int | None, currency: str) -> str | None:

@@ -4,12 +4,15 @@ one publication a week, and checks on Black Friday (27.11.2026) or just after.""
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import literal, select
+from sqlmodel.sql.sqltypes import UTCDateTime
 
+from unisono.catalog.history import epoch_days_before, latest_window_start
 from unisono.catalog.publish import publish
 from unisono.catalog.state import build_live
 from unisono.domain.models import ChannelRead, Offer, SourceRef
@@ -129,7 +132,7 @@ def test_a_staged_black_friday_feed_is_judged_before_it_goes_live(catalog):
 
 
 def test_thirty_days_are_calendar_days_in_the_project_zone_across_the_end_of_summer_time(catalog):
-    # 30 days before 20.11. 00:00 (CET) is 21.10. 00:00 (CEST): 719 hours, not 720
+    # 30 days before 20.11. 00:00 (CET) is 21.10. 00:00 (CEST): 721 hours, not 720
     published(catalog, day(16, 10), shop("89.99"))
     weekly(catalog, shop("99.99"), weeks=[datetime(2026, 10, 21, 0, 30, tzinfo=BERLIN), *FIVE_WEEKS[1:]])
     published(catalog, day(20, 11), shop("99.99", "79.99", sale_from=day(20, 11)))
@@ -229,20 +232,98 @@ def test_a_sale_running_across_weekly_publications_is_one_reduction(catalog):
 # -- not enough history ---------------------------------------------------------------------------
 
 
-def test_without_30_days_of_history_the_rule_says_it_cannot_judge_instead_of_flagging(catalog):
-    published(catalog, day(13, 11), shop("99.99"))
-    published(catalog, day(20, 11), shop("99.99", "79.99", sale_from=BLACK_FRIDAY))
+def test_a_location_whose_history_starts_within_the_30_days_gets_one_cannot_judge_finding_for_all_its_reductions(catalog):
+    tent, cup = dict(sku="tent", title="Zelt"), dict(sku="cup", title="Becher")
+    published(catalog, day(13, 11), shop("99.99"), shop("49.99", **tent), shop("9.99", **cup))
+    published(catalog, day(20, 11), shop("99.99", "79.99", sale_from=BLACK_FRIDAY),
+              shop("49.99", "39.99", sale_from=BLACK_FRIDAY, **tent), shop("9.99", reference_price=Decimal("12.99"), **cup))
     (f,) = check(catalog)
-    assert (f.judged, f.severity.value) == (False, "info")
-    assert f.message == (f"Cannot judge the 'was' price 99.99 EUR of 100203 '{BOOT}' in the shop: price history starts "
-                         "13.11., the 30 days before the reduction on 27.11. are not all known.")
-    assert f.values == {"shop:online": "99.99 EUR", "lowest 30 days": "unknown"}
+    assert (f.judged, f.severity.value, f.sku, f.title) == (False, "info", "*", None)
+    assert (f.channels, f.locations) == (["shop"], ["shop:online"])
+    assert f.message == ("Cannot judge 3 announced reductions in the shop ('was' prices and a 'statt' price): its price "
+                         "history starts 13.11.2026, the 30 days before 27.11.2026 are not all known. Publish older price "
+                         "files with --published-at to judge them.")
+    assert f.values == {"reductions": "3", "history since": "13.11.2026"}
+    assert f.extra["skus"] == "100203, cup, tent"
+    assert f.sources == ["shop-2026-11-20-0000.csv"]
 
 
-def test_a_sale_already_running_when_the_history_starts_cannot_be_judged(catalog):
+def test_a_location_lacking_history_names_its_first_20_skus_and_counts_with_thousands_separators(catalog):
+    published(catalog, day(20, 11), *[shop("19.99", "14.99", sku=f"{n:06d}", title=f"Artikel {n}")
+                                      for n in range(1234, 0, -1)])
+    (f,) = check(catalog)
+    assert f.values["reductions"] == "1234" and f.message.startswith("Cannot judge 1,234 announced reductions in the shop")
+    assert f.extra["skus"] == ", ".join(f"{n:06d}" for n in range(1, 21))
+
+
+def test_the_cannot_judge_finding_of_a_location_keeps_its_fingerprint_while_its_reductions_change(catalog):
+    published(catalog, day(20, 11), shop("99.99", "79.99"))
+    (before,) = check(catalog)
+    published(catalog, day(24, 11), shop("99.99", "79.99"), shop("49.99", "39.99", sku="tent", title="Zelt"))
+    (after,) = check(catalog)
+    assert (before.values["reductions"], after.values["reductions"]) == ("1", "2")
+    assert before.fingerprint == after.fingerprint
+
+
+def test_only_the_stores_lacking_history_are_summed_up_the_others_are_judged_offer_by_offer(catalog):
+    sock = dict(sku="sock", title="Wandersocke")
+    weekly(catalog, offer("store", "99.99", location="1042"),
+           offer("store", "19.99", "14.99", location="1042", **sock))  # 1042: five weeks, the socks always on sale
+    published(catalog, day(20, 11), offer("store", "99.99", location="1043"))  # 1043: one week
+    published(catalog, BLACK_FRIDAY, offer("store", "119.99", "79.99", location="1042"),
+              offer("store", "19.99", "14.99", location="1042", **sock), offer("store", "119.99", "79.99", location="1043"))
+    found = {(f.sku, *f.locations): f for f in check(catalog)}
+    assert set(found) == {("100203", "store:1042"), ("sock", "store:1042"), ("*", "store:1043")}
+    assert found["100203", "store:1042"].judged and found["100203", "store:1042"].message.startswith(
+        "Store 1042 shows 119.99 EUR as the former price")
+    # 1042 has the history, but not the 30 days before the socks' sale began: that one offer is undecided
+    assert not found["sock", "store:1042"].judged
+    assert found["sock", "store:1042"].message.startswith("Cannot judge the 'was' price 19.99 EUR of sock 'Wandersocke' "
+                                                          "in Store 1042: price history starts 16.10.")
+    assert found["*", "store:1043"].message.startswith("Cannot judge 1 announced reduction in Store 1043 (a 'was' price): "
+                                                       "its price history starts 20.11.2026")
+
+
+def test_a_newsletter_judged_by_a_shop_without_30_days_of_history_gets_one_cannot_judge_finding(catalog):
+    published(catalog, day(20, 11), shop("99.99", "79.99", sale_from=BLACK_FRIDAY), shop("29.99", sku="lamp"))
+    published(catalog, day(26, 11), newsletter("79.99", statt="99.99"), newsletter("24.99", badge="15", sku="lamp"))
+    news, own = check(catalog)
+    assert (news.sku, news.channels, news.locations) == ("*", ["newsletter", "shop"], ["newsletter:bf-2026", "shop:online"])
+    assert news.message == ("Cannot judge 2 announced reductions in Newsletter bf-2026 (a 'statt' price and a badge): the "
+                            "shop's price history starts 20.11.2026, the 30 days before 27.11.2026 are not all known. "
+                            "Publish older price files with --published-at to judge them.")
+    assert news.extra["judged_by"] == "shop:online"
+    assert (own.sku, own.locations, own.values["reductions"]) == ("*", ["shop:online"], "1")
+
+
+def test_a_history_reaching_back_exactly_30_calendar_days_across_the_start_of_summer_time_is_judged(catalog):
+    # 30 days before 20.04. 00:00 (CEST) is 21.03. 00:00 (CET): 719 hours, not 720
+    at = datetime(2026, 4, 20, tzinfo=BERLIN)
+    published(catalog, datetime(2026, 3, 21, tzinfo=BERLIN), shop("99.99"))
+    published(catalog, at, shop("119.99", "79.99"))
+    (f,) = check(catalog, at=at)
+    assert f.judged and f.values == {"shop:online": "119.99 EUR", "lowest 30 days": "99.99 EUR"}
+
+
+@pytest.mark.parametrize("at", [datetime(2026, 10, 25, 1, 0, 30, tzinfo=timezone.utc),  # summer time just ended
+                                datetime(2026, 3, 29, 1, 0, 30, tzinfo=timezone.utc),   # summer time just began
+                                datetime(2026, 11, 24, 1, 30, tzinfo=timezone.utc)])   # 30 days after its end
+def test_the_history_bound_is_the_latest_window_start_of_any_reduction_up_to_the_check(catalog, at):
+    # a location whose history starts after the bound is summed up without looking at its history: sound
+    # only if no reduction starting at or before the check has a later window start (SQL's arithmetic)
+    instants = [at - timedelta(seconds=s) for s in range(0, 7200, 60)]
+    instants += [at - timedelta(days=30, seconds=s) for s in range(-3600, 3600, 300)]
+    with catalog.connect() as conn:
+        starts = [conn.execute(select(epoch_days_before(literal(t, UTCDateTime()), 30, BERLIN, at))).scalar_one()
+                  for t in instants]
+    bound = latest_window_start(at, 30, BERLIN)
+    assert max(starts) <= bound < max(starts) + 60
+
+
+def test_a_sale_already_running_when_the_history_starts_cannot_be_judged_offer_by_offer(catalog):
     weekly(catalog, shop("99.99", "79.99"))  # on sale in every publication: the reduction began before 16.10.
     (f,) = check(catalog)
-    assert not f.judged and "reduction on 16.10." in f.message
+    assert (f.judged, f.sku) == (False, "100203") and "reduction on 16.10." in f.message
 
 
 # -- the newsletter, judged by the shop's history ------------------------------------------------
