@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import hashlib
+from itertools import islice
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from unisono.catalog.db import CatalogError
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
+from unisono.domain.batch import OFFER_COLUMNS, OfferBatch
 from unisono.domain.models import ChannelRead, Claim, Offer, Rejection
 
 CHUNK = 20_000  # rows per executemany: large enough to be fast, small enough to bound memory
@@ -116,10 +118,12 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
     return result
 
 
-def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Claim], result: PublishResult) -> Counter:
-    """Insert offers, rejections and claims in chunks; count them into `result`."""
+def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rejection | Claim],
+                   result: PublishResult) -> Counter:
+    """Insert offers (objects and column batches), rejections and claims in chunks; count them into
+    `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted."""
     per_location: Counter = Counter()
-    offers, rejections, claims = [], [], []
+    offers, rejections, claims, withdrawn = [], [], [], []
 
     def flush() -> None:
         if offers:
@@ -131,7 +135,12 @@ def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Clai
                 rows.clear()
 
     for entry in entries:
-        if isinstance(entry, Offer):
+        if isinstance(entry, OfferBatch):
+            flush()  # offers keep their file order
+            _insert_batch(conn, pub_id, entry)
+            per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
+            result.offers += len(entry)
+        elif isinstance(entry, Offer):
             per_location[entry.location] += 1
             offers.append(offer_to_row(entry, pub_id))
             result.offers += 1
@@ -141,6 +150,8 @@ def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Clai
             rejections.append({"publication_id": pub_id, "source": entry.source.file, "line": entry.source.line,
                                "reason": entry.reason, "raw": entry.raw})
             result.rejections += 1
+            if entry.withdraws_offer:
+                withdrawn.append(str(entry.source))
         else:
             claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
                            "kind": entry.kind, "text": entry.text, "source": str(entry.source)})
@@ -148,7 +159,36 @@ def _write_entries(conn, pub_id: int, entries: Iterable[Offer | Rejection | Clai
         if len(offers) + len(rejections) + len(claims) >= CHUNK:
             flush()
     flush()
-    return per_location
+    if withdrawn:
+        for location, n in _withdraw(conn, pub_id, withdrawn):
+            per_location[location] -= n
+            result.offers -= n
+    return +per_location  # locations left without offers are not covered
+
+
+def pc_value_counts(column) -> tuple[list, list]:
+    """(values, counts) of a column: the offers per location of a batch."""
+    import pyarrow.compute as pc
+
+    counts = pc.value_counts(column)
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()
+
+
+_withdrawn = Table("withdrawn_offers", MetaData(), Column("source", Text, primary_key=True), prefixes=["TEMPORARY"])
+
+
+def _withdraw(conn, pub_id: int, sources: list[str]) -> list[tuple[str, int]]:
+    """Delete the publication's offers from these sources; (location, offers deleted) per location.
+    Through a temporary table, so the publication's offers are scanned twice, not once per source."""
+    _withdrawn.drop(conn, checkfirst=True)
+    _withdrawn.create(conn)
+    conn.execute(insert(_withdrawn), [{"source": s} for s in sources])
+    o = OfferRow.__table__
+    mine = and_(o.c.publication_id == pub_id, o.c.source.in_(select(_withdrawn.c.source)))
+    counts = conn.execute(select(o.c.location, func.count()).where(mine).group_by(o.c.location)).all()
+    conn.execute(delete(o).where(mine))
+    _withdrawn.drop(conn)
+    return [(location, n) for location, n in counts]
 
 
 # The DBAPI's placeholder, for the paramstyles of the drivers the catalog runs on (sqlite3, psycopg).
@@ -167,20 +207,11 @@ def _insert_offers(conn, rows: list[dict]) -> None:
     would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
     stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
     """
-    mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
-    if mark is None:  # a driver with another paramstyle: the general path
+    if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # a driver with another paramstyle: the general path
         conn.execute(insert(OfferRow.__table__), rows)
         return
     table, dialect = OfferRow.__table__, conn.dialect
     names = list(rows[0])  # offer_to_row's keys, in its order: every row's values line up
-    width = len(names)
-    per = max(1, _MAX_PARAMETERS // width)  # rows per statement
-    quote = dialect.identifier_preparer.quote
-    head = f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, names))}) VALUES "
-
-    def statement(n_rows: int) -> str:
-        return head + ", ".join([f"({', '.join([mark] * width)})"] * n_rows)
-
     processors = [(i, process) for i, name in enumerate(names)
                   if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
     # Sale windows repeat as the very same datetime objects (the adapters parse each text once):
@@ -199,10 +230,66 @@ def _insert_offers(conn, rows: list[dict]) -> None:
                         processed[key] = (value, process(value))
                     flat[start + i] = processed[key][1]
     except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC): as Core reports it
-        raise StatementError(str(e), statement(per), None, e) from e
+        raise StatementError(str(e), _values_statement(conn, names, 1), None, e) from e
+    _insert_values(conn, names, flat, len(rows))
 
-    whole = len(rows) // per * per  # rows that fill whole statements; the rest go in one more
+
+def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
+    """Insert an OfferBatch's rows, CHUNK at a time, as the same values _insert_offers stores for
+    the same offers: on SQLite instants as the dialect's text (formatted by the column, once),
+    elsewhere datetimes; the source "file:line" built by the column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table, names = batch.table, ["publication_id", "channel", *OFFER_COLUMNS, "source"]
+    text_instants = conn.dialect.name == "sqlite"
+    if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # the general path, as for offer objects
+        offers = batch.offers()
+        while chunk := [offer_to_row(o, pub_id) for o in islice(offers, CHUNK)]:
+            conn.execute(insert(OfferRow.__table__), chunk)
+        return
+    for start in range(0, table.num_rows, CHUNK):
+        part = table.slice(start, CHUNK)
+        source = pc.binary_join_element_wise(
+            pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":", null_handling="replace",
+            null_replacement="")
+        source = pc.if_else(pc.is_null(part["line"]), pa.scalar(batch.file), source)
+        with_path = pc.binary_join_element_wise(source, part["path"], " (", null_handling="skip")
+        source = pc.if_else(pc.is_null(part["path"]), source, pc.binary_join_element_wise(with_path, ")", ""))
+        # columns the batch leaves empty are left to their default (NULL): fewer values per row
+        present = [name for name in names if name in ("publication_id", "channel", "source")
+                   or part[name].null_count < part.num_rows]
+        columns = []
+        for name in present:
+            if name == "publication_id":
+                columns.append([pub_id] * part.num_rows)
+            elif name == "channel":
+                columns.append([batch.channel] * part.num_rows)
+            elif name == "source":
+                columns.append(source.to_pylist())
+            elif text_instants and pa.types.is_timestamp(part[name].type):
+                columns.append(pc.strftime(part[name], format="%Y-%m-%d %H:%M:%S").to_pylist())
+            else:
+                columns.append(part[name].to_pylist())
+        flat = [value for row in zip(*columns) for value in row]
+        _insert_values(conn, present, flat, part.num_rows)
+
+
+def _values_statement(conn, names: list[str], n_rows: int) -> str:
+    dialect = conn.dialect
+    mark, quote = _PLACEHOLDER[dialect.paramstyle], dialect.identifier_preparer.quote
+    head = (f"INSERT INTO {dialect.identifier_preparer.format_table(OfferRow.__table__)} "
+            f"({', '.join(map(quote, names))}) VALUES ")
+    return head + ", ".join([f"({', '.join([mark] * len(names))})"] * n_rows)
+
+
+def _insert_values(conn, names: list[str], flat: list, n_rows: int) -> None:
+    """Rows given as one flat list of processed values, many rows per INSERT."""
+    width = len(names)
+    per = max(1, _MAX_PARAMETERS // width)  # rows per statement
+    whole = n_rows // per * per  # rows that fill whole statements; the rest go in one more
     if whole:
-        conn.exec_driver_sql(statement(per), [tuple(flat[i * width:(i + per) * width]) for i in range(0, whole, per)])
-    if whole < len(rows):
-        conn.exec_driver_sql(statement(len(rows) - whole), tuple(flat[whole * width:]))
+        conn.exec_driver_sql(_values_statement(conn, names, per),
+                             [tuple(flat[i * width:(i + per) * width]) for i in range(0, whole, per)])
+    if whole < n_rows:
+        conn.exec_driver_sql(_values_statement(conn, names, n_rows - whole), tuple(flat[whole * width:]))

@@ -13,6 +13,7 @@ import csv
 import gc
 import re
 import unicodedata
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -25,6 +26,8 @@ from typing import Iterable, Iterator, TextIO
 import charset_normalizer
 
 from unisono.channels.parsing import CURRENCY_SYMBOLS, normalize_gtin, parse_decimal, parse_instant
+from unisono.channels.store_columns import ColumnReader, one_line_records
+from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
 
@@ -88,18 +91,31 @@ def _known(header: str) -> tuple[str, int] | None:
     return _KNOWN.get(key) or _KNOWN.get(re.sub(r"(in)?(eur|euro|chf|usd|gbp)$", "", key))
 
 
-def read(path: Path, config: ProjectConfig) -> ChannelRead:
+def read(path: Path, config: ProjectConfig, *, columnar: bool = True) -> ChannelRead:
     """Read one store price file into offers and rejections (rows == offers + rejections)."""
     out = ChannelRead(channel=CHANNEL, source=path.name)
+    withdrawn: set[int] = set()
     with _gc_paused():
-        for item in stream(path, config, out.notes):
-            (out.offers if isinstance(item, Offer) else out.rejections).append(item)
+        for item in stream(path, config, out.notes, columnar=columnar):
+            if isinstance(item, OfferBatch):
+                out.offers.extend(item.offers())
+            elif isinstance(item, Offer):
+                out.offers.append(item)
+            else:
+                out.rejections.append(item)
+                if item.withdraws_offer:
+                    withdrawn.add(item.source.line)
+    if withdrawn:
+        out.offers = [o for o in out.offers if o.source.line not in withdrawn]
     return out
 
 
-def stream(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
-    """read(), one row at a time in file order, for files too large to hold as one ChannelRead.
-    `notes` is complete once the iterator is exhausted."""
+def stream(path: Path, config: ProjectConfig, notes: list[str], *,
+           columnar: bool = True) -> Iterator[OfferBatch | Offer | Rejection]:
+    """read() for files of any size: offers in batches of columns (OfferBatch) and rejections, in
+    file order; a rejection that `withdraws_offer` takes back an offer of an earlier batch (a
+    duplicate, known once the file is read). `notes` is complete once the iterator is exhausted.
+    columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
     name = path.name
     encoding = _encoding(path)
     if encoding not in ("utf-8-sig", "utf-16"):
@@ -107,7 +123,7 @@ def stream(path: Path, config: ProjectConfig, notes: list[str]) -> Iterator[Offe
     with path.open(encoding=encoding, newline="") as f:
         lines = _Lines(f)
         try:
-            yield from _rows(lines, name, config, notes)
+            yield from _rows(lines, path, config, notes, encoding, columnar)
         except UnicodeDecodeError:
             raise InputError(f"{name}: bytes near line {lines.count + 1} are not {encoding} text;"
                              " save the file as UTF-8") from None
@@ -201,8 +217,7 @@ class _Lines:
 def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], str]]:
     for fields in csv.reader(lines, delimiter=delimiter):
         line, raw = lines.take()
-        if "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
-            yield line, fields, raw
+        yield line, fields, raw
 
 
 def _delimiter(line: str) -> str:
@@ -234,7 +249,9 @@ class _Layout:
     bad_gtins: int = 0
 
 
-def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> Iterator[Offer | Rejection]:
+def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
+          columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
+    name = path.name
     first = next((line for line in lines if line.strip()), None)
     sep = re.fullmatch(r"sep=(.)", first.strip("\r\n")) if first else None
     if sep:  # Excel's "sep=;" line before the header
@@ -245,6 +262,7 @@ def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> 
     header = next(csv.reader([first], delimiter=delimiter))
     while header and not header[-1].strip():  # a trailing delimiter
         header.pop()
+    header_lines = lines.count  # the header's line: records start after it
     lines.take()
     columns = _columns(header, config.store.columns, name)
 
@@ -261,27 +279,44 @@ def _rows(lines: _Lines, name: str, config: ProjectConfig, notes: list[str]) -> 
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
 
+    def row_path(line: int, fields: list[str], raw: str) -> Offer | Rejection | None:
+        if not "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
+            return None
+        source = SourceRef(file=name, line=line)
+        try:
+            return _offer(layout, _fit(fields, layout.width), source)
+        except ValueError as e:
+            reason = _shorten(str(e).replace("\n", " "), 200) + _unclosed_quote(fields, raw, line, delimiter)
+            return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
+
+    rows = 0
+    if columnar and encoding != "utf-16" and one_line_records(path):
+        # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
+        widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
+        width = widths.most_common(1)[0][0] if widths else layout.width
+        for item in ColumnReader(layout, delimiter, width, encoding, header_lines + 1, row_path).batches(path):
+            rows += len(item) if isinstance(item, OfferBatch) else not getattr(item, "withdraws_offer", False)
+            yield item
+        notes.extend(_counts_notes(layout, rows))
+        return
+
     # (store, "sku"/"EAN") -> key -> line of its offer; nested rather than keyed by triples, which
     # held a tuple and a store string per row: half the memory for a file of millions of rows
     first_line: dict[tuple[str, str], dict[str, int]] = {}
-    rows = 0
     for line, fields, raw in chain(head, records):
+        item = row_path(line, fields, raw)
+        if item is None:
+            continue
         rows += 1
-        source = SourceRef(file=name, line=line)
-        try:
-            offer = _offer(layout, _fit(fields, layout.width), source)
-        except ValueError as e:
-            reason = _shorten(str(e).replace("\n", " "), 200) + _unclosed_quote(fields, raw, line, delimiter)
-            yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
-            continue
-        kind, key = ("sku", offer.sku) if offer.sku else ("EAN", offer.gtin)
-        seen = first_line.setdefault((offer.location, kind), {})
-        if key in seen:
-            reason = f"duplicate row for store {offer.location} and {kind} {key} (first at line {seen[key]})"
-            yield Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
-            continue
-        seen[key] = line
-        yield offer
+        if isinstance(item, Offer):
+            kind, key = ("sku", item.sku) if item.sku else ("EAN", item.gtin)
+            seen = first_line.setdefault((item.location, kind), {})
+            if key in seen:
+                reason = f"duplicate row for store {item.location} and {kind} {key} (first at line {seen[key]})"
+                item = Rejection(channel=CHANNEL, source=item.source, reason=reason, raw=raw)
+            else:
+                seen[key] = line
+        yield item
     notes.extend(_counts_notes(layout, rows))
 
 

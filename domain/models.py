@@ -6,12 +6,17 @@ Money is Decimal; instants are timezone-aware datetimes (the catalog stores them
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
 from pydantic import BaseModel, Field, field_validator
 
 CHANNELS = ("shop", "store", "newsletter")
+
+
+def cents(value: Decimal | None) -> int | None:
+    """Money in minor units, half up: how the catalog stores and compares every price."""
+    return None if value is None else int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 class Availability(str, Enum):
@@ -90,6 +95,8 @@ class Rejection(BaseModel):
     source: SourceRef
     reason: str
     raw: str | None = None  # the row as read, shortened
+    withdraws_offer: bool = False  # the row was yielded as an offer before (in an OfferBatch): that
+    #                                offer is withdrawn (e.g. a duplicate found once the file is read)
 
     @field_validator("raw")
     @classmethod

@@ -1,7 +1,7 @@
 """The store channel adapter: POS/ERP price exports in CSV -> offers and rejections."""
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -265,9 +265,10 @@ def test_promo_window_runs_from_the_start_of_the_first_day_to_the_end_of_the_las
 
 def test_promo_window_across_daylight_saving_changes_keeps_local_midnights():
     espresso = by_key(store("filialpreise_cp1252.csv"))[("1042", "100207")]  # 29.03.2026 - 25.10.2026
-    assert espresso.sale_start.utcoffset() == timedelta(hours=1)  # the night clocks go forward
-    assert espresso.sale_end == datetime(2026, 10, 26, tzinfo=BERLIN)  # the day after they go back
-    assert espresso.sale_end.utcoffset() == timedelta(hours=1)
+    # local midnights, whatever zone the instants are given in: 29.03. 00:00 is still winter time (+1),
+    # the night clocks go forward; the end is the day after they go back
+    assert espresso.sale_start == datetime(2026, 3, 28, 23, tzinfo=timezone.utc) == datetime(2026, 3, 29, tzinfo=BERLIN)
+    assert espresso.sale_end == datetime(2026, 10, 25, 23, tzinfo=timezone.utc) == datetime(2026, 10, 26, tzinfo=BERLIN)
 
 
 def test_promo_dates_with_times_and_short_years(tmp_path):

@@ -1,0 +1,310 @@
+"""The store price file by the column: pyarrow reads it in blocks, each cell text is parsed once.
+
+store.py learns the layout (encoding, delimiter, header, decimal mark) from the first rows; this
+module reads the rest with pyarrow's CSV reader and turns each block into an OfferBatch without an
+object per row. A price list repeats few distinct prices, dates, currencies and words: each distinct
+text is parsed once, by the very functions the row path uses, and the results are spread back over
+the rows (dictionary encoding). A row that any of them refuses, and a row pyarrow cannot split
+(another field count), goes through the row path (store._offer): it becomes the same offer or
+rejection, with the same reason, as when the whole file is read row by row.
+
+Line numbers: pyarrow reports none for good rows, so the file is read this way only when every
+record is one physical line (no quoted line breaks: `one_line_records`). Then the k-th record is
+line (header lines + k), skipping the lines pyarrow handed to the invalid-row handler, which names
+them. Blank lines and rows of bare delimiters are read as rows of empty cells and are no rows.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
+from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
+
+BLOCK = 8 << 20  # bytes pyarrow reads per block: ~100,000 rows, bounded memory
+_FAILED = object()
+
+
+def one_line_records(path: Path) -> bool:
+    """Whether no quoted field spans lines: every line ends outside quotes (an even number of '"'
+    before each line break; "" inside a quoted field counts two). One pass over the bytes."""
+    quotes = 0  # '"' seen so far
+    with path.open("rb") as f:
+        while block := f.read(16 << 20):
+            if b'"' not in block:  # the common case: no quotes at all
+                if quotes % 2 and b"\n" in block:
+                    return False
+                continue
+            data = np.frombuffer(block, dtype=np.uint8)
+            before = np.cumsum(data == 0x22) + quotes
+            if np.any(before[data == 0x0A] % 2):
+                return False
+            quotes = int(before[-1])
+    return True
+
+
+def _per_text(column: pa.Array, parse: Callable[[str], object]) -> tuple[list, np.ndarray]:
+    """parse() of each distinct text of the column, spread over the rows: (results per distinct
+    text, index of each row's text). A text parse() refuses (ValueError) gives _FAILED."""
+    encoded = column.dictionary_encode()
+    results = []
+    for text in encoded.dictionary.to_pylist():
+        try:
+            results.append(parse(text))
+        except ValueError:
+            results.append(_FAILED)
+    return results, encoded.indices.to_numpy(zero_copy_only=False)
+
+
+def _failed(results: list, index: np.ndarray) -> np.ndarray:
+    bad = np.fromiter((r is _FAILED for r in results), dtype=bool, count=len(results))
+    return bad[index] if len(results) else np.zeros(len(index), dtype=bool)
+
+
+def _spread(results: list, index: np.ndarray, type_: pa.DataType, pick=lambda r: r) -> pa.Array:
+    values = pa.array([None if r is _FAILED else pick(r) for r in results], type=type_)
+    return values.take(pa.array(index)) if len(index) else pa.array([], type=type_)
+
+
+class ColumnReader:
+    """Reads the rows of a store file after its header lines as OfferBatches and, for rows the
+    columns cannot take, the row path's offers and rejections."""
+
+    def __init__(self, layout, delimiter: str, width: int, encoding: str, first_line: int,
+                 row_path: Callable[[int, list[str], str], Offer | Rejection | None]):
+        self.layout, self.delimiter, self.width, self.encoding = layout, delimiter, width, encoding
+        self.first_line = first_line  # the line of the first record after the header
+        self.row_path = row_path  # (line, fields, raw) -> Offer, Rejection, or None for no row
+        self.invalid: list[tuple[int, str]] = []  # (line, text) of rows pyarrow could not split
+        self.keys: list[pa.ChunkedArray] = []  # "store \x1f sku|EAN \x1f key" of each offer, in file order
+        self.key_lines: list[np.ndarray] = []
+
+    def batches(self, path: Path) -> Iterator[OfferBatch | Rejection]:
+        names = [f"c{i}" for i in range(self.width)]
+        reader = pcsv.open_csv(
+            path,
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=BLOCK, skip_rows=self.first_line - 1,
+                                          column_names=names, encoding=_arrow_encoding(self.encoding)),
+            parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
+                                            ignore_empty_lines=False, invalid_row_handler=self._invalid),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+        next_line = self.first_line
+        for block in _blocks(reader, self.layout.name, lambda: next_line):
+            lines = self._lines(next_line, block.num_rows)
+            next_line = int(lines[-1]) + 1 if len(lines) else next_line
+            yield from self._block(block, lines, next_line)
+        # invalid rows after the last good one
+        yield from self._block(pa.record_batch([pa.array([], pa.string())] * self.width, names=names),
+                               np.zeros(0, dtype=np.int64), None)
+        yield from self._duplicates()
+
+    def _duplicates(self) -> Iterator[Rejection]:
+        """A second offer for the same store and sku (or EAN, without a sku) is a duplicate row: the
+        first stays. Found once the whole file is read (one hash pass over the keys, not a set of
+        millions of strings) and withdrawn from the batches already yielded."""
+        if not self.keys:
+            return
+        keys = pa.chunked_array([c for k in self.keys for c in k.chunks], pa.string()).combine_chunks()
+        lines = np.concatenate(self.key_lines)
+        index = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        if np.bincount(index).max(initial=0) < 2:
+            return
+        order = np.argsort(index, kind="stable")  # file order within each key
+        sorted_index = index[order]
+        repeats = np.flatnonzero(sorted_index[1:] == sorted_index[:-1]) + 1
+        firsts = np.searchsorted(sorted_index, sorted_index[repeats])  # each repeat's first row
+        found = sorted(zip(lines[order[repeats]].tolist(), lines[order[firsts]].tolist(), order[repeats].tolist()))
+        for line, first, row in found:
+            location, kind, key = keys[row].as_py().split("\x1f")
+            yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
+                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {first})")
+
+    def _invalid(self, row) -> str:
+        self.invalid.append((row.number, row.text))
+        return "skip"
+
+    def _lines(self, start: int, n: int) -> np.ndarray:
+        """The physical lines of the next n records: from `start` on, less the invalid rows' lines."""
+        skipped = np.array([line for line, _ in self.invalid if line >= start], dtype=np.int64)
+        candidates = np.arange(start, start + n + len(skipped), dtype=np.int64)
+        return candidates[~np.isin(candidates, skipped)][:n]
+
+    def _block(self, block: pa.RecordBatch, lines: np.ndarray, upto: int | None) -> Iterator[OfferBatch | Rejection]:
+        """One block's offers (a batch) and rejections; with the invalid rows before line `upto`
+        (None: all that are left) put through the row path in their place."""
+        cells = [pc.utf8_trim_whitespace(column) for column in block.columns]
+        blank = np.ones(block.num_rows, dtype=bool)
+        for column in cells:
+            blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
+        table, slow = self._columns(block, cells, lines)
+        keep = ~(blank | slow)
+        batch = table.filter(pa.array(keep))
+
+        # the rows the columns could not take, in line order, through the row path: its offers stay
+        # Offer objects (an amount in tenths of a cent keeps its Decimal), its rejections come first
+        extra: list[Offer] = []
+        rejections: list[Rejection] = []
+        pending = [(line, text) for line, text in self.invalid if upto is None or line < upto]
+        self.invalid = [(line, text) for line, text in self.invalid if upto is not None and line >= upto]
+        rows = [(int(lines[i]), [c[i].as_py() for c in block.columns], None) for i in np.flatnonzero(slow & ~blank)]
+        rows += [(line, next(csv.reader([text], delimiter=self.delimiter), []), text) for line, text in pending]
+        for line, fields, raw in sorted(rows, key=lambda r: r[0]):
+            if raw is None:
+                raw = _joined(fields, self.delimiter)
+            item = self.row_path(line, fields, raw)
+            if isinstance(item, Offer):
+                extra.append(item)
+            elif item is not None:
+                rejections.append(item)
+        yield from rejections
+        keyed = pa.concat_tables([batch, OfferBatch.from_offers("store", self.layout.name, extra).table])
+        if keyed.num_rows:
+            kind = pc.if_else(pc.is_null(keyed["sku"]), "EAN", "sku")
+            self.keys.append(pc.binary_join_element_wise(keyed["location"], kind,
+                                                         pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f"))
+            self.key_lines.append(keyed["line"].to_numpy())
+        yield from extra
+        if batch.num_rows:
+            yield OfferBatch("store", self.layout.name, batch)
+
+    def _columns(self, block: pa.RecordBatch, cells: list[pa.Array], lines: np.ndarray) -> tuple[pa.Table, np.ndarray]:
+        """The block as offer columns, and which rows must take the row path instead."""
+        from unisono.channels import store as row  # the row path's cell parsers (imported late: store imports us)
+
+        layout, n = self.layout, block.num_rows
+        empty = pa.array([""] * n, pa.string())
+        cell = {field: cells[i] for field, i in layout.columns.items()}
+        get = lambda field: cell.get(field, empty)  # noqa: E731 (a column the file lacks reads as empty)
+        slow = np.zeros(n, dtype=bool)
+
+        def parsed(field: str, parse: Callable[[str], object]) -> tuple[list, np.ndarray]:
+            nonlocal slow
+            results, index = _per_text(get(field), parse)
+            slow |= _failed(results, index)
+            return results, index
+
+        is_empty = {f: pc.equal(get(f), "").to_numpy(zero_copy_only=False) for f in
+                    ("store", "sku", "gtin", "promo_price", "promo_from", "promo_to")}
+        for extra in cells[layout.width:]:  # cells past the header's: only a trailing delimiter may leave some
+            slow |= ~pc.equal(extra, "").to_numpy(zero_copy_only=False)
+        location = pa.array([layout.location] * n, pa.string()) if layout.location else get("store")
+        if not layout.location:
+            slow |= is_empty["store"]
+        gtin_column = _gtins(get("gtin"), row.normalize_gtin)
+        bad_gtin = ~is_empty["gtin"] & pc.is_null(gtin_column).to_numpy(zero_copy_only=False)
+        slow |= (is_empty["sku"] & is_empty["gtin"]) | (bad_gtin & is_empty["sku"])
+
+        dc = layout.decimal_comma
+        prices, price_index = parsed("price", lambda t: _in_cents(row._money(t, dc, "price")))
+        promos, promo_index = parsed("promo_price", lambda t: _in_cents(row._money(t, dc, "promo price"))
+                                     if t else (None, None))
+        promo_amount = np.array([r is not _FAILED and r[0] is not None and r[0] != 0 for r in promos] or [False])
+        on_promo = promo_amount[promo_index] if len(promos) else np.zeros(n, dtype=bool)
+        zero_promo = ~is_empty["promo_price"] & ~on_promo
+        # dates count only beside a promo price: a bad date without one is ignored, as on the row path
+        starts, start_index = _per_text(get("promo_from"), lambda t: row._instant(t, layout.tz, what="promo from")
+                                        if t else None)
+        ends, end_index = _per_text(get("promo_to"), lambda t: row._instant(t, layout.tz, end_of_day=True,
+                                                                            what="promo to") if t else None)
+        slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
+        currencies, currency_index = parsed("currency", row._currency)
+        availabilities, availability_index = parsed("availability", lambda t: row._availability(t, dc))
+
+        sale_start = _spread(starts, start_index, UTC_INSTANT)
+        sale_end = _spread(ends, end_index, UTC_INSTANT)
+        promo_mask = pa.array(on_promo)
+        sale_start = pc.if_else(promo_mask, sale_start, pa.scalar(None, UTC_INSTANT))
+        sale_end = pc.if_else(promo_mask, sale_end, pa.scalar(None, UTC_INSTANT))
+        # promo to before promo from: the row path words it
+        slow |= pc.fill_null(pc.less_equal(sale_end, sale_start), False).to_numpy(zero_copy_only=False)
+
+        symbol = _spread(prices, price_index, pa.string(), lambda r: r[1])
+        currency = pc.coalesce(_spread(currencies, currency_index, pa.string()), symbol,
+                               pa.scalar(layout.currency, pa.string()))
+        title = pc.utf8_trim_whitespace(pc.replace_substring_regex(get("title"), r"\s+", " "))
+        null_if_empty = lambda a: pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)  # noqa: E731
+        table = pa.table({
+            "location": location,
+            "sku": null_if_empty(get("sku")),
+            "gtin": gtin_column,
+            "url": pa.nulls(n, pa.string()),
+            "title": null_if_empty(title),
+            "brand": pa.nulls(n, pa.string()),
+            "category": pa.nulls(n, pa.string()),
+            "currency": currency,
+            "price_cents": _spread(prices, price_index, pa.int64(), lambda r: cents(r[0])),
+            "sale_price_cents": pc.if_else(promo_mask, _spread(promos, promo_index, pa.int64(),
+                                                               lambda r: cents(r[0]) if r[0] else None),
+                                           pa.scalar(None, pa.int64())),
+            "sale_start": sale_start,
+            "sale_end": sale_end,
+            "valid_from": pa.nulls(n, UTC_INSTANT),
+            "valid_to": pa.nulls(n, UTC_INSTANT),
+            "reference_cents": pa.nulls(n, pa.int64()),
+            "list_price_cents": pa.nulls(n, pa.int64()),
+            "discount_percent": pa.nulls(n, pa.float64()),
+            "availability": _spread(availabilities, availability_index, pa.string(), lambda r: r.value if r else None),
+            "line": pa.array(lines, pa.int64()),
+            "path": pa.nulls(n, pa.string()),
+        }, schema=SCHEMA)
+        # the notes' counts, for the rows that become offers here
+        fast = ~slow
+        layout.bad_gtins += int(np.sum(fast & bad_gtin & ~is_empty["sku"]))
+        layout.zero_promos += int(np.sum(fast & zero_promo))
+        layout.ignored_promo_dates += int(np.sum(fast & ~on_promo & ~(is_empty["promo_from"] & is_empty["promo_to"])))
+        return table, slow
+
+
+def _gtins(column: pa.Array, normalize: Callable[[str], str | None]) -> pa.Array:
+    """normalize_gtin() of a column: 8, 12, 13 or 14 ASCII digits are padded by the column (EANs are
+    nearly as many as the rows); any other text goes through normalize_gtin() itself."""
+    plain = pc.fill_null(pc.match_substring_regex(column, r"^(?:[0-9]{8}|[0-9]{12,14})$"), False)
+    padded = pc.if_else(plain, pc.utf8_lpad(column, 14, "0"), pa.scalar(None, pa.string()))
+    other = pc.and_(pc.invert(plain), pc.not_equal(column, ""))
+    if not pc.any(other).as_py():
+        return padded
+    results, index = _per_text(column.filter(other), normalize)
+    positions = np.flatnonzero(other.to_numpy(zero_copy_only=False))
+    values = padded.to_pylist()
+    for position, i in zip(positions, index):
+        values[position] = results[i] if results[i] is not _FAILED else None
+    return pa.array(values, pa.string())
+
+
+def _blocks(reader, name: str, line: Callable[[], int]) -> Iterator[pa.RecordBatch]:
+    """The reader's blocks; what pyarrow cannot read (a single row larger than a block) is one line."""
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as e:
+            raise InputError(f"{name}: the rows after line {line() - 1} cannot be read as CSV ({e})") from None
+
+
+def _in_cents(money: tuple):
+    """An amount the columns hold exactly: whole cents. "1.299" (a tenth of a cent) keeps its
+    Decimal on the row path; the catalog rounds it the same either way."""
+    if money[0] is not None and money[0] * 100 != int(money[0] * 100):
+        raise ValueError("not whole cents")
+    return money
+
+
+def _joined(fields: list[str], delimiter: str) -> str:
+    """A row's text again (for a rejection's raw), quoted where CSV needs it."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields)
+    return out.getvalue()
+
+
+def _arrow_encoding(encoding: str) -> str:
+    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding

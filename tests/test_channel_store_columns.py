@@ -1,0 +1,146 @@
+"""The store file read by the column gives what reading it row by row gives: the same offers, the
+same rejections at the same lines with the same reasons, the same notes, the same catalog rows."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from unisono.catalog.publish import publish_stream
+from unisono.catalog.tables import OfferRow, RejectionRow
+from unisono.channels import store, store_columns
+from unisono.domain.batch import OfferBatch
+from unisono.domain.config import ProjectConfig, StoreOptions
+
+FIXTURES = Path(__file__).parent / "fixtures" / "store"
+CONFIG = ProjectConfig()
+CUSTOM = ProjectConfig(store=StoreOptions(columns={
+    "store": "Haus", "sku": "Artikel", "title": "Text", "price": "Brutto-VK",
+    "promo_price": "Sonder-VK", "promo_from": "Sonder ab", "promo_to": "Sonder bis",
+}))
+NOV19 = datetime(2026, 11, 19, 6, tzinfo=timezone.utc)
+
+# every kind of row a price export holds, good and bad, with blank lines and a trailing delimiter
+MIXED = (
+    "Filiale;Artikelnummer;EAN;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis;Währung;Bestand;\n"
+    "1001;100203;4006381333931;Wanderschuh  Alpin;99,99;79,99;20.11.2026;30.11.2026;;12;\n"
+    "1001;100204;;Schlafsack;abc;;;;;;\n"
+    "\n"
+    "1001;;4006381333948;Zelt;199,00;;;;EUR;0;\n"
+    "1002;100203;;Wanderschuh Alpin;99,99;0,00;;;;;\n"
+    "1002;100205;;Kocher;1,299;;;;;;\n"
+    "1001;100203;;Doppelt;89,99;;;;;;\n"
+    ";;;;;;;;;;\n"
+    "1002;100206;;Lampe;12,50;9,99;24.11.2026;20.11.2026;;;\n"
+    "1002;100207;;Becher;4,50;;kaputt;;;;\n"
+    "1003;100208;123;Messer;19,99;;;;;ja;\n"
+    "1003;;123;Gabel;9,99;;;;;;\n"
+    "1003;100209;;Topf;9,99 €;;;;;;\n"
+    "1003;100210;;Pfanne;29,99;;;;XYZ;;\n"
+    "1003;100211;;Kurz;5,00\n"
+    "1003;100212;;Lang;5,00;;;;;;;zu viel\n"
+    "1001;;4006381333948;Zelt doppelt;189,00;;;;;;\n"
+    "1003;100213;;Stiefel;7,5;6;01.12.2026;;;nein;\n"
+)
+
+
+def write(tmp_path: Path, text: str, name: str = "prices.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def outcome(path: Path, columnar: bool, config: ProjectConfig = CONFIG):
+    result = store.read(path, config, columnar=columnar)
+    offers = OfferBatch.from_offers("store", path.name, result.offers).table.sort_by("line").to_pylist()
+    return offers, sorted((r.source.line, r.reason) for r in result.rejections), result.notes
+
+
+def test_a_mixed_file_reads_the_same_by_the_column_as_row_by_row(tmp_path):
+    path = write(tmp_path, MIXED)
+    columns, rows = outcome(path, True), outcome(path, False)
+    assert columns == rows
+    offers, rejections, _ = columns
+    assert [o["line"] for o in offers] == [2, 5, 6, 7, 11, 12, 14, 15, 19]
+    assert (8, "duplicate row for store 1001 and sku 100203 (first at line 2)") in rejections
+    assert (18, "duplicate row for store 1001 and EAN 04006381333948 (first at line 5)") in rejections
+
+
+def test_the_columns_are_really_used_for_a_file_without_quoted_line_breaks(tmp_path):
+    path = write(tmp_path, MIXED)
+    items = list(store.stream(path, CONFIG, []))
+    batches = [item for item in items if isinstance(item, OfferBatch)]
+    assert batches and sum(len(b) for b in batches) >= 4
+    withdrawn = [item for item in items if getattr(item, "withdraws_offer", False)]
+    assert {r.source.line for r in withdrawn} == {8, 18}
+
+
+def test_small_blocks_keep_lines_and_duplicates_right_across_block_boundaries(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_columns, "BLOCK", 200)  # a few rows per block, invalid rows among them
+    path = write(tmp_path, MIXED * 3)  # the header again mid-file: a row with a price 'VK-Preis'
+    assert outcome(path, True) == outcome(path, False)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".csv", ".txt")))
+def test_every_fixture_reads_the_same_by_the_column_as_row_by_row(name):
+    config = CUSTOM if name == "erp_export_custom.csv" else CONFIG
+    assert outcome(FIXTURES / name, True, config) == outcome(FIXTURES / name, False, config)
+
+
+def test_a_quoted_line_break_sends_the_file_down_the_row_path(tmp_path):
+    path = write(tmp_path, 'Filiale;SKU;Bezeichnung;Preis\n1;A1;"zwei\nZeilen";9,99\n1;A2;x;5,00\n')
+    assert not store_columns.one_line_records(path)
+    assert not any(isinstance(i, OfferBatch) for i in store.stream(path, CONFIG, []))
+    assert [o.source.line for o in store.read(path, CONFIG).offers] == [2, 4]
+
+
+def test_quotes_without_line_breaks_stay_on_the_columns(tmp_path):
+    path = write(tmp_path, 'Filiale;SKU;Bezeichnung;Preis\n1;A1;"Topf; 3-teilig";9,99\n1;A2;"""Spezial""";5,00\n',
+                 encoding="cp1252")
+    assert store_columns.one_line_records(path)
+    assert outcome(path, True) == outcome(path, False)
+    assert [o.title for o in store.read(path, CONFIG).offers] == ["Topf; 3-teilig", '"Spezial"']
+
+
+cells = st.text(alphabet=st.sampled_from(list('ab1,.;" \t€-0\xa0')), max_size=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(cells, min_size=1, max_size=7), max_size=12))
+def test_any_rows_read_the_same_by_the_column_as_row_by_row(tmp_path_factory, rows):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\n")
+    writer.writerow(["Filiale", "SKU", "EAN", "Preis", "Aktionspreis", "Aktion bis"])
+    writer.writerows(rows)
+    path = tmp_path_factory.mktemp("rows") / "random.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    assert outcome(path, True) == outcome(path, False)
+
+
+def stored(engine) -> tuple[list, list]:
+    o, r = OfferRow.__table__, RejectionRow.__table__
+    with engine.connect() as c:
+        offers = c.execute(select(*[col for col in o.c if col.name not in ("id", "publication_id")])
+                           .order_by(o.c.source)).all()
+        rejections = c.execute(select(r.c.line, r.c.reason).order_by(r.c.line)).all()
+    return offers, rejections
+
+
+def test_the_catalog_stores_the_same_rows_either_way(catalog, tmp_path):
+    from unisono.catalog.db import open_catalog
+
+    path = write(tmp_path, MIXED)
+    other = open_catalog(f"sqlite:///{tmp_path / 'rows.db'}")
+    for engine, columnar in ((catalog, True), (other, False)):
+        notes: list[str] = []
+        result = publish_stream(engine, "store", store.stream(path, CONFIG, notes, columnar=columnar), notes=notes,
+                                source=str(path), sha256="x", published_at=NOV19)
+        assert (result.offers, result.rejections, result.locations) == (9, 7, ["1001", "1002", "1003"])
+    assert stored(catalog) == stored(other)
+    other.dispose()
