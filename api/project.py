@@ -10,6 +10,7 @@ import hashlib
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
@@ -27,7 +28,9 @@ from unisono.channels import stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding
 from unisono.domain.models import InputError
-from unisono.rules import EvalContext, Rule, default_rules_path, load_rules, run_rules
+
+if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none
+    from unisono.rules import Rule
 
 CONFIG_TEMPLATE = """\
 # unisono project configuration
@@ -69,6 +72,8 @@ class Project:
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR") -> Project:
+        from unisono.rules import default_rules_path
+
         try:  # validate before anything is written
             ProjectConfig(timezone=timezone_name, currency=currency)
         except ValidationError as e:
@@ -127,6 +132,8 @@ class Project:
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
               record: bool = True, kind: str = "check") -> CheckResult:
         """Evaluate the rules as of an instant, or over a window cut at every change point."""
+        from unisono.rules import load_rules
+
         rules = rules if rules is not None else load_rules(rule_files or self.rule_paths())
         at = (window[0] if window else at) or datetime.now(timezone.utc)
         with self.engine.begin() as conn:
@@ -178,6 +185,7 @@ class Project:
     def recheck(self, publication_id: int, at: datetime | None = None) -> list[Finding]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
         that publication touched, through the rete engine (only those keys are matched)."""
+        from unisono.rules import EvalContext, load_rules
         from unisono.rules.rete import recheck_keys
 
         at = at or datetime.now(timezone.utc)
@@ -212,6 +220,8 @@ class Project:
         return sorted(points)
 
     def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> list[Finding]:
+        from unisono.rules import EvalContext, run_rules
+
         ctx = EvalContext(at=at, tz=self.config.tz)
         if engine == "rete":
             from unisono.rules.rete.engine import run_rules_rete
@@ -224,6 +234,8 @@ class Project:
     def waiver_warnings(self, rule: str, sku: str) -> list[str]:
         """What makes a waiver look like a typo: a rule the project does not have, a product no
         channel ever published. (Not errors: a waiver may be recorded before its rule or product.)"""
+        from unisono.rules import load_rules
+
         warnings = []
         if rule not in {r.id for r in load_rules(self.rule_paths())}:
             warnings.append(f"the project has no rule {rule!r} (see `unisono rules list`); "

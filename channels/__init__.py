@@ -5,13 +5,17 @@ import importlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from unisono.domain.config import ProjectConfig
-from unisono.domain.models import CHANNELS, ChannelRead, Claim, Offer, Rejection
+if TYPE_CHECKING:  # importing unisono.channels.parsing alone does not load pydantic
+    from unisono.domain.config import ProjectConfig
+    from unisono.domain.models import ChannelRead, Claim, Offer, Rejection
 
 
 def _module(channel: str):
     # imported on demand so one channel's parser never slows another
+    from unisono.domain.models import CHANNELS
+
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
     return importlib.import_module(f"unisono.channels.{channel}")

@@ -10,21 +10,34 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from unisono.api.project import Project
-from unisono.catalog.db import CatalogError
-from unisono.catalog.runs import list_runs
-from unisono.catalog.waivers import list_waivers
-from unisono.channels.parsing import parse_instant, parse_interval
-from unisono.cli import output
-from unisono.domain.config import ConfigError
-from unisono.domain.findings import Severity
-from unisono.domain.models import CHANNELS, InputError
-from unisono.rules import RuleError, load_rules
-from unisono.rules.rete import ReteEngineError
+if TYPE_CHECKING:
+    from unisono.api.results import CheckResult
+
+# Everything else is imported inside the command that uses it: `unisono --help` and every
+# `unisono COMMAND --help` load click and nothing of the catalog, the rules or pydantic
+# (tests/test_cli.py keeps it so). The choices below are therefore spelled out here; the same
+# test checks them against unisono.domain.models.CHANNELS and unisono.domain.findings.Severity.
+CHANNELS = ("shop", "store", "newsletter")
+SEVERITIES = ("info", "warning", "error", "blocker")
+
+# The errors a user caused, shown as one line (module, class). Looked up in sys.modules when
+# something fails: a module not imported yet cannot have raised its error.
+USER_ERRORS = (
+    ("unisono.domain.models", "InputError"),
+    ("unisono.domain.config", "ConfigError"),
+    ("unisono.catalog.db", "CatalogError"),
+    ("unisono.rules.ruleset", "RuleError"),
+    ("unisono.rules.rete.engine", "ReteEngineError"),
+)
+
+
+def _loaded_error(e: Exception, module: str, name: str) -> bool:
+    cls = getattr(sys.modules.get(module), name, None)
+    return isinstance(cls, type) and isinstance(e, cls)
 
 
 class UnisonoError(click.ClickException):
@@ -39,9 +52,11 @@ class Unisono(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
-        except (InputError, ConfigError, CatalogError, RuleError, ReteEngineError) as e:
-            raise UnisonoError(" ".join(str(e).split("\n")) if not isinstance(e, RuleError) else str(e)) from None
-        except Exception as e:  # a bug: still no traceback for the user, but say how to see it
+        except Exception as e:
+            if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
+                rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
+                raise UnisonoError(" ".join(str(e).split("\n")) if not rule_error else str(e)) from None
+            # a bug: still no traceback for the user, but say how to see it
             if os.environ.get("UNISONO_DEBUG"):
                 raise
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
@@ -61,6 +76,8 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
         return None
     if text.strip().lower() == "now":
         return datetime.now(timezone.utc)
+    from unisono.channels.parsing import parse_instant
+
     try:
         return parse_instant(text, tz, what=what)
     except ValueError as e:
@@ -90,6 +107,8 @@ def cli() -> None:
 @click.option("--currency", default="EUR", show_default=True, help="Currency of prices that carry none.")
 def init(directory: Path, timezone_name: str, currency: str) -> None:
     """Create a project in DIRECTORY: unisono.yaml and the default rules in rules/."""
+    from unisono.api.project import Project
+
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
     click.echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
     click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
@@ -115,6 +134,8 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     newsletter (the email's HTML). Every row becomes an offer or a rejection with file, line and
     reason. Publishing the same bytes again changes nothing.
     """
+    from unisono.api.project import Project
+
     project = Project.open(project_dir, db)
     tz = project.config.tz
     result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
@@ -124,7 +145,9 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     if fmt == "json":
         doc = result.as_json()
         if findings is not None:
-            doc["findings"] = [output.finding_json(f) for f in findings]
+            from unisono.cli.output import finding_json
+
+            doc["findings"] = [finding_json(f) for f in findings]
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     if result.duplicate:
@@ -152,14 +175,19 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
     """START/END as an ISO 8601 interval; date-only ends cover their whole day."""
     if text is None:
         return None
+    from unisono.channels.parsing import parse_interval
+
     try:
         return parse_interval(text, tz, what="--window")
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
 
-def report(result, fmt: str, fail_on: str, tz) -> None:
+def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
     """Print a check or reconcile result in the chosen format and exit with its code."""
+    from unisono.cli import output
+    from unisono.domain.findings import Severity
+
     summary = result.summary(Severity(fail_on))
     if fmt == "json":
         click.echo(output.to_json(result, summary))
@@ -168,11 +196,13 @@ def report(result, fmt: str, fail_on: str, tz) -> None:
     elif fmt == "md":
         click.echo(output.to_markdown(result, summary, tz), nl=False)
     else:
+        from rich.console import Console
+
         output.print_report(Console(soft_wrap=not sys.stdout.isatty()), result, summary, tz)
     sys.exit(1 if summary["failed"] else 0)
 
 
-fail_on_option = click.option("--fail-on", type=click.Choice([s.value for s in Severity]), default="error",
+fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error",
                               show_default=True, help="Exit 1 when a finding has this severity or higher.")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
                              show_default=True)
@@ -202,6 +232,9 @@ def check(at_text: str | None, window_text: str | None, promotion_file: Path | N
     """
     if at_text and window_text:
         raise click.UsageError("--at and --window exclude each other")
+    from unisono.api.project import Project
+    from unisono.rules import load_rules
+
     project = Project.open(project_dir, db)
     tz = project.config.tz
     window = window_arg(window_text, tz)
@@ -231,6 +264,8 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_
     Every finding gets a status: new, open (still there) or resolved (gone since the last
     reconcile). Resolved findings never fail a run. For cron: `unisono reconcile --format json`.
     """
+    from unisono.api.project import Project
+
     project = Project.open(project_dir, db)
     report(project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine), fmt, fail_on,
            project.config.tz)
@@ -242,6 +277,9 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_
 @db_option
 def runs(limit: int, project_dir: Path, db: str | None) -> None:
     """List past check and reconcile runs."""
+    from unisono.api.project import Project
+    from unisono.catalog.runs import list_runs
+
     project = Project.open(project_dir, db)
     tz = project.config.tz
     for r in list_runs(project.engine, limit):
@@ -263,6 +301,9 @@ def runs(limit: int, project_dir: Path, db: str | None) -> None:
 def waive(rule: str, sku: str, location: str | None, reason: str, until_text: str | None, project_dir: Path,
           db: str | None) -> None:
     """Accept a finding of RULE for SKU: it is reported apart and never fails a run until it expires."""
+    from unisono.api.project import Project
+    from unisono.channels.parsing import parse_instant
+
     project = Project.open(project_dir, db)
     tz = project.config.tz
     until = None
@@ -284,6 +325,9 @@ def waive(rule: str, sku: str, location: str | None, reason: str, until_text: st
 @db_option
 def waivers(at_text: str | None, project_dir: Path, db: str | None) -> None:
     """List waivers, with whether each is still in force."""
+    from unisono.api.project import Project
+    from unisono.catalog.waivers import list_waivers
+
     project = Project.open(project_dir, db)
     tz = project.config.tz
     now = instant(at_text, tz, "--at") or datetime.now(timezone.utc)
@@ -303,6 +347,7 @@ def rules_group() -> None:
 @project_option
 def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
     """Validate rule FILES (default: the project's). Every problem as file:line: what is wrong."""
+    from unisono.api.project import Project
     from unisono.rules import validate
 
     paths = list(files) or Project.open(project_dir).rule_paths()
@@ -318,6 +363,7 @@ def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
 @project_option
 def rules_list(project_dir: Path) -> None:
     """List the project's rules."""
+    from unisono.api.project import Project
     from unisono.rules import load_rules
 
     for r in load_rules(Project.open(project_dir).rule_paths()):
@@ -366,6 +412,8 @@ def demo(keep: Path | None) -> None:
     A shop feed (300 products), a price file of three stores and a Black Friday newsletter, with a
     handful of planted inconsistencies: init, publish three times, check, report.
     """
+    from rich.console import Console
+
     from unisono.cli.demo import run_demo
 
     sys.exit(run_demo(Console(), keep))

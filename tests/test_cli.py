@@ -6,6 +6,8 @@ import io
 import json
 import shlex
 import shutil
+import subprocess
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -161,6 +163,48 @@ def test_every_command_has_help_and_is_in_the_readme(command):
     assert result.exit_code == 0 and "Usage:" in result.output
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert f"unisono {' '.join(command)}" in readme
+
+
+# Modules a command loads only when it runs: `unisono --help` must stay a click program.
+HEAVY = ("sqlalchemy", "sqlmodel", "sqlglot", "pydantic", "rich", "durable", "lxml", "yaml", "unisono.rules",
+         "unisono.catalog", "unisono.api", "unisono.domain", "unisono.channels")
+
+
+def _modules_loaded_by(code: str, cwd: Path | None = None) -> set[str]:
+    """The modules a fresh interpreter holds after `code` (which may run the cli), by name."""
+    script = f"import sys\n{code}\nprint(\"\\n\".join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, check=True)
+    return set(done.stdout.splitlines())
+
+
+def _run_cli(*args: str) -> str:
+    return (f"from unisono.cli.main import cli\ntry:\n    cli({list(args)!r}, prog_name='unisono')\n"
+            f"except SystemExit as e:\n    assert not e.code, e.code")
+
+
+def test_help_loads_neither_the_catalog_nor_the_rules():
+    commands = [(), *list(_commands(cli))]
+    code = "\n".join(["import contextlib, io", "with contextlib.redirect_stdout(io.StringIO()):"] +
+                      [f"    {line}" for c in commands for line in _run_cli(*c, "--help").splitlines()])
+    loaded = _modules_loaded_by(code)
+    assert "unisono.cli.main" in loaded
+    assert not {m for m in loaded if m.startswith(HEAVY)}
+
+
+def test_publish_loads_no_rules(tmp_path):
+    assert run("init", str(tmp_path / "p")).exit_code == 0
+    loaded = _modules_loaded_by(_run_cli("publish", "shop", str(DEMO / "shop_feed.xml")), cwd=tmp_path / "p")
+    assert "unisono.catalog.publish" in loaded
+    assert not {m for m in loaded if m.startswith(("sqlglot", "durable", "unisono.rules"))}
+
+
+def test_the_clis_choices_are_the_domains():
+    from unisono.cli import main
+    from unisono.domain.findings import Severity
+    from unisono.domain.models import CHANNELS
+
+    assert main.CHANNELS == CHANNELS
+    assert main.SEVERITIES == tuple(s.value for s in Severity)
 
 
 def test_a_corrected_newsletter_published_under_the_same_location_replaces_the_first(published):
