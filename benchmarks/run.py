@@ -1,11 +1,17 @@
-"""unisono benchmark: publish + check at catalog scale, each engine beside a hand-written SQL floor.
+"""unisono benchmark: the nightly job through the real CLI, against a lean pipeline in the same run.
 
-    .venv/bin/python benchmarks/run.py                      # 100,000 products, 5 stores
+    .venv/bin/python benchmarks/run.py                      # 100,000 products × 5 stores
     .venv/bin/python benchmarks/run.py --skus 1000000       # the 1M target
-    .venv/bin/python benchmarks/run.py --skus 20000 --engines sql
+    .venv/bin/python benchmarks/run.py --skus 20000 --skip-check5k
 
-Every phase runs in a fresh process, so its peak memory (max RSS) is its own. The same SQLite
-catalog serves every engine and the floor, in the same run. Prints a table, writes JSON.
+Targets (2-core machine, 1M products × 5 stores): the nightly job (init, publish shop, store,
+newsletter, reconcile --format json, default ruleset) ≤ 60 s wall, ≤ 1 GB peak RSS per process,
+≤ 2× the lean pipeline (benchmarks/lean.py: lxml + pyarrow + DuckDB, the same parity and presence
+checks on the same files). A 5,000-product pre-release `check` ≤ 1.0 s; `unisono --help` ≤ 0.3 s.
+
+Every phase is a fresh process: its wall time and its own peak RSS (wait4's ru_maxrss). Findings
+are compared with the generator's answer key. Prints a table; writes JSON to benchmarks/out/.
+Needs the bench extra: pip install -e '.[bench]'.
 """
 from __future__ import annotations
 
@@ -13,6 +19,8 @@ import argparse
 import json
 import os
 import platform
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,99 +28,123 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AT = "2026-11-24T12:00:00+01:00"
-
-PHASES = {
-    "generate": """
+NIGHTLY = ["init", "publish shop", "publish store", "publish newsletter", "reconcile"]
+CHANNEL_FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]
+TARGETS = {  # phase -> (seconds, text); the nightly total's are checked on the total
+    "nightly total": (60.0, "≤ 60 s @1M×5"), "help": (0.3, "≤ 0.3 s"), "check5k: check": (1.0, "≤ 1.0 s"),
+}
+MAX_RSS_MB = 1024  # per process
+MAX_RATIO = 2.0  # nightly total / lean pipeline
+W = 28  # the phase column
+GENERATE = """
+import json, sys
 from pathlib import Path
 from unisono.demo.generator import generate
-T0 = time.perf_counter()
-key = generate(Path(DATA), skus=SKUS, stores=STORES, seed=SEED)
-RESULT = {"expected_findings": len(key.expected_findings)}
-""",
-    "publish": """
-from datetime import datetime
-from pathlib import Path
-from unisono.api.project import Project
-T0 = time.perf_counter()
-p = Project.init(Path(PROJECT))
-t = datetime.fromisoformat("2026-11-19T06:00:00+01:00")
-RESULT = {}
-for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
-    r = p.publish(channel, Path(DATA) / name, published_at=t)
-    RESULT[channel] = r.offers + r.rejections
-""",
-    "check": """
-from datetime import datetime
-from pathlib import Path
-from unisono.api.project import Project
-from unisono.catalog.state import build_live
-if ENGINE == "rete":
-    import unisono.rules.rete.engine  # imports are not the engine's work
-from unisono.rules import load_rules
-T0 = time.perf_counter()
-p = Project.open(Path(PROJECT))
-# the rules the floor writes by hand (reference_price needs history the generated data lacks)
-rules = [r for r in load_rules(p.rule_paths()) if r.kind in ("parity", "presence")]
-r = p.check(datetime.fromisoformat(AT), engine=ENGINE, rules=rules, record=False)
-RESULT = {"findings": len(r.findings), "undecided": len(r.undecided), "keys": KEYS}
-""",
-    "floor": """
-import sqlite3
-from pathlib import Path
-T0 = time.perf_counter()
-con = sqlite3.connect(str(Path(PROJECT) / "unisono.db"))
-RESULT = {"findings": sum(con.execute(q, {"at": AT_UTC}).fetchone()[0] for q in FLOOR_QUERIES), "keys": KEYS}
-""",
-}
-
-# The floor: the default parity and presence rules written by hand for this catalog's shape,
-# straight on SQLite; the engines are timed on the same three rules.
-# Same semantics as the engines (latest publication per channel and location, effective price
-# at the instant, key resolution by gtin and link), none of their generality.
-_LIVE = """
-WITH cur AS (
-  SELECT pl.publication_id, pl.location FROM publication_location pl JOIN publication p ON p.id = pl.publication_id
-  WHERE p.effective_from <= :at AND NOT EXISTS (
-    SELECT 1 FROM publication_location pl2 JOIN publication p2 ON p2.id = pl2.publication_id
-    WHERE pl2.channel = pl.channel AND pl2.location = pl.location AND p2.effective_from <= :at
-      AND (p2.effective_from, p2.published_at, p2.id) > (p.effective_from, p.published_at, p.id))),
-base AS (
-  SELECT o.*, CASE WHEN o.sale_price_cents IS NOT NULL AND (o.sale_start IS NULL OR o.sale_start <= :at)
-                    AND (o.sale_end IS NULL OR o.sale_end > :at) THEN o.sale_price_cents ELSE o.price_cents END AS eff
-  FROM offer o JOIN cur ON cur.publication_id = o.publication_id AND cur.location = o.location
-  WHERE (o.valid_from IS NULL OR o.valid_from <= :at) AND (o.valid_to IS NULL OR o.valid_to > :at)),
-shop AS (SELECT * FROM base WHERE channel = 'shop'),
-live AS (
-  SELECT b.*, COALESCE(b.sku, (SELECT s.sku FROM shop s WHERE s.gtin = b.gtin),
-                       (SELECT s.sku FROM shop s WHERE s.url = b.url), b.gtin, b.url) AS k FROM base b)
+a = json.loads(sys.argv[1])
+key = generate(Path(a["dir"]), skus=a["skus"], stores=a["stores"], seed=a["seed"])
+print(json.dumps({"expected_findings": len(key.expected_findings)}))
 """
-FLOOR_QUERIES = [
-    _LIVE + """SELECT count(*) FROM live s JOIN live o ON o.k = s.k AND o.channel = 'store'
-               WHERE s.channel = 'shop' AND (abs(o.price_cents - s.price_cents) > 1 OR abs(o.eff - s.eff) > 1
-                                             OR o.currency <> s.currency)""",
-    _LIVE + """SELECT count(*) FROM live n JOIN live o ON o.k = n.k AND o.channel = 'shop'
-               WHERE n.channel = 'newsletter' AND (abs(o.eff - n.eff) > 1 OR o.currency <> n.currency)""",
-    _LIVE + """SELECT count(*) FROM live n WHERE n.channel = 'newsletter' AND NOT EXISTS (
-                 SELECT 1 FROM live s WHERE s.k = n.k AND s.channel = 'shop'
-                 AND (s.availability IS NULL OR s.availability <> 'out_of_stock'))""",
-]
 
 
-def run_phase(name: str, params: dict) -> dict:
-    """Run one phase in a fresh interpreter; return its result, seconds and peak RSS."""
-    prelude = "".join(f"{k} = {v!r}\n" for k, v in params.items())
-    code = ("import time\n" + prelude + PHASES[name] + "\nRESULT['work_seconds'] = round(time.perf_counter() - T0, 3)\n"
-            "import json, sys\nsys.stdout.write('\\nRESULT ' + json.dumps(RESULT))\n")
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    if status != 0:
-        raise SystemExit(f"phase {name} failed:\n{err[-3000:]}")
-    result = json.loads(out.rsplit("RESULT ", 1)[1])
-    return {"seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024), **result}
+def unisono_bin() -> str:
+    """The `unisono` script of this interpreter's environment (the venv's), else the one on PATH."""
+    here = Path(sys.executable).parent / "unisono"
+    return str(here) if here.exists() else (shutil.which("unisono") or "unisono")
+
+
+class Runner:
+    """Runs phases as fresh processes; records wall seconds, peak RSS, exit code and errors."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.phases: dict[str, dict] = {}
+        # The catalog must be the project's SQLite file, whatever the caller's environment says.
+        self.env = {k: v for k, v in os.environ.items() if k not in ("UNISONO_DB", "UNISONO_PROJECT")}
+
+    def run(self, label: str, argv: list[str], ok_codes=(0,), stdout: Path | None = None) -> dict:
+        print(f"… {label}", file=sys.stderr, flush=True)
+        slug = label.replace(" ", "_").replace(":", "")
+        out_path = stdout or self.tmp / f"{slug}.out"
+        err_path = self.tmp / f"{slug}.err"
+        # Output to files, not pipes: a chatty phase must not block on a full pipe before wait4.
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            start = time.perf_counter()
+            try:
+                proc = subprocess.Popen(argv, stdout=out, stderr=err, env=self.env)
+            except OSError as e:
+                r = {"ok": False, "seconds": 0.0, "cpu_s": 0.0, "peak_mb": 0, "rc": None, "error": str(e)}
+                self.phases[label] = r
+                return r
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+        rc = os.waitstatus_to_exitcode(status)
+        r = {"ok": rc in ok_codes, "seconds": round(seconds, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+             "peak_mb": round(usage.ru_maxrss / 1024), "rc": rc,
+             "argv": [str(a) for a in argv]}
+        if not r["ok"]:
+            tail = err_path.read_text(errors="replace").strip().splitlines()[-12:]
+            killed = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
+            r["error"] = "\n".join(tail + ([killed] if rc < 0 else [])) or killed
+        r["stdout"] = out_path
+        self.phases[label] = r
+        return r
+
+
+def last_json(r: dict) -> dict | None:
+    """The JSON line a helper process printed last (generate, lean)."""
+    if not r["ok"]:
+        return None
+    lines = r["stdout"].read_text().strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError):
+        r.update(ok=False, error=f"no JSON result: {lines[-1][:200] if lines else 'no output'}")
+        return None
+
+
+def compare(expected: list[dict], reported: list[tuple[str, str, list[str]]]) -> dict:
+    """An expected finding matches a reported one with the same rule and sku whose locations hold
+    the expected location (one reported finding may match several: its locations are a list)."""
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for i, (rule, sku, _) in enumerate(reported):
+        by_key.setdefault((rule, sku), []).append(i)
+    used, missed = set(), []
+    for e in expected:
+        hits = [i for i in by_key.get((e["rule"], e["sku"]), []) if e["location"] in reported[i][2]]
+        if hits:
+            used.update(hits)
+        else:
+            missed.append([e["rule"], e["sku"], e["location"]])
+    unexpected = [[rule, sku, locs] for i, (rule, sku, locs) in enumerate(reported) if i not in used]
+    return {"expected": len(expected), "reported": len(reported), "matched": len(expected) - len(missed),
+            "missed": len(missed), "unexpected": len(unexpected),
+            "missed_examples": missed[:10], "unexpected_examples": unexpected[:10]}
+
+
+def unisono_findings(report_path: Path) -> list[tuple[str, str, list[str]]] | str:
+    """reconcile's or check's JSON findings (undecided and resolved ones aside), or why not."""
+    try:
+        doc = json.loads(report_path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        return f"no JSON report: {e}"
+    return [(f["rule"], f["sku"], f.get("locations") or []) for f in doc.get("findings", [])
+            if f.get("status") != "resolved"]
+
+
+def retailer(runner: Runner, prefix: str, data: Path, skus: int, stores: int, seed: int) -> dict | None:
+    """Generate a retailer (python API, not part of the nightly job); its answer key."""
+    spec = json.dumps({"dir": str(data), "skus": skus, "stores": stores, "seed": seed})
+    if last_json(runner.run(f"{prefix}generate", [sys.executable, "-c", GENERATE, spec])) is None:
+        return None
+    return json.loads((data / "answer_key.json").read_text())
+
+
+def publish_all(runner: Runner, prefix: str, data: Path, project: Path, published_at: str) -> None:
+    cli = unisono_bin()
+    runner.run(f"{prefix}init", [cli, "init", str(project)])
+    for channel, name in CHANNEL_FILES:
+        runner.run(f"{prefix}publish {channel}",
+                   [cli, "publish", channel, str(data / name), "--published-at", published_at, "--project", str(project)])
 
 
 def main() -> None:
@@ -120,39 +152,155 @@ def main() -> None:
     ap.add_argument("--skus", type=int, default=100_000)
     ap.add_argument("--stores", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--engines", default="sql,rete", help="comma-separated: sql, rete")
+    ap.add_argument("--check-skus", type=int, default=5_000, help="the pre-release check's retailer (0: skip)")
+    ap.add_argument("--skip-check5k", action="store_true", help="skip the pre-release check phases")
+    ap.add_argument("--skip-lean", action="store_true", help="skip the lean pipeline and the SQLite anchor")
+    ap.add_argument("--keep", type=Path, help="keep the data and projects in this folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="folder for the JSON report")
     args = ap.parse_args()
+    if args.keep and args.keep.exists() and any(args.keep.iterdir()):
+        ap.error(f"--keep {args.keep}: the folder must be new or empty (reconcile compares with earlier runs)")
 
-    from datetime import datetime, timezone
-    at_utc = datetime.fromisoformat(AT).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-    with tempfile.TemporaryDirectory(prefix="unisono-bench-") as tmp:
-        params = {"DATA": f"{tmp}/data", "PROJECT": f"{tmp}/project", "SKUS": args.skus, "STORES": args.stores,
-                  "SEED": args.seed, "AT": AT, "AT_UTC": at_utc, "KEYS": args.skus, "FLOOR_QUERIES": FLOOR_QUERIES}
-        report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
-                  "skus": args.skus, "stores": args.stores, "phases": {}}
-        phases = [("generate", {}), ("publish", {})]
-        phases += [(f"check:{e}", {"ENGINE": e}) for e in args.engines.split(",") if e]
-        phases += [("floor", {})]
-        for label, extra in phases:
-            print(f"… {label}", file=sys.stderr, flush=True)
-            report["phases"][label] = run_phase(label.split(":")[0], params | extra)
-    floor = report["phases"]["floor"]["work_seconds"]
-    print(f"\nunisono benchmark: {args.skus:,} products × {args.stores} stores, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print("(work: the phase's own time after its imports; wall: the whole process)")
-    print(f"{'phase':16} {'work s':>8} {'wall s':>8} {'peak MB':>8} {'keys/s':>10} {'× floor':>8}  findings")
-    for label, r in report["phases"].items():
-        keys = f"{r['keys'] / r['work_seconds']:,.0f}" if "keys" in r else ""
-        ratio = f"{r['work_seconds'] / floor:.2f}" if "keys" in r else ""
-        found = r.get("findings", r.get("expected_findings", ""))
-        print(f"{label:16} {r['work_seconds']:>8.2f} {r['seconds']:>8.2f} {r['peak_mb']:>8} {keys:>10} {ratio:>8}  {found}")
-    pc = report["phases"]["publish"]["seconds"] + report["phases"].get("check:sql", {"seconds": 0})["seconds"]
-    print(f"publish + check (sql), wall: {pc:.1f} s; expected findings (answer key): "
-          f"{report['phases']['generate']['expected_findings']}")
+    tmp = Path(tempfile.mkdtemp(prefix="unisono-bench-")) if args.keep is None else args.keep.resolve()
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        report = bench(args, tmp)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print_report(report, args)
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{args.skus}x{args.stores}.json"
-    path.write_text(json.dumps(report, indent=2))
+    path.write_text(json.dumps(report, indent=2, default=str))
     print(f"JSON: {path}")
+
+
+def bench(args, tmp: Path) -> dict:
+    runner = Runner(tmp)
+    cli = unisono_bin()
+    data, project = tmp / "data", tmp / "project"
+    # Load average: other work on the machine shows in every wall time; the run records it.
+    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                          "loadavg_start": os.getloadavg()},
+              "skus": args.skus, "stores": args.stores, "seed": args.seed, "unisono": cli, "phases": runner.phases,
+              "vs_key": {}}  # findings against the answer key, per pipeline
+    key = retailer(runner, "", data, args.skus, args.stores, args.seed)
+    if key is None:
+        return report
+    published_at, check_at = key["published_at"], key["check_at"]
+    report.update(published_at=published_at, check_at=check_at, expected_findings=len(key["expected_findings"]))
+
+    # The nightly job, command by command, as cron runs it.
+    publish_all(runner, "", data, project, published_at)
+    json_report = tmp / "reconcile.json"
+    rec = runner.run("reconcile", [cli, "reconcile", "--at", check_at, "--format", "json", "--project", str(project)],
+                     ok_codes=(0, 1), stdout=json_report)  # 1: findings at or above --fail-on, not a failure
+    if rec["ok"]:
+        found = unisono_findings(json_report)
+        if isinstance(found, str):
+            rec.update(ok=False, error=found)
+        else:
+            report["vs_key"]["reconcile"] = compare(key["expected_findings"], found)
+    runner.run("help", [cli, "--help"])
+
+    if not args.skip_lean:
+        lean_args = [str(data), "--at", check_at, "--published-at", published_at]
+        for mode, label in [("duckdb", "lean pipeline"), ("sqlite", "flat sqlite")]:
+            result = last_json(runner.run(label, [sys.executable, str(HERE / "lean.py"), mode, *lean_args]))
+            if result is not None:
+                keys = result.pop("keys")
+                runner.phases[label]["detail"] = result
+                report["vs_key"][label] = compare(key["expected_findings"], [(r, s, [loc]) for r, s, loc in keys])
+
+    if not args.skip_check5k and args.check_skus > 0:
+        small_data, small_project = tmp / "data5k", tmp / "project5k"
+        small = retailer(runner, "check5k: ", small_data, args.check_skus, args.stores, args.seed)
+        if small is not None:
+            publish_all(runner, "check5k: ", small_data, small_project, small["published_at"])
+            check_json = tmp / "check5k.json"
+            chk = runner.run("check5k: check", [cli, "check", "--at", small["check_at"], "--format", "json",
+                                                "--project", str(small_project)], ok_codes=(0, 1), stdout=check_json)
+            if chk["ok"]:
+                found = unisono_findings(check_json)
+                if isinstance(found, str):
+                    chk.update(ok=False, error=found)
+                else:
+                    report["vs_key"]["check5k"] = compare(small["expected_findings"], found)
+    report["machine"]["loadavg_end"] = os.getloadavg()
+    summarize(report)
+    return report
+
+
+def summarize(report: dict) -> None:
+    phases = report["phases"]
+    nightly = [phases[p] for p in NIGHTLY if p in phases]
+    if len(nightly) == len(NIGHTLY):
+        report["nightly"] = {"seconds": round(sum(p["seconds"] for p in nightly), 3),
+                             "cpu_s": round(sum(p["cpu_s"] for p in nightly), 3),
+                             "peak_mb": max(p["peak_mb"] for p in nightly), "ok": all(p["ok"] for p in nightly)}
+        lean = phases.get("lean pipeline")
+        if lean and lean["ok"]:
+            report["nightly"]["ratio_to_lean"] = round(report["nightly"]["seconds"] / lean["seconds"], 2)
+            report["nightly"]["cpu_ratio_to_lean"] = round(report["nightly"]["cpu_s"] / lean["cpu_s"], 2)
+    for r in phases.values():
+        r.pop("stdout", None)  # a file in the temporary folder
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def print_report(report: dict, args) -> None:
+    phases = report["phases"]
+    small = args.skus < 1_000_000
+    print(f"\nunisono benchmark: {args.skus:,} products × {args.stores} stores, seed {args.seed}; "
+          f"{os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"(wall: the whole process, imports included; cpu: its user + system time; peak: its max RSS)")
+    load = report["machine"]["loadavg_start"], report["machine"].get("loadavg_end", ())
+    print(f"(load average at start {load[0][0]:.1f}, at end {load[1][0] if load[1] else float('nan'):.1f}: "
+          f"above {os.cpu_count()} means other work shared the CPUs)")
+    print(f"{'phase':{W}} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  {'target':18} {'':6}  note")
+    for label, r in phases.items():
+        seconds, text = TARGETS.get(label, (None, ""))
+        rss_ok = r["peak_mb"] <= MAX_RSS_MB if label in NIGHTLY else None
+        ok = None if seconds is None else r["seconds"] <= seconds
+        if rss_ok is not None:
+            text, ok = f"≤ {MAX_RSS_MB} MB", rss_ok
+        note = "" if r["ok"] else (r.get("error") or "?").splitlines()[-1][:100]
+        if "detail" in r:
+            d = r["detail"]
+            note = (f"parse {d['parse_shop_s'] + d['parse_store_s'] + d['parse_newsletter_s']:.2f} "
+                    f"(newsletter {d['parse_newsletter_s']:.2f}), duckdb load {d['load_s']:.2f}")
+            note += f", sqlite load {d['sqlite_load_s']:.2f}, sqlite query {d['query_s']:.3f}" if "sqlite_load_s" in d \
+                else f", query {d['query_s']:.3f}"
+        status = verdict(ok) if r["ok"] else "FAILED"
+        print(f"{label:{W}} {r['seconds']:>8.2f} {r['cpu_s']:>8.2f} {r['peak_mb']:>8}  {text:18} {status:6}  {note}")
+    n = report.get("nightly")
+    if n:
+        seconds, text = TARGETS["nightly total"]
+        scaled = f"target is for 1M products; this run has {args.skus:,}" if small else ""
+        print(f"{'nightly total':{W}} {n['seconds']:>8.2f} {n['cpu_s']:>8.2f} {n['peak_mb']:>8}  {text:18} "
+              f"{verdict(n['ok'] and n['seconds'] <= seconds) if n['ok'] else 'FAILED':6}  "
+              f"{'' if n['ok'] else 'a phase failed; '}{scaled}")
+        if "ratio_to_lean" in n:
+            print(f"{'× lean pipeline':{W}} {n['ratio_to_lean']:>8.2f} {n['cpu_ratio_to_lean']:>8.2f} {'':>8}  "
+                  f"{f'≤ {MAX_RATIO:g}× (wall)':18} {verdict(n['ratio_to_lean'] <= MAX_RATIO) if n['ok'] else 'FAILED':6}  "
+                  "nightly total / lean pipeline, wall and cpu")
+    print(f"\nfindings vs answer key ({report.get('expected_findings', '?')} expected at {report.get('check_at', '?')}):")
+    for what in ["reconcile", "lean pipeline", "flat sqlite", "check5k"]:
+        c = report["vs_key"].get(what)
+        if c is None:
+            continue
+        line = (f"  {what:14} reported {c['reported']:>6}, matched {c['matched']:>6}/{c['expected']}, "
+                f"missed {c['missed']}, unexpected {c['unexpected']}")
+        print(line)
+        for m in c["missed_examples"][:5]:
+            print(f"      missed     {m}")
+        for u in c["unexpected_examples"][:5]:
+            print(f"      unexpected {u}")
+    failed = {k: r for k, r in phases.items() if not r["ok"]}
+    for label, r in failed.items():
+        print(f"\nphase {label} failed (exit {r['rc']}):\n  " + r.get("error", "").replace("\n", "\n  "))
 
 
 if __name__ == "__main__":
