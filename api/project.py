@@ -19,7 +19,7 @@ from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
 from unisono.catalog.tables import OfferRow, RejectionRow
 from unisono.catalog.publish import PublishResult, file_sha256, publish_stream
-from unisono.catalog.runs import last_run_findings, record_run
+from unisono.catalog.runs import record_run
 from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
@@ -202,12 +202,18 @@ class Project:
         return self.check(at, engine=engine, kind="reconcile")
 
     def _compare_with_last_reconcile(self, result: CheckResult) -> None:
-        before = last_run_findings(self.engine, "reconcile", before=result.at)
+        """new, open or resolved against the first reconcile run for the same instant (a re-run
+        compares with it) and the latest one for an earlier instant. Only fingerprints are read,
+        and the stored findings of those resolved."""
+        from unisono.catalog.runs import baseline_runs, run_findings, run_fingerprints
+
+        runs = baseline_runs(self.engine, "reconcile", result.at)
+        before = run_fingerprints(self.engine, runs)
         now = {f.fingerprint for f in result.findings} | {f.fingerprint for f in result.waived}
         for f in result.findings:
             f.status = "open" if f.fingerprint in before else "new"
-        result.findings += sort_findings([f.model_copy(update={"status": "resolved"})
-                                          for fp, f in before.items() if fp not in now])
+        resolved = run_findings(self.engine, runs, before - now)
+        result.findings += sort_findings([f.model_copy(update={"status": "resolved"}) for f in resolved])
 
     def _cuts(self, conn, rules: list[Rule], start: datetime, end: datetime) -> list[datetime]:
         """Where the window is cut: the catalog's change points, waivers expiring, and the bounds of

@@ -30,7 +30,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block a publish
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA temp_store=MEMORY")
+    # temporary tables (the live offers: ~125 MB per 100,000 products in five stores) in a file the
+    # operating system caches, with a page cache of their own, not in the process's memory
+    cur.execute("PRAGMA temp_store=FILE")
+    cur.execute("PRAGMA temp.cache_size=-65536")
     cur.execute("PRAGMA cache_size=-200000")  # 200 MB page cache: the live table is built in one pass
     cur.close()
 

@@ -24,7 +24,7 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 live_metadata = MetaData()
@@ -34,7 +34,7 @@ LIVE_COLUMNS = [
     Column("publication_id", Integer),
     Column("channel", String, nullable=False),
     Column("location", String, nullable=False),
-    Column("key", String, nullable=False, index=True),
+    Column("key", String, nullable=False),
     Column("sku", String),
     Column("gtin", String),
     Column("url", String),
@@ -57,3 +57,5 @@ LIVE_COLUMNS = [
 ]
 
 live = Table("live_offers", live_metadata, *LIVE_COLUMNS, prefixes=["TEMPORARY"])
+# built by build_live after the table is filled (an index maintained row by row while filling costs more)
+live_key_index = Index("ix_live_offers_key", live.c.key)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import CTE, Connection, String, and_, case, cast, func, insert, literal, or_, select
+from sqlalchemy import (
+    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, func, insert, literal, or_, select, update,
+)
+from sqlalchemy.schema import CreateTable
 
-from unisono.catalog.live import live
+from unisono.catalog.live import live, live_key_index
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
 
@@ -55,47 +58,133 @@ def with_keys(base: CTE, name: str) -> CTE:
     )
 
 
-def live_select(at: datetime):
-    """The SELECT behind the live table (exposed for tests and the benchmark)."""
-    at = at.astimezone(timezone.utc)
+def _current_offers(at: datetime, *columns):
+    """SELECT columns FROM the current publications' offers valid at `at`."""
     o = OfferRow.__table__
     cur = _current_publications(at)
-    base = (
-        select(o)
+    return (
+        select(*columns)
         .join(cur, and_(o.c.publication_id == cur.c.publication_id, o.c.location == cur.c.location))
         .where(or_(o.c.valid_from.is_(None), o.c.valid_from <= at), or_(o.c.valid_to.is_(None), o.c.valid_to > at))
-        .cte("base")
     )
-    keyed = with_keys(base, "keyed")
-    # brand and category are the product's: the shop's where it has them, else any channel's
-    shop_first = lambda col: func.coalesce(func.max(case((keyed.c.channel == "shop", col))), func.max(col))  # noqa: E731
-    attrs = (
-        select(keyed.c.key, shop_first(keyed.c.brand).label("brand"), shop_first(keyed.c.category).label("category"))
-        .group_by(keyed.c.key).cte("attrs")
-    )
+
+
+def _shop_first(channel, col):
+    """A product's attribute: the shop's where it has one, else any channel's (the largest)."""
+    return func.coalesce(func.max(case((channel == "shop", col))), func.max(col))
+
+
+def _attrs_table(name: str, key: str) -> Table:
+    return Table(name, MetaData(), Column(key, String, primary_key=True), Column("brand", String),
+                 Column("category", String), prefixes=["TEMPORARY"])
+
+
+def _fresh(conn: Connection, table: Table) -> Table:
+    table.drop(conn, checkfirst=True)
+    table.create(conn)
+    return table
+
+
+def _live_rows(at: datetime, attrs: Table):
+    """The SELECT that fills the live table: one pass over the current publications' offers valid at
+    `at`. The key is the sku (or, provisionally, the GTIN, link or "offer:<id>": rows without a sku are
+    re-keyed afterwards, _resolve_keys); brand and category the sku's where its rows disagree (`attrs`)."""
+    o = OfferRow.__table__
     on_sale = and_(
-        keyed.c.sale_price_cents.is_not(None),
-        or_(keyed.c.sale_start.is_(None), keyed.c.sale_start <= at),
-        or_(keyed.c.sale_end.is_(None), keyed.c.sale_end > at),
+        o.c.sale_price_cents.is_not(None),
+        or_(o.c.sale_start.is_(None), o.c.sale_start <= at),
+        or_(o.c.sale_end.is_(None), o.c.sale_end > at),
     )
-    effective = case((on_sale, keyed.c.sale_price_cents), else_=keyed.c.price_cents)
-    return (
-        select(
-            keyed.c.id, keyed.c.publication_id, keyed.c.channel, keyed.c.location, keyed.c.key,
-            keyed.c.sku, keyed.c.gtin, keyed.c.url, keyed.c.title, attrs.c.brand, attrs.c.category,
-            keyed.c.currency, keyed.c.price_cents, keyed.c.sale_price_cents, keyed.c.sale_start, keyed.c.sale_end,
-            effective, effective < keyed.c.price_cents, keyed.c.reference_cents, keyed.c.discount_percent,
-            keyed.c.availability, keyed.c.source, keyed.c.valid_from, keyed.c.valid_to,
-        )
-        .join(attrs, attrs.c.key == keyed.c.key)
-    )
+    effective = case((on_sale, o.c.sale_price_cents), else_=o.c.price_cents)
+    key = func.coalesce(o.c.sku, o.c.gtin, o.c.url, literal("offer:") + cast(o.c.id, String))
+    product = lambda col: case((o.c.sku.is_(None), o.c[col]), else_=attrs.c[col])  # noqa: E731
+    return _current_offers(
+        at,
+        o.c.id, o.c.publication_id, o.c.channel, o.c.location, key,
+        o.c.sku, o.c.gtin, o.c.url, o.c.title, product("brand"), product("category"),
+        o.c.currency, o.c.price_cents, o.c.sale_price_cents, o.c.sale_start, o.c.sale_end,
+        effective, effective < o.c.price_cents, o.c.reference_cents, o.c.discount_percent,
+        o.c.availability, o.c.source, o.c.valid_from, o.c.valid_to,
+    ).outerjoin(attrs, attrs.c.sku == o.c.sku)
+
+
+def _sku_attributes(conn: Connection, at: datetime) -> Table:
+    """Per sku: the product's brand and category (see _shop_first). Only rows with either count (a
+    NULL adds nothing to a max), so a sku missing here has neither. Rows without a sku that take one
+    (_resolve_keys) are not counted here: the attributes of their keys are redone after."""
+    o = OfferRow.__table__
+    attrs = _fresh(conn, _attrs_table("live_sku_attrs", "sku"))
+    conn.execute(insert(attrs).from_select(["sku", "brand", "category"], (
+        _current_offers(at, o.c.sku, _shop_first(o.c.channel, o.c.brand), _shop_first(o.c.channel, o.c.category))
+        .where(o.c.sku.is_not(None), or_(o.c.brand.is_not(None), o.c.category.is_not(None))).group_by(o.c.sku)
+    )))
+    return attrs
+
+
+def _resolve_keys(conn: Connection) -> bool:
+    """Rows without a sku take the sku of a live row with the same GTIN, else the same link (the
+    smallest, as with_keys): looked up among the rows sharing a GTIN or link with such a row, taken
+    in one pass. False when every row has a sku (nothing to do)."""
+    lv = live
+    skuless = _fresh(conn, Table("live_skuless", MetaData(), Column("gtin", String), Column("url", String),
+                                 prefixes=["TEMPORARY"]))
+    n = conn.execute(insert(skuless).from_select(["gtin", "url"], (
+        select(lv.c.gtin, lv.c.url).where(lv.c.sku.is_(None)).distinct()
+    ))).rowcount
+    if n == 0:
+        skuless.drop(conn)
+        return False
+    shares = Table("live_sku_sharing", MetaData(), Column("gtin", String, index=True), Column("url", String, index=True),
+                   Column("sku", String), prefixes=["TEMPORARY"])
+    _fresh(conn, shares)
+    conn.execute(insert(shares).from_select(["gtin", "url", "sku"], (
+        select(lv.c.gtin, lv.c.url, lv.c.sku).where(lv.c.sku.is_not(None), or_(
+            lv.c.gtin.in_(select(skuless.c.gtin).where(skuless.c.gtin.is_not(None))),
+            lv.c.url.in_(select(skuless.c.url).where(skuless.c.url.is_not(None))),
+        ))
+    )))
+    by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == lv.c.gtin).scalar_subquery()
+    by_url = select(func.min(shares.c.sku)).where(shares.c.url == lv.c.url).scalar_subquery()
+    conn.execute(update(lv).where(lv.c.sku.is_(None)).values(key=func.coalesce(by_gtin, by_url, lv.c.key)))
+    shares.drop(conn)
+    skuless.drop(conn)
+    return True
+
+
+def _key_attributes(conn: Connection) -> None:
+    """brand and category redone, over the live rows, for the keys that rows without a sku have."""
+    lv = live
+    touched = select(lv.c.key).where(lv.c.sku.is_(None))
+    attrs = _fresh(conn, _attrs_table("live_key_attrs", "key"))
+    conn.execute(insert(attrs).from_select(["key", "brand", "category"], (
+        select(lv.c.key, _shop_first(lv.c.channel, lv.c.brand), _shop_first(lv.c.channel, lv.c.category))
+        .where(lv.c.key.in_(touched)).group_by(lv.c.key)
+    )))
+    conn.execute(update(lv).where(lv.c.key.in_(select(attrs.c.key))).values(
+        brand=select(attrs.c.brand).where(attrs.c.key == lv.c.key).scalar_subquery(),
+        category=select(attrs.c.category).where(attrs.c.key == lv.c.key).scalar_subquery(),
+    ))
+    attrs.drop(conn)
 
 
 def build_live(conn: Connection, at: datetime) -> int:
-    """(Re)fill the live temp table for instant `at` on this connection; returns its row count."""
+    """(Re)fill the live temp table for instant `at` on this connection; returns its row count.
+
+    One pass copies the live offers; keys and product attributes are then fixed up in place where
+    needed (rows without a sku; products whose channels disagree on brand or category), and the key
+    index is built on the filled table."""
+    at = at.astimezone(timezone.utc)
     live.drop(conn, checkfirst=True)
-    live.create(conn)
-    conn.execute(insert(live).from_select([c.name for c in live.columns], live_select(at)))
+    conn.execute(CreateTable(live))
+    attrs = _sku_attributes(conn, at)
+    n = conn.execute(insert(live).from_select([c.name for c in live.columns], _live_rows(at, attrs))).rowcount
+    attrs.drop(conn)
+    rekeyed = _resolve_keys(conn)
+    live_key_index.create(conn)
+    if rekeyed:
+        _key_attributes(conn)
     if conn.dialect.name == "postgresql":  # a fresh temp table has no statistics: without them the
         conn.exec_driver_sql("ANALYZE live_offers")  # planner picks quadratic nested loops
-    return conn.execute(select(func.count()).select_from(live)).scalar_one()
+    if n is None or n < 0:
+        n = conn.execute(select(func.count()).select_from(live)).scalar_one()
+    return n

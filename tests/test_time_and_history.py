@@ -213,6 +213,21 @@ def test_reconciling_the_same_instant_again_gives_the_same_statuses(project):
     assert [f["status"] for f in first["findings"]] == [f["status"] for f in again["findings"]] == ["resolved"]
 
 
+def test_reconciling_the_same_instant_twice_compares_with_the_first_run(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None), ("2", "19.99", None, None)]),
+            "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;", "1001;2;18,99;;;"]), "--published-at", "2026-11-20")
+    first = json.loads(unisono(project, "reconcile", "--at", "2026-11-21T05:30", "--format", "json").output)
+    assert sorted((f["sku"], f["status"]) for f in first["findings"]) == [("1", "new"), ("2", "new")]
+    again = json.loads(unisono(project, "reconcile", "--at", "2026-11-21T05:30", "--format", "json").output)
+    assert sorted((f["sku"], f["status"]) for f in again["findings"]) == [("1", "open"), ("2", "open")]
+    assert again["summary"]["status"] == {"new": 0, "open": 2, "resolved": 0}
+    # a late corrected file, then the nightly job again for the same instant: against the first run
+    publish(project, "store", "b.csv", store_file(["1001;1;99,99;;;", "1001;2;18,99;;;"]), "--published-at", "2026-11-21")
+    third = json.loads(unisono(project, "reconcile", "--at", "2026-11-21T05:30", "--format", "json").output)
+    assert sorted((f["sku"], f["status"]) for f in third["findings"]) == [("1", "resolved"), ("2", "open")]
+
+
 def test_history_loaded_after_newer_files_is_deduplicated_like_history_loaded_in_order(project):
     text = store_file(["1001;1;99,99;;;"])
     publish(project, "store", "now.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
