@@ -15,11 +15,10 @@ The HTML is untrusted: it is parsed, never executed; JSON-LD is read with json.
 """
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import Decimal, InvalidOperation
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +28,10 @@ from lxml.html import HtmlElement
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from unisono.channels import newsletter_blocks as nb
+from unisono.channels.newsletter_schema import _schema_items, _schema_offer
+from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
 from unisono.channels.parsing import (
-    normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_percent, parse_text_price,
+    normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
 from unisono.domain.config import NewsletterTemplate, ProjectConfig
 from unisono.domain.models import ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
@@ -50,6 +51,7 @@ class _Context:
     config: ProjectConfig
     doc: nb.Doc
     sent: date  # when the newsletter went out: dates without a year are read near it
+    title_keys: dict = field(default_factory=dict)  # slug -> how many blocks were keyed by it
 
     def source(self, el: HtmlElement, path: str | None = None) -> SourceRef:
         return SourceRef(file=self.name, line=el.sourceline, path=path or self.doc.path(el) or el.tag)
@@ -189,167 +191,7 @@ def _strip_invisible(root: HtmlElement) -> None:
             el.drop_tree()  # keeps the tail text
 
 
-# ---- schema.org markup ----------------------------------------------------------------------------
-
-@dataclass
-class _SchemaItem:
-    product: dict
-    offer: dict
-    line: int | None  # of the <script> or the microdata element
-    where: str  # its element path and the path inside the JSON: "head[1]/script[2] $.itemListElement[0].item"
-
-
-_MAX_JSON_NODES = 100_000
-
-
-def _schema_items(root: HtmlElement, name: str, notes: list[str]) -> list[_SchemaItem]:
-    items: list[_SchemaItem] = []
-    for script in root.iter("script"):
-        if (script.get("type") or "").strip().lower() != "application/ld+json":
-            continue
-        try:
-            data = json.loads(script.text_content(), strict=False)  # json, never eval
-        except (ValueError, RecursionError) as e:
-            notes.append(f"{name} line {script.sourceline}: JSON-LD is not valid JSON and was skipped "
-                         f"({' '.join(str(e).split())[:120]})")
-            continue
-        items += _products(data, script, f"{nb.element_path(script)} $")
-    if root.find(".//*[@itemscope]") is not None:
-        from extruct.w3cmicrodata import LxmlMicrodataExtractor  # only for emails with microdata
-
-        try:
-            md = LxmlMicrodataExtractor(add_html_node=True).extract_items(root, base_url=None)
-        except (ValueError, RecursionError, etree.LxmlError) as e:
-            notes.append(f"{name}: microdata could not be read ({e})")
-            md = []
-        for item in md:
-            node = item.get("htmlNode", root)
-            items += _products(_from_microdata(item), node, f"{nb.element_path(node)} microdata")
-    return items
-
-
-def _from_microdata(item):
-    """extruct's microdata item ({"type", "properties"}) in JSON-LD's shape ({"@type", ...})."""
-    if isinstance(item, list):
-        return [_from_microdata(v) for v in item]
-    if not isinstance(item, dict):
-        return item
-    out = {"@type": item.get("type")}
-    for k, v in (item.get("properties") or {}).items():
-        out[k] = _from_microdata(v)
-    return out
-
-
-def _types(node: dict) -> set[str]:
-    t = node.get("@type")
-    values = t if isinstance(t, list) else [t]
-    return {str(v).rsplit("/", 1)[-1].rsplit(":", 1)[-1] for v in values if v}
-
-
-def _products(data, element: HtmlElement, where: str) -> list[_SchemaItem]:
-    """Every (product, offer) pair in a JSON-LD document: Product, ItemList, @graph, Offer with
-    itemOffered. A walk with a stack (a hostile document may nest deeply), at most _MAX_JSON_NODES."""
-    out: list[_SchemaItem] = []
-    stack = [(data, where)]
-    seen = 0
-    while stack and seen < _MAX_JSON_NODES:
-        node, at = stack.pop()
-        seen += 1
-        if isinstance(node, list):
-            stack.extend((v, f"{at}[{i}]") for i, v in reversed(list(enumerate(node))))
-            continue
-        if not isinstance(node, dict):
-            continue
-        types = _types(node)
-        if types & {"Product", "IndividualProduct", "ProductModel"}:
-            offers = node.get("offers")
-            offers = offers if isinstance(offers, list) else [offers] if isinstance(offers, dict) else [{}]
-            out += [_SchemaItem(node, o if isinstance(o, dict) else {}, element.sourceline, at) for o in offers]
-        elif types & {"Offer", "AggregateOffer"} and isinstance(node.get("itemOffered"), dict):
-            out.append(_SchemaItem(node["itemOffered"], node, element.sourceline, at))
-        else:
-            stack.extend((v, f"{at}.{k}") for k, v in reversed(list(node.items())) if isinstance(v, (dict, list)))
-    return out
-
-
-_REFERENCE_TYPES = {"StrikethroughPrice"}  # a former price
-_LIST_PRICE_TYPES = {"ListPrice", "SRP", "MSRP"}  # the manufacturer's: not a former price (PAngV §11)
-
-
-def _schema_offer(ctx: _Context, item: _SchemaItem, wide: _Window) -> Offer | Rejection:
-    p, o = item.product, item.offer
-    source = SourceRef(file=ctx.name, line=item.line, path=item.where)
-    name = _str(p.get("name"))
-    try:
-        specs = o.get("priceSpecification")
-        specs = [s for s in (specs if isinstance(specs, list) else [specs]) if isinstance(s, dict)]
-        currency = _str(o.get("priceCurrency")) or ctx.currency
-        price = _schema_money(o.get("price", o.get("lowPrice")), currency)
-        reference = list_price = None
-        for spec in specs:
-            kind = _types({"@type": spec.get("priceType")})  # "https://schema.org/StrikethroughPrice"
-            value = _schema_money(spec.get("price"), _str(spec.get("priceCurrency")) or currency)
-            if kind & _REFERENCE_TYPES:
-                reference = reference or value
-            elif kind & _LIST_PRICE_TYPES:
-                list_price = list_price or value
-            elif price is None:
-                price = value
-        if price is None:
-            raise ValueError(f"schema.org product {name!r} has no offers.price" if name
-                             else "schema.org product has no offers.price")
-        valid_from, valid_to = wide
-        if _str(o.get("validFrom")):
-            valid_from = parse_instant(_str(o["validFrom"]), ctx.config.tz, what="validFrom")
-        until = _str(o.get("priceValidUntil")) or _str(o.get("validThrough"))
-        if until:
-            valid_to = parse_instant(until, ctx.config.tz, end_of_day=True, what="priceValidUntil")
-        gtin = next((normalize_gtin(_str(x.get(k))) for x in (p, o)
-                     for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8") if _str(x.get(k))), None)
-        brand = p.get("brand")
-        return Offer(
-            channel=CHANNEL, location=ctx.location, sku=_str(p.get("sku")) or _str(o.get("sku")), gtin=gtin,
-            url=_url(_str(p.get("url")) or _str(o.get("url"))), title=name,
-            brand=_str(brand.get("name")) if isinstance(brand, dict) else _str(brand),
-            currency=price[1], price=price[0], reference_price=reference[0] if reference else None,
-            list_price=list_price[0] if list_price else None, valid_from=valid_from, valid_to=valid_to, source=source)
-    except ValueError as e:
-        return Rejection(channel=CHANNEL, source=source, reason=str(e), raw=json.dumps(p, default=str)[:500])
-
-
-def _url(s: str | None) -> str | None:
-    try:
-        return normalize_url(s)
-    except ValueError:  # "https://[broken": the offer is still keyed by its sku
-        return None
-
-
-def _str(v) -> str | None:
-    if isinstance(v, list):
-        v = v[0] if v else None
-    if isinstance(v, dict):
-        v = v.get("@id") or v.get("@value") or v.get("url")
-    if v is None or isinstance(v, (dict, list, bool)):
-        return None
-    return str(v).strip() or None
-
-
-def _schema_money(value, currency: str) -> tuple[Decimal, str] | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return Decimal(str(value)), currency
-    s = _str(value)
-    if not s:
-        return None
-    try:  # schema.org writes "79.99"; emails in the wild also write "79,99 €"
-        return parse_decimal(s, decimal_comma=False if re.fullmatch(r"\d+\.\d+", s) else None), currency
-    except (ValueError, InvalidOperation):
-        parsed = parse_text_price(s, currency)
-        if parsed is None:
-            raise ValueError(f"schema.org price {s!r} is not a number") from None
-        return parsed
-
+# ---- validity and claims, template selectors
 
 # ---- template selectors -------------------------------------------------------------------------
 
@@ -411,106 +253,6 @@ def _template_prices(ctx: _Context, block: nb.Block, prices: list[nb.Price]) -> 
         links_to = f" links to {block.url} but" if block.url else ""
         shown = f" ({parts['price']!r} is not a price)" if parts.get("price") else ""
         block.problem = f"product block{links_to} shows no price{shown}"
-
-
-# ---- validity and claims --------------------------------------------------------------------------
-
-_MONTHS = {
-    "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2, "märz": 3,
-    "maerz": 3, "march": 3, "mär": 3, "mrz": 3, "mar": 3, "april": 4, "apr": 4, "mai": 5, "may": 5,
-    "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7, "august": 8, "aug": 8,
-    "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10, "okt": 10, "oct": 10,
-    "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
-}
-_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_DATE = re.compile(
-    r"(?<!\d)(?:(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"  # 2026-11-30
-    r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})\.(?:\s?(?P<ny>\d{4}|\d{2})(?!\d))?"  # 30.11.2026, 30.11.
-    rf"|(?P<dd>\d{{1,2}})\.?\s+(?P<dm>{_MON})\b\.?(?:\s+(?P<dy>\d{{4}}))?"  # 10. September 2023, 30 Nov 2026
-    rf"|\b(?P<mm>{_MON})\b\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<my>\d{{4}}))?)",  # November 30, 2026
-    re.I)
-_VALIDITY = re.compile(
-    r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
-    r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis)\b", re.I)
-_NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
-_RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through)\s*"
-
-
-@dataclass
-class _DateParts:
-    day: int
-    month: int | None
-    year: int | None
-
-
-def _date_parts(m: re.Match) -> _DateParts:
-    g = m.groupdict()
-    if g["iy"]:
-        return _DateParts(int(g["id"]), int(g["im"]), int(g["iy"]))
-    if g["nd"]:
-        y = g["ny"]
-        return _DateParts(int(g["nd"]), int(g["nm"]), (int(y) + 2000 if len(y) == 2 else int(y)) if y else None)
-    if g["dd"]:
-        return _DateParts(int(g["dd"]), _MONTHS[g["dm"].lower()], int(g["dy"]) if g["dy"] else None)
-    return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
-
-
-def parse_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
-    """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
-    "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
-    A date without a year takes the other date's year, else the year that puts it nearest to
-    `around` (the day the newsletter was sent: "bis 5.1." sent on 20.12. is next January's)."""
-    kw = _VALIDITY.search(text)
-    if not kw or _NOT_VALIDITY.search(text):
-        return None
-    window = text[kw.start():kw.end() + 80]
-    tokens = list(_DATE.finditer(window, kw.end() - kw.start()))
-    if not tokens:
-        return None
-    first = tokens[0]
-    end = _date_parts(first)
-    start: _DateParts | None = None
-    lead = window[kw.end() - kw.start():first.start()]
-    tail = window[first.end():]
-    if m := re.search(rf"(\d{{1,2}})\.?{_RANGE}$", lead):  # "20.–30.11.2026", "20–30 Nov 2026"
-        start = _DateParts(int(m.group(1)), None, None)
-    elif len(tokens) > 1 and re.fullmatch(_RANGE, window[first.end():tokens[1].start()]):
-        start, end = end, _date_parts(tokens[1])
-    elif m := re.match(rf"{_RANGE}(\d{{1,2}})(?:st|nd|rd|th)?\.?(?:,?\s*(\d{{4}}))?\b", tail):  # "Nov 20 – 30, 2026"
-        start, end = end, _DateParts(int(m.group(1)), end.month, int(m.group(2)) if m.group(2) else end.year)
-    elif re.search(r"\b(?:ab|from|starting|seit)\s*(?:dem\s*)?$", lead, re.I):
-        start, end = end, None
-    try:
-        return _complete(start, end, around)
-    except ValueError:  # "31.02." is no day
-        return None
-
-
-def _nearest_year(parts: _DateParts, around: date) -> int:
-    """The year in which day.month lies nearest to `around` (a 29.02. only where there is one)."""
-    def distance(year: int) -> int:
-        try:
-            return abs((date(year, parts.month, parts.day) - around).days)
-        except ValueError:
-            return 1 << 30
-    return min((around.year - 1, around.year, around.year + 1), key=distance)
-
-
-def _complete(start: _DateParts | None, end: _DateParts | None, around: date) -> tuple[date | None, date | None]:
-    if start and end:
-        start.month = start.month or end.month
-        start_year_given, end_year_given = start.year is not None, end.year is not None
-        start.year = start.year or end.year or _nearest_year(start, around)
-        end.year = end.year or start.year
-        s, e = date(start.year, start.month, start.day), date(end.year, end.month, end.day)
-        if e < s and not end_year_given:  # "vom 20.12. bis 5.1.": the end is in the next year
-            e = e.replace(year=e.year + 1)
-        elif e < s and not start_year_given:
-            s = s.replace(year=s.year - 1)
-        return s, e
-    one = start or end
-    d = date(one.year or _nearest_year(one, around), one.month, one.day)
-    return (d, None) if start else (None, d)
 
 
 _SENTENCE = re.compile(r"(?<=[^\W\d_][.!?])\s+(?=[A-ZÄÖÜ„\"*])")
@@ -596,9 +338,14 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
         sku = nb.find_sku(parts["sku"]) or parts["sku"].split()[-1]
     else:
         sku = nb.find_sku(text)
-    if block.url is None and sku is None:
-        return Rejection(channel=CHANNEL, source=source, raw=raw,
-                         reason="product block has no link to a product page and no product number")
+    title = parts.get("title") or nb.block_title(doc, block)
+    gtin = normalize_gtin(nb.find_gtin(text))
+    url = block.url
+    if url is None and sku is None and gtin is None:
+        if not title:
+            return Rejection(channel=CHANNEL, source=source, raw=raw,
+                             reason="product block has no link to a product page and no product number")
+        url = _title_key(ctx, title)  # the catalog keys an offer by sku, else GTIN, else link
     valid_from, valid_to = wide
     # "nur bis 25.11." in a block is read near the newsletter's validity
     wide_day = valid_to or valid_from
@@ -612,10 +359,26 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
             break
     badge = parse_percent(parts["discount"]) if parts.get("discount") else nb.discount_badge(text)
     ref = block.reference if block.reference and block.reference.currency == block.price.currency else None
+    if block.lowest is not None:  # what the block states as its 30-day lowest: a claim beside the offer
+        named = f"{title!r}: " if title else ""
+        claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="lowest_price",
+                            text=f"{named}{block.lowest.label} {block.lowest.text}".strip()[:300], source=source))
     return Offer(
-        channel=CHANNEL, location=ctx.location, sku=sku, gtin=normalize_gtin(nb.find_gtin(text)),
-        url=block.url, title=parts.get("title") or nb.block_title(doc, block),
+        channel=CHANNEL, location=ctx.location, sku=sku, gtin=gtin, url=url, title=title,
         currency=block.price.currency, price=block.price.amount,
         reference_price=ref.amount if ref and not ref.list_price else None,
         list_price=ref.amount if ref and ref.list_price else None,
         discount_percent=badge, valid_from=valid_from, valid_to=valid_to, source=source)
+
+
+TITLE_KEY = "urn:unisono:title:"
+
+
+def _title_key(ctx: _Context, title: str) -> str:
+    """The key of a block with neither link nor product number: its normalised title
+    ("urn:unisono:title:young-woman-dress"), stable from one issue to the next, so that presence
+    and history can follow it; a second block with the same title in the email gets ":2"."""
+    folded = unicodedata.normalize("NFKD", title.casefold())
+    slug = re.sub(r"[^\w]+", "-", "".join(c for c in folded if not unicodedata.combining(c))).strip("-_")[:120]
+    n = ctx.title_keys[slug] = ctx.title_keys.get(slug, 0) + 1
+    return f"{TITLE_KEY}{slug or 'product'}" + (f":{n}" if n > 1 else "")

@@ -10,19 +10,20 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
-from urllib.parse import parse_qsl, urlsplit
 
 from lxml import etree
 from lxml.html import HtmlElement
 
-from unisono.channels.parsing import normalize_url, parse_percent, parse_text_price
+from unisono.channels.newsletter_links import CTA, Link, is_boilerplate, product_link  # noqa: F401 (re-exported)
+from unisono.channels.newsletter_prices import (  # noqa: F401 (re-exported)
+    BADGE, MONEY, Price, discount_badge, find_prices, has_money,
+)
+from unisono.channels.newsletter_titles import block_title, find_gtin, find_sku  # noqa: F401 (re-exported)
 
 # Elements that start a new line of text (an email's layout is made of them).
 _BLOCK_TAGS = {"td", "th", "div", "li", "table", "tr", "p", "article", "section", "center", "body"}
 _LINE_TAGS = _BLOCK_TAGS | {"br", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "tbody", "thead",
                             "tfoot", "blockquote", "hr", "dd", "dt", "header", "footer", "html"}
-_STRUCK_TAGS = {"s", "del", "strike"}
 
 
 # ---- the document's text ------------------------------------------------------------------------
@@ -159,178 +160,6 @@ def element_path(el: HtmlElement, depth: int = 4, _positions: dict | None = None
     return "/".join(reversed(steps))
 
 
-# ---- prices -------------------------------------------------------------------------------------
-
-_NUM = r"\d{1,3}(?:[.,'’]\d{3})+(?:[.,](?:\d{1,2}|[-–]{1,2}))?|\d+(?:[.,](?:\d{1,2}|[-–]{1,2}))?"
-_MONEY = re.compile(
-    # "€79.99", "EUR 79.99", "CHF 1'299.00" ("Fr. 24.11." is a Friday, not a price)
-    rf"(?:(?<![A-Za-z])(?:EUR|USD|GBP|CHF|SFr\.?|Fr\.)|[€$£])\s?(?!\d{{1,2}}\.\d{{1,2}}\.)(?:{_NUM})(?!\d)"
-    # "79,99 €", "74.99 Fr.", "99,90 EUR" (the number may follow "Fr." of a previous price directly)
-    rf"|(?<!\d)(?<!\d[.,])(?:{_NUM})\s?(?:[€$£]|(?:EUR|Euro|CHF|SFr\.?|Fr\.|USD|GBP)(?![A-Za-z]))"
-)
-# What stands before a price tells what it is ("statt 99,99 €", "Versandkostenfrei ab 50 €").
-_REF_BEFORE = re.compile(
-    r"\b(?:statt|anstatt|uvp|vorher|bisher|zuvor|ursprünglich|regulär|normalpreis|originalpreis|"
-    r"streichpreis|alter preis|was|instead of|rrp|msrp|reg\.|regular(?: price)?|list price|"
-    r"compare at|original(?:ly)?)\W*$", re.I)
-# A manufacturer's recommended price is shown like a former price but is none (PAngV §11).
-_LIST_PRICE_BEFORE = re.compile(r"\b(?:uvp|unverbindliche preisempfehlung|rrp|msrp|list price)\W*$", re.I)
-_OTHER_MONEY_BEFORE = re.compile(  # thresholds, savings, vouchers: money, but no product's price
-    r"\b(?:versand\w*|\w*versand|liefer\w*|shipping|delivery|porto|\w*bestellwert|mindest\w*|einkauf\w*|"
-    r"orders?|über|over|spare|sparen|sparst|spar|save|you save|gutschein\w*|voucher|coupon|rabatt|"
-    r"gift card|guthaben|bonus|geschenk\w*)\b", re.I)
-_OTHER_MONEY_AFTER = re.compile(
-    r"^\s*(?:rabatt|off|gutschein|sparen|ersparnis|discount|mindestbestellwert|bestellwert|"
-    r"einkaufswert|geschenkt|bonus)\b", re.I)
-_UNIT_BEFORE = re.compile(r"(?:=|\bje|\bpro|\bper|grundpreis:?)\s*$", re.I)
-_UNIT_AFTER = re.compile(
-    r"^\s*(?:/|pro\b|je\b|per\b)\s*\d*[.,]?\d*\s*(?:kg|g|l|ml|cl|m|m²|m2|qm|stk\.?|stück|st\.|piece|unit)\b", re.I)
-
-
-@dataclass
-class Price:
-    start: int
-    end: int
-    text: str
-    amount: Decimal
-    currency: str
-    role: str  # "price", "reference" (struck / "statt"), "other" (threshold, saving, unit price)
-    list_price: bool = False  # a reference labelled "UVP"/RRP: the manufacturer's price, not a former one
-
-
-def find_prices(doc: Doc, currency: str) -> list[Price]:
-    prices: list[Price] = []
-    text = doc.text
-    prev_end = 0
-    matches = list(_MONEY.finditer(text))
-    for i, m in enumerate(matches):
-        parsed = parse_text_price(m.group(0), currency)
-        if parsed is None:
-            continue
-        line_start = text.rfind("\n", 0, m.start()) + 1
-        line_end = text.find("\n", m.end())
-        line_end = len(text) if line_end < 0 else line_end
-        next_start = matches[i + 1].start() if i + 1 < len(matches) else line_end
-        before = text[max(line_start, prev_end, m.start() - 60):m.start()]
-        after = text[m.end():min(line_end, next_start, m.end() + 40)]
-        prev_end = m.end()
-        if _UNIT_BEFORE.search(before) or _UNIT_AFTER.match(after):
-            role = "other"
-        elif _is_struck(doc, m.start()) or _REF_BEFORE.search(before):
-            role = "reference"
-        elif _OTHER_MONEY_BEFORE.search(before) or _OTHER_MONEY_AFTER.match(after):
-            role = "other"
-        else:
-            role = "price"
-        prices.append(Price(m.start(), m.end(), m.group(0), parsed[0], parsed[1], role,
-                            list_price=role == "reference" and bool(_LIST_PRICE_BEFORE.search(before))))
-    return prices
-
-
-def _is_struck(doc: Doc, offset: int) -> bool:
-    el = doc.owner(offset)
-    while el is not None and el.tag not in ("body", "html"):
-        if el.tag in _STRUCK_TAGS:
-            return True
-        if "line-through" in (el.get("style") or "").lower():
-            return True
-        if doc.struck_classes and doc.struck_classes.intersection((el.get("class") or "").split()):
-            return True
-        el = el.getparent()
-    return False
-
-
-_BADGE = re.compile(
-    r"[-–−]\s?\d{1,2}(?:[.,]\d+)?\s?%"  # "-20 %"
-    r"|\d{1,2}(?:[.,]\d+)?\s?%\s*(?:rabatt|off|reduziert|günstiger|sparen|weniger)", re.I)
-
-
-def discount_badge(text: str) -> Decimal | None:
-    """A "-20 %" / "20 % Rabatt" badge in a block's text (not "95 % Baumwolle")."""
-    m = _BADGE.search(text)
-    return parse_percent(m.group(0)) if m else None
-
-
-# ---- links ---------------------------------------------------------------------------------------
-
-_SOCIAL_HOSTS = re.compile(
-    r"(?:^|\.)(?:facebook|fb|instagram|twitter|x|youtube|youtu|pinterest|tiktok|linkedin|xing|"
-    r"whatsapp|snapchat|vimeo|threads|t|flickr|tumblr)\.(?:com|be|me|net)$|^(?:apps\.apple|play\.google)\.com$")
-_BOILERPLATE = re.compile(  # in a link's text
-    r"\b(?:unsubscribe|abmelden|abbestellen|austragen|opt-?out|impressum|imprint|datenschutz\w*|privacy|"
-    r"im browser|browser ?ansehen|online-?version|web-?version|view (?:this email |it )?(?:in|online)|"
-    r"view online|whitelist|weissen liste|weißen liste|preferences|einstellungen|agb|terms|kontakt|"
-    r"contact|forward to a friend|weiterempfehlen)\b", re.I)
-_BOILERPLATE_PATH_WORDS = {  # whole words of a link's path ("/content/whitelist-emails-de/")
-    "unsubscribe", "abmelden", "abbestellen", "austragen", "optout", "impressum", "imprint",
-    "datenschutz", "datenschutzerklaerung", "privacy", "agb", "terms", "kontakt", "contact",
-    "whitelist", "preferences"}
-_CTA = re.compile(
-    r"^(?:jetzt\b.*|.*\bshoppen\b.*|zum (?:produkt|artikel|angebot|shop)|mehr(?: erfahren| infos?| details)?|"
-    r"details|ansehen|entdecken|kaufen|bestellen|in den warenkorb|hier|shop now|buy now|buy|shop|"
-    r"view(?: product| more| details)?|learn more|see more|read more|order now|get it|discover|more|"
-    r"[>»→›]+)\W*$", re.I)
-# Redirect links of mail tools that carry their target in a parameter: the product page counts.
-_REDIRECT_PARAMS = ("url", "u", "redirect", "redirect_url", "redirecturl", "target", "dest",
-                    "destination", "to", "link", "goto", "r", "l")
-
-
-@dataclass
-class Link:
-    element: HtmlElement
-    url: str  # normalised target (a redirect's target when it carries one)
-    text: str
-    has_image: bool
-
-
-def is_boilerplate(text: str) -> bool:
-    """Footer text: unsubscribe, imprint, privacy, "view in browser"."""
-    return _BOILERPLATE.search(text) is not None
-
-
-def has_money(text: str) -> bool:
-    return _MONEY.search(text) is not None
-
-
-def product_link(el: HtmlElement) -> Link | None:
-    """A link that may lead to a product page; None for mailto/tel/"#", unsubscribe, imprint,
-    browser view, social networks and the shop's home page."""
-    href = (el.get("href") or "").strip()
-    target = _unwrap(href)
-    if not target.lower().startswith(("http://", "https://")):
-        return None  # mailto:, tel:, "#", "[[unsubscribe]]" placeholders, relative links
-    try:
-        parts = urlsplit(target)
-        url = normalize_url(target)
-    except ValueError:  # "https://[broken": no link anyone can follow
-        return None
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if not host or _SOCIAL_HOSTS.search(host):
-        return None
-    text = " ".join(el.text_content().split())
-    path_words = set(re.split(r"[/\-_.]+", parts.path.lower()))
-    if _BOILERPLATE.search(text) or path_words & _BOILERPLATE_PATH_WORDS:
-        return None
-    if url is None or not urlsplit(url).path.strip("/") and not urlsplit(url).query:
-        return None  # the shop's home page (a logo)
-    has_image = next(el.iter("img"), None) is not None
-    return Link(el, url, text, has_image)
-
-
-def _unwrap(href: str) -> str:
-    for _ in range(3):  # redirects inside redirects
-        try:
-            query = parse_qsl(urlsplit(href).query)
-        except ValueError:
-            return href
-        inner = next((v for k, v in query if k.lower() in _REDIRECT_PARAMS
-                      and v.lower().startswith(("http://", "https://"))), None)
-        if inner is None:
-            return href
-        href = inner
-    return href
-
-
 # ---- product blocks ------------------------------------------------------------------------------
 
 @dataclass
@@ -343,13 +172,15 @@ class Block:
     reference: Price | None = None
     problem: str | None = None
     parts: dict[str, str] = field(default_factory=dict)  # texts picked by newsletter.template selectors
+    lowest: Price | None = None  # the stated lowest price of the last 30 days (EU Omnibus line)
+    unit: HtmlElement | None = None  # the largest element around it holding no other block (its grid cell)
 
     @property
     def url(self) -> str | None:
         """The product link: the one on the image or the name before a "Jetzt shoppen" button."""
         if not self.links:
             return None
-        ranked = sorted(self.links, key=lambda k: (not (k.has_image or (k.text and not _CTA.match(k.text)))))
+        ranked = sorted(self.links, key=lambda k: (not (k.has_image or (k.text and not CTA.match(k.text)))))
         return ranked[0].url
 
 
@@ -359,17 +190,28 @@ class Heuristic:
     loose_prices: list[Price] = field(default_factory=list)  # product prices next to no product link
 
 
+# A block whose only link goes nowhere yet ("#", "", a merge tag such as "{{ product.url }}"): a
+# template or an unsent campaign; its name and price still make a product block.
+_DEAD_HREF = re.compile(r"^\s*(?:#.*|javascript:.*|\{\{.*\}\}|\*\|.*\|\*|\[\[.*\]\]|%%.*%%|\$\{.*\})?\s*$", re.I)
+# Whether a block with no link at all (name and price beside an image) is read. Off: a layout
+# without any product link stays an error that asks for newsletter.template (the tested
+# contract, see tests/test_channel_newsletter.py::test_a_layout_without_product_links_...).
+READ_BLOCKS_WITHOUT_ANCHOR = False
+
+
 def find_blocks(doc: Doc, prices: list[Price]) -> Heuristic:
     product_prices = [p for p in prices if p.role in ("price", "reference")]
     starts = [p.start for p in product_prices]
+    with_lowest = [p for p in prices if p.role in ("price", "reference", "lowest")]
+    lowest_starts = [p.start for p in with_lowest]
 
     def bounds(el: HtmlElement) -> tuple[int, int]:
         s, e = doc.span(el)
         return bisect.bisect_left(starts, s), bisect.bisect_left(starts, e)
 
     def prices_in(el: HtmlElement) -> list[Price]:
-        i, j = bounds(el)
-        return product_prices[i:j]
+        s, e = doc.span(el)
+        return with_lowest[bisect.bisect_left(lowest_starts, s):bisect.bisect_left(lowest_starts, e)]
 
     def has_prices(el: HtmlElement) -> bool:
         i, j = bounds(el)
@@ -391,10 +233,60 @@ def find_blocks(doc: Doc, prices: list[Price]) -> Heuristic:
               for el in sorted(by_block, key=lambda e: doc.span(e))]
     blocks = [b for b in blocks if b is not None]
     blocks += _priceless_siblings(doc, blocks, links, has_prices)
+    covered = Spans([doc.span(b.element) for b in blocks])
+    blocks += _linkless_blocks(doc, blocks, [p for p in product_prices if p.start not in covered], prices_in)
     blocks.sort(key=lambda b: doc.span(b.element))
+    _set_units(doc, blocks)
     covered = Spans([doc.span(b.element) for b in blocks])
     loose = [p for p in product_prices if p.start not in covered]
     return Heuristic(blocks, loose)
+
+
+def _set_units(doc: Doc, blocks: list[Block]) -> None:
+    """Each block's cell: where its name may stand outside it ("Canon EF70-300 Lens" above a
+    description with "Starting at $549.00 | PRE-ORDER"). Not larger than a few times the block."""
+    holding: dict[HtmlElement, int] = {}
+    for b in blocks:
+        for a in (b.element, *b.element.iterancestors()):
+            holding[a] = holding.get(a, 0) + 1
+    for b in blocks:
+        size = len(doc.text_of(b.element).strip())
+        unit = b.element
+        while (parent := unit.getparent()) is not None and parent.tag not in ("body", "html") \
+                and holding.get(parent, 0) == 1 and len(doc.text_of(parent).strip()) <= 3 * size + 300:
+            unit = parent
+        b.unit = unit
+
+
+def _linkless_blocks(doc: Doc, blocks: list[Block], loose: list[Price], prices_in) -> list[Block]:
+    """Product blocks without a product link: the smallest layout element around a loose price
+    that shows one product's prices and a name, holds no other block and has a dead link
+    ("#", a merge tag) — or, with READ_BLOCKS_WITHOUT_ANCHOR, no link at all beside an image."""
+    taken = {b.element for b in blocks}
+    inside_taken = {a for el in taken for a in (el, *el.iterancestors())}
+    found: list[Block] = []
+    for price in loose:
+        if price.role != "price" or any(doc.span(b.element)[0] <= price.start < doc.span(b.element)[1]
+                                        for b in found):
+            continue
+        owner = doc.owner(price.start)
+        for anc in (owner, *owner.iterancestors()):
+            if anc.tag in ("body", "html") or anc in inside_taken or any(d in taken for d in anc.iter()):
+                break
+            if anc.tag not in _BLOCK_TAGS:
+                continue
+            block = _classify(anc, [], prices_in(anc), doc.text_of(anc))
+            if block is None or len(doc.text_of(anc)) > 600:
+                break  # several products' prices, or a whole section
+            if block.problem or block_title(doc, block) is None:
+                continue
+            anchors = list(anc.iter("a"))
+            dead = anchors and all(_DEAD_HREF.match(a.get("href") or "") for a in anchors)
+            bare = not anchors and next(anc.iter("img"), None) is not None and READ_BLOCKS_WITHOUT_ANCHOR
+            if dead or bare:
+                found.append(block)
+            break
+    return found
 
 
 def _classify(el: HtmlElement, links: list[Link], prices: list[Price], text: str) -> Block | None:
@@ -409,6 +301,9 @@ def _classify(el: HtmlElement, links: list[Link], prices: list[Price], text: str
     refs = [p for p in unique if p.role == "reference"]
     targets = {k.url for k in links}
     block = Block(el, links)
+    block.lowest = next((p for p in unique if p.role == "lowest"), None)
+    if block.lowest is not None and not current and not refs:
+        return None
     if len(current) == 1 and len(refs) <= 1:
         block.price, block.reference = current[0], (refs[0] if refs else None)
     elif len(current) == 2 and not refs and len(targets) == 1 and current[0].currency == current[1].currency:
@@ -485,52 +380,3 @@ def _shape(el: HtmlElement) -> set[str]:
 
 def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
-
-
-# ---- what a block says besides its prices ---------------------------------------------------------
-
-_SKU = re.compile(r"\b(?:Art(?:ikel)?\.?\s*-?\s*Nr\.?|Artikel-?\s*nummer|Art\.-?Nr|SKU|Item\s*(?:no\.?|#)|"
-                  r"Best(?:ell)?\.?\s*-?\s*Nr\.?)\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9._/-]{0,39})", re.I)
-_GTIN = re.compile(r"\b(?:EAN|GTIN)\s*:?\s*(\d{8,14})\b", re.I)
-
-
-def find_sku(text: str) -> str | None:
-    m = _SKU.search(text)
-    return m.group(1).rstrip(".") if m else None
-
-
-def find_gtin(text: str) -> str | None:
-    m = _GTIN.search(text)
-    return m.group(1) if m else None
-
-
-def block_title(doc: Doc, block: Block) -> str | None:
-    """The product's name: a link's text, else a heading/name-styled element, else the first
-    line that is neither a price, a badge, a button nor a product number."""
-    def plausible(s: str) -> bool:
-        s = s.strip()
-        return (1 < len(s) <= 200 and re.search(r"[^\W\d_]{2}", s) is not None and not _CTA.match(s)
-                and not _MONEY.search(s) and not _BADGE.search(s) and not _SKU.search(s)
-                and not _GTIN.search(s))
-
-    for link in block.links:
-        if plausible(link.text):
-            return link.text
-    for el in block.element.iter():
-        if not isinstance(el.tag, str):
-            continue
-        named = re.search(r"title|name|headline|product-?name", el.get("class") or "", re.I)
-        if el.tag in ("h1", "h2", "h3", "h4", "h5", "h6", "strong", "b") or named:
-            text = " ".join(doc.text_of(el).split())
-            if plausible(text):
-                return text
-    start, end = doc.span(block.element)
-    for _, line in doc.lines(start, end):
-        if plausible(line):
-            return line
-    for link in block.links:
-        for img in link.element.iter("img"):
-            alt = (img.get("alt") or "").strip()
-            if plausible(alt):
-                return alt
-    return None

@@ -4,7 +4,7 @@ Set-based: the database finds the violating rows; Python only turns each into a 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class EvalContext:
     at: datetime  # the instant the live offers were built for (timezone-aware)
     tz: ZoneInfo  # the project's zone, for dates in messages
+    conn: Connection | None = None  # where the rules run: a rule may look at the catalog's small tables first
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -30,5 +31,6 @@ class EvalContext:
 
 def run_rules(conn: Connection, rules: list[Rule], ctx: EvalContext) -> list[Finding]:
     """Findings of all rules: most severe first, then by rule, product and locations."""
+    ctx = replace(ctx, conn=conn)
     findings = [rule.to_finding(row, ctx) for rule in rules for row in conn.execute(rule.query(live, ctx))]
     return sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations))

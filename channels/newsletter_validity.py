@@ -1,0 +1,111 @@
+"""Validity statements in a newsletter: "gültig vom 20.11. bis 30.11.2026", "nur bis 30.11.",
+"valid until November 30, 2026" -> the first and last day."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_MONTHS = {
+    "januar": 1, "jänner": 1, "january": 1, "jan": 1, "februar": 2, "february": 2, "feb": 2, "märz": 3,
+    "maerz": 3, "march": 3, "mär": 3, "mrz": 3, "mar": 3, "april": 4, "apr": 4, "mai": 5, "may": 5,
+    "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7, "august": 8, "aug": 8,
+    "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10, "okt": 10, "oct": 10,
+    "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+}
+_MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE = re.compile(
+    r"(?<!\d)(?:(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"  # 2026-11-30
+    r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})\.(?:\s?(?P<ny>\d{4}|\d{2})(?!\d))?"  # 30.11.2026, 30.11.
+    rf"|(?P<dd>\d{{1,2}})\.?\s+(?P<dm>{_MON})\b\.?(?:\s+(?P<dy>\d{{4}}))?"  # 10. September 2023, 30 Nov 2026
+    rf"|\b(?P<mm>{_MON})\b\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<my>\d{{4}}))?)",  # November 30, 2026
+    re.I)
+_VALIDITY = re.compile(
+    r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
+    r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis)\b", re.I)
+_NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
+_RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through)\s*"
+
+
+@dataclass
+class _DateParts:
+    day: int
+    month: int | None
+    year: int | None
+
+
+def _date_parts(m: re.Match) -> _DateParts:
+    g = m.groupdict()
+    if g["iy"]:
+        return _DateParts(int(g["id"]), int(g["im"]), int(g["iy"]))
+    if g["nd"]:
+        y = g["ny"]
+        return _DateParts(int(g["nd"]), int(g["nm"]), (int(y) + 2000 if len(y) == 2 else int(y)) if y else None)
+    if g["dd"]:
+        return _DateParts(int(g["dd"]), _MONTHS[g["dm"].lower()], int(g["dy"]) if g["dy"] else None)
+    return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
+
+
+def parse_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
+    """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
+    "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
+    A date without a year takes the other date's year, else the next such date on or after `around`,
+    the day the newsletter was sent ("bis 5.1." sent on 20.12. is next January's; see _year_of)."""
+    kw = _VALIDITY.search(text)
+    if not kw or _NOT_VALIDITY.search(text):
+        return None
+    window = text[kw.start():kw.end() + 80]
+    tokens = list(_DATE.finditer(window, kw.end() - kw.start()))
+    if not tokens:
+        return None
+    first = tokens[0]
+    end = _date_parts(first)
+    start: _DateParts | None = None
+    lead = window[kw.end() - kw.start():first.start()]
+    tail = window[first.end():]
+    if m := re.search(rf"(\d{{1,2}})\.?{_RANGE}$", lead):  # "20.–30.11.2026", "20–30 Nov 2026"
+        start = _DateParts(int(m.group(1)), None, None)
+    elif len(tokens) > 1 and re.fullmatch(_RANGE, window[first.end():tokens[1].start()]):
+        start, end = end, _date_parts(tokens[1])
+    elif m := re.match(rf"{_RANGE}(\d{{1,2}})(?:st|nd|rd|th)?\.?(?:,?\s*(\d{{4}}))?\b", tail):  # "Nov 20 – 30, 2026"
+        start, end = end, _DateParts(int(m.group(1)), end.month, int(m.group(2)) if m.group(2) else end.year)
+    elif re.search(r"\b(?:ab|from|starting|seit)\s*(?:dem\s*)?$", lead, re.I):
+        start, end = end, None
+    try:
+        return _complete(start, end, around)
+    except ValueError:  # "31.02." is no day
+        return None
+
+
+GRACE = timedelta(days=30)  # a validity may have begun, or a late copy ended, this long before sending
+
+
+def _year_of(parts: _DateParts, sent: date) -> int:
+    """The year of the next day.month on or after the day the newsletter was sent (less GRACE: a
+    copy sent late keeps last month's dates); a 29.02. only where there is one."""
+    for year in range(sent.year - 1, sent.year + 8):
+        try:
+            if date(year, parts.month, parts.day) >= sent - GRACE:
+                return year
+        except ValueError:
+            continue
+    raise ValueError("no such day")
+
+
+def _complete(start: _DateParts | None, end: _DateParts | None, around: date) -> tuple[date | None, date | None]:
+    if start and end:
+        start.month = start.month or end.month
+        start_year_given, end_year_given = start.year is not None, end.year is not None
+        start.year = start.year or end.year or _year_of(start, around)
+        end.year = end.year or start.year
+        s, e = date(start.year, start.month, start.day), date(end.year, end.month, end.day)
+        if e < s and not end_year_given:  # "vom 20.12. bis 5.1.": the end is in the next year
+            e = e.replace(year=e.year + 1)
+        elif e < s and not start_year_given:
+            s = s.replace(year=s.year - 1)
+        return s, e
+    one = start or end
+    d = date(one.year or _year_of(one, around), one.month, one.day)
+    return (d, None) if start else (None, d)
+
+
