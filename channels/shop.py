@@ -5,43 +5,39 @@ Two forms, told apart by content (not by file extension):
   (http://base.google.com/ns/1.0) or plain (`<title>`, `<link>`);
 - tabular: a header row of GMC attribute names, tab-, comma- or semicolon-separated.
 
-Both stream: `stream` turns items into offers one at a time, so a feed of a million items
-never becomes a tree in memory. Every item becomes one offer or one rejection.
+Both stream: `stream` turns items into offers by the column (OfferBatch, up to BATCH items at a
+time), so a feed of a million items never becomes a tree, nor a million objects, in memory. Every
+item becomes one offer (a row of a batch, with its line) or one rejection.
+
+Per item the work is small: the item's children are read once through a tag -> field table,
+repeated texts (prices, sale windows, availability words, brands, categories) are parsed once
+per feed (caches), and the offer is one tuple of column values, not an Offer object.
 """
 from __future__ import annotations
 
-import csv
 import html
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
-from functools import lru_cache, partial
+from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
-from typing import IO, BinaryIO
 
+import pyarrow as pa
 from lxml import etree
 
+from unisono.channels.shop_items import xml_items, tabular_items
 from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
+from unisono.domain.batch import SCHEMA, OfferBatch, cents
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
 
 CHANNEL = "shop"
-_ATOM = "http://www.w3.org/2005/Atom"
-
-# Names real feeds use beside the GMC ones: Magento's g:date_price, idealo/Prisjakt-style columns.
-_ALIASES = {
-    "date_price": "sale_price_effective_date",
-    "sku": "id", "offer_id": "id",
-    "url": "link",
-    "ean": "gtin", "eans": "gtin",
-    "categorypath": "product_type",
-}
-
-# The GMC attributes an offer is made of; everything else in a feed is ignored.
-_FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
-                     "brand", "gtin", "product_type", "google_product_category"})
+BATCH = 50_000  # items per span of the stream: a span's offers are one OfferBatch
+PART = 5_000  # offers held as Python values at most: then made columns (memory: a part, not a span)
+_SPAN_END = object()  # in _entries: the rows of a span are complete (its rejections follow)
 
 _AVAILABILITY = {
     "in stock": Availability.in_stock, "instock": Availability.in_stock,
@@ -54,6 +50,7 @@ _AVAILABILITY = {
     "backorder": Availability.backorder, "back order": Availability.backorder,
 }
 
+
 @dataclass
 class _Tally:
     """What is worth one note per file rather than one per item."""
@@ -63,49 +60,85 @@ class _Tally:
     unknown_availability: Counter = field(default_factory=Counter)
 
 
-# One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
-# and a way to get its raw text (only called for rejections).
-_Item = tuple[dict[str, str] | str, int, Callable[[], str]]
+
+# One offer as a tuple of column values (_row): the catalog's form (cents, UTC microseconds,
+# availability value) for the batch, then the exact values (Decimal, aware datetime) for read().
+_SKU, _GTIN, _URL, _TITLE, _BRAND, _CATEGORY, _CURRENCY, _PRICE_CENTS, _SALE_CENTS, _START_US, _END_US, \
+    _AVAILABILITY_VALUE, _LINE, _PRICE, _SALE_PRICE, _SALE_START, _SALE_END = range(17)
 
 
 def read(path: Path, config: ProjectConfig) -> ChannelRead:
     """Read a shop feed into offers and rejections. Raises InputError when the file as a whole
     cannot be read: never a partial read."""
     result = ChannelRead(channel=CHANNEL, source=path.name)
-    for entry in stream(path, config, notes=result.notes):
-        (result.offers if isinstance(entry, Offer) else result.rejections).append(entry)
+    location = config.shop.location
+    for entry in _entries(path, config, result.notes):
+        if isinstance(entry, Rejection):
+            result.rejections.append(entry)
+        elif entry is not _SPAN_END:  # the same rows stream() makes batches of, with the exact prices and instants
+            result.offers.extend(_offer(row, location, path.name) for row in entry)
     return result
 
 
-def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) -> Iterator[Offer | Rejection]:
-    """Each item of the feed as an Offer or a Rejection, in file order. When the iteration is
-    complete, what a user should know about the whole file is appended to `notes`."""
+def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) -> Iterator[OfferBatch | Rejection]:
+    """The feed as OfferBatches (the offers, `line` column: where each item starts) and Rejections,
+    in file order by spans: the items are taken BATCH at a time; of each span, first its offers
+    (one batch, in file order), then its rejections (in file order). Every item is exactly one row
+    or one rejection. When the iteration is complete, what a user should know about the whole
+    file is appended to `notes`."""
+    location = config.shop.location
+    parts: list[pa.Table] = []
+    for entry in _entries(path, config, notes):
+        if isinstance(entry, Rejection):
+            yield entry
+        elif entry is _SPAN_END:
+            if parts:
+                yield OfferBatch(CHANNEL, path.name, _combine(parts, location))
+                parts.clear()
+        else:
+            parts.append(_table(entry, location))
+
+
+def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iterator[list[tuple] | object | Rejection]:
+    """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
+    then the span's rejections."""
     head = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if not head:
         raise InputError(f"{path.name}: the file is empty")
     if head.startswith((b"<!doctype html", b"<html")):
         raise InputError(f"{path.name}: this is an HTML page, not a product feed")
-    items = _xml_items(path) if head.startswith(b"<") else _tabular_items(path)
+    items = xml_items(path) if head.startswith(b"<") else tabular_items(path)
     currency = config.shop.currency or config.currency
-    seen: dict[str, int] = {}  # id -> line of its first item, for duplicate messages
     tally = _Tally()
+    rows: list[tuple] = []
+    add = _adder(rows, config, currency, tally)
+    rejections: list[Rejection] = []
     name = path.name
+    left = BATCH  # items still to take into this span
     for fields, line, raw in items:
-        tally.rows += 1
-        source = SourceRef(file=name, line=line)
-        try:
-            if isinstance(fields, str):
-                raise ValueError(fields)
-            sku = fields.get("id")
-            if sku in seen:
-                raise ValueError(f"duplicate id {sku} (first at line {seen[sku]})")
-            if sku:
-                seen[sku] = line
-            offer = _offer(fields, source, config, currency, tally)
-        except ValueError as e:
-            yield Rejection(channel=CHANNEL, source=source, reason=str(e), raw=raw())
-        else:
-            yield offer
+        reason = fields if isinstance(fields, str) else add(fields, line)
+        if reason is not None:
+            raw_text = raw() if callable(raw) else etree.tostring(raw, encoding="unicode", with_tail=False)
+            rejections.append(Rejection(channel=CHANNEL, source=SourceRef(file=name, line=line),
+                                        reason=reason, raw=raw_text))
+        left -= 1
+        if not left:
+            tally.rows += BATCH
+            left = BATCH
+            if rows:
+                yield rows.copy()
+                rows.clear()
+            yield _SPAN_END
+            yield from rejections
+            rejections.clear()
+        elif len(rows) >= PART:
+            yield rows.copy()
+            rows.clear()
+    tally.rows += BATCH - left
+    if rows:
+        yield rows.copy()
+    yield _SPAN_END
+    yield from rejections
     if notes is not None:
         notes.extend(_notes(path.name, currency, tally))
 
@@ -131,44 +164,137 @@ def _notes(name: str, currency: str, tally: _Tally) -> list[str]:
     return notes
 
 
-# ---- one item's fields -> an Offer -------------------------------------------------------------
+# ---- one item's fields -> a row of columns -----------------------------------------------------
+
+_NOT_A_DIGIT = re.compile(r"[^\d\s.,+-]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_NO_SALE = (None, None, None, False)
+_NO_WINDOW = (None, None, None, None)
+
 
 # Prices and sale windows repeat across a feed: parsed once each (the parsers are pure; a
-# ValueError is not cached, so a bad value is re-parsed and rejected every time, as before).
-_money = lru_cache(maxsize=8192)(parse_feed_money)
-_NOT_A_DIGIT = re.compile(r"[^\d\s.,+-]")
+# ValueError is not cached, so a bad value is re-parsed and rejected every time).
+@lru_cache(maxsize=8192)
+def _money(text: str, default_currency: str, what: str) -> tuple[Decimal, str, int, bool]:
+    """(amount, currency, cents, whether the text names no currency)."""
+    amount, currency = parse_feed_money(text, default_currency, what=what)
+    return amount, currency, cents(amount), not _NOT_A_DIGIT.search(text)
 
 
 @lru_cache(maxsize=4096)
-def _sale_window(text: str, tz: tzinfo) -> tuple[datetime, datetime]:
+def _sale_window(text: str, tz: tzinfo) -> tuple[datetime, datetime, int, int]:
+    """(start, end, start and end in microseconds since the epoch, UTC)."""
     start, end = parse_interval(text, tz, naive_tz=timezone.utc)  # GMC: no zone means UTC
-    return start, _round_end_of_day(end)
+    end = _round_end_of_day(end)
+    return start, end, (start - _EPOCH) // _MICROSECOND, (end - _EPOCH) // _MICROSECOND
 
 
-def _offer(f: dict[str, str], source: SourceRef, config: ProjectConfig, currency: str, tally: _Tally) -> Offer:
-    """Build the offer, or raise ValueError with the reason a merchandiser reads."""
-    if not f.get("id"):
-        raise ValueError("item has no id")
-    if not f.get("price"):
-        raise ValueError("item has no price")
-    price, cur = _money(f["price"], currency, what="price")
-    sale_price = sale_start = sale_end = None
-    if f.get("sale_price"):  # an empty <g:sale_price/> means no sale
-        sale_price, sale_cur = _money(f["sale_price"], cur, what="sale price")
-        if sale_cur != cur:
-            raise ValueError(f"sale price is in {sale_cur} but the price is in {cur}")
-        if f.get("sale_price_effective_date"):  # no window: the sale is always on
-            sale_start, sale_end = _sale_window(f["sale_price_effective_date"], config.tz)
-    if not _NOT_A_DIGIT.search(f["price"]):  # digits only: the default currency was used
-        tally.no_currency += 1
+def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tally) -> Callable[[dict[str, str], int], str | None]:
+    """add(fields, line): append the item's offer row to `rows` and return None, or return the
+    reason a merchandiser reads why it is no offer. Ids are remembered for duplicate messages."""
+    seen: dict[str, int] = {}  # id -> line of its first item
+    tz = config.tz
+    unknown = tally.unknown_availability
+    append = rows.append
+
+    def add(f: dict[str, str], line: int) -> str | None:
+        get = f.get
+        sku = get("id")
+        if sku in seen:
+            return f"duplicate id {sku} (first at line {seen[sku]})"
+        if not sku:
+            return "item has no id"
+        seen[sku] = line
+        text = get("price")
+        if not text:
+            return "item has no price"
+        try:
+            price = _money(text, currency, "price")
+            cur = price[1]
+            text = get("sale_price")
+            if text:  # an empty <g:sale_price/> means no sale
+                sale = _money(text, cur, "sale price")
+                if sale[1] != cur:
+                    return f"sale price is in {sale[1]} but the price is in {cur}"
+                text = get("sale_price_effective_date")  # no window: the sale is always on
+                window = _sale_window(text, tz) if text else _NO_WINDOW
+            else:
+                sale, window = _NO_SALE, _NO_WINDOW
+        except ValueError as e:
+            return str(e)
+        if price[3]:  # digits only: the default currency was used
+            tally.no_currency += 1
+        text = get("availability")
+        availability = None
+        if text:
+            availability = _availability_value(text)
+            if availability is None:
+                unknown[text.strip()] += 1  # not worth a rejection: reported once per file in the notes
+        append((sku, normalize_gtin(get("gtin")),  # an invalid gtin is dropped: the id still keys the offer
+                normalize_url(get("link")), _human(get("title")), _label(get("brand")),
+                _label(get("product_type") or get("google_product_category")),
+                cur, price[2], sale[2], window[2], window[3], availability, line,
+                price[0], sale[0], window[0], window[1]))
+        return None
+
+    return add
+
+
+# SCHEMA column -> its place in a row
+_COLUMNS = {"sku": _SKU, "gtin": _GTIN, "url": _URL, "title": _TITLE, "brand": _BRAND, "category": _CATEGORY,
+            "currency": _CURRENCY, "price_cents": _PRICE_CENTS, "sale_price_cents": _SALE_CENTS,
+            "sale_start": _START_US, "sale_end": _END_US, "availability": _AVAILABILITY_VALUE, "line": _LINE}
+
+
+def _table(rows: list[tuple], location: str) -> pa.Table:
+    """The rows by the column, as the catalog stores them (SCHEMA)."""
+    n = len(rows)
+    columns = list(zip(*rows))
+    arrays = []
+    for f in SCHEMA:
+        if f.name == "location":
+            arrays.append(_constant(location, n))
+        elif f.name in _COLUMNS:  # timestamps: from microseconds since the epoch, UTC
+            arrays.append(pa.array(columns[_COLUMNS[f.name]], f.type))
+        else:  # what a feed never says: valid_from, list price, path, ...
+            arrays.append(_constant(None, n, f.type))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+def _combine(parts: list[pa.Table], location: str) -> pa.Table:
+    """One table of the parts' rows: each column one array (the constant ones shared, as in _table)."""
+    if len(parts) == 1:
+        return parts[0]
+    n = sum(t.num_rows for t in parts)
+    arrays = []
+    for i, f in enumerate(SCHEMA):
+        if f.name == "location":
+            arrays.append(_constant(location, n))
+        elif f.name in _COLUMNS:
+            arrays.append(pa.concat_arrays([chunk for t in parts for chunk in t.column(i).chunks]))
+        else:
+            arrays.append(_constant(None, n, f.type))
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+
+
+@lru_cache(maxsize=64)
+def _constant(value: str | None, n: int, type_: pa.DataType = pa.string()) -> pa.Array:
+    """A column of one value (or nulls): one array that every batch of the feed shares."""
+    if n < BATCH:
+        return _constant(value, BATCH, type_).slice(0, n)  # zero-copy
+    return pa.nulls(n, type_) if value is None else pa.array([value] * n, type_)
+
+
+def _offer(row: tuple, location: str, file: str) -> Offer:
+    """A row as the Offer it is, with the exact prices and the instants in their own offsets."""
+    availability = row[_AVAILABILITY_VALUE]
     return Offer(
-        channel=CHANNEL, location=config.shop.location, sku=f["id"],
-        gtin=normalize_gtin(f.get("gtin")),  # an invalid gtin is dropped: the id still keys the offer
-        url=normalize_url(f.get("link")),
-        title=_human(f.get("title")), brand=_human(f.get("brand")),
-        category=_human(f.get("product_type") or f.get("google_product_category")),
-        currency=cur, price=price, sale_price=sale_price, sale_start=sale_start, sale_end=sale_end,
-        availability=_availability(f.get("availability"), tally.unknown_availability), source=source,
+        channel=CHANNEL, location=location, sku=row[_SKU], gtin=row[_GTIN], url=row[_URL],
+        title=row[_TITLE], brand=row[_BRAND], category=row[_CATEGORY], currency=row[_CURRENCY],
+        price=row[_PRICE], sale_price=row[_SALE_PRICE], sale_start=row[_SALE_START], sale_end=row[_SALE_END],
+        availability=None if availability is None else Availability(availability),
+        source=SourceRef(file=file, line=row[_LINE]),
     )
 
 
@@ -187,151 +313,12 @@ def _human(text: str | None) -> str | None:
     return " ".join(html.unescape(text).split()) or None
 
 
-def _availability(text: str | None, unknown: Counter) -> Availability | None:
-    if not text:
-        return None
-    value = _availability_word(text)
-    if value is None:
-        unknown[text.strip()] += 1  # not worth a rejection: reported once per file in the notes
-    return value
+# brands and categories: few distinct values in a feed
+_label = lru_cache(maxsize=4096)(_human)
 
 
 @lru_cache(maxsize=1024)  # a feed writes few distinct values
-def _availability_word(text: str) -> Availability | None:
+def _availability_value(text: str) -> str | None:
     key = text.strip().lower().rsplit("/", 1)[-1]  # schema.org URLs too: ".../InStock"
-    return _AVAILABILITY.get(" ".join(re.sub(r"[_\-]", " ", key).split()))
-
-
-@lru_cache(maxsize=1024)
-def _name(raw: str) -> str:
-    # "Sale Price", "g:sale_price", "SALE-PRICE" -> "sale_price"
-    return re.sub(r"[\s\-]+", "_", raw.strip().lower().removeprefix("g:"))
-
-
-# ---- XML ---------------------------------------------------------------------------------------
-
-def _iterparse(fh: BinaryIO, **kw) -> etree.iterparse:
-    # Untrusted input. lxml (for streaming and line numbers) with no entity expansion, no DTD
-    # loading, no network, no huge text nodes; _check_prolog refuses DOCTYPEs that declare entities.
-    return etree.iterparse(fh, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, **kw)
-
-
-def _xml_error(path: Path, e: etree.XMLSyntaxError) -> InputError:
-    msg = re.sub(r", line \d+, column \d+$", "", (e.msg or str(e)).strip())
-    where = f" line {e.lineno}" if e.lineno else ""
-    return InputError(f"{path.name}{where}: the XML ends early or is malformed ({' '.join(msg.split())})")
-
-
-def _check_prolog(path: Path) -> None:
-    """Parse up to the root element: refuse entity declarations and documents that are not feeds."""
-    try:
-        with path.open("rb") as fh:
-            _, root = next(_iterparse(fh, events=("start",)))
-    except StopIteration:
-        raise InputError(f"{path.name}: no XML element in the file") from None
-    except etree.XMLSyntaxError as e:
-        raise _xml_error(path, e) from None
-    dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and next(dtd.iterentities(), None) is not None:
-        raise InputError(f"{path.name}: refused: the XML declares entities in a DOCTYPE "
-                         "(product feeds never do; it is how XML bombs and file-stealing documents work)")
-    name = etree.QName(root).localname
-    if name not in ("rss", "feed"):
-        raise InputError(f"{path.name} line {root.sourceline}: not a product feed "
-                         f"(the document is <{name}>, expected <rss> or <feed>)")
-
-
-def _xml_items(path: Path) -> Iterator[_Item]:
-    _check_prolog(path)
-    try:
-        with path.open("rb") as fh:
-            for _, item in _iterparse(fh, events=("end",), tag=("{*}item", "{*}entry")):
-                parent = item.getparent()
-                if parent is None or etree.QName(parent).localname not in ("channel", "feed", "rss"):
-                    continue  # an <item> inside something else is not a product
-                raw = partial(etree.tostring, item, encoding="unicode", with_tail=False)
-                yield _xml_fields(item), item.sourceline, raw
-                # streaming: drop this item and everything before it; the tree stays one item big
-                item.clear(keep_tail=False)
-                while item.getprevious() is not None:
-                    del parent[0]
-    except etree.XMLSyntaxError as e:
-        raise _xml_error(path, e) from None
-
-
-def _xml_fields(item: etree._Element) -> dict[str, str]:
-    """The item's direct children by GMC name; nested ones (g:shipping/g:price) are not the item's.
-    g: elements win over plain ones, GMC names over aliases; empty elements count as absent."""
-    fields: dict[str, str] = {}
-    rank: dict[str, tuple[bool, bool]] = {}
-    for child in item:
-        known = _xml_key(child.tag) if isinstance(child.tag, str) else None  # skips comments, PIs
-        if known is None:
-            continue
-        key, r = known
-        text = child.text if len(child) == 0 else "".join(child.itertext())  # fast path: no children
-        value = (text or "").strip()
-        if not value and key == "link":
-            value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
-        if value and (key not in fields or r < rank[key]):
-            fields[key], rank[key] = value, r
-    return fields
-
-
-@lru_cache(maxsize=512)
-def _xml_key(tag: str) -> tuple[str, tuple[bool, bool]] | None:
-    """"{ns}local" -> (GMC field, rank), None for elements we do not read. Cached: a feed has few tags."""
-    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
-    if ns and ns != _ATOM and "base.google.com" not in ns:
-        return None  # other vocabularies: media:, content:, ...
-    name = _name(local)
-    key = _ALIASES.get(name, name)
-    if key not in _FIELDS:
-        return None
-    return key, (key != name, "base.google.com" not in ns)  # lower ranks win: g: names, then plain
-
-
-# ---- tabular -----------------------------------------------------------------------------------
-
-def _tabular_items(path: Path) -> Iterator[_Item]:
-    try:
-        with path.open("r", encoding="utf-8-sig", newline="") as fh:
-            yield from _rows(path, fh)
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} is no UTF-8 character); "
-                         "export the feed as UTF-8") from None
-
-
-def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
-    header_line = fh.readline()
-    # the delimiter is the one the header uses most: GMC attribute names contain none of them
-    delimiter = max("\t;,", key=header_line.count)
-    header = [_name(h) for h in next(csv.reader([header_line], delimiter=delimiter), [])]
-    columns: dict[str, int] = {}
-    for i, name in enumerate(header):  # GMC names first, aliases only for what is still missing
-        if name in _FIELDS:
-            columns.setdefault(name, i)
-    for i, name in enumerate(header):
-        if _ALIASES.get(name) in _FIELDS:
-            columns.setdefault(_ALIASES[name], i)
-    missing = [c for c in ("id", "price") if c not in columns]
-    if missing:
-        have = ", ".join(h for h in header[:12] if h) or "nothing"
-        raise InputError(f"{path.name} line 1: no {' and no '.join(repr(m) for m in missing)} column "
-                         f"(the header has: {have}); is this a product feed?")
-    reader = csv.reader(fh, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
-    consumed = 0  # lines the reader has used up; a row starts on the next one (after the header)
-    try:
-        for row in reader:
-            line, consumed = consumed + 2, reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines are no items
-            raw = lambda r=row: delimiter.join(r)  # noqa: E731
-            if len(row) > len(header):
-                yield (f"the row has {len(row)} values but the header has {len(header)} columns "
-                       "(a delimiter inside an unquoted value?)"), line, raw
-            else:
-                yield {k: row[i].strip() for k, i in columns.items() if i < len(row) and row[i].strip()}, line, raw
-    except csv.Error as e:
-        raise InputError(f"{path.name} line {consumed + 2}: the rows cannot be split ({e}; "
-                         "a quote that is never closed?)") from None
+    value = _AVAILABILITY.get(" ".join(re.sub(r"[_\-]", " ", key).split()))
+    return None if value is None else value.value

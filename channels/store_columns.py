@@ -29,6 +29,7 @@ from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
 
 BLOCK = 8 << 20  # bytes pyarrow reads per block: ~100,000 rows, bounded memory
+_hash = hash  # of a duplicate key (64 bits; equal hashes are compared by their text)
 _FAILED = object()
 
 
@@ -84,6 +85,7 @@ class ColumnReader:
         self.row_path = row_path  # (line, fields, raw) -> Offer, Rejection, or None for no row
         self.invalid: list[tuple[int, str]] = []  # (line, text) of rows pyarrow could not split
         self.keys: list[pa.ChunkedArray] = []  # "store \x1f sku|EAN \x1f key" of each offer, in file order
+        self.hashes: list[np.ndarray] = []  # hash() of each key
         self.key_lines: list[np.ndarray] = []
 
     def batches(self, path: Path) -> Iterator[OfferBatch | Rejection]:
@@ -109,24 +111,32 @@ class ColumnReader:
 
     def _duplicates(self) -> Iterator[Rejection]:
         """A second offer for the same store and sku (or EAN, without a sku) is a duplicate row: the
-        first stays. Found once the whole file is read (one hash pass over the keys, not a set of
-        millions of strings) and withdrawn from the batches already yielded."""
-        if not self.keys:
+        first stays. Found once the whole file is read, from a 64-bit hash per offer (sorted: equal
+        hashes are neighbours), the candidates compared by their text, and withdrawn from the batches
+        already yielded. Memory: the keys and 8 bytes per offer, not a set or a hash table of millions
+        of strings."""
+        if not self.hashes:
             return
-        keys = pa.chunked_array([c for k in self.keys for c in k.chunks], pa.string()).combine_chunks()
-        lines = np.concatenate(self.key_lines)
-        index = keys.dictionary_encode().indices.to_numpy(zero_copy_only=False)
-        if np.bincount(index).max(initial=0) < 2:
+        hashes, lines = np.concatenate(self.hashes), np.concatenate(self.key_lines)
+        order = np.argsort(hashes, kind="stable")  # file order among equal hashes
+        ordered = hashes[order]
+        repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+        if not len(repeated):
             return
-        order = np.argsort(index, kind="stable")  # file order within each key
-        sorted_index = index[order]
-        repeats = np.flatnonzero(sorted_index[1:] == sorted_index[:-1]) + 1
-        firsts = np.searchsorted(sorted_index, sorted_index[repeats])  # each repeat's first row
-        found = sorted(zip(lines[order[repeats]].tolist(), lines[order[firsts]].tolist(), order[repeats].tolist()))
-        for line, first, row in found:
-            location, kind, key = keys[row].as_py().split("\x1f")
+        involved = np.unique(np.concatenate([repeated - 1, repeated]))  # sorted positions of every candidate
+        keys = pa.chunked_array([c for k in self.keys for c in k.chunks], pa.string())
+        rows = order[involved]
+        candidates = sorted(zip(lines[rows].tolist(), keys.take(pa.array(rows)).to_pylist()))
+        first: dict[str, int] = {}  # key -> line of its first offer
+        found = []
+        for line, text in candidates:
+            seen = first.setdefault(text, line)
+            if seen != line:
+                found.append((line, seen, text))
+        for line, seen, text in sorted(found):
+            location, kind, key = text.split("\x1f")
             yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
-                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {first})")
+                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})")
 
     def _invalid(self, row) -> str:
         self.invalid.append((row.number, row.text))
@@ -169,8 +179,9 @@ class ColumnReader:
         keyed = pa.concat_tables([batch, OfferBatch.from_offers("store", self.layout.name, extra).table])
         if keyed.num_rows:
             kind = pc.if_else(pc.is_null(keyed["sku"]), "EAN", "sku")
-            self.keys.append(pc.binary_join_element_wise(keyed["location"], kind,
-                                                         pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f"))
+            keys = pc.binary_join_element_wise(keyed["location"], kind, pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f")
+            self.keys.append(keys)
+            self.hashes.append(np.fromiter(map(_hash, keys.to_pylist()), dtype=np.int64, count=len(keys)))
             self.key_lines.append(keyed["line"].to_numpy())
         yield from extra
         if batch.num_rows:

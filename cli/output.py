@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from itertools import groupby
 
 from rich.console import Console

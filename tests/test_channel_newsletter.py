@@ -390,10 +390,11 @@ def test_validity_texts(text, expected):
 @pytest.mark.parametrize("text, sent, expected", [
     ("nur bis 5.1.", date(2026, 12, 20), (None, date(2027, 1, 5))),  # sent before New Year: next January
     ("gültig vom 28.12. bis 3.1.", date(2026, 12, 27), (date(2026, 12, 28), date(2027, 1, 3))),
-    ("nur bis 30.11.", date(2027, 1, 3), (None, date(2026, 11, 30))),  # a late copy of last year's issue
-    ("gültig bis 29.02.", date(2028, 2, 1), (None, date(2028, 2, 29))),
+    ("nur bis 30.11.", date(2026, 12, 3), (None, date(2026, 11, 30))),  # a copy sent late: expired, not next year
+    ("nur bis 30.11.", date(2026, 5, 1), (None, date(2026, 11, 30))),  # a long offer: ahead, never behind
+    ("gültig bis 29.02.", date(2027, 3, 1), (None, date(2028, 2, 29))),
 ])
-def test_dates_without_a_year_are_read_near_the_day_the_newsletter_was_sent(text, sent, expected):
+def test_dates_without_a_year_are_the_next_such_dates_from_the_day_the_newsletter_was_sent(text, sent, expected):
     assert parse_validity(text, sent) == expected
 
 

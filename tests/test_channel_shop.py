@@ -9,9 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from unisono.channels.parsing import normalize_gtin, normalize_url
+from unisono.channels import shop as shop_module
 from unisono.channels.shop import read, stream
+from unisono.domain.batch import SCHEMA, OfferBatch
 from unisono.domain.config import ProjectConfig, ShopOptions
-from unisono.domain.models import Availability, InputError
+from unisono.domain.models import Availability, InputError, Rejection
 
 FIXTURES = Path(__file__).parent / "fixtures" / "shop"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -283,11 +285,150 @@ def test_feed_without_items_reads_as_empty_with_a_note(tmp_path):
 
 # ---- streaming --------------------------------------------------------------------------------
 
-def test_stream_yields_items_in_file_order():
-    entries = stream(FIXTURES / "rejections.xml", CONFIG)
-    first = next(entries)
-    assert (first.sku, first.source.line) == ("100203", 4)
-    assert [e.source.line for e in entries] == [8, 12, 16]
+def test_stream_yields_a_batch_of_offers_and_the_rejections_in_file_order():
+    entries = list(stream(FIXTURES / "rejections.xml", CONFIG))
+    batch, *rejections = entries
+    assert isinstance(batch, OfferBatch) and (batch.channel, batch.file) == ("shop", "rejections.xml")
+    assert batch.table.schema == SCHEMA
+    assert batch.table.select(["sku", "line"]).to_pylist() == [{"sku": "100203", "line": 4}]
+    assert all(isinstance(r, Rejection) for r in rejections)
+    assert [r.source.line for r in rejections] == [8, 12, 16]
+
+
+EDGE_CASES = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">
+<channel>
+<item><g:id>1</g:id><g:title>Jacke  Grat
+ Damen</g:title><g:price>319.99 EUR</g:price><g:sale_price>223.99 EUR</g:sale_price>
+<g:sale_price_effective_date>2026-11-20/2026-11-30</g:sale_price_effective_date><g:availability>in_stock</g:availability>
+<g:brand>Steinbock</g:brand><g:gtin>4088490000003</g:gtin><g:link>https://www.Shop.de/p/1/?utm_source=x</g:link>
+<g:product_type>Bekleidung &amp;gt; Jacken</g:product_type></item>
+<item><g:id>2</g:id><g:price>19.995</g:price><g:sale_price>9.5 EUR</g:sale_price>
+<g:sale_price_effective_date>2026-11-24T00:00+01:00/2026-11-30T23:59+01:00</g:sale_price_effective_date>
+<g:availability>auf Anfrage</g:availability></item>
+<item><g:id>3</g:id><g:price>abc</g:price></item>
+<item><g:id>3</g:id><g:price>5 EUR</g:price></item>
+<item><g:id>1</g:id><g:price>5 EUR</g:price></item>
+<item><g:id>4</g:id><g:price>10 EUR</g:price><g:sale_price>8 USD</g:sale_price></item>
+<item><g:id>5</g:id><g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>
+<g:sale_price_effective_date>2026-11-30/2026-11-24</g:sale_price_effective_date></item>
+<item><g:id>6</g:id><g:price>1.299,00 EUR</g:price><g:sale_price></g:sale_price>
+<g:sale_price_effective_date>2026-11-24T08:00Z/2026-11-25T08:00</g:sale_price_effective_date>
+<g:availability>https://schema.org/PreOrder</g:availability><g:gtin>12345</g:gtin></item>
+<item><g:title>no id</g:title><g:price>5 EUR</g:price></item>
+<item><g:id>7</g:id></item>
+<item><g:id>8</g:id><g:price>0.005 EUR</g:price></item>
+<item><g:id>9</g:id><g:price>EUR 7</g:price><g:sale_price>6.99 EUR</g:sale_price>
+<g:sale_price_effective_date>2026-10-05T00:00:00+0200/3000-12-31T00:00:00+0200</g:sale_price_effective_date>
+<g:availability>backorder</g:availability></item>
+</channel>
+</rss>
+"""
+
+
+def stream_parts(path, config=CONFIG):
+    """stream()'s entries: the batches, all their rows (in order), the rejections and the notes."""
+    notes = []
+    entries = list(stream(path, config, notes))
+    batches = [e for e in entries if isinstance(e, OfferBatch)]
+    rows = [row for b in batches for row in b.table.to_pylist()]
+    return entries, batches, rows, [e for e in entries if isinstance(e, Rejection)], notes
+
+
+@pytest.mark.parametrize("config", [CONFIG, ProjectConfig(shop=ShopOptions(currency="CHF", location="ch"))])
+def test_stream_batches_hold_exactly_the_offers_read_returns(tmp_path, config):
+    feed = tmp_path / "edge.xml"
+    feed.write_text(EDGE_CASES, encoding="utf-8")
+    result = read(feed, config)
+    entries, batches, rows, rejections, notes = stream_parts(feed, config)
+    assert rows == OfferBatch.from_offers("shop", "edge.xml", result.offers).table.to_pylist()
+    assert [(r.source, r.reason, r.raw) for r in rejections] == [(r.source, r.reason, r.raw) for r in result.rejections]
+    assert notes == result.notes
+    assert len(rows) + len(rejections) == result.rows == EDGE_CASES.count("<item>")
+    assert all(b.channel == "shop" and b.file == "edge.xml" for b in batches)
+
+
+def test_stream_rows_are_in_the_catalogs_form(tmp_path):
+    feed = tmp_path / "edge.xml"
+    feed.write_text(EDGE_CASES, encoding="utf-8")
+    _, _, rows, rejections, notes = stream_parts(feed)
+    by_id = {row["sku"]: row for row in rows}
+    assert list(by_id) == ["1", "2", "6", "8", "9"]
+    jacket = by_id["1"]
+    assert (jacket["price_cents"], jacket["sale_price_cents"], jacket["currency"]) == (31999, 22399, "EUR")
+    assert (jacket["sale_start"], jacket["sale_end"]) == (datetime(2026, 11, 20, tzinfo=BERLIN), datetime(2026, 12, 1, tzinfo=BERLIN))
+    assert jacket["sale_start"].utcoffset() == timedelta(0)  # instants in UTC
+    assert (jacket["title"], jacket["brand"], jacket["category"]) == ("Jacke Grat Damen", "Steinbock", "Bekleidung > Jacken")
+    assert (jacket["gtin"], jacket["url"], jacket["availability"]) == ("04088490000003", "https://shop.de/p/1", "in_stock")
+    assert (jacket["location"], jacket["line"], jacket["path"], jacket["valid_from"], jacket["list_price_cents"]) == \
+        ("online", 4, None, None, None)
+    two = by_id["2"]
+    assert (two["price_cents"], two["sale_price_cents"]) == (2000, 950)  # half up: 19.995 -> 20.00
+    assert two["sale_end"] == datetime(2026, 11, 30, 23, tzinfo=timezone.utc)  # 23:59+01:00 runs to midnight
+    assert two["availability"] is None
+    assert by_id["6"]["price_cents"] == 129900 and by_id["6"]["sale_price_cents"] is None
+    assert by_id["6"]["sale_start"] is None and by_id["6"]["availability"] == "preorder" and by_id["6"]["gtin"] is None
+    assert by_id["8"]["price_cents"] == 1  # 0.005 half up
+    assert by_id["9"]["sale_end"] == datetime(3000, 12, 30, 22, tzinfo=timezone.utc)
+    assert [(r.source.file, r.source.line, r.reason) for r in rejections] == [
+        ("edge.xml", 12, "price 'abc' is not an amount with a currency"),
+        ("edge.xml", 13, "duplicate id 3 (first at line 12)"),  # an id counts once seen, even on a rejected item
+        ("edge.xml", 14, "duplicate id 1 (first at line 4)"),
+        ("edge.xml", 15, "sale price is in USD but the price is in EUR"),
+        ("edge.xml", 16, "sale_price_effective_date '2026-11-30/2026-11-24' ends before it starts"),
+        ("edge.xml", 21, "item has no id"),
+        ("edge.xml", 22, "item has no price"),
+    ]
+    assert "<g:price>abc</g:price>" in rejections[0].raw
+    assert notes == ["edge.xml: 1 prices carry no currency and were read as EUR (set shop.currency in unisono.yaml if that is wrong)",
+                     "edge.xml: availability 'auf Anfrage' is not understood (1 items; left empty)"]
+
+
+def test_read_keeps_exact_prices_and_the_feeds_offsets(tmp_path):
+    feed = tmp_path / "edge.xml"
+    feed.write_text(EDGE_CASES, encoding="utf-8")
+    two = by_sku(read(feed, CONFIG))["2"]
+    assert str(two.price) == "19.995" and two.sale_price == Decimal("9.5")
+    assert two.sale_end == datetime(2026, 12, 1, tzinfo=timezone(timedelta(hours=1)))
+    assert two.sale_end.utcoffset() == timedelta(hours=1)
+
+
+def test_items_beyond_one_batch_are_each_one_row_or_one_rejection_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(shop_module, "BATCH", 3)
+    feed = tmp_path / "edge.xml"
+    feed.write_text(EDGE_CASES, encoding="utf-8")
+    result = read(feed, CONFIG)
+    entries, batches, rows, rejections, notes = stream_parts(feed)
+    assert all(1 <= len(b) <= 3 for b in batches) and len(batches) == 3
+    assert rows == OfferBatch.from_offers("shop", "edge.xml", result.offers).table.to_pylist()
+    assert [r.reason for r in rejections] == [r.reason for r in result.rejections]
+    # spans of 3 items in file order: a span's offers (one batch), then its rejections
+    lines = [line for e in entries for line in (e.table["line"].to_pylist() if isinstance(e, OfferBatch) else [e.source.line])]
+    assert lines == [4, 9, 12, 13, 14, 15, 18, 16, 21, 23, 24, 22]
+    assert notes == result.notes
+
+
+def test_a_batch_made_of_several_parts_is_one_table_of_all_its_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(shop_module, "BATCH", 8)
+    monkeypatch.setattr(shop_module, "PART", 2)  # rows become columns two at a time
+    feed = tmp_path / "edge.xml"
+    feed.write_text(EDGE_CASES, encoding="utf-8")
+    result = read(feed, CONFIG)
+    entries, batches, rows, rejections, notes = stream_parts(feed)
+    assert [len(b) for b in batches] == [3, 2]  # 8 items a span: 3 offers in the first, 2 in the rest
+    assert all(b.table.schema == SCHEMA and all(c.num_chunks == 1 for c in b.table.columns) for b in batches)
+    assert rows == OfferBatch.from_offers("shop", "edge.xml", result.offers).table.to_pylist()
+    assert [(r.source, r.reason) for r in rejections] == [(r.source, r.reason) for r in result.rejections]
+
+
+@pytest.mark.parametrize("name", ["feed.tsv", "feed_semicolon.csv", "comma_with_rejections.csv", "gmc_rss.xml", "atom.xml",
+                                  "sale_windows.xml", "plain_rss.xml"])
+def test_every_fixture_streams_as_batches_equal_to_read(name):
+    result = shop(name)
+    _, batches, rows, rejections, notes = stream_parts(FIXTURES / name)
+    assert rows == OfferBatch.from_offers("shop", name, result.offers).table.to_pylist()
+    assert [(r.source, r.reason, r.raw) for r in rejections] == [(r.source, r.reason, r.raw) for r in result.rejections]
+    assert notes == result.notes
 
 
 # ---- links and GTINs: the fast paths normalise as the general ones ----------------------------

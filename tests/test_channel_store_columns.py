@@ -87,6 +87,12 @@ def test_small_blocks_keep_lines_and_duplicates_right_across_block_boundaries(tm
     assert outcome(path, True) == outcome(path, False)
 
 
+def test_duplicates_are_told_by_their_text_when_hashes_collide(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_columns, "_hash", lambda key: 7)  # every key the same hash
+    path = write(tmp_path, MIXED)
+    assert outcome(path, True) == outcome(path, False)
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.iterdir() if p.suffix in (".csv", ".txt")))
 def test_every_fixture_reads_the_same_by_the_column_as_row_by_row(name):
     config = CUSTOM if name == "erp_export_custom.csv" else CONFIG

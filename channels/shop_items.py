@@ -1,0 +1,189 @@
+"""Reading a product feed's items, before any field is interpreted: the XML form streamed with
+lxml (untrusted input: no entities, no DTDs, no network) and the tabular form with csv."""
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from lxml import etree
+
+from unisono.domain.models import InputError
+
+_ATOM = "http://www.w3.org/2005/Atom"
+
+# Names real feeds use beside the GMC ones: Magento's g:date_price, idealo/Prisjakt-style columns.
+_ALIASES = {
+    "date_price": "sale_price_effective_date",
+    "sku": "id", "offer_id": "id",
+    "url": "link",
+    "ean": "gtin", "eans": "gtin",
+    "categorypath": "product_type",
+}
+
+# The GMC attributes an offer is made of; everything else in a feed is ignored.
+_FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
+                     "brand", "gtin", "product_type", "google_product_category"})
+
+# One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
+# and where its raw text comes from (only asked for rejections): the XML element, or a function.
+_Item = tuple[dict[str, str] | str, int, "etree._Element | Callable[[], str]"]
+
+
+@lru_cache(maxsize=1024)
+def _name(raw: str) -> str:
+    # "Sale Price", "g:sale_price", "SALE-PRICE" -> "sale_price"
+    return re.sub(r"[\s\-]+", "_", raw.strip().lower().removeprefix("g:"))
+
+
+# ---- XML ---------------------------------------------------------------------------------------
+
+def _iterparse(fh: BinaryIO, **kw) -> etree.iterparse:
+    # Untrusted input. lxml (for streaming and line numbers) with no entity expansion, no DTD
+    # loading, no network, no huge text nodes; _check_prolog refuses DOCTYPEs that declare entities.
+    return etree.iterparse(fh, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, **kw)
+
+
+def _xml_error(path: Path, e: etree.XMLSyntaxError) -> InputError:
+    msg = re.sub(r", line \d+, column \d+$", "", (e.msg or str(e)).strip())
+    where = f" line {e.lineno}" if e.lineno else ""
+    return InputError(f"{path.name}{where}: the XML ends early or is malformed ({' '.join(msg.split())})")
+
+
+def _check_prolog(path: Path) -> None:
+    """Parse up to the root element: refuse entity declarations and documents that are not feeds."""
+    try:
+        with path.open("rb") as fh:
+            _, root = next(_iterparse(fh, events=("start",)))
+    except StopIteration:
+        raise InputError(f"{path.name}: no XML element in the file") from None
+    except etree.XMLSyntaxError as e:
+        raise _xml_error(path, e) from None
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and next(dtd.iterentities(), None) is not None:
+        raise InputError(f"{path.name}: refused: the XML declares entities in a DOCTYPE "
+                         "(product feeds never do; it is how XML bombs and file-stealing documents work)")
+    name = etree.QName(root).localname
+    if name not in ("rss", "feed"):
+        raise InputError(f"{path.name} line {root.sourceline}: not a product feed "
+                         f"(the document is <{name}>, expected <rss> or <feed>)")
+
+
+_UNKNOWN = object()
+
+
+def xml_items(path: Path) -> Iterator[_Item]:
+    _check_prolog(path)
+    keys: dict = {}  # child tag -> (GMC field, rank) or None: the few tags of a feed, looked up once
+    feed_parent: dict[str, bool] = {}  # parent tag -> whether its <item>s are products
+    try:
+        with path.open("rb") as fh:
+            for _, item in _iterparse(fh, events=("end",), tag=("{*}item", "{*}entry")):
+                parent = item.getparent()
+                if parent is None:
+                    continue
+                product = feed_parent.get(parent.tag)
+                if product is None:
+                    product = feed_parent[parent.tag] = etree.QName(parent).localname in ("channel", "feed", "rss")
+                if not product:
+                    continue  # an <item> inside something else is not a product
+                yield _xml_fields(item, keys), item.sourceline, item  # the item is whole until resumed
+                # streaming: drop this item and everything before it; the tree stays one item big
+                item.clear(keep_tail=False)
+                while item.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as e:
+        raise _xml_error(path, e) from None
+
+
+def _xml_fields(item: etree._Element, keys: dict) -> dict[str, str]:
+    """The item's direct children by GMC name; nested ones (g:shipping/g:price) are not the item's.
+    g: elements win over plain ones, GMC names over aliases; empty elements count as absent."""
+    fields: dict[str, str] = {}
+    rank: dict[str, int] = {}
+    for child in item:
+        tag = child.tag
+        known = keys.get(tag, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = _xml_key(tag) if isinstance(tag, str) else None  # skips comments, PIs
+            if len(keys) < 1024:
+                keys[tag] = known
+        if known is None:
+            continue
+        key, r = known
+        text = child.text if len(child) == 0 else "".join(child.itertext())  # fast path: no children
+        value = text.strip() if text else ""
+        if not value and key == "link":
+            value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
+        if value and (key not in fields or r < rank[key]):
+            fields[key], rank[key] = value, r
+    return fields
+
+
+@lru_cache(maxsize=512)
+def _xml_key(tag: str) -> tuple[str, int] | None:
+    """"{ns}local" -> (GMC field, rank), None for elements we do not read."""
+    ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    if ns and ns != _ATOM and "base.google.com" not in ns:
+        return None  # other vocabularies: media:, content:, ...
+    name = _name(local)
+    key = _ALIASES.get(name, name)
+    if key not in _FIELDS:
+        return None
+    return key, 2 * (key != name) + ("base.google.com" not in ns)  # lower ranks win: GMC names, then g:
+
+
+# ---- tabular -----------------------------------------------------------------------------------
+
+def tabular_items(path: Path) -> Iterator[_Item]:
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+            yield from _rows(path, fh)
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} is no UTF-8 character); "
+                         "export the feed as UTF-8") from None
+
+
+def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
+    header_line = fh.readline()
+    # the delimiter is the one the header uses most: GMC attribute names contain none of them
+    delimiter = max("\t;,", key=header_line.count)
+    header = [_name(h) for h in next(csv.reader([header_line], delimiter=delimiter), [])]
+    columns: dict[str, int] = {}
+    for i, name in enumerate(header):  # GMC names first, aliases only for what is still missing
+        if name in _FIELDS:
+            columns.setdefault(name, i)
+    for i, name in enumerate(header):
+        if _ALIASES.get(name) in _FIELDS:
+            columns.setdefault(_ALIASES[name], i)
+    missing = [c for c in ("id", "price") if c not in columns]
+    if missing:
+        have = ", ".join(h for h in header[:12] if h) or "nothing"
+        raise InputError(f"{path.name} line 1: no {' and no '.join(repr(m) for m in missing)} column "
+                         f"(the header has: {have}); is this a product feed?")
+    width = len(header)
+    picks = list(columns.items())
+    reader = csv.reader(fh, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
+    consumed = 0  # lines the reader has used up; a row starts on the next one (after the header)
+    try:
+        for row in reader:
+            line, consumed = consumed + 2, reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue  # blank lines are no items
+            raw = lambda r=row: delimiter.join(r)  # noqa: E731
+            n = len(row)
+            if n > width:
+                yield (f"the row has {n} values but the header has {width} columns "
+                       "(a delimiter inside an unquoted value?)"), line, raw
+            else:
+                fields = {}
+                for k, i in picks:
+                    if i < n and (value := row[i].strip()):
+                        fields[k] = value
+                yield fields, line, raw
+    except csv.Error as e:
+        raise InputError(f"{path.name} line {consumed + 2}: the rows cannot be split ({e}; "
+                         "a quote that is never closed?)") from None
