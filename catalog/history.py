@@ -33,7 +33,7 @@ history (all, or those of the `products` asked about: a rule passes the live off
 only their history is segmented; then only the `locations` asked about, after the keys are
 resolved, and only the segments starting `before` an instant: whole partitions, or their ends,
 are left out and what stays is as it was). Everything here is SQLAlchemy Core, portable between
-SQLite (instants stored as text in one format, so they compare correctly) and PostgreSQL;
+SQLite (instants stored as text in one format, so they compare correctly), PostgreSQL and DuckDB;
 `epoch_seconds` / `epoch_days_before` are the one place where instants become numbers, for "30
 calendar days before S in the project's zone" arithmetic.
 """
@@ -74,6 +74,13 @@ def _epoch_default(element, compiler, **kw):
 def _epoch_sqlite(element, compiler, **kw):
     # SQLite keeps instants as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); strftime reads that format
     return f"CAST(strftime('%s', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(epoch_seconds, "duckdb")
+def _epoch_duckdb(element, compiler, **kw):
+    # whole seconds, cut as SQLite's strftime('%s') cuts them: DuckDB's EXTRACT(EPOCH ...) is a DOUBLE
+    # with the fraction, which CAST would round (xx:59:30.6 would become the next second)
+    return f"(epoch_us({compiler.process(element.clauses, **kw)}) // 1000000)"
 
 
 class unindexed(FunctionElement):  # noqa: N801 (an SQL construct, named like a function)

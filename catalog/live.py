@@ -59,3 +59,12 @@ LIVE_COLUMNS = [
 live = Table("live_offers", live_metadata, *LIVE_COLUMNS, prefixes=["TEMPORARY"])
 # built by build_live after the table is filled (an index maintained row by row while filling costs more)
 live_key_index = Index("ix_live_offers_key", live.c.key)
+
+
+def drop_temporary(conn, table: Table) -> None:
+    """Drop a TEMPORARY table of this connection if it exists. DuckDB's dialect (duckdb-engine)
+    does not see temporary tables when SQLAlchemy asks whether a table exists: there, IF EXISTS."""
+    if conn.dialect.name == "duckdb":
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{conn.dialect.identifier_preparer.quote(table.name)}")
+    else:
+        table.drop(conn, checkfirst=True)

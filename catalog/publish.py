@@ -13,6 +13,7 @@ from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from unisono.catalog.db import CatalogError
+from unisono.catalog.live import drop_temporary
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
@@ -180,7 +181,7 @@ _withdrawn = Table("withdrawn_offers", MetaData(), Column("source", Text, primar
 def _withdraw(conn, pub_id: int, sources: list[str]) -> list[tuple[str, int]]:
     """Delete the publication's offers from these sources; (location, offers deleted) per location.
     Through a temporary table, so the publication's offers are scanned twice, not once per source."""
-    _withdrawn.drop(conn, checkfirst=True)
+    drop_temporary(conn, _withdrawn)
     _withdrawn.create(conn)
     conn.execute(insert(_withdrawn), [{"source": s} for s in sources])
     o = OfferRow.__table__
@@ -207,7 +208,8 @@ def _insert_offers(conn, rows: list[dict]) -> None:
     would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
     stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
     """
-    if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # a driver with another paramstyle: the general path
+    duckdb = conn.dialect.name == "duckdb"  # DuckDB: by the column, as Arrow (_insert_arrow)
+    if not duckdb and _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
         conn.execute(insert(OfferRow.__table__), rows)
         return
     table, dialect = OfferRow.__table__, conn.dialect
@@ -230,8 +232,43 @@ def _insert_offers(conn, rows: list[dict]) -> None:
                         processed[key] = (value, process(value))
                     flat[start + i] = processed[key][1]
     except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC): as Core reports it
-        raise StatementError(str(e), _values_statement(conn, names, 1), None, e) from e
+        statement = _arrow_statement(conn, names) if duckdb else _values_statement(conn, names, 1)
+        raise StatementError(str(e), statement, None, e) from e
+    if duckdb:  # the processed values by the column, as one Arrow table
+        import pyarrow as pa
+
+        width = len(names)
+        _insert_arrow(conn, pa.table({name: pa.array(flat[i::width], type=_arrow_type(name))
+                                      for i, name in enumerate(names)}))
+        return
     _insert_values(conn, names, flat, len(rows))
+
+
+def _arrow_type(name: str):
+    import pyarrow as pa
+
+    return {"publication_id": pa.int64(), "channel": pa.string(), "source": pa.string()}.get(name) \
+        or OFFER_COLUMNS[name]
+
+
+def _insert_arrow(conn, table) -> None:
+    """DuckDB: insert an Arrow table of offer columns as one INSERT ... SELECT that scans it in place
+    (registered on the connection's DuckDB handle, in the publication's transaction); ids from the
+    offer sequence, in the table's row order. Executed through SQLAlchemy, so errors are wrapped and
+    mapped as every other statement's."""
+    raw = conn.connection.dbapi_connection  # duckdb-engine's wrapper of the DuckDB connection
+    raw.register(_ARROW_VIEW, table)  # replaces a view a failed insert left behind
+    conn.exec_driver_sql(_arrow_statement(conn, table.column_names))
+    raw.unregister(_ARROW_VIEW)  # (after a failure the transaction is aborted: the error is the news)
+
+
+_ARROW_VIEW = "unisono_offer_batch"
+
+
+def _arrow_statement(conn, names: list[str]) -> str:
+    quote = conn.dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    return f"INSERT INTO offer ({columns}) SELECT {columns} FROM {_ARROW_VIEW}"
 
 
 def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
@@ -243,6 +280,13 @@ def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
 
     table, names = batch.table, ["publication_id", "channel", *OFFER_COLUMNS, "source"]
     text_instants = conn.dialect.name == "sqlite"
+    if conn.dialect.name == "duckdb":  # the whole batch at once, by the column: DuckDB reads Arrow
+        source = _sources(batch, table)
+        n = table.num_rows
+        columns = {"publication_id": pa.array([pub_id] * n, pa.int64()), "channel": pa.array([batch.channel] * n),
+                   **{name: table[name] for name in OFFER_COLUMNS}, "source": source}
+        _insert_arrow(conn, pa.table(columns))
+        return
     if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # the general path, as for offer objects
         offers = batch.offers()
         while chunk := [offer_to_row(o, pub_id) for o in islice(offers, CHUNK)]:
@@ -250,12 +294,7 @@ def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
         return
     for start in range(0, table.num_rows, CHUNK):
         part = table.slice(start, CHUNK)
-        source = pc.binary_join_element_wise(
-            pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":", null_handling="replace",
-            null_replacement="")
-        source = pc.if_else(pc.is_null(part["line"]), pa.scalar(batch.file), source)
-        with_path = pc.binary_join_element_wise(source, part["path"], " (", null_handling="skip")
-        source = pc.if_else(pc.is_null(part["path"]), source, pc.binary_join_element_wise(with_path, ")", ""))
+        source = _sources(batch, part)
         # columns the batch leaves empty are left to their default (NULL): fewer values per row
         present = [name for name in names if name in ("publication_id", "channel", "source")
                    or part[name].null_count < part.num_rows]
@@ -273,6 +312,19 @@ def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
                 columns.append(part[name].to_pylist())
         flat = [value for row in zip(*columns) for value in row]
         _insert_values(conn, present, flat, part.num_rows)
+
+
+def _sources(batch: OfferBatch, part):
+    """The offers' source column, "file:line" or "file (element path)", built by the column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    source = pc.binary_join_element_wise(
+        pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":", null_handling="replace",
+        null_replacement="")
+    source = pc.if_else(pc.is_null(part["line"]), pa.scalar(batch.file), source)
+    with_path = pc.binary_join_element_wise(source, part["path"], " (", null_handling="skip")
+    return pc.if_else(pc.is_null(part["path"]), source, pc.binary_join_element_wise(with_path, ")", ""))
 
 
 def _values_statement(conn, names: list[str], n_rows: int) -> str:

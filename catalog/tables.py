@@ -8,14 +8,23 @@ from __future__ import annotations
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Sequence, Text, event
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateColumn
 from sqlmodel import Field, SQLModel
 
 from unisono.domain.models import Offer, cents  # noqa: F401 (cents: used by the rules through here)
 
 
+def _id(table: str):
+    """An integer id the database numbers. SQLite (INTEGER PRIMARY KEY) and PostgreSQL (SERIAL,
+    whose implicit sequence has this very name) ignore the optional Sequence; DuckDB has neither
+    and numbers ids from it: see `_duckdb_id` below."""
+    return Field(default=None, primary_key=True, sa_column_args=[Sequence(f"{table}_id_seq", optional=True)])
+
+
 class Publication(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("publication")
     channel: str = Field(index=True)
     source: str  # the file as it was given
     sha256: str = Field(index=True)
@@ -41,7 +50,7 @@ class PublicationLocation(SQLModel, table=True):
 class OfferRow(SQLModel, table=True):
     __tablename__ = "offer"
     __table_args__ = (Index("ix_offer_pub_loc", "publication_id", "location"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("offer")
     publication_id: int = Field(foreign_key="publication.id")
     channel: str
     location: str
@@ -67,7 +76,7 @@ class OfferRow(SQLModel, table=True):
 
 class ClaimRow(SQLModel, table=True):
     __tablename__ = "claim"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("claim")
     publication_id: int = Field(foreign_key="publication.id", index=True)
     channel: str
     location: str
@@ -78,7 +87,7 @@ class ClaimRow(SQLModel, table=True):
 
 class RejectionRow(SQLModel, table=True):
     __tablename__ = "rejection"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("rejection")
     publication_id: int = Field(foreign_key="publication.id", index=True)
     source: str
     line: int | None = None
@@ -87,7 +96,7 @@ class RejectionRow(SQLModel, table=True):
 
 
 class Run(SQLModel, table=True):
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("run")
     kind: str  # check, reconcile
     at: datetime
     started_at: datetime
@@ -103,7 +112,7 @@ class Run(SQLModel, table=True):
 class Waiver(SQLModel, table=True):
     """An accepted exception: this rule may flag this product (at this location) until `until`."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("waiver")
     rule: str = Field(index=True)
     sku: str
     location: str | None = None  # "store:1002" or just "1002"; None = every location
@@ -114,7 +123,7 @@ class Waiver(SQLModel, table=True):
 
 class FindingRow(SQLModel, table=True):
     __tablename__ = "finding"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = _id("finding")
     run_id: int = Field(foreign_key="run.id", index=True)
     fingerprint: str = Field(index=True)
     rule: str
@@ -155,3 +164,32 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
         "availability": offer.availability.value if offer.availability else None,
         "source": str(offer.source),
     }
+
+
+# DuckDB: no SERIAL. Its dialect (duckdb-engine, PostgreSQL's compiler) would write SERIAL for an
+# id whose Sequence is optional; there the id is an INTEGER numbered by its sequence, as a server
+# default, so inserts that leave the id out (Core's, with RETURNING, and the bulk ones) get one.
+def _sequence(column) -> Sequence | None:
+    default = column.default
+    return default if isinstance(default, Sequence) else None
+
+
+@compiles(CreateColumn, "duckdb")
+def _duckdb_id(element, compiler, **kw):
+    column = element.element
+    seq = _sequence(column)
+    if seq is None or not column.primary_key:
+        return compiler.visit_create_column(element, **kw)
+    quote = compiler.preparer.quote
+    return f"{quote(column.name)} INTEGER DEFAULT nextval('{seq.name}') NOT NULL"
+
+
+def _duckdb_sequences(table, connection, **_kw) -> None:
+    if connection.dialect.name == "duckdb":
+        for column in table.columns:
+            if (seq := _sequence(column)) is not None:
+                connection.exec_driver_sql(f"CREATE SEQUENCE IF NOT EXISTS {seq.name}")
+
+
+for _table in SQLModel.metadata.tables.values():
+    event.listen(_table, "before_create", _duckdb_sequences)

@@ -4,8 +4,8 @@
         add_offers(conn, offer("shop", "online", "100203", "79.99"), offer("store", "1042", "100203", "99.99"))
         findings = run_rules(conn, rules, context())
 
-`live_conn_fixture()` makes the pytest fixture the rule tests use (SQLite, and PostgreSQL when
-UNISONO_TEST_POSTGRES names a server).
+`live_conn_fixture()` makes the pytest fixture the rule tests use (SQLite, DuckDB in memory, and
+PostgreSQL when UNISONO_TEST_POSTGRES names a server).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from decimal import Decimal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy import Connection, insert, text
 from sqlmodel import SQLModel
 
 from unisono.catalog import tables  # noqa: F401  (registers the catalog's tables on SQLModel.metadata)
@@ -33,7 +33,9 @@ def live_connection(url: str) -> Iterator[Connection]:
     empty catalog (rules reading the price history find none). On PostgreSQL the catalog tables are
     made in a schema of this connection's own, inside its transaction, and vanish with its rollback:
     a catalog the server holds is neither seen nor touched."""
-    engine = create_engine(url)
+    from unisono.catalog.db import create_catalog_engine
+
+    engine = create_catalog_engine(url)  # each backend's settings, as the catalog has them
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
@@ -76,13 +78,20 @@ def context(at: datetime = NOW, tz: str = "Europe/Berlin") -> EvalContext:
 
 
 def live_conn_fixture():
-    """A pytest fixture over SQLite and, when UNISONO_TEST_POSTGRES names a server, PostgreSQL.
-    In a test module: `live_conn = live_conn_fixture()`, then take `live_conn` as an argument."""
+    """A pytest fixture over SQLite, DuckDB (in memory) and, when UNISONO_TEST_POSTGRES names a
+    server, PostgreSQL. In a test module: `live_conn = live_conn_fixture()`, then take `live_conn`."""
     import pytest  # only tests need it
 
-    @pytest.fixture(params=["sqlite", "postgresql"], name="live_conn")
+    @pytest.fixture(params=["sqlite", "duckdb", "postgresql"], name="live_conn")
     def fixture(request):
-        url = "sqlite://"
+        url = {"sqlite": "sqlite://", "duckdb": "duckdb:///:memory:"}.get(request.param, "")
+        if request.param == "duckdb":
+            try:
+                import duckdb_engine  # noqa: F401
+            except ImportError:
+                if os.environ.get("CI"):
+                    pytest.fail("CI must install duckdb and duckdb-engine (the test extra has them)")
+                pytest.skip("duckdb-engine is not installed: pip install -e '.[test]'")
         if request.param == "postgresql":
             url = os.environ.get("UNISONO_TEST_POSTGRES", "")
             if not url:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a catalog on SQLite, and on a real PostgreSQL server when one is given."""
+"""Shared fixtures: a catalog on SQLite, on DuckDB (a file, embedded), and on a real PostgreSQL server
+when one is given."""
 from __future__ import annotations
 
 import os
@@ -19,11 +20,23 @@ def _postgres_or_skip() -> str:
     pytest.skip("no PostgreSQL server: set UNISONO_TEST_POSTGRES (bash .ci/run starts one)")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def duckdb_or_skip() -> None:
+    """DuckDB is embedded: the test extra installs it, and CI must have it."""
+    try:
+        import duckdb_engine  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install duckdb and duckdb-engine (the test extra has them)")
+        pytest.skip("duckdb-engine is not installed: pip install -e '.[test]'")
+
+
+@pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
 def catalog(request, tmp_path):
     """An empty catalog on each backend the project supports."""
-    if request.param == "sqlite":
-        engine = open_catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    if request.param == "duckdb":
+        duckdb_or_skip()
+    if request.param in ("sqlite", "duckdb"):
+        engine = open_catalog(f"{request.param}:///{tmp_path / ('catalog.' + request.param)}")
         yield engine
         engine.dispose()
         return

@@ -182,3 +182,37 @@ def test_a_catalog_from_an_older_unisono_is_refused_with_a_clear_message(tmp_pat
         con.execute("ALTER TABLE offer DROP COLUMN list_price_cents")
     with pytest.raises(CatalogError, match="older unisono.*offer.list_price_cents"):
         open_catalog(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_a_duckdb_catalog_another_process_holds_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from unisono.catalog.db import open_catalog
+
+    pytest.importorskip("duckdb_engine")
+    path = tmp_path / "busy.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", f"import duckdb, sys; c = duckdb.connect({str(path)!r}); "
+                               "print('open', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"  # DuckDB: one process at a time per file
+        with pytest.raises(CatalogError, match=rf"in use by another process \(PID {holder.pid}\): DuckDB lets one") as e:
+            open_catalog(f"duckdb:///{path}")
+        assert "\n" not in str(e.value)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    open_catalog(f"duckdb:///{path}").dispose()  # free again
+
+
+def test_duckdb_runs_with_a_memory_limit_the_url_may_change(tmp_path):
+    from unisono.catalog.db import open_catalog
+
+    pytest.importorskip("duckdb_engine")
+    for url, expected in ((f"duckdb:///{tmp_path / 'a.duckdb'}", "953.6 MiB"),  # DUCKDB_DEFAULTS: 1GB
+                          (f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=2GB", "1.8 GiB")):
+        engine = open_catalog(url)
+        with engine.connect() as c:
+            assert c.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == expected
+        engine.dispose()
