@@ -67,6 +67,9 @@ class Project:
     def open(cls, path: Path, db: str | None = None) -> Project:
         if not path.is_dir():
             raise InputError(f"project folder {path} does not exist (create one with `unisono init {path}`)")
+        if not (path / CONFIG_FILE).is_file():  # never a catalog left behind in a folder that is no project
+            raise InputError(f"{path} is not a unisono project: it has no {CONFIG_FILE} "
+                             f"(create one with `unisono init {path}`, or name the project with --project)")
         config = load_config(path)
         return cls(path, config, database_url(path, config.database, db))
 
@@ -182,9 +185,10 @@ class Project:
                                        waived=len(result.waived))
         return result
 
-    def recheck(self, publication_id: int, at: datetime | None = None) -> list[Finding]:
+    def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
-        that publication touched, through the rete engine (only those keys are matched)."""
+        that publication touched, through the rete engine (only those keys are matched); and apart
+        from them those a waiver in force then covers."""
         from unisono.rules import EvalContext, load_rules
         from unisono.rules.rete import recheck_keys
 
@@ -194,7 +198,17 @@ class Project:
             build_live(conn, at)
             keys = conn.execute(select(live.c.key).where(live.c.publication_id == publication_id).distinct()).scalars()
             found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz), list(keys))
-        return [f for f in found if f.judged]
+        in_force = [w for w in list_waivers(self.engine) if w.until is None or w.until > at]
+        findings, waived = [], []
+        for f in found:
+            if not f.judged:
+                continue
+            if (w := waiver_for(f, in_force)):
+                f.extra["waiver"] = f"#{w.id}: {w.reason}"
+                waived.append(f)
+            else:
+                findings.append(f)
+        return findings, waived
 
     def reconcile(self, at: datetime | None = None, *, engine: str = "sql") -> CheckResult:
         """Check what is live, store the run, and mark each finding new, open or resolved

@@ -128,6 +128,9 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
                              f"(block {opts.template.block!r}){detail}")
         raise InputError(f"{path.name}: {_NO_OFFERS}{detail}")
     result.notes.append(f"{path.name}: {len(result.offers)} offers read from {source_of_offers}")
+    if not any(o.valid_to for o in result.offers):
+        result.notes.append(f"{path.name}: no validity statement found (\"gültig bis …\", \"valid until …\"): its offers "
+                            "stay live until this location's next newsletter")
     return result
 
 

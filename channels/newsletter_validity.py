@@ -1,5 +1,6 @@
 """Validity statements in a newsletter: "gültig vom 20.11. bis 30.11.2026", "nur bis 30.11.",
-"valid until November 30, 2026" -> the first and last day."""
+"valid until November 30, 2026", "valable jusqu'au 19.01.2026", "válido hasta el 15 de enero",
+"valida fino al 10 gennaio", "geldig t/m 5 januari", "ważna do 31 grudnia" -> the first and last day."""
 from __future__ import annotations
 
 import re
@@ -12,19 +13,31 @@ _MONTHS = {
     "juni": 6, "june": 6, "jun": 6, "juli": 7, "july": 7, "jul": 7, "august": 8, "aug": 8,
     "september": 9, "sept": 9, "sep": 9, "oktober": 10, "october": 10, "okt": 10, "oct": 10,
     "november": 11, "nov": 11, "dezember": 12, "december": 12, "dez": 12, "dec": 12,
+    # fr, es, it, nl, pl (Polish in the genitive, as dates write it)
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "juin": 6, "juillet": 7, "août": 8,
+    "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11, "décembre": 12, "decembre": 12,
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,
+    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9,
+    "ottobre": 10, "dicembre": 12,
+    "januari": 1, "februari": 2, "maart": 3, "mei": 5, "augustus": 8,
+    "stycznia": 1, "lutego": 2, "marca": 3, "kwietnia": 4, "maja": 5, "czerwca": 6, "lipca": 7,
+    "sierpnia": 8, "września": 9, "października": 10, "listopada": 11, "grudnia": 12,
 }
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATE = re.compile(
     r"(?<!\d)(?:(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"  # 2026-11-30
     r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})\.(?:\s?(?P<ny>\d{4}|\d{2})(?!\d))?"  # 30.11.2026, 30.11.
-    rf"|(?P<dd>\d{{1,2}})\.?\s+(?P<dm>{_MON})\b\.?(?:\s+(?P<dy>\d{{4}}))?"  # 10. September 2023, 30 Nov 2026
+    rf"|(?P<dd>\d{{1,2}})\.?\s+(?:de\s+)?(?P<dm>{_MON})\b\.?(?:\s+(?:del?\s+)?(?P<dy>\d{{4}}))?"  # 30 Nov 2026, 15 de enero de 2026
     rf"|\b(?P<mm>{_MON})\b\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<my>\d{{4}}))?)",  # November 30, 2026
     re.I)
 _VALIDITY = re.compile(
     r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
-    r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis)\b", re.I)
+    r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis|"
+    r"valable|jusqu['’](?:au|à)|válid[oa]|hasta el|valid[oa] fino|fino al|geldig|t/m|"
+    r"ważn[aey]|obowiązuje)\b", re.I)
 _NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
-_RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through)\s*"
+_RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through|au|al|t/m|tot|do)\s*"
 
 
 @dataclass
@@ -69,7 +82,7 @@ def parse_validity(text: str, around: date) -> tuple[date | None, date | None] |
         start, end = end, _date_parts(tokens[1])
     elif m := re.match(rf"{_RANGE}(\d{{1,2}})(?:st|nd|rd|th)?\.?(?:,?\s*(\d{{4}}))?\b", tail):  # "Nov 20 – 30, 2026"
         start, end = end, _DateParts(int(m.group(1)), end.month, int(m.group(2)) if m.group(2) else end.year)
-    elif re.search(r"\b(?:ab|from|starting|seit)\s*(?:dem\s*)?$", lead, re.I):
+    elif re.search(r"\b(?:ab|from|starting|seit|à partir du|a partir del?|dal|vanaf|od)\s*(?:dem\s*)?$", lead, re.I):
         start, end = end, None
     try:
         return _complete(start, end, around)

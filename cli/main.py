@@ -114,6 +114,14 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
+fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error",
+                              show_default=True, help="Exit 1 when a finding has this severity or higher.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
+                             show_default=True)
+engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
+                             help="sql: set-based queries over the catalog; rete: durable_rules, per product.")
+
+
 @cli.command("publish")
 @click.argument("channel", type=click.Choice(CHANNELS))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
@@ -122,12 +130,14 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
 @click.option("--location", help="What the file does not say: the newsletter issue (default: the file name; "
               "publish a corrected issue under the same one), the store of a single-store file, the shop's country.")
 @click.option("--check", "recheck", is_flag=True,
-              help="Re-check at once the products this file touched (rete engine), as of when it goes live.")
+              help="Re-check at once the products this file touched (rete engine), as of when it goes live; "
+              "exit 1 on a finding at or above --fail-on that no waiver covers.")
+@fail_on_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @project_option
 @db_option
 def publish_cmd(channel: str, file: Path, published_at: str | None, effective_from: str | None, location: str | None,
-                recheck: bool, fmt: str, project_dir: Path, db: str | None) -> None:
+                recheck: bool, fail_on: str, fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
     CHANNEL is shop (Google Merchant Center feed: XML or TSV), store (POS price export: CSV) or
@@ -141,15 +151,22 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                              effective_from=instant(effective_from, tz, "--effective-from"), location=location)
     # as of when the file goes live (now, unless it was dated or staged)
-    findings = project.recheck(result.publication_id, result.effective_from) if recheck and not result.duplicate else None
+    checked_at = result.effective_from
+    findings, waived = project.recheck(result.publication_id, checked_at) if recheck and not result.duplicate \
+        else (None, [])
+    from unisono.domain.findings import Severity
+
+    failing = [f for f in findings or [] if f.severity.rank >= Severity(fail_on).rank]
     if fmt == "json":
         doc = result.as_json()
         if findings is not None:
             from unisono.cli.output import finding_json
 
+            doc["checked_at"] = checked_at.isoformat()
             doc["findings"] = [finding_json(f) for f in findings]
+            doc["waived"] = [finding_json(f) for f in waived]
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
-        return
+        sys.exit(1 if failing else 0)
     if result.duplicate:
         click.echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
                    f"({result.published_at.astimezone(tz):%d.%m.%Y %H:%M}); nothing changed.")
@@ -166,9 +183,15 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     for note in result.notes:
         click.echo(f"  note: {note}")
     if findings is not None:
-        click.echo(f"Re-checked the products it touched: {len(findings)} findings.")
+        click.echo(f"Re-checked the products it touched as of {checked_at.astimezone(tz):%d.%m.%Y %H:%M}: "
+                   f"{len(findings)} findings" + (f", {len(waived)} waived" if waived else "") + ".")
         for f in findings:
             click.echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
+        for f in waived:
+            click.echo(f"  waived   {f.rule}: {f.message} ({f.extra['waiver']})")
+        if failing:
+            click.echo(f"FAIL: {len(failing)} at or above {fail_on}")
+        sys.exit(1 if failing else 0)
 
 
 def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
@@ -201,13 +224,6 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
         output.print_report(Console(soft_wrap=not sys.stdout.isatty()), result, summary, tz)
     sys.exit(1 if summary["failed"] else 0)
 
-
-fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error",
-                              show_default=True, help="Exit 1 when a finding has this severity or higher.")
-format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
-                             show_default=True)
-engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
-                             help="sql: set-based queries over the catalog; rete: durable_rules, per product.")
 
 
 @cli.command()

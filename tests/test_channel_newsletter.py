@@ -382,6 +382,12 @@ SENT = date(2026, 11, 20)  # the day the newsletter went out, for dates without 
     ("Valid from Nov 20 to Nov 30, 2026", (date(2026, 11, 20), date(2026, 11, 30))),
     ("valid Nov 20 – 30, 2026", (date(2026, 11, 20), date(2026, 11, 30))),
     ("valid until 2026-11-30", (None, date(2026, 11, 30))),
+    ("Offre valable jusqu'au 30.11.2026 à 23h59", (None, date(2026, 11, 30))),
+    ("Offre valable du 20.11.2026 au 30.11.2026", (date(2026, 11, 20), date(2026, 11, 30))),
+    ("Válido hasta el 30 de noviembre de 2026", (None, date(2026, 11, 30))),
+    ("Offerta valida fino al 30 novembre 2026", (None, date(2026, 11, 30))),
+    ("Geldig t/m 30 november 2026", (None, date(2026, 11, 30))),
+    ("Oferta ważna do 30 listopada 2026", (None, date(2026, 11, 30))),
 ])
 def test_validity_texts(text, expected):
     assert parse_validity(text, SENT) == expected

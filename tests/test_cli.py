@@ -238,8 +238,9 @@ def test_publish_check_rechecks_the_products_the_file_touched(published):
     (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
     result = run("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00",
                  "--format", "json", project=published)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a gate: error findings fail it
     doc = json.loads(result.output)
+    assert doc["checked_at"] == "2026-11-24T06:00:00+01:00"
     # every finding for the touched product: the new store's, and the demo's planted one for store 1003
     assert [(f["rule"], f["sku"], f["locations"]) for f in doc["findings"]] == [
         ("price-parity", "100186", ["shop:online", "store:1003"]), ("price-parity", "100186", ["shop:online", "store:1009"])]
@@ -265,3 +266,21 @@ def test_the_generators_closing_commands_reproduce_its_answer_key_on_any_day(tmp
     assert len(doc["findings"]) == len(expected)
     assert all(any((f["rule"], f["sku"]) == (rule, sku) and location in f["locations"] for f in doc["findings"])
                for rule, sku, location in expected)
+
+
+def test_publish_check_reports_waived_findings_apart_and_passes_when_all_are_waived(published):
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    for location in ("store:1009", "store:1003"):
+        run("waive", "price-parity", "100186", "--location", location, "--reason", "Abverkauf", project=published)
+    result = run("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00",
+                 project=published)
+    assert result.exit_code == 0, result.output
+    assert "as of 24.11.2026 06:00: 0 findings, 2 waived." in result.output
+
+
+@pytest.mark.parametrize("command", [["runs"], ["waivers"], ["check"], ["reconcile"]])
+def test_a_folder_that_is_no_project_is_refused_and_left_as_it_was(tmp_path, command):
+    result = run(*command, "--project", str(tmp_path))
+    assert result.exit_code == 2
+    assert "is not a unisono project: it has no unisono.yaml" in result.output
+    assert list(tmp_path.iterdir()) == []  # no catalog left behind
