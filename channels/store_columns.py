@@ -29,6 +29,7 @@ from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
 
 BLOCK = 8 << 20  # bytes pyarrow reads per block: ~100,000 rows, bounded memory
+_WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
 _hash = hash  # of a duplicate key (64 bits; equal hashes are compared by their text)
 _FAILED = object()
 
@@ -241,7 +242,8 @@ class ColumnReader:
         symbol = _spread(prices, price_index, pa.string(), lambda r: r[1])
         currency = pc.coalesce(_spread(currencies, currency_index, pa.string()), symbol,
                                pa.scalar(layout.currency, pa.string()))
-        title = pc.utf8_trim_whitespace(pc.replace_substring_regex(get("title"), r"\s+", " "))
+        # " ".join(title.split()): Python's whitespace is RE2's \s, \v, the separators \x1c-\x1f, NEL and \p{Z}
+        title = pc.utf8_trim_whitespace(pc.replace_substring_regex(get("title"), _WHITESPACE, " "))
         null_if_empty = lambda a: pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)  # noqa: E731
         table = pa.table({
             "location": location,

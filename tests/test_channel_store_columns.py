@@ -87,6 +87,14 @@ def test_small_blocks_keep_lines_and_duplicates_right_across_block_boundaries(tm
     assert outcome(path, True) == outcome(path, False)
 
 
+def test_titles_and_cells_are_trimmed_and_spaced_as_python_does_with_any_unicode_space(tmp_path):
+    spaces = "\u00a0\u2007\u202f\u3000\x85\x0b\u2028"
+    rows = "".join(f"1;A{i};{s}Wander{s}{s}schuh {s};{s}9,99{s}\n" for i, s in enumerate(spaces))
+    path = write(tmp_path, "Filiale;SKU;Bezeichnung;Preis\n" + rows)
+    assert outcome(path, True) == outcome(path, False)
+    assert {o.title for o in store.read(path, CONFIG).offers} == {"Wander schuh"}
+
+
 def test_duplicates_are_told_by_their_text_when_hashes_collide(tmp_path, monkeypatch):
     monkeypatch.setattr(store_columns, "_hash", lambda key: 7)  # every key the same hash
     path = write(tmp_path, MIXED)
