@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, select
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
 from unisono.catalog.tables import OfferRow, RejectionRow
-from unisono.catalog.publish import PublishResult, file_sha256, publish_stream
 from unisono.catalog.runs import record_run
 from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
@@ -29,7 +28,8 @@ from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_
 from unisono.domain.findings import Finding
 from unisono.domain.models import InputError
 
-if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none
+if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
+    from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
 CONFIG_TEMPLATE = """\
@@ -115,6 +115,8 @@ class Project:
         """Publish one channel file. `location` names what the file does not: the newsletter issue
         (default: the file name, so a corrected issue must keep its name or its location), the
         store of a single-store file, the shop's country."""
+        from unisono.catalog.publish import file_sha256, publish_stream
+
         if not file.is_file():
             raise InputError(f"{file}: no such file")
         config = self.config

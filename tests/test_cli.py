@@ -198,6 +198,13 @@ def test_publish_loads_no_rules(tmp_path):
     assert not {m for m in loaded if m.startswith(("sqlglot", "durable", "unisono.rules"))}
 
 
+def test_check_loads_nothing_of_publishing(published):
+    loaded = _modules_loaded_by(_run_cli("check", "--at", AT, "--format", "json", "--fail-on", "blocker"), cwd=published)
+    assert "unisono.rules.parity" in loaded
+    assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
+                                                   "unisono.channels.newsletter"))}
+
+
 def test_the_clis_choices_are_the_domains():
     from unisono.cli import main
     from unisono.domain.findings import Severity
