@@ -121,6 +121,20 @@ def compare(expected: list[dict], reported: list[tuple[str, str, list[str]]]) ->
             "missed_examples": missed[:10], "unexpected_examples": unexpected[:10]}
 
 
+def judged(runner: Runner, report: dict, label: str, argv: list[str], out: Path, expected: list[dict],
+           key_label: str | None = None) -> None:
+    """Run a check or reconcile writing JSON to `out`; compare its findings with the answer key.
+    Exit 1 means findings at or above --fail-on, not a failure."""
+    phase = runner.run(label, argv, ok_codes=(0, 1), stdout=out)
+    if not phase["ok"]:
+        return
+    found = unisono_findings(out)
+    if isinstance(found, str):
+        phase.update(ok=False, error=found)
+    else:
+        report["vs_key"][key_label or label] = compare(expected, found)
+
+
 def unisono_findings(report_path: Path) -> list[tuple[str, str, list[str]]] | str:
     """reconcile's or check's JSON findings (undecided and resolved ones aside), or why not."""
     try:
@@ -192,15 +206,8 @@ def bench(args, tmp: Path) -> dict:
 
     # The nightly job, command by command, as cron runs it.
     publish_all(runner, "", data, project, published_at)
-    json_report = tmp / "reconcile.json"
-    rec = runner.run("reconcile", [cli, "reconcile", "--at", check_at, "--format", "json", "--project", str(project)],
-                     ok_codes=(0, 1), stdout=json_report)  # 1: findings at or above --fail-on, not a failure
-    if rec["ok"]:
-        found = unisono_findings(json_report)
-        if isinstance(found, str):
-            rec.update(ok=False, error=found)
-        else:
-            report["vs_key"]["reconcile"] = compare(key["expected_findings"], found)
+    judged(runner, report, "reconcile", [cli, "reconcile", "--at", check_at, "--format", "json", "--project",
+                                         str(project)], tmp / "reconcile.json", key["expected_findings"])
     runner.run("help", [cli, "--help"])
 
     if not args.skip_lean:
@@ -217,15 +224,9 @@ def bench(args, tmp: Path) -> dict:
         small = retailer(runner, "check5k: ", small_data, args.check_skus, args.stores, args.seed)
         if small is not None:
             publish_all(runner, "check5k: ", small_data, small_project, small["published_at"])
-            check_json = tmp / "check5k.json"
-            chk = runner.run("check5k: check", [cli, "check", "--at", small["check_at"], "--format", "json",
-                                                "--project", str(small_project)], ok_codes=(0, 1), stdout=check_json)
-            if chk["ok"]:
-                found = unisono_findings(check_json)
-                if isinstance(found, str):
-                    chk.update(ok=False, error=found)
-                else:
-                    report["vs_key"]["check5k"] = compare(small["expected_findings"], found)
+            judged(runner, report, "check5k: check", [cli, "check", "--at", small["check_at"], "--format", "json",
+                                                      "--project", str(small_project)],
+                   tmp / "check5k.json", small["expected_findings"], key_label="check5k")
     report["machine"]["loadavg_end"] = os.getloadavg()
     summarize(report)
     return report
