@@ -70,6 +70,7 @@ class OfferRow(SQLModel, table=True):
     reference_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     list_price_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     discount_percent: float | None = None
+    lowest_30d_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     availability: str | None = None
     source: str  # "file:line" or "file (element path)"
 
@@ -161,6 +162,7 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
         "reference_cents": _cents(offer.reference_price),
         "list_price_cents": _cents(offer.list_price),
         "discount_percent": float(offer.discount_percent) if offer.discount_percent is not None else None,
+        "lowest_30d_cents": _cents(offer.lowest_30d),
         "availability": offer.availability.value if offer.availability else None,
         "source": str(offer.source),
     }

@@ -34,6 +34,7 @@ FIELD_COLUMNS = {
     "effective_price": "effective_cents",
     "reference_price": "reference_cents",
     "discount_percent": "discount_percent",
+    "lowest_30d": "lowest_30d_cents",
     "currency": "currency",
     "availability": "availability",
     "title": "title",
@@ -42,7 +43,7 @@ FIELD_COLUMNS = {
     "sku": "sku",
     "gtin": "gtin",
 }
-MONEY_FIELDS = frozenset({"price", "sale_price", "effective_price", "reference_price"})
+MONEY_FIELDS = frozenset({"price", "sale_price", "effective_price", "reference_price", "lowest_30d"})
 NUMBER_FIELDS = MONEY_FIELDS | {"discount_percent"}
 
 
@@ -88,6 +89,7 @@ class OfferView:
     effective_cents: int
     reference_cents: int | None
     discount_percent: float | None
+    lowest_30d_cents: int | None
     availability: str | None
     source: str
 

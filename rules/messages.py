@@ -89,6 +89,7 @@ FIELD_LABELS = {
     "effective_price": "price",
     "reference_price": "reference price",
     "discount_percent": "discount",
+    "lowest_30d": "30-day lowest price",
 }
 
 
