@@ -103,7 +103,7 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
 
 
 def _to_stdout(run, fmt: str, csv_dialect: str) -> None:
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if fmt == "csv":
         from unisono.reports.csvfile import write_csv
 
