@@ -269,3 +269,23 @@ def test_a_project_without_runs_says_so(tmp_path):
     run("init", str(p), project=p)
     result = run("report", project=p)
     assert result.exit_code == 2 and "no run in the catalog yet" in result.output
+
+
+def test_a_run_keeps_its_rules_and_its_findings_read_back_in_chunks_on_every_backend(catalog, monkeypatch):
+    from datetime import timezone
+
+    from unisono.catalog import runs
+    from unisono.domain.findings import Finding, RuleInfo, Severity
+
+    monkeypatch.setattr(runs, "CHUNK", 3)  # several pages of the keyset read
+    rules = [RuleInfo(id="price-parity", title="Same price", kind="parity", severity=Severity.error),
+             RuleInfo(id="quiet", title=None, kind="presence", severity=Severity.warning)]
+    findings = [Finding(rule="price-parity", kind="parity", severity=Severity.error, sku=f"S{i}",
+                        channels=["shop", "store"], locations=["shop:online", "store:1"],
+                        values={"shop:online": "10.00 EUR", "store:1": "12.50 EUR"}, message="m", sources=[])
+                for i in range(7)]
+    run_id = runs.record_run(catalog, kind="check", at=datetime(2026, 11, 24, 11, tzinfo=timezone.utc),
+                             engine_name="sql", ruleset_hash="h", findings=findings, rules=rules)
+    assert runs.rules_of_run(catalog, run_id) == rules
+    assert [f.sku for f in runs.iter_run_findings(catalog, run_id)] == [f"S{i}" for i in range(7)]
+    assert runs.find_run(catalog).id == run_id and runs.find_run(catalog, run_id + 1) is None
