@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from datetime import timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -68,7 +69,7 @@ def write_junit(run: ReportRun, path: Path) -> None:
             part[3] += outcome == "skipped"
         rules = run.rule_ids() + [r for r in parts if r not in run.stats.by_rule]
         totals = [sum(parts[r][i] if r in parts else (1 if i == 1 else 0) for r in rules) for i in (1, 2, 3)]
-        stamp = run.at.isoformat(timespec="seconds")
+        stamp = run.at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")  # the schema's form: UTC, no offset
         with path.open("w", encoding="utf-8") as out:
             out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
             out.write(f'<testsuites name={_attr("unisono " + run.kind)} tests="{totals[0]}" failures="{totals[1]}" '
