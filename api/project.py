@@ -25,7 +25,7 @@ from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
 from unisono.channels import stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from unisono.domain.findings import Finding
+from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
@@ -158,7 +158,8 @@ class Project:
                              "(publish channel files first, or check a later instant)")
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
                              live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
-                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected)
+                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected,
+                             rules=[RuleInfo(id=r.id, title=r.title, kind=r.kind, severity=r.severity) for r in rules])
         # sort each piece's findings apart before merging, so a waiver expiring inside the window
         # (a cut point) leaves the rest of the interval failing
         waivers = list_waivers(self.engine)
@@ -184,7 +185,7 @@ class Project:
         if record:
             result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end, engine_name=engine,
                                        ruleset_hash=result.ruleset_hash, findings=result.findings,
-                                       waived=len(result.waived))
+                                       waived=len(result.waived), rules=result.rules)
         return result
 
     def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from unisono.domain.findings import Finding, Severity
+from unisono.domain.findings import Finding, RuleInfo, Severity
 
 
 @dataclass
@@ -21,6 +21,7 @@ class CheckResult:
     pieces: int = 1  # how many pieces a window was cut into
     rejected_rows: int = 0  # input rows of the live publications that were rejected, so not checked
     run_id: int | None = None
+    rules: list[RuleInfo] = field(default_factory=list)  # every rule evaluated, in file order
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         """Findings that fail the run: at or above the level, and not resolved."""
@@ -29,7 +30,7 @@ class CheckResult:
     def summary(self, fail_on: Severity) -> dict:
         current = [f for f in self.findings if f.status != "resolved"]
         by_sev = {s.value: 0 for s in Severity}
-        by_rule: dict[str, int] = {}
+        by_rule: dict[str, int] = {rule: 0 for rule in self.rule_titles}  # rules without findings too
         for f in current:
             by_sev[f.severity.value] += 1
             by_rule[f.rule] = by_rule.get(f.rule, 0) + 1

@@ -110,6 +110,19 @@ class Run(SQLModel, table=True):
     waived: int = 0
 
 
+class RunRule(SQLModel, table=True):
+    """The rules a run evaluated, so a report of a stored run lists the rules without findings too.
+    A table of its own, not a column of run: catalogs made before it gain it without a migration."""
+
+    __tablename__ = "run_rule"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    rule: str = Field(primary_key=True)
+    title: str | None = None
+    kind: str
+    severity: str
+    position: int = 0  # the order of the rule files
+
+
 class Waiver(SQLModel, table=True):
     """An accepted exception: this rule may flag this product (at this location) until `until`."""
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from unisono.cli.options import csv_dialect_option, output_option
+
 if TYPE_CHECKING:
     from unisono.api.results import CheckResult
 
@@ -206,11 +208,16 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
 
-def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
-    """Print a check or reconcile result in the chosen format and exit with its code."""
+def report(result: CheckResult, fmt: str, fail_on: str, tz, output_file: Path | None = None, csv_dialect: str = "plain",
+           engine=None) -> None:
+    """Print a check or reconcile result in the chosen format (and write --output) and exit with its code."""
     from unisono.cli import output
     from unisono.domain.findings import Severity
 
+    if output_file is not None:
+        from unisono.cli.report_cmd import write_result_output
+
+        write_result_output(result, output_file, fail_on, tz, engine, csv_dialect)
     summary = result.summary(Severity(fail_on))
     if fmt == "json":
         click.echo(output.to_json(result, summary))
@@ -234,13 +241,16 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
               help="A promotion file: check that every channel it names carries the campaign, over its window.")
 @fail_on_option
 @format_option
+@output_option
+@csv_dialect_option
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Rule files to use instead of the project's (repeatable).")
 @engine_option
 @project_option
 @db_option
 def check(at_text: str | None, window_text: str | None, promotion_file: Path | None, fail_on: str, fmt: str,
-          rule_files: tuple[Path, ...], engine: str, project_dir: Path, db: str | None) -> None:
+          output: Path | None, csv_dialect: str, rule_files: tuple[Path, ...], engine: str, project_dir: Path,
+          db: str | None) -> None:
     """Check what the channels show at an instant, or over a window, against the rules.
 
     Exit code 0 when nothing is at or above --fail-on, 1 when something is: a CI gate for a promotion.
@@ -264,17 +274,20 @@ def check(at_text: str | None, window_text: str | None, promotion_file: Path | N
             bounds = [p.window_bounds(tz) for p in promotions]
             window = (min(b[0] for b in bounds), max(b[1] for b in bounds))
     result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine)
-    report(result, fmt, fail_on, tz)
+    report(result, fmt, fail_on, tz, output, csv_dialect, project.engine)
 
 
 @cli.command()
 @click.option("--at", "at_text", help="The instant to reconcile (default: now).")
 @fail_on_option
 @format_option
+@output_option
+@csv_dialect_option
 @engine_option
 @project_option
 @db_option
-def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_dir: Path, db: str | None) -> None:
+def reconcile(at_text: str | None, fail_on: str, fmt: str, output: Path | None, csv_dialect: str, engine: str,
+              project_dir: Path, db: str | None) -> None:
     """Nightly reconciliation: check what is live, store the run, and compare with the last one.
 
     Every finding gets a status: new, open (still there) or resolved (gone since the last
@@ -284,7 +297,7 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_
 
     project = Project.open(project_dir, db)
     report(project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine), fmt, fail_on,
-           project.config.tz)
+           project.config.tz, output, csv_dialect, project.engine)
 
 
 @cli.command()
@@ -433,6 +446,9 @@ def demo(keep: Path | None) -> None:
     from unisono.cli.demo import run_demo
 
     sys.exit(run_demo(Console(), keep))
+
+
+from unisono.cli import report_cmd  # noqa: E402,F401  (registers `report`; it imports this module)
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Rendering results for people (terminal report, Markdown) and machines (JSON, CSV)."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import tzinfo
@@ -12,25 +11,12 @@ from rich.text import Text
 
 from unisono.api.results import CheckResult
 from unisono.domain.findings import Finding
+from unisono.reports.csvfile import write_plain
+from unisono.reports.jsonfile import finding_json
+from unisono.reports.markdown import md_cell
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
-
-
-def finding_json(f: Finding) -> dict:
-    d = {
-        "rule": f.rule, "kind": f.kind, "severity": f.severity.value, "sku": f.sku, "title": f.title,
-        "channels": f.channels, "locations": f.locations, "values": f.values, "message": f.message,
-        "sources": f.sources, "fingerprint": f.fingerprint,
-    }
-    if f.valid_from or f.valid_to:
-        d["from"] = f.valid_from.isoformat() if f.valid_from else None
-        d["to"] = f.valid_to.isoformat() if f.valid_to else None
-    if f.status:
-        d["status"] = f.status
-    if "waiver" in f.extra:
-        d["waiver"] = f.extra["waiver"]
-    return d
 
 
 def to_json(result: CheckResult, summary: dict) -> str:
@@ -42,25 +28,9 @@ def to_json(result: CheckResult, summary: dict) -> str:
     }, ensure_ascii=False, indent=2)
 
 
-def spreadsheet_safe(value: str) -> str:
-    """Cells starting with = + - @ (or a tab/CR) are formulas in Excel: neutralise them (OWASP)."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
-
-
-CSV_COLUMNS = ["severity", "rule", "kind", "sku", "title", "locations", "values", "message", "from", "to",
-               "status", "waiver", "sources", "fingerprint"]
-
-
 def to_csv(findings: list[Finding]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
-    for f in findings:
-        row = [f.severity.value, f.rule, f.kind, f.sku, f.title or "", " | ".join(f.locations),
-               " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message,
-               f.valid_from.isoformat() if f.valid_from else "", f.valid_to.isoformat() if f.valid_to else "",
-               f.status or "", f.extra.get("waiver", ""), " | ".join(f.sources), f.fingerprint]
-        w.writerow([spreadsheet_safe(c) for c in row])
+    write_plain(findings, buf)
     return buf.getvalue()
 
 
@@ -72,10 +42,6 @@ def interval(f: Finding, tz: tzinfo) -> str:
     return f"{a:%d.%m.%Y %H:%M} – {b:%d.%m.%Y %H:%M}"
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
     lines = [f"# unisono {result.kind} as of {summary['at']}", "",
              f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
@@ -83,8 +49,8 @@ def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
     rows = result.findings + result.waived
     if rows:
         lines += ["| severity | status | rule | sku | when | message |", "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {_md_cell(f.rule)} "
-                  f"| {_md_cell(f.sku)} | {interval(f, tz)} | {_md_cell(f.message)} |" for f in rows]
+        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {md_cell(f.rule)} "
+                  f"| {md_cell(f.sku)} | {interval(f, tz)} | {md_cell(f.message)} |" for f in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -140,5 +106,6 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     if status:
         counts += f" ({status['new']} new, {status['open']} still open; {status['resolved']} resolved since the last run)"
     verdict = "[red]FAIL[/red]" if summary["failed"] else "[green]PASS[/green]"
-    console.print()
+    console.print()  # every rule with its count, those that found nothing too
+    console.print("Rules: " + ", ".join(f"{rule} {n}" for rule, n in summary["by_rule"].items()), soft_wrap=True)
     console.print(f"{verdict}: {counts} (failing at {summary['fail_on']} and above)")
