@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +27,8 @@ from unisono.channels import stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
+
+SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
@@ -75,7 +77,7 @@ class Project:
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR") -> Project:
-        from unisono.rules import default_rules_path
+        from unisono.rules import default_rules_path, rules_json_schema
 
         try:  # validate before anything is written
             ProjectConfig(timezone=timezone_name, currency=currency)
@@ -86,8 +88,12 @@ class Project:
         if cfg.exists():
             raise InputError(f"{cfg} exists already: this folder is a unisono project")
         cfg.write_text(CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency), encoding="utf-8")
-        (path / "rules").mkdir(exist_ok=True)
-        shutil.copyfile(default_rules_path(), path / "rules" / "default.yaml")
+        rules = path / "rules"
+        rules.mkdir(exist_ok=True)
+        # editors that read the modeline (VS Code's YAML extension, yaml-language-server) complete rules
+        (rules / SCHEMA_FILE).write_text(json.dumps(rules_json_schema(), indent=2) + "\n", encoding="utf-8")
+        (rules / "default.yaml").write_text(f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
+                                            + default_rules_path().read_text(encoding="utf-8"), encoding="utf-8")
         return cls.open(path)
 
     @property

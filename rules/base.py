@@ -19,7 +19,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS
-from unisono.rules.messages import check_template, fill_template, offer_name
+from unisono.rules.messages import check_template, did_you_mean, fill_template, offer_name
 from unisono.rules.scope import Scope, scope_clause
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ NUMBER_FIELDS = MONEY_FIELDS | {"discount_percent"}
 
 def _known_channel(value: str) -> str:
     if value not in CHANNELS:
-        raise ValueError(f"unknown channel {value!r} (valid channels: {', '.join(CHANNELS)})")
+        raise ValueError(f"unknown channel {value!r}{did_you_mean(value, CHANNELS)} (valid channels: {', '.join(CHANNELS)})")
     return value
 
 

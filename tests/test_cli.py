@@ -48,6 +48,18 @@ def test_init_creates_a_config_and_the_default_rules(project):
     assert "price-parity" in (project / "rules" / "default.yaml").read_text()
 
 
+def test_init_gives_editors_the_rules_schema_and_the_line_that_names_it(project):
+    import jsonschema
+    import yaml
+
+    rules = (project / "rules" / "default.yaml").read_text()
+    modeline = rules.splitlines()[0]
+    assert modeline == "# yaml-language-server: $schema=unisono-rules.schema.json"
+    schema = json.loads((project / "rules" / "unisono-rules.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(rules), schema)
+    assert run("rules", "validate", project=project).exit_code == 0  # the schema file is no rule file
+
+
 def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_path):
     again = run("init", str(project))
     assert again.exit_code == 2 and "exists already" in again.output
