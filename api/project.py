@@ -29,6 +29,8 @@ from unisono.domain.findings import Finding
 from unisono.domain.models import InputError
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
+    from collections.abc import Callable
+
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
@@ -111,10 +113,12 @@ class Project:
         return paths
 
     def publish(self, channel: str, file: Path, *, published_at: datetime | None = None,
-                effective_from: datetime | None = None, location: str | None = None) -> PublishResult:
+                effective_from: datetime | None = None, location: str | None = None,
+                progress: Callable[[PublishResult], None] | None = None) -> PublishResult:
         """Publish one channel file. `location` names what the file does not: the newsletter issue
         (default: the file name, so a corrected issue must keep its name or its location), the
-        store of a single-store file, the shop's country."""
+        store of a single-store file, the shop's country. `progress(result)`: the counts so far,
+        after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
 
         if not file.is_file():
@@ -128,7 +132,7 @@ class Project:
             published_at = published_at or datetime.now(timezone.utc)
             return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
                                   source=str(file), sha256=file_sha256(file),
-                                  published_at=published_at, effective_from=effective_from)
+                                  published_at=published_at, effective_from=effective_from, progress=progress)
         except InputError as e:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None

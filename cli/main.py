@@ -150,8 +150,12 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
 
     project = Project.open(project_dir, db)
     tz = project.config.tz
-    result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
-                             effective_from=instant(effective_from, tz, "--effective-from"), location=location)
+    from unisono.cli.progress import PublishProgress
+
+    with PublishProgress(file.name, enabled=None if fmt == "text" else False) as progress:
+        result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
+                                 effective_from=instant(effective_from, tz, "--effective-from"), location=location,
+                                 progress=progress)
     # as of when the file goes live (now, unless it was dated or staged)
     checked_at = result.effective_from
     findings, waived = project.recheck(result.publication_id, checked_at) if recheck and not result.duplicate \
@@ -169,30 +173,11 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
             doc["waived"] = [finding_json(f) for f in waived]
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         sys.exit(1 if failing else 0)
-    if result.duplicate:
-        click.echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
-                   f"({result.published_at.astimezone(tz):%d.%m.%Y %H:%M}); nothing changed.")
-        return
-    where = ", ".join(result.locations[:8]) + (" …" if len(result.locations) > 8 else "")
-    click.echo(f"Published {file.name} as {channel} #{result.publication_id}: {result.offers} offers, "
-               f"{result.claims} claims, {result.rejections} rejections ({where or 'no locations'}).")
-    if result.effective_from != result.published_at:
-        click.echo(f"  goes live {result.effective_from.astimezone(tz):%d.%m.%Y %H:%M %Z}")
-    for r in result.first_rejections:
-        click.echo(f"  rejected {r.source}: {r.reason}")
-    if result.rejections > len(result.first_rejections):
-        click.echo(f"  … and {result.rejections - len(result.first_rejections)} more rejections")
-    for note in result.notes:
-        click.echo(f"  note: {note}")
+    from unisono.cli.published import print_published
+
+    print_published(result, file.name, tz, findings=findings, waived=waived, checked_at=checked_at, failing=failing,
+                    fail_on=fail_on)
     if findings is not None:
-        click.echo(f"Re-checked the products it touched as of {checked_at.astimezone(tz):%d.%m.%Y %H:%M}: "
-                   f"{len(findings)} findings" + (f", {len(waived)} waived" if waived else "") + ".")
-        for f in findings:
-            click.echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
-        for f in waived:
-            click.echo(f"  waived   {f.rule}: {f.message} ({f.extra['waiver']})")
-        if failing:
-            click.echo(f"FAIL: {len(failing)} at or above {fail_on}")
         sys.exit(1 if failing else 0)
 
 
