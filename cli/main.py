@@ -316,11 +316,16 @@ def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
 @project_option
 def rules_list(project_dir: Path) -> None:
     """List the project's rules."""
+    from rich.table import Table
+
     from unisono.api.project import Project
+    from unisono.cli.text import console
     from unisono.rules import load_rules
 
+    table = Table("id", "kind", "severity", "title", box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     for r in load_rules(Project.open(project_dir).rule_paths()):
-        click.echo(f"{r.id:32} {r.kind:11} {r.severity.value:8} {r.title}")
+        table.add_row(r.id, r.kind, r.severity.value, r.title)
+    console().print(table)
 
 
 @rules_group.command("schema")

@@ -91,7 +91,7 @@ def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
 def hanging(console: Console, prefix: str | Text, body: Text) -> None:
     """`prefix` then `body`, wrapped lines indented under the body's start (a hanging indent), at
     words; unwrapped when the console does not wrap (piped output stays one line per item)."""
-    indent = len(prefix)
+    indent = len(prefix) or 2  # a paragraph of its own: continued two columns in
     if console.soft_wrap:
         console.print(Text.assemble(prefix, body))
         return

@@ -34,7 +34,8 @@ class PublishProgress:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                                  console=Console(stderr=True, highlight=False), transient=True)
+                                  console=Console(stderr=True, highlight=False, force_terminal=True),
+                                  transient=True)  # (enabled only on a terminal)
         self._task = self._progress.add_task(description)
         for task in self._progress.tasks:  # the time since publishing began, not since the line appeared
             task.start_time = self.started

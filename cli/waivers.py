@@ -27,6 +27,16 @@ def _until(text: str, tz) -> datetime:
         raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
 
 
+def _say(line: str) -> None:
+    """One line for a person: wrapped at words, continuation indented (cli/output.hanging)."""
+    from rich.text import Text
+
+    from unisono.cli.output import hanging
+    from unisono.cli.text import console
+
+    hanging(console(), "", Text(line))
+
+
 def _describe(w, tz) -> str:
     from unisono.cli import text
 
@@ -65,7 +75,7 @@ def waive(rule: str, sku: str, location: str | None, reason: str, until_text: st
                           until_text=until_text or "", force=force)
     if (warning := api.product_warning(project, sku)):
         click.echo(f"warning: {warning}; the waiver applies once one does", err=True)
-    click.echo(f"Waiver {_describe(get_waiver(project.engine, waiver_id), tz)}")
+    _say(f"Waiver {_describe(get_waiver(project.engine, waiver_id), tz)}")
     click.echo(f"(undo: unisono waivers remove {waiver_id})")
 
 
@@ -133,7 +143,7 @@ def waivers_edit(waiver_id: int, until_text: str | None, reason: str | None, for
     until = _until(until_text, tz) if until_text and not forever else None
     waiver = api.edit(project, waiver_id, reason=reason, until=until, until_text=until_text or "", forever=forever,
                       force=force)
-    click.echo(f"Waiver {_describe(waiver, tz)}")
+    _say(f"Waiver {_describe(waiver, tz)}")
 
 
 @waivers.command("remove")
@@ -152,4 +162,4 @@ def waivers_remove(waiver_ids: tuple[int, ...], project_dir: Path, db: str | Non
 
     project = Project.open(project_dir, db)
     for w in api.remove(project, list(waiver_ids)):
-        click.echo(f"Removed waiver {_describe(w, project.config.tz)}")
+        _say(f"Removed waiver {_describe(w, project.config.tz)}")

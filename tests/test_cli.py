@@ -210,8 +210,10 @@ def test_the_clis_choices_are_the_domains():
     from unisono.domain.findings import Severity
     from unisono.domain.models import CHANNELS
 
+    from unisono.cli import narrow
+
     assert main.CHANNELS == CHANNELS
-    assert main.SEVERITIES == tuple(s.value for s in Severity)
+    assert main.SEVERITIES == narrow.SEVERITIES == tuple(s.value for s in Severity)
 
 
 def test_a_corrected_newsletter_published_under_the_same_location_replaces_the_first(published):
