@@ -131,7 +131,7 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     current = [f for f in result.findings if f.status != "resolved"]
     head = (Text(text.plural(len(current), "inconsistency", "inconsistencies"), style="bold") if current
             else Text("No inconsistencies", style="green"))
-    console.print(Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
+    hanging(console, "", Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
     shown = current[:limit] if limit is not None else current
     for rule, group in groupby(shown, key=lambda f: f.rule):
         group = list(group)

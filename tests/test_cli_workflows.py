@@ -169,7 +169,8 @@ def test_the_report_at_80_columns_wraps_at_words_under_each_bullet(demo):
     out = run(demo, "check", "--at", AT, columns=80).output
     lines = out.splitlines()
     assert lines and max(len(line) for line in lines) <= 80
-    assert lines[0].startswith("7 inconsistencies as of 24.11.2026 12:00 CET (12 newsletter, 300 shop, 894 store")
+    assert lines[:2] == ["7 inconsistencies as of 24.11.2026 12:00 CET (12 newsletter, 300 shop, 894",
+                         "  store offers live)"]
     in_finding = False
     for line in lines:
         if line.startswith("  • "):
