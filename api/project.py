@@ -17,10 +17,10 @@ from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
-from unisono.catalog.tables import OfferRow, RejectionRow
+from unisono.catalog.tables import RejectionRow
 from unisono.catalog.runs import record_run
 from unisono.catalog.timeline import change_points
-from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
+from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
 from unisono.channels import stream
@@ -31,6 +31,8 @@ from unisono.domain.models import InputError
 SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
+    from collections.abc import Callable
+
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
@@ -117,10 +119,12 @@ class Project:
         return paths
 
     def publish(self, channel: str, file: Path, *, published_at: datetime | None = None,
-                effective_from: datetime | None = None, location: str | None = None) -> PublishResult:
+                effective_from: datetime | None = None, location: str | None = None,
+                progress: Callable[[PublishResult], None] | None = None) -> PublishResult:
         """Publish one channel file. `location` names what the file does not: the newsletter issue
         (default: the file name, so a corrected issue must keep its name or its location), the
-        store of a single-store file, the shop's country."""
+        store of a single-store file, the shop's country. `progress(result)`: the counts so far,
+        after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
 
         if not file.is_file():
@@ -134,7 +138,7 @@ class Project:
             published_at = published_at or datetime.now(timezone.utc)
             return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
                                   source=str(file), sha256=file_sha256(file),
-                                  published_at=published_at, effective_from=effective_from)
+                                  published_at=published_at, effective_from=effective_from, progress=progress)
         except InputError as e:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
@@ -260,27 +264,14 @@ class Project:
             raise InputError(f"unknown engine {engine!r} (sql or rete)")
         return run_rules(conn, rules, ctx)
 
-    def waiver_warnings(self, rule: str, sku: str) -> list[str]:
-        """What makes a waiver look like a typo: a rule the project does not have, a product no
-        channel ever published. (Not errors: a waiver may be recorded before its rule or product.)"""
-        from unisono.rules import load_rules
-
-        warnings = []
-        if rule not in {r.id for r in load_rules(self.rule_paths())}:
-            warnings.append(f"the project has no rule {rule!r} (see `unisono rules list`); "
-                            "the waiver applies only to findings of a rule with that id")
-        o = OfferRow.__table__
-        with self.engine.connect() as conn:
-            known = conn.execute(select(o.c.id).where((o.c.sku == sku) | (o.c.url == sku) | (o.c.gtin == sku)).limit(1)).first()
-        if known is None:
-            warnings.append(f"no channel has published a product {sku!r}")
-        return warnings
-
     def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
-              until: datetime | None = None) -> int:
-        if not reason.strip():
-            raise InputError("a waiver needs a reason (--reason)")
-        return add_waiver(self.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)
+              until: datetime | None = None, force: bool = False) -> int:
+        """Accept findings of `rule` for `sku` (at `location`) until `until`; a rule or location the
+        catalog does not know, or an expiry already past, is refused unless `force` (api/waivers.py)."""
+        from unisono.api import waivers
+
+        return waivers.waive(self, rule, sku, reason=reason, location=location, until=until,
+                             until_text=until.isoformat() if until else "", force=force)
 
 
 def wrong_channel_hint(channel: str, file: Path) -> str | None:

@@ -1,7 +1,7 @@
 """What a check or a reconcile returns: violations, waived and undecided findings, a summary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from unisono.domain.findings import Finding, RuleInfo, Severity
@@ -22,6 +22,20 @@ class CheckResult:
     rejected_rows: int = 0  # input rows of the live publications that were rejected, so not checked
     run_id: int | None = None
     rules: list[RuleInfo] = field(default_factory=list)  # every rule evaluated, in file order
+
+    def narrowed(self, *, rules: set[str] = frozenset(), skus: set[str] = frozenset(),
+                 locations: set[str] = frozenset(), min_severity: Severity | None = None) -> CheckResult:
+        """The same result with only the findings (waived, undecided too) of these rules, products
+        and locations (a location "store:1002" or just "1002"), at or above a severity; an empty set
+        selects all. Its summary and failing() cover only those: a narrowed gate gates what it shows."""
+        def keep(f: Finding) -> bool:
+            return ((not rules or f.rule in rules) and (not skus or f.sku in skus)
+                    and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
+                                              for loc in f.locations))
+                    and (min_severity is None or f.severity.rank >= min_severity.rank))
+
+        return replace(self, findings=[f for f in self.findings if keep(f)], waived=[f for f in self.waived if keep(f)],
+                       undecided=[f for f in self.undecided if keep(f)])
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         """Findings that fail the run: at or above the level, and not resolved."""

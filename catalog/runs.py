@@ -77,10 +77,12 @@ def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> 
     return [Finding.model_validate_json(data) for _, data in found.values()]
 
 
-def list_runs(engine: Engine, limit: int = 20) -> list[Run]:
+def list_runs(engine: Engine, limit: int = 20, kind: str | None = None) -> list[Run]:
+    """The latest runs (of one kind), newest first."""
     run = Run.__table__
+    query = select(run).order_by(run.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        rows = conn.execute(select(run).order_by(run.c.id.desc()).limit(limit))
+        rows = conn.execute(query.where(run.c.kind == kind) if kind else query)
         return [Run.model_validate(dict(r._mapping)) for r in rows]
 
 

@@ -55,7 +55,7 @@ def hostile(tmp_path) -> Path:
     (p / "prices.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     for channel, name in [("shop", "feed.xml"), ("store", "prices.csv")]:
         assert run("publish", channel, str(p / name), "--published-at", "2026-11-19T06:00", project=p).exit_code == 0
-    assert run("check", "--window", "2026-11-24/2026-11-25", project=p).exit_code == 1
+    assert run("check", "--window", "2026-11-24/2026-11-25", "--save", project=p).exit_code == 1
     return p
 
 
