@@ -289,3 +289,55 @@ def test_a_run_keeps_its_rules_and_its_findings_read_back_in_chunks_on_every_bac
     assert runs.rules_of_run(catalog, run_id) == rules
     assert [f.sku for f in runs.iter_run_findings(catalog, run_id)] == [f"S{i}" for i in range(7)]
     assert runs.find_run(catalog).id == run_id and runs.find_run(catalog, run_id + 1) is None
+
+
+# ---- in a real browser: headless Chromium (Debian's; .ci/run installs it) --------------------------
+
+def _chromium() -> str:
+    import os
+
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("CI must install Debian's chromium (.ci/run does)")
+    pytest.skip("no chromium: apt-get install chromium")
+
+
+def _rendered(page: Path, tmp_path: Path) -> str:
+    """The document as Chromium holds it after its scripts ran (offline: no network at all)."""
+    import subprocess
+
+    out = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_in_a_browser_the_report_lists_every_finding_and_runs_no_markup_from_a_title(tmp_path):
+    p = tmp_path / "b"
+    assert run("init", str(p), project=p).exit_code == 0
+    titles = ['<img src=x onerror="document.body.dataset.pwned=1">',
+              '</script><script>document.body.dataset.pwned=2</script>', "Wanderschuh Alpin"]
+    feed = ['<?xml version="1.0"?><rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>']
+    rows = ["store;sku;price"]
+    for i, title in enumerate(titles):
+        feed.append(f"<item><g:id>B{i}</g:id><g:title><![CDATA[{title}]]></g:title><g:price>10.00 EUR</g:price>"
+                    f"<g:link>https://x.test/B{i}</g:link></item>")
+        rows.append(f"1001;B{i};12,50")
+    (p / "feed.xml").write_text("".join(feed) + "</channel></rss>", encoding="utf-8")
+    (p / "prices.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for channel, name in [("shop", "feed.xml"), ("store", "prices.csv")]:
+        assert run("publish", channel, str(p / name), "--published-at", "2026-11-19T06:00", project=p).exit_code == 0
+    page = tmp_path / "report.html"
+    assert run("check", "--at", AT, "--output", str(page), project=p).exit_code == 1
+
+    dom = _rendered(page, tmp_path)
+    table = re.search(r'<table id="findings">(.*?)</table>', dom, re.S).group(1)
+    assert table.count('<tr class="finding">') == 3  # the script ran: a row per finding
+    assert "3 of 3 findings" in dom
+    assert "pwned" not in re.search(r"<body[^>]*>", dom).group(0)  # no title's markup ran
+    assert "&lt;img src=x onerror=" in dom and "&lt;/script&gt;&lt;script&gt;" in dom  # shown as text
