@@ -1,10 +1,24 @@
 """What a check or a reconcile returns: violations, waived and undecided findings, a summary."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from unisono.domain.findings import Finding, RuleInfo, Severity
+
+
+def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(), locations: set[str] = frozenset(),
+                   min_severity: Severity | None = None) -> Callable[[Finding], bool]:
+    """Whether a finding is of these rules, products and locations (a location "store:1002" or just
+    "1002"), at or above a severity; an empty set selects all."""
+    def keep(f: Finding) -> bool:
+        return ((not rules or f.rule in rules) and (not skus or f.sku in skus)
+                and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
+                                          for loc in f.locations))
+                and (min_severity is None or f.severity.rank >= min_severity.rank))
+
+    return keep
 
 
 @dataclass
@@ -28,12 +42,7 @@ class CheckResult:
         """The same result with only the findings (waived, undecided too) of these rules, products
         and locations (a location "store:1002" or just "1002"), at or above a severity; an empty set
         selects all. Its summary and failing() cover only those: a narrowed gate gates what it shows."""
-        def keep(f: Finding) -> bool:
-            return ((not rules or f.rule in rules) and (not skus or f.sku in skus)
-                    and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
-                                              for loc in f.locations))
-                    and (min_severity is None or f.severity.rank >= min_severity.rank))
-
+        keep = finding_filter(rules=rules, skus=skus, locations=locations, min_severity=min_severity)
         return replace(self, findings=[f for f in self.findings if keep(f)], waived=[f for f in self.waived if keep(f)],
                        undecided=[f for f in self.undecided if keep(f)])
 

@@ -89,7 +89,9 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
 
 @click.group(cls=Unisono, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="unisono")
-def cli() -> None:
+@click.option("-q", "--quiet", is_flag=True, envvar="UNISONO_QUIET",
+              help="Print nothing but errors (on stderr): for cron and CI, where the exit code speaks.")
+def cli(quiet: bool) -> None:
     """unisono: do the shop, the stores and the newsletter tell customers the same thing?
 
     Publish each channel's files into a catalog, then check them against declarative rules:
@@ -101,6 +103,8 @@ def cli() -> None:
       unisono publish newsletter newsletter.html
       unisono check --at 2026-11-24T12:00
     """
+    if quiet:  # standard output goes nowhere; errors (stderr) and the exit code stay
+        sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
 
 
 @cli.command()
@@ -117,11 +121,15 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
-fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error",
-                              show_default=True, help="Exit 1 when a finding has this severity or higher.")
+# The common options also come from the environment (a CI job sets UNISONO_FAIL_ON=warning once).
+fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", envvar="UNISONO_FAIL_ON",
+                              show_default=True, show_envvar=True,
+                              help="Exit 1 when a finding has this severity or higher.")
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
-                             show_default=True)
+                             envvar="UNISONO_FORMAT", show_default=True, show_envvar=True,
+                             help="table for people; json, csv or md for machines and merge requests.")
 engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
+                             envvar="UNISONO_ENGINE", show_envvar=True,
                              help="sql: set-based queries over the catalog; rete: durable_rules, per product.")
 
 
@@ -153,7 +161,8 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     tz = project.config.tz
     from unisono.cli.progress import PublishProgress
 
-    with PublishProgress(file.name, enabled=None if fmt == "text" else False) as progress:
+    quiet = click.get_current_context().find_root().params.get("quiet")
+    with PublishProgress(file.name, enabled=None if fmt == "text" and not quiet else False) as progress:
         result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                                  effective_from=instant(effective_from, tz, "--effective-from"), location=location,
                                  progress=progress)

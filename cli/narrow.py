@@ -40,24 +40,33 @@ def narrowing_options(command):
 def narrow(project: Project, result: CheckResult, *, rule_ids: tuple[str, ...], skus: tuple[str, ...],
            stores: tuple[str, ...], severity: str | None) -> tuple[CheckResult, str]:
     """The narrowed result, and the filter in words for the report's head ("" when none)."""
-    from unisono.api.waivers import check_location, did_you_mean, product_warning
     from unisono.domain.findings import Severity
+
+    words = checked(project, set(result.rule_titles), rule_ids=rule_ids, skus=skus, stores=stores, severity=severity)
+    if not words:
+        return result, ""
+    narrowed = result.narrowed(rules=set(rule_ids), skus=set(skus), locations=set(stores),
+                               min_severity=Severity(severity) if severity else None)
+    return narrowed, words
+
+
+def checked(project: Project, known_rules: set[str], *, rule_ids: tuple[str, ...], skus: tuple[str, ...],
+            stores: tuple[str, ...], severity: str | None) -> str:
+    """The filters checked against the project (an unknown rule or location refused, an unknown
+    product warned of), in words for the report's head: "only rule price-parity; location 1002"."""
+    from unisono.api.waivers import check_location, did_you_mean, product_warning
     from unisono.domain.models import InputError
 
     for rule in rule_ids:
-        if rule not in result.rule_titles:
+        if rule not in known_rules:
             raise InputError(f"--rule {rule}: the ruleset has no such rule; "
-                             f"{did_you_mean(rule, set(result.rule_titles))}(`unisono rules list` lists them)")
+                             f"{did_you_mean(rule, known_rules)}(`unisono rules list` lists them)")
     for store in stores:
         check_location(project, store, "(--store selects findings by location)")
     for sku in skus:
         if (warning := product_warning(project, sku)):
             click.echo(f"warning: {warning}", err=True)
-    if not (rule_ids or skus or stores or severity):
-        return result, ""
-    narrowed = result.narrowed(rules=set(rule_ids), skus=set(skus), locations=set(stores),
-                               min_severity=Severity(severity) if severity else None)
     words = [f"{name} {', '.join(values)}" for name, values in
              (("rule", rule_ids), ("sku", skus), ("location", stores)) if values]
     words += [f"{severity} and above"] if severity else []
-    return narrowed, "only " + "; ".join(words)
+    return "only " + "; ".join(words) if words else ""

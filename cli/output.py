@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import tzinfo
+from collections import Counter
 from itertools import groupby
 
 from rich.console import Console
@@ -98,6 +99,15 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     head = (Text(text.plural(len(current), "inconsistency", "inconsistencies"), style="bold") if current
             else Text("No inconsistencies", style="green"))
     hanging(console, "", Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
+    if len(current) > 1:  # where they are, before the list: per rule and per location
+        per_rule = Counter(f.rule for f in current)
+        # the stores and newsletters concerned (the shop is most rules' reference: counted only when alone)
+        per_location = Counter(loc for f in current for loc in dict.fromkeys(
+            [loc for loc in f.locations if not loc.startswith("shop:")] or f.locations[:1]))
+        hanging(console, Text("By rule: ", style="dim"), Text(", ".join(f"{r} {n:,}" for r, n in per_rule.most_common())))
+        hanging(console, Text("By location: ", style="dim"),
+                Text(", ".join(f"{loc} {n:,}" for loc, n in per_location.most_common(12))
+                     + (f", … {len(per_location) - 12:,} more" if len(per_location) > 12 else "")))
     shown = current[:limit] if limit is not None else current
     for rule, group in groupby(shown, key=lambda f: f.rule):
         group = list(group)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from unisono.cli.main import SEVERITIES, UnisonoError, cli, db_option, project_option
+from unisono.cli.narrow import narrowing_options
 from unisono.cli.options import csv_dialect_option, output_option
 
 FORMATS = ("xlsx", "html", "junit", "csv", "json", "md")
@@ -64,10 +65,11 @@ def _run_id(text: str | None) -> int | None:
 @csv_dialect_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="The level the report counts as failing (JUnit failures, PASS/FAIL).")
+@narrowing_options
 @project_option
 @db_option
 def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialect: str, fail_on: str,
-               project_dir: Path, db: str | None) -> None:
+               project_dir: Path, db: str | None, limit: int | None, **narrowing) -> None:
     """Render a stored run (RUN: its number from `unisono runs`; default the latest check or reconcile)
     without evaluating anything again.
 
@@ -76,6 +78,7 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
       unisono report 12 --format html --output report.html
       unisono report --format junit --output junit.xml --fail-on warning
       unisono report --format csv --csv-dialect excel-de --output findings.csv
+      unisono report --store 1002 --rule price-parity --output store-1002.xlsx
 
     A stored run keeps its findings, not the waived or undecided ones (it counts the waived);
     `check --output FILE` writes them too. Exit 0 once written, whatever the run found.
@@ -89,6 +92,7 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
         stored = from_catalog(project.engine, _run_id(run), Severity(fail_on), project.config.tz)
     except LookupError as e:
         raise UnisonoError(str(e)) from None
+    _narrow(project, stored, limit, **narrowing)
     if output is not None:
         fmt = output_format(output, fmt)
         write_file(stored, output, fmt, csv_dialect)
@@ -100,6 +104,29 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
         _to_stdout(stored, fmt, csv_dialect)
     else:
         raise UnisonoError(f"--format {fmt} writes a file: give --output FILE")
+
+
+def _narrow(project, stored, limit: int | None, *, rule_ids, skus, stores, severity) -> None:
+    """--rule/--sku/--store/--severity select the findings the report holds (its counts too), --limit
+    caps how many it holds (a file's counts are of what it holds), as for check and reconcile (cli/narrow.py)."""
+    from itertools import islice
+
+    from unisono.api.results import finding_filter
+    from unisono.cli.narrow import checked
+    from unisono.domain.findings import Severity
+
+    known = {r.id for r in stored.rules} or None
+    words = checked(project, known if known is not None else set(rule_ids), rule_ids=rule_ids, skus=skus,
+                    stores=stores, severity=severity)
+    if not words and limit is None:
+        return
+    keep = finding_filter(rules=set(rule_ids), skus=set(skus), locations=set(stores),
+                          min_severity=Severity(severity) if severity else None)
+    read, read_waived = stored.read_findings, stored.read_waived
+    stored.read_findings = lambda: islice((f for f in read() if keep(f)), limit)
+    stored.read_waived = lambda: (f for f in read_waived() if keep(f))
+    if words:
+        stored.summary_extra["narrowed"] = words
 
 
 def _to_stdout(run, fmt: str, csv_dialect: str) -> None:

@@ -307,3 +307,28 @@ def test_a_folder_that_is_no_project_is_refused_and_left_as_it_was(tmp_path, com
     assert result.exit_code == 2
     assert "is not a unisono project: it has no unisono.yaml" in result.output
     assert list(tmp_path.iterdir()) == []  # no catalog left behind
+
+
+def test_a_ci_job_sets_the_common_options_once_in_the_environment(published):
+    env = {"UNISONO_PROJECT": str(published), "UNISONO_FORMAT": "json", "UNISONO_FAIL_ON": "blocker"}
+    result = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0  # errors found, but the job fails only at blocker
+    assert json.loads(result.output)["summary"]["fail_on"] == "blocker"
+    stricter = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--fail-on", "error"], env=env)
+    assert stricter.exit_code == 1  # the command line wins
+
+
+def test_the_terminal_report_says_per_rule_and_per_location_where_the_findings_are_before_listing(published):
+    out = run("check", "--at", "2026-11-24T12:00", project=published).output
+    head = out.split("\n\n", 1)[0]
+    assert "By rule: price-parity 4, advertised-in-shop 2, newsletter-price-honoured 1" in head
+    assert "By location: newsletter:newsletter 3, store:1002 2, store:1003 2" in " ".join(head.split())
+
+
+def test_quiet_prints_nothing_but_errors_and_keeps_the_exit_code(published):
+    found = CliRunner().invoke(cli, ["--quiet", "check", "--at", "2026-11-24T12:00"],
+                                               env={"UNISONO_PROJECT": str(published)})
+    assert (found.exit_code, found.stdout) == (1, "")
+    wrong = CliRunner().invoke(cli, ["-q", "check", "--at", "nonsense"],
+                                               env={"UNISONO_PROJECT": str(published)})
+    assert wrong.exit_code == 2 and wrong.stdout == "" and "--at 'nonsense'" in wrong.stderr

@@ -341,3 +341,14 @@ def test_in_a_browser_the_report_lists_every_finding_and_runs_no_markup_from_a_t
     assert "3 of 3 findings" in dom
     assert "pwned" not in re.search(r"<body[^>]*>", dom).group(0)  # no title's markup ran
     assert "&lt;img src=x onerror=" in dom and "&lt;/script&gt;&lt;script&gt;" in dom  # shown as text
+
+
+def test_a_report_narrows_like_check_and_refuses_a_rule_the_run_does_not_know(project, tmp_path):
+    out = report(project, tmp_path / "store-1002.json", "--store", "1002", "--format", "json")
+    doc = json.loads(out.read_text())
+    assert doc["findings"] and all(any(loc == "store:1002" for loc in f["locations"]) for f in doc["findings"])
+    assert doc["summary"]["findings"] == len(doc["findings"]) == 2  # the counts follow the selection
+    limited = json.loads(report(project, tmp_path / "one.json", "--limit", "1", "--format", "json").read_text())
+    assert len(limited["findings"]) == 1
+    typo = run("report", "--rule", "price-partiy", "--format", "json", project=project)
+    assert typo.exit_code == 2 and "price-parity" in typo.output and "Traceback" not in typo.output
