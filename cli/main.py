@@ -203,6 +203,14 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
 
+def _busy(fmt: str, what: str):
+    """A spinner on stderr once a check runs past a second, on a terminal, for the table format only."""
+    from unisono.cli.progress import PublishProgress
+
+    quiet = click.get_current_context().find_root().params.get("quiet")
+    return PublishProgress("", enabled=None if fmt == "table" and not quiet else False, waiting=what)
+
+
 def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, limit: int | None = None,
            output_file: Path | None = None, csv_dialect: str = "plain", **narrowing) -> None:
     """Print a check or reconcile result in the chosen format (and write --output) and exit with its
@@ -281,7 +289,8 @@ def check(at_text: str | None, window_text: str | None, promotion_file: Path | N
         if window is None and at_text is None:
             bounds = [p.window_bounds(tz) for p in promotions]
             window = (min(b[0] for b in bounds), max(b[1] for b in bounds))
-    result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine, record=save)
+    with _busy(fmt, "checking the live offers against the rules …"):
+        result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine, record=save)
     report(result, fmt, fail_on, tz, project=project, output_file=output, csv_dialect=csv_dialect, **narrowing)
 
 
@@ -305,7 +314,9 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, output: Path | None, 
     from unisono.api.project import Project
 
     project = Project.open(project_dir, db)
-    report(project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine), fmt, fail_on,
+    with _busy(fmt, "reconciling the channels …"):
+        result = project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine)
+    report(result, fmt, fail_on,
            project.config.tz, project=project, output_file=output, csv_dialect=csv_dialect, **narrowing)
 
 

@@ -18,8 +18,9 @@ class PublishProgress:
 
     DELAY = 1.0  # seconds before anything is shown
 
-    def __init__(self, name: str, enabled: bool | None = None):
+    def __init__(self, name: str, enabled: bool | None = None, waiting: str | None = None):
         self.name = name
+        self.waiting = waiting or f"reading {name} …"  # shown until the first count (or all along)
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self.started = time.monotonic()
         self._lock = threading.Lock()
@@ -44,7 +45,7 @@ class PublishProgress:
     def _on_timer(self) -> None:
         with self._lock:
             if not self._closed and self._progress is None:
-                self._show(f"reading {self.name} …")
+                self._show(self.waiting)
 
     def __call__(self, result) -> None:
         if not self.enabled:
