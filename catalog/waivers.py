@@ -5,13 +5,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, insert, or_, select
 
+from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import Waiver
 from unisono.domain.findings import Finding
 
 
 def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, reason: str,
                until: datetime | None) -> int:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         return conn.execute(insert(Waiver.__table__).values(
             rule=rule, sku=sku, location=location, reason=reason, until=until, created_at=datetime.now(timezone.utc),
         )).inserted_primary_key[0]
