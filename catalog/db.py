@@ -164,6 +164,14 @@ def _raise_sqlite(error: Exception, where: str | None, timeout_ms: int | None = 
                            "and has free space") from None
 
 
+def database_error(error: Exception) -> str:
+    """Any other database error, as the one line a user reads (never the SQL or its parameters)."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return (f"the catalog database failed: {text}; if it persists, check the database (--db) or publish into a "
+            "new catalog (set UNISONO_DEBUG=1 for details)")
+
+
 def _sqlite_errors(context) -> None:
     if isinstance(context.original_exception, Exception) and type(context.original_exception).__module__ == "sqlite3":
         _raise_sqlite(context.original_exception, context.engine.url.database if context.engine else None)

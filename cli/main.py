@@ -56,9 +56,13 @@ class Unisono(click.Group):
             if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
                 rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
                 raise UnisonoError(" ".join(str(e).split("\n")) if not rule_error else str(e)) from None
-            # a bug: still no traceback for the user, but say how to see it
             if os.environ.get("UNISONO_DEBUG"):
                 raise
+            if _loaded_error(e, "sqlalchemy.exc", "SQLAlchemyError"):
+                from unisono.catalog.db import database_error
+
+                raise UnisonoError(database_error(e)) from None
+            # a bug: still no traceback for the user, but say how to see it
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
 
 
@@ -79,7 +83,7 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
     from unisono.channels.parsing import parse_instant
 
     try:
-        return parse_instant(text, tz, what=what)
+        return parse_instant(text, tz, what=what, clamp=False)
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-11-24T12:00 or 24.11.2026)") from None
 
@@ -201,7 +205,7 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
     from unisono.channels.parsing import parse_interval
 
     try:
-        return parse_interval(text, tz, what="--window")
+        return parse_interval(text, tz, what="--window", clamp=False)
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
@@ -325,7 +329,7 @@ def waive(rule: str, sku: str, location: str | None, reason: str, until_text: st
     until = None
     if until_text:  # "--until 29.11.2026" includes the 29th, like every date-only end
         try:
-            until = parse_instant(until_text, tz, end_of_day=True, what="--until")
+            until = parse_instant(until_text, tz, end_of_day=True, what="--until", clamp=False)
         except ValueError as e:
             raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
     for warning in project.waiver_warnings(rule, sku):
