@@ -177,11 +177,11 @@ def _schema_money(value, currency: str) -> tuple[Decimal, str] | None:
     try:  # schema.org writes "79.99"; emails in the wild also write "79,99 €"
         amount = parse_decimal(s, decimal_comma=False if re.fullmatch(r"\d+\.\d+", s) else None,
                                what="schema.org price")
-        return bounded_amount(amount, s, "schema.org price"), currency
     except (ValueError, InvalidOperation):
         parsed = parse_text_price(s, currency)
         if parsed is None:
             raise ValueError(f"schema.org price {s!r} is not a number") from None
         return parsed
+    return bounded_amount(amount, s, "schema.org price"), currency  # a number, but negative or out of range
 
 
