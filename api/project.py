@@ -271,6 +271,8 @@ class Project:
 
     def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
               until: datetime | None = None) -> int:
+        if not rule.strip() or not sku.strip():  # an empty key would match no finding, silently
+            raise InputError(f"a waiver needs a rule and a product (got rule {rule!r}, product {sku!r})")
         if not reason.strip():
             raise InputError("a waiver needs a reason (--reason)")
         return add_waiver(self.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from unisono.cli.terminal import echo, json_visible, visible
+
 if TYPE_CHECKING:
     from unisono.api.results import CheckResult
 
@@ -42,6 +44,9 @@ def _loaded_error(e: Exception, module: str, name: str) -> bool:
 
 class UnisonoError(click.ClickException):
     exit_code = 2
+
+    def __init__(self, message: str):  # messages quote file content: nothing in it reaches the terminal raw
+        super().__init__(visible(message))
 
 
 class Unisono(click.Group):
@@ -114,8 +119,8 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     from unisono.api.project import Project
 
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
-    click.echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
-    click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
+    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
+    echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
 fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error",
@@ -169,32 +174,32 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
             doc["checked_at"] = checked_at.isoformat()
             doc["findings"] = [finding_json(f) for f in findings]
             doc["waived"] = [finding_json(f) for f in waived]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json_visible(json.dumps(doc, ensure_ascii=False, indent=2)))
         sys.exit(1 if failing else 0)
     if result.duplicate:
-        click.echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
+        echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
                    f"({result.published_at.astimezone(tz):%d.%m.%Y %H:%M}); nothing changed.")
         return
     where = ", ".join(result.locations[:8]) + (" …" if len(result.locations) > 8 else "")
-    click.echo(f"Published {file.name} as {channel} #{result.publication_id}: {result.offers} offers, "
+    echo(f"Published {file.name} as {channel} #{result.publication_id}: {result.offers} offers, "
                f"{result.claims} claims, {result.rejections} rejections ({where or 'no locations'}).")
     if result.effective_from != result.published_at:
-        click.echo(f"  goes live {result.effective_from.astimezone(tz):%d.%m.%Y %H:%M %Z}")
+        echo(f"  goes live {result.effective_from.astimezone(tz):%d.%m.%Y %H:%M %Z}")
     for r in result.first_rejections:
-        click.echo(f"  rejected {r.source}: {r.reason}")
+        echo(f"  rejected {r.source}: {r.reason}")
     if result.rejections > len(result.first_rejections):
-        click.echo(f"  … and {result.rejections - len(result.first_rejections)} more rejections")
+        echo(f"  … and {result.rejections - len(result.first_rejections)} more rejections")
     for note in result.notes:
-        click.echo(f"  note: {note}")
+        echo(f"  note: {note}")
     if findings is not None:
-        click.echo(f"Re-checked the products it touched as of {checked_at.astimezone(tz):%d.%m.%Y %H:%M}: "
+        echo(f"Re-checked the products it touched as of {checked_at.astimezone(tz):%d.%m.%Y %H:%M}: "
                    f"{len(findings)} findings" + (f", {len(waived)} waived" if waived else "") + ".")
         for f in findings:
-            click.echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
+            echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
         for f in waived:
-            click.echo(f"  waived   {f.rule}: {f.message} ({f.extra['waiver']})")
+            echo(f"  waived   {f.rule}: {f.message} ({f.extra['waiver']})")
         if failing:
-            click.echo(f"FAIL: {len(failing)} at or above {fail_on}")
+            echo(f"FAIL: {len(failing)} at or above {fail_on}")
         sys.exit(1 if failing else 0)
 
 
@@ -217,11 +222,11 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
 
     summary = result.summary(Severity(fail_on))
     if fmt == "json":
-        click.echo(output.to_json(result, summary))
+        click.echo(output.to_json(result, summary))  # (json_visible inside)
     elif fmt == "csv":
-        click.echo(output.to_csv(result.findings + result.waived), nl=False)
+        echo(output.to_csv(result.findings + result.waived), nl=False)
     elif fmt == "md":
-        click.echo(output.to_markdown(result, summary, tz), nl=False)
+        echo(output.to_markdown(result, summary, tz), nl=False)
     else:
         from rich.console import Console
 
@@ -305,7 +310,7 @@ def runs(limit: int, project_dir: Path, db: str | None) -> None:
     for r in list_runs(project.engine, limit):
         when = f"{r.at.astimezone(tz):%d.%m.%Y %H:%M}" + (f" – {r.window_end.astimezone(tz):%d.%m.%Y %H:%M}" if r.window_end else "")
         extra = f", {r.new} new, {r.resolved} resolved" if r.kind == "reconcile" else ""
-        click.echo(f"#{r.id:<5} {r.kind:9} {when:35} {r.findings} findings{extra}, {r.waived} waived "
+        echo(f"#{r.id:<5} {r.kind:9} {when:35} {r.findings} findings{extra}, {r.waived} waived "
                    f"(engine {r.engine}, rules {r.ruleset_hash})")
 
 
@@ -333,9 +338,9 @@ def waive(rule: str, sku: str, location: str | None, reason: str, until_text: st
         except ValueError as e:
             raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
     for warning in project.waiver_warnings(rule, sku):
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     waiver_id = project.waive(rule, sku, location=location, reason=reason, until=until)
-    click.echo(f"Waiver #{waiver_id}: {rule} for {sku}{' at ' + location if location else ''}"
+    echo(f"Waiver #{waiver_id}: {rule} for {sku}{' at ' + location if location else ''}"
                f"{' until ' + until.astimezone(tz).strftime('%d.%m.%Y %H:%M') if until else ''}.")
 
 
@@ -354,7 +359,7 @@ def waivers(at_text: str | None, project_dir: Path, db: str | None) -> None:
     for w in list_waivers(project.engine):
         state = "expired" if w.until and w.until <= now else "active"
         until = f" until {w.until.astimezone(tz):%d.%m.%Y %H:%M}" if w.until else ""
-        click.echo(f"#{w.id:<4} {state:8} {w.rule} {w.sku}{' at ' + w.location if w.location else ''}{until}: {w.reason}")
+        echo(f"#{w.id:<4} {state:8} {w.rule} {w.sku}{' at ' + w.location if w.location else ''}{until}: {w.reason}")
 
 
 @cli.group("rules")
@@ -373,10 +378,10 @@ def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
     paths = list(files) or Project.open(project_dir).rule_paths()
     problems = validate(paths)
     for p in problems:
-        click.echo(p, err=True)
+        echo(p, err=True)
     if problems:
         sys.exit(2)
-    click.echo(f"{len(paths)} rule file(s) valid: {', '.join(str(p) for p in paths)}")
+    echo(f"{len(paths)} rule file(s) valid: {', '.join(str(p) for p in paths)}")
 
 
 @rules_group.command("list")
@@ -387,7 +392,7 @@ def rules_list(project_dir: Path) -> None:
     from unisono.rules import load_rules
 
     for r in load_rules(Project.open(project_dir).rule_paths()):
-        click.echo(f"{r.id:32} {r.kind:11} {r.severity.value:8} {r.title}")
+        echo(f"{r.id:32} {r.kind:11} {r.severity.value:8} {r.title}")
 
 
 @rules_group.command("schema")
@@ -414,13 +419,13 @@ def generate(directory: Path, skus: int, stores: int, seed: int, inconsistency_r
 
     directory.mkdir(parents=True, exist_ok=True)
     key = write_retailer(directory, skus=skus, stores=stores, seed=seed, inconsistency_rate=inconsistency_rate)
-    click.echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
+    echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
                f"{len(key.planted)} planted inconsistencies, {len(key.expected_findings)} expected findings "
                f"at {key.check_at.isoformat()} (answer_key.json).")
-    click.echo("The files are dated: publish them as of their date and check at that instant, on any day:")
+    echo("The files are dated: publish them as of their date and check at that instant, on any day:")
     for command in replay_commands(directory.resolve(), key.published_at.isoformat(), key.check_at.isoformat(),
                                    project=f"{directory.name}-project"):
-        click.echo(f"  {command}")
+        echo(f"  {command}")
 
 
 @cli.command()

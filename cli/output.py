@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from datetime import tzinfo
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.text import Text
 
 from unisono.api.results import CheckResult
+from unisono.cli.terminal import json_visible, visible
 from unisono.domain.findings import Finding
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -34,12 +36,12 @@ def finding_json(f: Finding) -> dict:
 
 
 def to_json(result: CheckResult, summary: dict) -> str:
-    return json.dumps({
+    return json_visible(json.dumps({
         "findings": [finding_json(f) for f in result.findings],
         "waived": [finding_json(f) for f in result.waived],
         "undecided": [finding_json(f) for f in result.undecided],
         "summary": summary,
-    }, ensure_ascii=False, indent=2)
+    }, ensure_ascii=False, indent=2))
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -60,7 +62,7 @@ def to_csv(findings: list[Finding]) -> str:
                " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message,
                f.valid_from.isoformat() if f.valid_from else "", f.valid_to.isoformat() if f.valid_to else "",
                f.status or "", f.extra.get("waiver", ""), " | ".join(f.sources), f.fingerprint]
-        w.writerow([spreadsheet_safe(c) for c in row])
+        w.writerow([spreadsheet_safe(visible(c, lines=False)) for c in row])
     return buf.getvalue()
 
 
@@ -73,7 +75,9 @@ def interval(f: Finding, tz: tzinfo) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: Markdown's table syntax escaped, HTML (which Markdown passes through) as entities."""
+    text = html.escape(visible(text.replace("\n", " ")), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
@@ -94,10 +98,10 @@ def _print_finding(console: Console, f: Finding, tz: tzinfo) -> None:
         parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
     if when := interval(f, tz):
         parts.append((f"{when}: ", "bold"))
-    parts.append(f.message)
+    parts.append(visible(f.message, lines=False))
     console.print(Text.assemble(*parts))
     evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
-    console.print(Text("    " + evidence, style="dim"))
+    console.print(Text("    " + visible(evidence, lines=False), style="dim"))
 
 
 def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinfo) -> None:
@@ -114,8 +118,8 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         sev = group[0].severity.value
         title = result.rule_titles.get(rule, "")
         console.print()
-        console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (rule, "bold"),
-                                    f" · {title}" if title and title != rule else "", f" ({len(group)})"))
+        console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (visible(rule), "bold"),
+                                    f" · {visible(title)}" if title and title != rule else "", f" ({len(group)})"))
         for f in group:
             _print_finding(console, f, tz)
     resolved = [f for f in result.findings if f.status == "resolved"]
