@@ -212,3 +212,36 @@ def test_the_same_file_published_three_times_at_once_lands_once(project, db_url)
     assert sum("unchanged, already published as #1" in out for _, out, _ in results) == 2
     pubs, offers = publications(db_url)
     assert len(pubs) == 1 and offers > 0
+
+
+def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(published):
+    """kill -9 while the file is read, while it is copied, while it commits: never half a publication."""
+    rows = ["Filiale;Artikelnummer;EAN;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis"]
+    rows += [f"{1001 + i % 5};{200000 + i};;Artikel {i};{i % 90 + 9},99;;;" for i in range(60_000)]
+    (published / "big.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    db = published / "unisono.db"
+
+    def state() -> tuple:
+        con = sqlite3.connect(db)
+        try:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                         for t in ("publication", "publication_location", "offer", "rejection"))
+        finally:
+            con.close()
+
+    before = state()
+    outcomes = set()
+    for delay in (0.5, 1.5, 2.5, 3.5, 5.0):
+        p = start("publish", "store", str(published / "big.csv"), "--published-at", "2026-11-20T06:00",
+                  project=published)
+        time.sleep(delay)
+        p.kill()
+        p.communicate(timeout=60)
+        now = state()
+        if now != before:  # it had committed: the whole file, once
+            assert now[0] == before[0] + 1 and now[2] == before[2] + 60_000, now
+            outcomes.add("complete")
+            break
+        outcomes.add("unchanged")
+    assert "unchanged" in outcomes
