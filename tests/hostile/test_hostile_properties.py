@@ -1,0 +1,66 @@
+"""Property tests of the bounds every adapter relies on: any date, any number, any zone gives a
+value the catalog stores or a ValueError with one line, nothing else."""
+from __future__ import annotations
+
+from datetime import date, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from unisono.channels.parsing import (
+    FIRST_INSTANT, LAST_INSTANT, MAX_PRICE, parse_decimal, parse_instant, parse_interval,
+)
+from unisono.domain.models import cents
+
+ZONES = st.sampled_from([timezone.utc, ZoneInfo("Europe/Berlin"), ZoneInfo("Pacific/Kiritimati"),
+                         ZoneInfo("Pacific/Pago_Pago"), ZoneInfo("America/New_York")])
+DAYS = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
+FAST = settings(max_examples=300, deadline=None)
+
+
+@FAST
+@given(DAYS, ZONES, st.booleans(), st.sampled_from(["%d.%m.%Y", "%Y-%m-%d"]))
+def test_any_date_in_a_file_is_an_instant_the_catalog_stores(day, tz, end_of_day, fmt):
+    text = f"{day.day:02d}.{day.month:02d}.{day.year:04d}" if fmt == "%d.%m.%Y" else day.isoformat()
+    instant = parse_instant(text, tz, end_of_day=end_of_day)
+    assert FIRST_INSTANT <= instant <= LAST_INSTANT
+    instant.astimezone(timezone.utc)  # storable: its UTC time exists
+
+
+@FAST
+@given(DAYS, ZONES)
+def test_a_typed_date_is_an_instant_the_catalog_stores_or_one_line(day, tz):
+    try:
+        instant = parse_instant(day.isoformat(), tz, clamp=False, what="--at")
+    except ValueError as e:
+        assert "\n" not in str(e) and "outside the instants" in str(e)
+        assert day < date(1, 1, 3) or day > date(9999, 12, 28)
+        return
+    assert FIRST_INSTANT <= instant <= LAST_INSTANT
+
+
+@FAST
+@given(DAYS, st.integers(0, 3000), ZONES)
+def test_any_interval_in_a_file_is_ordered_inside_the_bounds_or_one_line(start, days, tz):
+    end = min(start + timedelta(days=days), date(9999, 12, 31)) if start.year < 9999 else start
+    try:
+        a, b = parse_interval(f"{start.isoformat()}/{end.isoformat()}", tz)
+    except ValueError as e:
+        assert "ends before it starts" in str(e) and "\n" not in str(e)
+        return
+    assert FIRST_INSTANT <= a < b <= LAST_INSTANT
+
+
+@FAST
+@given(st.text(alphabet="0123456789.,-", min_size=1, max_size=40))
+def test_any_number_text_is_an_amount_in_cents_or_one_line(text):
+    try:
+        value = parse_decimal(text)
+    except ValueError as e:
+        assert "\n" not in str(e)
+        return
+    assert abs(value) < MAX_PRICE
+    assert abs(cents(value)) < 2 ** 63  # fits every database's integer
+    assert isinstance(value, Decimal) and value.is_finite()
