@@ -103,10 +103,10 @@ def test_a_writer_gives_up_after_the_busy_timeout_with_one_line_and_exit_2(publi
             assert code == 2 and len(line) == 1 and "Traceback" not in err and "INSERT" not in err, err
             assert "is busy: another unisono command kept writing it for 0.5 s" in line[0]
             assert "UNISONO_BUSY_TIMEOUT" in line[0]
-    code, out, _ = unisono("waivers", project=published)
-    assert code == 0 and out == ""  # nothing was half-written
-    code, out, _ = unisono("runs", project=published)
-    assert code == 0 and out == ""
+    code, out, err = unisono("waivers", project=published)
+    assert code == 0 and out == "", err  # nothing was half-written
+    code, out, err = unisono("runs", project=published)
+    assert code == 0 and out == "", err
 
 
 def test_a_writer_waits_for_the_other_one_and_says_so(published):
