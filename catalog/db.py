@@ -25,6 +25,10 @@ class CatalogError(Exception):
     """The catalog cannot be opened or used. One line, for the user."""
 
 
+class ReadOnlyCatalog(CatalogError):
+    """The catalog can be read but not written (a read-only file, folder or mount)."""
+
+
 def database_url(project: Path, configured: str | None = None, override: str | None = None) -> str:
     """--db beats UNISONO_DB beats the config file beats the SQLite file in the project folder."""
     url = override or os.environ.get("UNISONO_DB") or configured
@@ -154,7 +158,7 @@ def _raise_sqlite(error: Exception, where: str | None, timeout_ms: int | None = 
                            "run this command again when it is done, or wait longer with UNISONO_BUSY_TIMEOUT=SECONDS") \
             from None
     if "readonly" in text or "read-only" in text:
-        raise CatalogError(f"the catalog {where} is read-only ({text}): this command writes to it; give this user "
+        raise ReadOnlyCatalog(f"the catalog {where} is read-only ({text}): this command writes to it; give this user "
                            "write access to the file and its folder, or use another catalog (--db)") from None
     if "not a database" in text or "malformed" in text or "encrypted" in text:
         raise CatalogError(f"{where} is not a usable unisono catalog ({text}); move it aside and publish the "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from unisono.cli.terminal import echo, json_visible, visible
+from unisono.cli.terminal import echo, json_visible, show_log_lines, visible
 
 if TYPE_CHECKING:
     from unisono.api.results import CheckResult
@@ -53,6 +53,7 @@ class Unisono(click.Group):
     """Turns every failure into one line and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        show_log_lines()
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):

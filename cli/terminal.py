@@ -36,3 +36,18 @@ def echo(message: str = "", **kw) -> None:
     import click
 
     click.echo(visible(message), **kw)
+
+
+
+def show_log_lines() -> None:
+    """unisono's log records (a writer waiting for the lock, a run not recorded) as lines on stderr,
+    wherever stderr is at the time (click's test runner swaps it). Once per process."""
+    import logging
+
+    logger = logging.getLogger("unisono")
+    if any(getattr(h, "unisono_echo", False) for h in logger.handlers):
+        return
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: echo(record.getMessage(), err=True)  # type: ignore[method-assign]
+    handler.unisono_echo = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)

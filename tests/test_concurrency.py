@@ -172,20 +172,6 @@ def publications(db_url: str) -> list[tuple[int, str]]:
     return [tuple(r) for r in rows], n
 
 
-def test_four_publishes_into_a_brand_new_project_all_land(project):
-    names = []
-    for i in range(4):  # four different files: four publications, whoever creates the tables
-        name = project / f"store_{i}.csv"
-        name.write_bytes((DEMO / "store_prices.csv").read_bytes() + b"\n" * (i + 1))
-        names.append(name)
-    procs = [start("publish", "store", str(n), "--published-at", f"2026-11-19T0{i}:00", project=project)
-             for i, n in enumerate(names)]
-    results = [finish(p) for p in procs]
-    assert [code for code, _, _ in results] == [0, 0, 0, 0], [err for _, _, err in results]
-    pubs, _ = publications(f"sqlite:///{project / 'unisono.db'}")
-    assert len(pubs) == 4
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, project) -> str:
     if request.param == "sqlite":
@@ -202,6 +188,20 @@ def db_url(request, project) -> str:
     return POSTGRES_URL
 
 
+def test_four_publishes_into_a_brand_new_project_all_land(project, db_url):
+    names = []
+    for i in range(4):  # four different files: four publications, whoever creates the tables
+        name = project / f"store_{i}.csv"
+        name.write_bytes((DEMO / "store_prices.csv").read_bytes() + b"\n" * (i + 1))
+        names.append(name)
+    procs = [start("publish", "store", str(n), "--published-at", f"2026-11-19T0{i}:00", project=project,
+                   UNISONO_DB=db_url) for i, n in enumerate(names)]
+    results = [finish(p) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], [err for _, _, err in results]
+    pubs, _ = publications(db_url)
+    assert len(pubs) == 4
+
+
 def test_the_same_file_published_three_times_at_once_lands_once(project, db_url):
     procs = [start("publish", "store", str(project / "store_prices.csv"), "--published-at", "2026-11-19T06:00",
                    project=project, UNISONO_DB=db_url) for _ in range(3)]
@@ -209,9 +209,10 @@ def test_the_same_file_published_three_times_at_once_lands_once(project, db_url)
     assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
     outs = sorted(out.split(" as ")[0].split(":")[0] for _, out, _ in results)
     assert outs == ["Published store_prices.csv", "store_prices.csv", "store_prices.csv"]
-    assert sum("unchanged, already published as #1" in out for _, out, _ in results) == 2
     pubs, offers = publications(db_url)
     assert len(pubs) == 1 and offers > 0
+    # (on PostgreSQL the publishes that found the same bytes rolled back an id of their own)
+    assert sum(f"unchanged, already published as #{pubs[0][0]} " in out for _, out, _ in results) == 2
 
 
 def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(published):

@@ -118,3 +118,18 @@ def test_a_missing_driver_never_shows_the_password(published):
 def test_a_busy_timeout_that_is_no_number_is_one_line(published):
     refused(run("waive", "a", "b", "--reason", "r", project=published, UNISONO_BUSY_TIMEOUT="soon"),
             "UNISONO_BUSY_TIMEOUT='soon' is not a number of seconds")
+
+
+def test_a_read_only_catalog_is_read_and_refuses_writes_in_one_line(published):
+    """(A read-only file or mount, as SQLite's read-only mode opens it: the tests may run as root.)"""
+    ro = f"sqlite:///file:{published / 'unisono.db'}?mode=ro&uri=true"
+    before = digest(published / "unisono.db")
+    assert run("runs", "--db", ro, project=published).exit_code == 0
+    assert run("waivers", "--db", ro, project=published).exit_code == 0
+    checked = run("check", "--at", "2026-11-24T12:00", "--db", ro, project=published)
+    assert checked.exit_code == 1 and "FAIL" in checked.stdout  # it still gates
+    assert checked.stderr.startswith("warning: the run was not recorded: the catalog") and "read-only" in checked.stderr
+    for args in (["reconcile", "--at", "2026-11-24T12:00"], ["waive", "price-parity", "100017", "--reason", "r"],
+                 ["publish", "shop", str(published / "shop_feed.xml"), "--effective-from", "2026-11-25"]):
+        refused(run(*args, "--db", ro, project=published), "is read-only (attempt to write a readonly database)")
+    assert digest(published / "unisono.db") == before
