@@ -112,11 +112,15 @@ def test_a_writer_gives_up_after_the_busy_timeout_with_one_line_and_exit_2(publi
 def test_a_writer_waits_for_the_other_one_and_says_so(published):
     lock = WriteLock(published / "unisono.db").__enter__()
     waiting = start("waive", "price-parity", "100017", "--reason", "clearance", project=published)
-    time.sleep(1.5)  # (whatever the machine's speed: the waiver lands once the lock is gone)
+    said = []
+    while not any("waiting for" in line for line in said):  # it says so, then waits
+        line = waiting.stderr.readline()
+        assert line, f"ended without waiting: {said}"
+        said.append(line)
     lock.__exit__()
     code, out, err = finish(waiting)
     assert code == 0 and out.startswith("Waiver #1: price-parity for 100017"), err
-    assert "waiting for another unisono command to finish writing the catalog" in err
+    assert said[-1].startswith("waiting for another unisono command to finish writing the catalog")
 
 
 def test_a_publish_takes_the_write_lock_only_after_reading_the_whole_file(published):

@@ -2,6 +2,7 @@
 value the catalog stores or a ValueError with one line, nothing else."""
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,7 +18,8 @@ from unisono.domain.models import cents
 ZONES = st.sampled_from([timezone.utc, ZoneInfo("Europe/Berlin"), ZoneInfo("Pacific/Kiritimati"),
                          ZoneInfo("Pacific/Pago_Pago"), ZoneInfo("America/New_York")])
 DAYS = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
-FAST = settings(max_examples=300, deadline=None)
+# fast in the suite; a longer fuzzing run: UNISONO_FUZZ_EXAMPLES=200000 pytest tests/hostile/test_hostile_properties.py
+FAST = settings(max_examples=int(os.environ.get("UNISONO_FUZZ_EXAMPLES", "300")), deadline=None)
 
 
 @FAST
@@ -64,3 +66,12 @@ def test_any_number_text_is_an_amount_in_cents_or_one_line(text):
     assert abs(value) < MAX_PRICE
     assert abs(cents(value)) < 2 ** 63  # fits every database's integer
     assert isinstance(value, Decimal) and value.is_finite()
+
+
+def test_a_skipped_local_time_is_read_on_the_old_offset_and_a_doubled_one_as_its_first():
+    berlin = ZoneInfo("Europe/Berlin")
+    gap = parse_instant("2026-03-29T02:30", berlin).astimezone(timezone.utc)
+    fold = parse_instant("29.03.2026 02:30", berlin).astimezone(timezone.utc)
+    assert gap == fold and gap.isoformat() == "2026-03-29T01:30:00+00:00"  # 03:30 summer time
+    twice = parse_instant("2026-10-25T02:30", berlin).astimezone(timezone.utc)
+    assert twice.isoformat() == "2026-10-25T00:30:00+00:00"  # the first 02:30, still summer time
