@@ -250,3 +250,22 @@ def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete
             break
         outcomes.add("unchanged")
     assert "unchanged" in outcomes
+
+
+def test_a_second_process_on_a_duckdb_catalog_gets_one_line(project):
+    pytest.importorskip("duckdb_engine")
+    url = f"duckdb:///{project / 'catalog.duckdb'}"
+    code, _, err = unisono("publish", "shop", str(project / "shop_feed.xml"), "--published-at", "2026-11-19T06:00",
+                           project=project, UNISONO_DB=url)
+    assert code == 0, err
+    holder = start("publish", "store", str(project / "store_prices.csv"), "--published-at", "2026-11-19T06:00",
+                   project=project, UNISONO_DB=url)
+    try:
+        time.sleep(0.5)
+        results = [unisono(*args, project=project, UNISONO_DB=url)
+                   for args in (["runs"], ["waive", "price-parity", "100017", "--reason", "r"])]
+    finally:
+        finish(holder)
+    for code, _, err in results:  # each either ran after the holder or was told why not
+        if code != 0:
+            assert code == 2 and "is in use by another process" in one_line(err)
