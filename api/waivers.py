@@ -74,6 +74,8 @@ def waive(project: Project, rule: str, sku: str, *, reason: str, location: str |
           until: datetime | None = None, until_text: str = "", force: bool = False,
           now: datetime | None = None) -> int:
     """Record a waiver; refused (InputError) when its rule, location or expiry looks mistaken."""
+    if not rule.strip() or not sku.strip():  # an empty key would match no finding, silently
+        raise InputError(f"a waiver needs a rule and a product (got rule {rule!r}, product {sku!r})")
     if not reason.strip():
         raise InputError("a waiver needs a reason (--reason)")
     if not force:

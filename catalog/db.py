@@ -2,21 +2,31 @@
 (PostgreSQL: postgresql+psycopg://…; DuckDB: duckdb:///path/catalog.duckdb, through duckdb-engine)."""
 from __future__ import annotations
 
+import logging
 import os
 import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlmodel import SQLModel
 
 from unisono.catalog import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 DEFAULT_DB_FILE = "unisono.db"
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one (UNISONO_BUSY_TIMEOUT, or ?timeout= in a SQLite URL)
+log = logging.getLogger("unisono.catalog")  # the "waiting for …" progress line (Python prints warnings to stderr)
 
 
 class CatalogError(Exception):
     """The catalog cannot be opened or used. One line, for the user."""
+
+
+class ReadOnlyCatalog(CatalogError):
+    """The catalog can be read but not written (a read-only file, folder or mount)."""
 
 
 def database_url(project: Path, configured: str | None = None, override: str | None = None) -> str:
@@ -27,7 +37,21 @@ def database_url(project: Path, configured: str | None = None, override: str | N
     return f"sqlite:///{(project / DEFAULT_DB_FILE).resolve()}"
 
 
+def busy_timeout() -> float:
+    text = os.environ.get("UNISONO_BUSY_TIMEOUT")
+    try:
+        value = float(text) if text else BUSY_TIMEOUT
+    except ValueError:
+        raise CatalogError(f"UNISONO_BUSY_TIMEOUT={text!r} is not a number of seconds") from None
+    if not 0 <= value < 1e6:
+        raise CatalogError(f"UNISONO_BUSY_TIMEOUT={text!r} is not a number of seconds between 0 and 1000000")
+    return value
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # SQLAlchemy, not the sqlite3 module, begins transactions (see _sqlite_begin): the module's
+    # own BEGIN would come only before the first write, after reads it already made on a snapshot
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")  # readers (a report) never block a publish
@@ -55,19 +79,106 @@ def create_catalog_engine(url: str) -> Engine:
     try:
         if url.startswith("duckdb"):
             engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
+        elif url.startswith("sqlite") and "timeout=" not in url:  # the sqlite3 module's busy timeout
+            engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         else:
             engine = create_engine(url)
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
         hint = " (pip install 'unisono[duckdb]')" if url.startswith("duckdb") and isinstance(
             e, (ImportError, NoSuchModuleError)) else ""
-        raise CatalogError(f"cannot use database {url!r}: {e}{hint}") from None
+        shown = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)  # never the password
+        raise CatalogError(f"cannot use database {shown!r}: {str(e).replace(url, shown)}{hint}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "handle_error", _sqlite_errors)
     elif engine.dialect.name == "duckdb":
         preparer = engine.dialect.identifier_preparer
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
         event.listen(engine, "handle_error", _duckdb_limits)
     return engine
+
+
+WRITE = "unisono_write"  # execution option: this transaction writes the catalog (write_transaction)
+
+
+@contextmanager
+def write_transaction(engine: Engine, lock: str | None = None) -> Iterator[Connection]:
+    """A short transaction that writes the catalog. Writers take turns: on SQLite it begins
+    IMMEDIATE (the write lock first, waiting up to the busy timeout with a progress line, never a
+    snapshot that is stale by the time it writes); on PostgreSQL `lock` names an advisory lock held
+    until commit (publishes of one channel judge "same bytes" one after the other). DuckDB has one
+    process per file."""
+    with engine.execution_options(**{WRITE: True}).begin() as conn:
+        if lock is not None:
+            lock_writers(conn, lock)
+        yield conn
+
+
+def lock_writers(conn: Connection, lock: str) -> None:
+    """PostgreSQL: wait for the advisory lock `lock` and hold it until the transaction ends (other
+    backends: their write transaction is the lock)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(lock.encode()),))
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if not conn.get_execution_options().get(WRITE):
+        conn.exec_driver_sql("BEGIN")
+        return
+    import sqlite3
+
+    raw = conn.connection.dbapi_connection
+    timeout_ms = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    try:
+        raw.execute("PRAGMA busy_timeout = 0")  # try at once, to say why it waits if it must
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+        log.warning("waiting for another unisono command to finish writing the catalog %s (up to %g s) …",
+                    conn.engine.url.database, timeout_ms / 1000)
+        raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            _raise_sqlite(e, conn.engine.url.database, timeout_ms)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+
+def _raise_sqlite(error: Exception, where: str | None, timeout_ms: int | None = None) -> None:
+    """The SQLite errors a user can act on, as one line (the SQL and its parameters are no news)."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if "locked" in text or "busy" in text:
+        waited = f" for {timeout_ms / 1000:g} s" if timeout_ms is not None else ""
+        raise CatalogError(f"the catalog {where} is busy: another unisono command kept writing it{waited}; "
+                           "run this command again when it is done, or wait longer with UNISONO_BUSY_TIMEOUT=SECONDS") \
+            from None
+    if "readonly" in text or "read-only" in text:
+        raise ReadOnlyCatalog(f"the catalog {where} is read-only ({text}): this command writes to it; give this user "
+                           "write access to the file and its folder, or use another catalog (--db)") from None
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        raise CatalogError(f"{where} is not a usable unisono catalog ({text}); move it aside and publish the "
+                           "channel files again, or name another catalog with --db") from None
+    if "unable to open" in text or "disk I/O" in text or "full" in text:
+        raise CatalogError(f"cannot use the catalog {where} ({text}); check that its folder exists, is writable "
+                           "and has free space") from None
+
+
+def database_error(error: Exception) -> str:
+    """Any other database error, as the one line a user reads (never the SQL or its parameters)."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return (f"the catalog database failed: {text}; if it persists, check the database (--db) or publish into a "
+            "new catalog (set UNISONO_DEBUG=1 for details)")
+
+
+def _sqlite_errors(context) -> None:
+    if isinstance(context.original_exception, Exception) and type(context.original_exception).__module__ == "sqlite3":
+        _raise_sqlite(context.original_exception, context.engine.url.database if context.engine else None)
 
 
 def _duckdb_limits(context) -> None:
@@ -91,8 +202,12 @@ def open_catalog(url: str) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
     engine = create_catalog_engine(url)
     where = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name in ("sqlite", "duckdb") and engine.url.database in (None, "", ":memory:"):
+        # a catalog that vanishes when the command ends: "Published" would be a lie
+        raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "
+                           f"name a file, e.g. {engine.dialect.name}:///catalog.db")
     try:
-        SQLModel.metadata.create_all(engine)
+        _create_schema(engine)
         missing = _missing_columns(engine)
     except (OperationalError, DBAPIError) as e:
         if not isinstance(e, OperationalError) and engine.dialect.name != "duckdb":
@@ -102,6 +217,18 @@ def open_catalog(url: str) -> Engine:
         raise CatalogError(f"the catalog {where} was created by an older unisono (it lacks {', '.join(missing[:3])}); "
                            "publish the channel files into a new one (--db, or move unisono.db aside)")
     return engine
+
+
+def _create_schema(engine: Engine) -> None:
+    """The tables, once: looked for without a lock (every command opens the catalog, most only read);
+    created inside a write transaction, so two commands starting on a new project do not both try."""
+    if engine.dialect.name != "duckdb":
+        with engine.connect() as conn:
+            have = set(inspect(conn).get_table_names())
+        if have >= set(SQLModel.metadata.tables):
+            return
+    with write_transaction(engine, lock="unisono schema") as conn:
+        SQLModel.metadata.create_all(conn)  # checks again, inside the lock
 
 
 def _missing_columns(engine: Engine) -> list[str]:

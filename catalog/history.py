@@ -157,7 +157,9 @@ def latest_window_start(at: datetime, days: int, tz: tzinfo | None = None) -> in
 
 @lru_cache(maxsize=16)
 def _offset_changes(tz: tzinfo, first_year: int, last_year: int) -> tuple[tuple[int, int], ...]:
-    """(epoch second, change in seconds) of every UTC offset change of `tz` in those years."""
+    """(epoch second, change in seconds) of every UTC offset change of `tz` in those years (those
+    Python's datetimes hold: instants the catalog stores lie inside years 1 to 9999)."""
+    first_year, last_year = max(first_year, 1), min(last_year, 9998)
     t, end = datetime(first_year, 1, 1, tzinfo=timezone.utc), datetime(last_year + 1, 1, 1, tzinfo=timezone.utc)
     changes, before = [], t.astimezone(tz).utcoffset()
     while t < end:

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func, insert, select, update
+from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
-from unisono.catalog.db import CatalogError
+from unisono.catalog.db import WRITE, CatalogError, lock_writers
 from unisono.catalog.live import drop_temporary
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
@@ -63,13 +63,26 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _in_force(conn, channel: str, at: datetime):
+def _in_force(conn, channel: str, at: datetime, other_than: int | None = None):
     """The channel's publication in force at an instant: the one a new file taking effect then follows."""
     pub = Publication.__table__
+    query = select(pub).where(pub.c.channel == channel, pub.c.effective_from <= at)
+    if other_than is not None:
+        query = query.where(pub.c.id != other_than)
     return conn.execute(
-        select(pub).where(pub.c.channel == channel, pub.c.effective_from <= at)
-        .order_by(pub.c.effective_from.desc(), pub.c.published_at.desc(), pub.c.id.desc()).limit(1)
+        query.order_by(pub.c.effective_from.desc(), pub.c.published_at.desc(), pub.c.id.desc()).limit(1)
     ).first()
+
+
+def _same_bytes(conn, result: PublishResult, staged: datetime | None, other_than: int | None = None) -> bool:
+    """Whether the same bytes as the publication already in force then change nothing, whatever the
+    order files are loaded in (history may be published after newer files); if so, `result` says which."""
+    latest = _in_force(conn, result.channel, result.effective_from, other_than)
+    if latest is None or latest.sha256 != result.sha256 or (staged is not None and latest.effective_from != staged):
+        return False
+    result.publication_id, result.duplicate = latest.id, True
+    result.published_at, result.effective_from = latest.published_at, latest.effective_from
+    return True
 
 
 def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
@@ -79,6 +92,10 @@ def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
                           source=source, sha256=sha256, published_at=published_at, effective_from=effective_from)
 
 
+class _Duplicate(Exception):
+    """Another publish of the same bytes committed first: this one rolls back."""
+
+
 def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejection | Claim], *, notes: list[str],
                    source: str, sha256: str, published_at: datetime | None = None,
                    effective_from: datetime | None = None,
@@ -86,39 +103,100 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
     """Store what an adapter yields as one publication, in chunks, never holding the whole file:
     one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
     database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read.
-    `progress` is called with the counts so far after each chunk or batch written (never per row)."""
+    `progress` is called with the counts so far after each chunk or batch written (never per row).
+
+    Other commands keep working meanwhile: on SQLite the file is read into temporary tables first
+    and copied into the catalog in one short write transaction (SQLite has one writer at a time);
+    on PostgreSQL rows are written as they come (writers do not block each other there). Either way
+    "same bytes" is judged again while writers of the channel wait, so two publishes of one file at
+    once land once."""
     staged = effective_from  # only an explicit --effective-from makes the same bytes a new publication
     published_at = published_at or datetime.now(timezone.utc)
     effective_from = effective_from or published_at
     result = PublishResult(publication_id=0, channel=channel, source=source, sha256=sha256,
                            published_at=published_at, effective_from=effective_from,
                            offers=0, claims=0, rejections=0, locations=[])
-    pub = Publication.__table__
+    lock = f"publish {channel}"
     try:
-        with engine.begin() as conn:
-            # the same bytes as the publication already in force then change nothing, whatever the
-            # order files are loaded in (history may be published after newer files)
-            latest = _in_force(conn, channel, effective_from)
-            if latest is not None and latest.sha256 == sha256 and (staged is None or latest.effective_from == staged):
-                result.publication_id, result.duplicate = latest.id, True
-                result.published_at, result.effective_from = latest.published_at, latest.effective_from
+        with engine.connect() as conn:  # published already: nothing to read
+            if _same_bytes(conn, result, staged):
                 return result
-            pub_id = conn.execute(insert(pub).values(
-                channel=channel, source=source, sha256=sha256, published_at=published_at,
-                effective_from=effective_from, loaded_at=datetime.now(timezone.utc),
-            )).inserted_primary_key[0]
-            per_location = _write_entries(conn, pub_id, entries, result, progress)
-            if per_location:
-                conn.execute(insert(PublicationLocation.__table__), [
-                    {"publication_id": pub_id, "channel": channel, "location": loc, "offers": n}
-                    for loc, n in per_location.items()
-                ])
-            conn.execute(update(pub).where(pub.c.id == pub_id).values(
-                offers=result.offers, claims=result.claims, rejections=result.rejections))
+        if engine.dialect.name == "sqlite":
+            per_location = _publish_staged(engine, entries, result, staged, lock, progress)
+        else:
+            with engine.begin() as conn:
+                pub_id = _insert_publication(conn, result)
+                per_location = _write_entries(conn, pub_id, entries, result, progress)
+                lock_writers(conn, lock)
+                if _same_bytes(conn, result, staged, other_than=pub_id):
+                    raise _Duplicate
+                _finish_publication(conn, pub_id, per_location, result)
+    except _Duplicate:
+        return result
     except SQLAlchemyError as e:
-        raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {getattr(e, 'orig', e)}") from None
-    result.publication_id, result.locations, result.notes = pub_id, sorted(per_location), list(notes)
+        raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {_first_line(e)}") from None
+    except CatalogError as e:
+        raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {e}") from None
+    if result.duplicate:
+        return result
+    result.locations, result.notes = sorted(per_location), list(notes)
     return result
+
+
+def _first_line(e: SQLAlchemyError) -> str:
+    text = str(getattr(e, "orig", None) or e)
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _insert_publication(conn, result: PublishResult) -> int:
+    return conn.execute(insert(Publication.__table__).values(
+        channel=result.channel, source=result.source, sha256=result.sha256, published_at=result.published_at,
+        effective_from=result.effective_from, loaded_at=datetime.now(timezone.utc),
+    )).inserted_primary_key[0]
+
+
+def _finish_publication(conn, pub_id: int, per_location: Counter, result: PublishResult) -> None:
+    if per_location:
+        conn.execute(insert(PublicationLocation.__table__), [
+            {"publication_id": pub_id, "channel": result.channel, "location": loc, "offers": n}
+            for loc, n in per_location.items()
+        ])
+    conn.execute(update(Publication.__table__).where(Publication.__table__.c.id == pub_id).values(
+        offers=result.offers, claims=result.claims, rejections=result.rejections))
+    result.publication_id = pub_id
+
+
+_STAGED = (OfferRow.__table__, RejectionRow.__table__, ClaimRow.__table__)
+
+
+def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, staged: datetime | None,
+                    lock: str, progress: Callable[[PublishResult], None] | None = None) -> Counter:
+    """SQLite: read the whole file into TEMPORARY tables of the same names (which SQLite resolves
+    before the catalog's, so the writers below fill them unchanged), without the write lock; then
+    take it and copy them into the catalog in one short transaction. The temporary tables go with
+    the connection, discarded afterwards."""
+    with engine.connect() as conn:
+        try:
+            for table in _STAGED:
+                conn.exec_driver_sql(f"CREATE TEMP TABLE {table.name} AS SELECT * FROM main.{table.name} WHERE 0")
+            per_location = _write_entries(conn, 0, entries, result, progress)  # publication 0: numbered when copied
+            conn.commit()  # only temporary tables were written: no lock on the catalog
+            conn.execution_options(**{WRITE: True})  # BEGIN IMMEDIATE: writers take turns
+            with conn.begin():
+                lock_writers(conn, lock)
+                if _same_bytes(conn, result, staged):
+                    return per_location
+                pub_id = _insert_publication(conn, result)
+                for table in _STAGED:
+                    names = [c.name for c in table.columns if c.name != "id"]
+                    values = [":pub_id" if name == "publication_id" else name for name in names]
+                    conn.execute(text(f"INSERT INTO main.{table.name} ({', '.join(names)}) "
+                                      f"SELECT {', '.join(values)} FROM temp.{table.name} ORDER BY rowid"),
+                                 {"pub_id": pub_id})
+                _finish_publication(conn, pub_id, per_location, result)
+            return per_location
+        finally:
+            conn.invalidate()  # the temporary tables (and any failed transaction) go with the connection
 
 
 def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rejection | Claim],

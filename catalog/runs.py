@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, insert, select
 
+from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import FindingRow, Run, RunRule
 from unisono.domain.findings import Finding, RuleInfo, Severity
 
@@ -18,7 +19,7 @@ def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, rul
                rules: list[RuleInfo] | None = None) -> int:
     """Store a run with its current findings (resolved ones are counted, not stored again)."""
     current = [f for f in findings if f.status != "resolved"]
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         run_id = conn.execute(insert(Run.__table__).values(
             kind=kind, at=at, window_end=window_end, started_at=datetime.now(timezone.utc), engine=engine_name,
             ruleset_hash=ruleset_hash, findings=len(current), new=sum(f.status == "new" for f in findings),

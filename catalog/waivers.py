@@ -5,13 +5,14 @@ from datetime import datetime, timezone
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
+from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import Publication, PublicationLocation, Waiver
 from unisono.domain.findings import Finding
 
 
 def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, reason: str,
                until: datetime | None) -> int:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         return conn.execute(insert(Waiver.__table__).values(
             rule=rule, sku=sku, location=location, reason=reason, until=until, created_at=datetime.now(timezone.utc),
         )).inserted_primary_key[0]
@@ -27,13 +28,13 @@ def get_waiver(engine: Engine, waiver_id: int) -> Waiver | None:
 def update_waiver(engine: Engine, waiver_id: int, **values) -> None:
     """Change a waiver's reason, until or location (the keys given)."""
     w = Waiver.__table__
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(update(w).where(w.c.id == waiver_id).values(**values))
 
 
 def remove_waivers(engine: Engine, waiver_ids: list[int]) -> None:
     w = Waiver.__table__
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(delete(w).where(w.c.id.in_(waiver_ids)))
 
 

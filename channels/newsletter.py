@@ -30,6 +30,7 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from unisono.channels import newsletter_blocks as nb
 from unisono.channels.newsletter_schema import _schema_items, _schema_offer
 from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
+from unisono.channels.newsletter_validity import ValidityProblem, read_validity
 from unisono.channels.parsing import (
     normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
@@ -52,6 +53,7 @@ class _Context:
     doc: nb.Doc
     sent: date  # when the newsletter went out: dates without a year are read near it
     title_keys: dict = field(default_factory=dict)  # slug -> how many blocks were keyed by it
+    problems: list = field(default_factory=list)  # validity statements that make no window, for the notes
 
     def source(self, el: HtmlElement, path: str | None = None) -> SourceRef:
         return SourceRef(file=self.name, line=el.sourceline, path=path or self.doc.path(el) or el.tag)
@@ -128,7 +130,8 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
                              f"(block {opts.template.block!r}){detail}")
         raise InputError(f"{path.name}: {_NO_OFFERS}{detail}")
     result.notes.append(f"{path.name}: {len(result.offers)} offers read from {source_of_offers}")
-    if not any(o.valid_to for o in result.offers):
+    result.notes.extend(ctx.problems)
+    if not any(o.valid_to for o in result.offers) and not ctx.problems:
         result.notes.append(f"{path.name}: no validity statement found (\"gültig bis …\", \"valid until …\"): its offers "
                             "stay live until this location's next newsletter")
     return result
@@ -317,7 +320,15 @@ def _claim_kind(ctx: _Context, sentence: str, around: date) -> tuple[str | None,
 
 
 def _window(ctx: _Context, text: str, around: date) -> _Window | None:
-    days = parse_validity(text, around)
+    try:
+        days = read_validity(text, around)
+    except ValidityProblem as e:  # said, not guessed: the offers keep the window they had without it
+        shown = " ".join(text.split())
+        note = (f"{ctx.name}: the validity {(shown[:80] + '…') if len(shown) > 80 else shown!r} {e}: "
+                "not read as a validity window")
+        if note not in ctx.problems:
+            ctx.problems.append(note)
+        return None
     if days is None:
         return None
     first, last = days

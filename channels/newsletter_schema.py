@@ -14,7 +14,9 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from unisono.channels import newsletter_blocks as nb
-from unisono.channels.parsing import normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_text_price
+from unisono.channels.parsing import (
+    bounded_amount, normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_text_price,
+)
 from unisono.domain.models import Offer, Rejection, SourceRef
 
 CHANNEL = "newsletter"
@@ -165,17 +167,21 @@ def _str(v) -> str | None:
 def _schema_money(value, currency: str) -> tuple[Decimal, str] | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return Decimal(str(value)), currency
+    if isinstance(value, (int, float)):  # JSON numbers, NaN and Infinity among them (Python's json reads them)
+        return bounded_amount(Decimal(str(value)), str(value), "schema.org price"), currency
     s = _str(value)
     if not s:
         return None
+    if re.fullmatch(r"[-+]?\d+(?:\.\d+)?[eE][-+]?\d+", s):  # "1e17": a JSON number written as text
+        return bounded_amount(Decimal(s), s, "schema.org price"), currency
     try:  # schema.org writes "79.99"; emails in the wild also write "79,99 €"
-        return parse_decimal(s, decimal_comma=False if re.fullmatch(r"\d+\.\d+", s) else None), currency
+        amount = parse_decimal(s, decimal_comma=False if re.fullmatch(r"\d+\.\d+", s) else None,
+                               what="schema.org price")
     except (ValueError, InvalidOperation):
         parsed = parse_text_price(s, currency)
         if parsed is None:
             raise ValueError(f"schema.org price {s!r} is not a number") from None
         return parsed
+    return bounded_amount(amount, s, "schema.org price"), currency  # a number, but negative or out of range
 
 

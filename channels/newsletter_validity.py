@@ -59,7 +59,19 @@ def _date_parts(m: re.Match) -> _DateParts:
     return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
 
 
+class ValidityProblem(ValueError):
+    """A validity statement whose dates make no window: no such day, or the end before the start."""
+
+
 def parse_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
+    """read_validity's window; None also for a statement whose dates make none."""
+    try:
+        return read_validity(text, around)
+    except ValidityProblem:
+        return None
+
+
+def read_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
     """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
     "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
     A date without a year takes the other date's year, else the next such date on or after `around`,
@@ -85,9 +97,12 @@ def parse_validity(text: str, around: date) -> tuple[date | None, date | None] |
     elif re.search(r"\b(?:ab|from|starting|seit|à partir du|a partir del?|dal|vanaf|od)\s*(?:dem\s*)?$", lead, re.I):
         start, end = end, None
     try:
-        return _complete(start, end, around)
-    except ValueError:  # "31.02." is no day
-        return None
+        first_day, last_day = _complete(start, end, around)
+    except ValueError as e:  # "31.02." is no day
+        raise ValidityProblem(f"names no such day ({e})") from None
+    if first_day and last_day and last_day < first_day:
+        raise ValidityProblem(f"ends ({last_day:%d.%m.%Y}) before it starts ({first_day:%d.%m.%Y})")
+    return first_day, last_day
 
 
 GRACE = timedelta(days=30)  # a validity may have begun, or a late copy ended, this long before sending

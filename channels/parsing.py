@@ -20,6 +20,26 @@ CURRENCY_SYMBOLS = {
 _ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
+# What the catalog stores: instants a day inside Python's years 1 to 9999 (so any zone's local time
+# of them exists), prices below a trillion in their currency (cents fit every database's integer and
+# stay exact in a float). Channel files use the far ends for "open": "Aktion bis 31.12.9999".
+FIRST_INSTANT = datetime(1, 1, 2, tzinfo=timezone.utc)
+LAST_INSTANT = datetime(9999, 12, 30, tzinfo=timezone.utc)
+MAX_PRICE = Decimal(10) ** 12
+RANGE_TEXT = "0001-01-02 to 9999-12-30"
+
+
+def bounded_amount(value: Decimal, text: str, what: str = "price") -> Decimal:
+    """A parsed amount, or ValueError when it is no finite number below MAX_PRICE (nor negative)."""
+    if not value.is_finite():
+        raise ValueError(f"{what} {text!r} is not a number")
+    if value < 0:
+        raise ValueError(f"{what} {text!r} is negative")
+    if value >= MAX_PRICE:
+        raise ValueError(f"{what} {text!r} is out of range (unisono takes amounts below 1,000,000,000,000)")
+    return value
+
+
 def _currency(token: str | None, default: str) -> str:
     if not token:
         return default
@@ -63,6 +83,8 @@ def parse_decimal(text: str, *, decimal_comma: bool | None = None, what: str = "
         value = Decimal(s)
     except InvalidOperation:
         raise ValueError(f"{what} {text.strip()!r} is not a number") from None
+    if value >= MAX_PRICE:  # 29 digits would fail in every later step (cents, the database's integers)
+        raise ValueError(f"{what} {text.strip()!r} is out of range (unisono takes amounts below 1,000,000,000,000)")
     return -value if neg else value
 
 
@@ -84,6 +106,7 @@ def parse_text_price(text: str, default_currency: str, *, decimal_comma: bool | 
     p = Price.fromstring(text, decimal_separator=sep)
     if p.amount is None:
         return None
+    bounded_amount(p.amount, p.amount_text or text.strip())
     cur = p.currency
     if cur is None:
         m = re.search(r"\b([A-Z]{3})\b", text)
@@ -116,20 +139,37 @@ def _parse_date(s: str) -> date | None:
     return None
 
 
+def bounded_instant(dt: datetime, text: str, what: str, clamp: bool = True) -> datetime:
+    """An instant within FIRST_INSTANT..LAST_INSTANT. Outside: with clamp (channel files, where
+    "31.12.9999" means "open") the nearer bound, else ValueError (an instant a user typed)."""
+    try:
+        utc = dt.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 in a zone whose UTC time falls outside Python's range
+        utc = FIRST_INSTANT - timedelta(days=1) if dt.year < 5000 else LAST_INSTANT + timedelta(days=1)
+    if FIRST_INSTANT <= utc <= LAST_INSTANT:
+        return dt
+    if not clamp:
+        raise ValueError(f"{what} {text.strip()!r} is outside the instants unisono handles ({RANGE_TEXT})")
+    return FIRST_INSTANT if utc < FIRST_INSTANT else LAST_INSTANT
+
+
 def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str = "date",
-                  naive_tz: tzinfo | None = None) -> datetime:
+                  naive_tz: tzinfo | None = None, clamp: bool = True) -> datetime:
     """An instant from an export. Date-only values are read in `tz`: their start, or with
     end_of_day the start of the next day (windows are half-open [start, end)).
     Times without a zone are in `naive_tz` (default: `tz`; GMC feeds say UTC);
-    "Z" and offsets such as "+0200" or "+02:00" are honoured."""
+    "Z" and offsets such as "+0200" or "+02:00" are honoured. Instants beyond what the catalog
+    stores are its first or last (`bounded_instant`), or with clamp=False a ValueError."""
     s = text.strip()
     if not s:
         raise ValueError(f"{what} is empty")
     d = _parse_date(s)
     if d is not None:
         if end_of_day:
+            if d >= LAST_INSTANT.date():  # "bis 31.12.9999": no next day to end at
+                return bounded_instant(LAST_INSTANT + timedelta(days=1), s, what, clamp)
             d = d + timedelta(days=1)
-        return datetime.combine(d, time(0), tzinfo=tz)
+        return bounded_instant(datetime.combine(d, time(0), tzinfo=tz), s, what, clamp)
     iso = s.replace(" ", "T", 1) if re.match(r"\d{4}-\d{2}-\d{2} \d", s) else s
     iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)  # "+0200" -> "+02:00"
     try:
@@ -145,17 +185,17 @@ def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str 
             raise ValueError(f"{what} {s!r} is not a date") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=naive_tz or tz)
-    return dt
+    return bounded_instant(dt, s, what, clamp)
 
 
 def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_price_effective_date",
-                   naive_tz: tzinfo | None = None) -> tuple[datetime, datetime]:
+                   naive_tz: tzinfo | None = None, clamp: bool = True) -> tuple[datetime, datetime]:
     """An ISO 8601 interval "start/end" as GMC writes it. A date-only end covers that whole day."""
     parts = text.strip().split("/")
     if len(parts) != 2 or not all(p.strip() for p in parts):
         raise ValueError(f"{what} {text.strip()!r} is not an interval 'start/end'")
-    start = parse_instant(parts[0], tz, what=what, naive_tz=naive_tz)
-    end = parse_instant(parts[1], tz, end_of_day=True, what=what, naive_tz=naive_tz)
+    start = parse_instant(parts[0], tz, what=what, naive_tz=naive_tz, clamp=clamp)
+    end = parse_instant(parts[1], tz, end_of_day=True, what=what, naive_tz=naive_tz, clamp=clamp)
     if end <= start:
         raise ValueError(f"{what} {text.strip()!r} ends before it starts")
     return start, end

@@ -25,7 +25,7 @@ from typing import Iterable, Iterator, TextIO
 
 import charset_normalizer
 
-from unisono.channels.parsing import CURRENCY_SYMBOLS, normalize_gtin, parse_decimal, parse_instant
+from unisono.channels.parsing import CURRENCY_SYMBOLS, bounded_amount, normalize_gtin, parse_decimal, parse_instant
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
@@ -462,7 +462,7 @@ _PLAIN = {True: re.compile(r"\d*,?\d+"), False: re.compile(r"\d*\.?\d+")}  # "7,
 def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | None]:
     """An amount in the file's decimal convention, a currency sign beside it tolerated: "7,99 €"."""
     if _PLAIN[decimal_comma].fullmatch(text):  # the common case, without parse_decimal's generality
-        return Decimal(text.replace(",", ".")), None
+        return bounded_amount(Decimal(text.replace(",", ".")), text, what), None
     if not text:
         raise ValueError(f"{what} is empty")
     m = _AMOUNT.fullmatch(text)

@@ -16,6 +16,7 @@ import click
 
 from unisono.cli.narrow import narrowing_options
 from unisono.cli.options import csv_dialect_option, output_option
+from unisono.cli.terminal import echo, json_visible, show_log_lines, visible
 
 if TYPE_CHECKING:
     from unisono.api.results import CheckResult
@@ -46,11 +47,15 @@ def _loaded_error(e: Exception, module: str, name: str) -> bool:
 class UnisonoError(click.ClickException):
     exit_code = 2
 
+    def __init__(self, message: str):  # messages quote file content: nothing in it reaches the terminal raw
+        super().__init__(visible(message))
+
 
 class Unisono(click.Group):
     """Turns every failure into one line and exit code 2."""
 
     def invoke(self, ctx: click.Context):
+        show_log_lines()
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
@@ -59,9 +64,13 @@ class Unisono(click.Group):
             if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
                 rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
                 raise UnisonoError(" ".join(str(e).split("\n")) if not rule_error else str(e)) from None
-            # a bug: still no traceback for the user, but say how to see it
             if os.environ.get("UNISONO_DEBUG"):
                 raise
+            if _loaded_error(e, "sqlalchemy.exc", "SQLAlchemyError"):
+                from unisono.catalog.db import database_error
+
+                raise UnisonoError(database_error(e)) from None
+            # a bug: still no traceback for the user, but say how to see it
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
 
 
@@ -82,7 +91,7 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
     from unisono.channels.parsing import parse_instant
 
     try:
-        return parse_instant(text, tz, what=what)
+        return parse_instant(text, tz, what=what, clamp=False)
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-11-24T12:00 or 24.11.2026)") from None
 
@@ -117,8 +126,8 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     from unisono.api.project import Project
 
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
-    click.echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
-    click.echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
+    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
+    echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
 # The common options also come from the environment (a CI job sets UNISONO_FAIL_ON=warning once).
@@ -181,7 +190,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
             doc["checked_at"] = checked_at.isoformat()
             doc["findings"] = [finding_json(f) for f in findings]
             doc["waived"] = [finding_json(f) for f in waived]
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json_visible(json.dumps(doc, ensure_ascii=False, indent=2)))
         sys.exit(1 if failing else 0)
     from unisono.cli.published import print_published
 
@@ -198,7 +207,7 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
     from unisono.channels.parsing import parse_interval
 
     try:
-        return parse_interval(text, tz, what="--window")
+        return parse_interval(text, tz, what="--window", clamp=False)
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
@@ -235,11 +244,11 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
             summary["narrowed"] = narrowed
         if limit is not None:
             summary["not_listed"] = len(result.findings) + len(result.waived) - len(listed.findings) - len(listed.waived)
-        click.echo(output.to_json(listed, summary))
+        click.echo(json_visible(output.to_json(listed, summary)))
     elif fmt == "csv":
-        click.echo(output.to_csv(listed.findings + listed.waived), nl=False)
+        echo(output.to_csv(listed.findings + listed.waived), nl=False)
     elif fmt == "md":
-        click.echo(output.to_markdown(listed, summary, tz), nl=False)
+        echo(output.to_markdown(listed, summary, tz), nl=False)
     else:
         from unisono.cli.text import console
 
@@ -336,10 +345,10 @@ def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
     paths = list(files) or Project.open(project_dir).rule_paths()
     problems = validate(paths)
     for p in problems:
-        click.echo(p, err=True)
+        echo(p, err=True)
     if problems:
         sys.exit(2)
-    click.echo(f"{len(paths)} rule file(s) valid: {', '.join(str(p) for p in paths)}")
+    echo(f"{len(paths)} rule file(s) valid: {', '.join(str(p) for p in paths)}")
 
 
 @rules_group.command("list")
@@ -382,13 +391,13 @@ def generate(directory: Path, skus: int, stores: int, seed: int, inconsistency_r
 
     directory.mkdir(parents=True, exist_ok=True)
     key = write_retailer(directory, skus=skus, stores=stores, seed=seed, inconsistency_rate=inconsistency_rate)
-    click.echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
+    echo(f"Wrote {skus} products, {stores} stores and a newsletter to {directory}: "
                f"{len(key.planted)} planted inconsistencies, {len(key.expected_findings)} expected findings "
                f"at {key.check_at.isoformat()} (answer_key.json).")
-    click.echo("The files are dated: publish them as of their date and check at that instant, on any day:")
+    echo("The files are dated: publish them as of their date and check at that instant, on any day:")
     for command in replay_commands(directory.resolve(), key.published_at.isoformat(), key.check_at.isoformat(),
                                    project=f"{directory.name}-project"):
-        click.echo(f"  {command}")
+        echo(f"  {command}")
 
 
 @cli.command()
@@ -417,5 +426,7 @@ def main() -> None:
     cli(prog_name="unisono")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m unisono.cli.main`: the commands registered themselves on
+    from unisono.cli.main import main as registered  # the module `unisono.cli.main`, not on `__main__`
+
+    registered()

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from unisono.api.results import CheckResult
 from unisono.cli import text
+from unisono.cli.terminal import json_visible, visible
 from unisono.domain.findings import Finding
 from unisono.reports.csvfile import write_plain
 from unisono.reports.jsonfile import finding_json
@@ -22,12 +23,12 @@ STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
 
 
 def to_json(result: CheckResult, summary: dict) -> str:
-    return json.dumps({
+    return json_visible(json.dumps({
         "findings": [finding_json(f) for f in result.findings],
         "waived": [finding_json(f) for f in result.waived],
         "undecided": [finding_json(f) for f in result.undecided],
         "summary": summary,
-    }, ensure_ascii=False, indent=2)
+    }, ensure_ascii=False, indent=2))
 
 
 def to_csv(findings: list[Finding]) -> str:
@@ -76,10 +77,10 @@ def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> Non
             parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
         if when := interval(f, tz):
             parts.append((f"{when}: ", "bold"))
-        parts.append(f.message)
+        parts.append(visible(f.message, lines=False))  # channel text: no control character reaches the terminal
         hanging(console, "  • ", Text.assemble(*parts))
         evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
-        hanging(console, "    ", Text(evidence, style="dim"))
+        hanging(console, "    ", Text(visible(evidence, lines=False), style="dim"))
 
 
 def _undecided_count(findings: list[Finding]) -> int:
@@ -116,7 +117,8 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         total = summary["by_rule"].get(rule, len(group))
         console.print()
         hanging(console, Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " "),
-                Text.assemble((rule, "bold"), f" · {title}" if title and title != rule else "", f" ({total:,})"))
+                Text.assemble((visible(rule), "bold"), f" · {visible(title)}" if title and title != rule else "",
+                              f" ({total:,})"))
         _findings_grid(console, group, tz)
     if len(shown) < len(current):
         console.print(Text(f"\n… and {text.plural(len(current) - len(shown), 'more finding')} not listed "

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from unisono.cli.main import UnisonoError, cli, db_option, instant, project_option
+from unisono.cli.terminal import visible
 
 force_option = click.option("--force", is_flag=True,
                             help="Record it even if the rule or location is unknown or --until is past.")
@@ -22,7 +23,7 @@ def _until(text: str, tz) -> datetime:
     from unisono.channels.parsing import parse_instant
 
     try:
-        return parse_instant(text, tz, end_of_day=True, what="--until")
+        return parse_instant(text, tz, end_of_day=True, what="--until", clamp=False)
     except ValueError as e:
         raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
 
@@ -34,7 +35,7 @@ def _say(line: str) -> None:
     from unisono.cli.output import hanging
     from unisono.cli.text import console
 
-    hanging(console(), "", Text(line))
+    hanging(console(), "", Text(visible(line)))  # a rule, sku, location or reason may carry escapes
 
 
 def _describe(w, tz) -> str:
@@ -113,8 +114,8 @@ def waivers(ctx: click.Context, at_text: str | None, project_dir: Path, db: str 
                   pad_edge=False, collapse_padding=True)
     for w in rows:
         state = "expired" if w.until and w.until <= now else "active"
-        table.add_row(f"#{w.id}", state, w.rule, w.sku, w.location or "all", text.until(w.until, tz) if w.until else "–",
-                      w.reason)
+        table.add_row(f"#{w.id}", state, *(visible(v, lines=False) for v in (w.rule, w.sku, w.location or "all")),
+                      text.until(w.until, tz) if w.until else "–", visible(w.reason, lines=False))
     text.console().print(table)
 
 

@@ -105,6 +105,15 @@ class Rejection(BaseModel):
     def _short(cls, v: str | None) -> str | None:
         return v[:500] if v else v
 
+    @field_validator("reason")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        """A reason is one line: a multi-line text (a validation error's) without its links."""
+        if "\n" not in v:
+            return v
+        lines = [x.strip() for x in v.splitlines() if x.strip() and "errors.pydantic.dev" not in x]
+        return "; ".join(lines)
+
 
 class ChannelRead(BaseModel):
     """Everything an adapter made of one file. rows == len(offers) + len(rejections), always."""

@@ -1,6 +1,8 @@
 """Markdown: the summary with every rule and its count, then one table row per finding."""
 from __future__ import annotations
 
+import html
+
 from typing import TextIO
 
 from unisono.domain.findings import Finding
@@ -8,7 +10,12 @@ from unisono.reports.source import ReportRun, local, status_of
 
 
 def md_cell(text: str | None) -> str:
-    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """A table cell: Markdown's table syntax escaped, HTML (which Markdown passes through) as
+    entities, control characters from channel files visible (cli/terminal.py)."""
+    from unisono.cli.terminal import visible
+
+    text = html.escape(visible((text or "").replace("\n", " ")), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def when(f: Finding, run: ReportRun) -> str:

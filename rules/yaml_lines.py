@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from unisono.domain.yaml_limits import LimitedLoader
+
 Path_ = tuple[Any, ...]
 
 
@@ -21,7 +23,10 @@ class YamlProblem(Exception):
 
 def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[tuple[int, str]]]:
     """Returns (data, {path: line}, [(line, problem)]) for duplicate keys. Raises YamlProblem."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = LimitedLoader(text)  # depth, aliases and size bounded
+    except yaml.YAMLError as e:
+        raise YamlProblem(1, str(e)) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

@@ -1,0 +1,194 @@
+"""Hostile rows: one row with an edge value among good ones. The row is an offer (an end in year
+9999 means "open") or a rejection with a one-line reason; the file is never refused for it, and
+rows = offers + rejections. Store files are read both by the column and row by row."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from unisono.channels import newsletter, shop, store
+from unisono.channels.parsing import FIRST_INSTANT, LAST_INSTANT
+from unisono.domain.config import ProjectConfig
+
+CONFIG = ProjectConfig()
+SENT = datetime(2026, 11, 19, 6, tzinfo=timezone.utc)
+HEADER = "Filiale;Artikelnummer;EAN;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis\n"
+GOOD = "1001;100001;;Zelt;129,00;;;\n1001;100002;;Topf;9,99;7,99;20.11.2026;30.11.2026\n"
+
+# (the row's cells after "1001;100003;;Hostile;", what it becomes: "offer" or a reason's words)
+STORE_ROWS = [
+    ("100000000000000000;;;", "price '100000000000000000' is out of range"),
+    ("12345678901234567890123456789;;;", "price '12345678901234567890123456789' is out of range"),
+    ("1.000.000.000.000,00;;;", "is out of range"),
+    ("999999999999,99;;;", "offer"),
+    ("-5,00;;;", "is negative"),
+    ("NaN;;;", "is not a number"),
+    ("Infinity;;;", "is not a number"),
+    ("1e17;;;", "is not a number"),
+    ("9,99;100000000000000000;20.11.2026;30.11.2026", "promo price '100000000000000000' is out of range"),
+    ("9,99;7,99;20.11.2026;31.12.9999", "offer"),
+    ("9,99;7,99;01.01.0001;30.11.2026", "offer"),
+    ("9,99;7,99;2026-11-20;9999-12-31", "offer"),
+    ("9,99;7,99;0001-01-01;9999-12-31", "offer"),
+    ("9,99;7,99;31.12.9999;31.12.9999", "is before promo from"),
+    ("9,99;7,99;30.11.2026;20.11.2026", "promo to '20.11.2026' is before promo from '30.11.2026'"),
+    ("9,99;7,99;20.11.2026;30.02.2026", "promo to '30.02.2026' is not a date"),
+    ("9,99;7,99;00.00.0000;30.11.2026", "promo from '00.00.0000' is not a date"),
+    ("9,99;7,99;20.11.2026;31.12.10000", "is not a date"),
+]
+
+
+def outcome(read, rows: int):
+    assert len(read.offers) + len(read.rejections) == rows
+    for r in read.rejections:
+        assert "\n" not in r.reason
+    return read
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+@pytest.mark.parametrize("cells, becomes", STORE_ROWS, ids=[c for c, _ in STORE_ROWS])
+def test_a_hostile_store_row_is_an_offer_or_a_rejection_of_that_row_only(tmp_path, cells, becomes, columnar):
+    path = tmp_path / "prices.csv"
+    path.write_text(HEADER + GOOD + f"1001;100003;;Hostile;{cells}\n", encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 3)
+    hostile = [o for o in read.offers if o.sku == "100003"]
+    if becomes == "offer":
+        assert len(read.offers) == 3 and not read.rejections
+        o = hostile[0]
+        for when in (o.sale_start, o.sale_end):
+            assert when is None or FIRST_INSTANT <= when <= LAST_INSTANT
+        if "31.12.9999" in cells or "9999-12-31" in cells:
+            assert o.sale_end == LAST_INSTANT  # "bis 31.12.9999": open, as far as the catalog goes
+        if "0001-01-01" in cells or "01.01.0001" in cells:
+            assert o.sale_start == FIRST_INSTANT
+    else:
+        assert len(read.offers) == 2 and not hostile
+        assert [r.source.line for r in read.rejections] == [4]
+        assert becomes in read.rejections[0].reason
+
+
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0"><channel>
+<item><g:id>good-1</g:id><g:price>10 EUR</g:price></item>
+<item><g:id>good-2</g:id><g:price>20 EUR</g:price><g:sale_price>15 EUR</g:sale_price>
+  <g:sale_price_effective_date>2026-11-24/2026-11-30</g:sale_price_effective_date></item>
+<item><g:id>hostile</g:id>{fields}</item>
+</channel></rss>
+"""
+SHOP_ITEMS = [
+    ("<g:price>100000000000000000 EUR</g:price>", "price '100000000000000000' is out of range"),
+    ("<g:price>12345678901234567890123456789 EUR</g:price>", "is out of range"),
+    ("<g:price>NaN EUR</g:price>", "is not an amount"),
+    ("<g:price>Infinity EUR</g:price>", "is not an amount"),
+    ("<g:price>-1.00 EUR</g:price>", "is negative"),
+    ("<g:price>10 EUR</g:price><g:sale_price>100000000000000000 EUR</g:sale_price>", "is out of range"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>2026-11-24/9999-12-31</g:sale_price_effective_date>", "offer"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>0001-01-01/2026-11-30</g:sale_price_effective_date>", "offer"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>0001-01-01T00:00-0500/9999-12-31T23:59:59-0500</g:sale_price_effective_date>",
+     "offer"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>9999-12-31T23:59:59Z/9999-12-31T23:59:59Z</g:sale_price_effective_date>",
+     "ends before it starts"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>2026-02-30/2026-03-10</g:sale_price_effective_date>", "is not a date"),
+    ("<g:price>10 EUR</g:price><g:sale_price>8 EUR</g:sale_price>"
+     "<g:sale_price_effective_date>2026-11-30/2026-11-20</g:sale_price_effective_date>", "ends before it starts"),
+]
+
+
+@pytest.mark.parametrize("fields, becomes", SHOP_ITEMS, ids=range(len(SHOP_ITEMS)))
+def test_a_hostile_feed_item_is_an_offer_or_a_rejection_of_that_item_only(tmp_path, fields, becomes):
+    path = tmp_path / "feed.xml"
+    path.write_text(FEED.format(fields=fields), encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 3)
+    hostile = [o for o in read.offers if o.sku == "hostile"]
+    if becomes == "offer":
+        assert len(read.offers) == 3 and not read.rejections
+        o = hostile[0]
+        assert FIRST_INSTANT <= o.sale_start < o.sale_end <= LAST_INSTANT
+    else:
+        assert len(read.offers) == 2 and not hostile and len(read.rejections) == 1
+        assert becomes in read.rejections[0].reason
+
+
+TSV_ROWS = [
+    ("100000000000000000 EUR\t\t", "is out of range"),
+    ("10 EUR\t8 EUR\t2026-11-24/9999-12-31", "offer"),
+    ("10 EUR\t8 EUR\t0001-01-01/2026-11-30", "offer"),
+    ("10 EUR\t8 EUR\t2026-11-31/2026-12-01", "is not a date"),
+]
+
+
+@pytest.mark.parametrize("cells, becomes", TSV_ROWS, ids=range(len(TSV_ROWS)))
+def test_a_hostile_tsv_feed_row_is_an_offer_or_a_rejection_of_that_row_only(tmp_path, cells, becomes):
+    path = tmp_path / "feed.tsv"
+    path.write_text("id\tprice\tsale_price\tsale_price_effective_date\n"
+                    "good-1\t10 EUR\t\t\ngood-2\t20 EUR\t\t\n" + f"hostile\t{cells}\n", encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 3)
+    assert len(read.offers) == (3 if becomes == "offer" else 2)
+    if becomes != "offer":
+        assert becomes in read.rejections[0].reason
+
+
+PAGE = """<html><body><h1>Black Friday</h1><p>{validity}</p>
+<script type="application/ld+json">{items}</script></body></html>"""
+
+
+def product(sku: str, **offer) -> dict:
+    return {"@context": "https://schema.org", "@type": "Product", "name": f"Produkt {sku}", "sku": sku,
+            "offers": {"@type": "Offer", "priceCurrency": "EUR", **offer}}
+
+
+JSONLD = [
+    ('"price": -9.99', "schema.org price '-9.99' is negative"),
+    ('"price": NaN', "schema.org price 'nan' is not a number"),
+    ('"price": Infinity', "is not a number"),
+    ('"price": 1e17', "is out of range"),
+    ('"price": "1e17"', "schema.org price '1e17' is out of range"),
+    ('"price": "100000000000000000"', "is out of range"),
+    ('"price": "-9,99"', "is negative"),
+    ('"price": "9.99", "priceValidUntil": "9999-12-31"', "offer"),
+    ('"price": "9.99", "validFrom": "0001-01-01"', "offer"),
+    ('"price": "9.99", "priceValidUntil": "2026-02-30"', "is not a date"),
+]
+
+
+@pytest.mark.parametrize("hostile, becomes", JSONLD, ids=[h for h, _ in JSONLD])
+def test_a_hostile_schema_org_offer_is_an_offer_or_a_rejection_with_one_line(tmp_path, hostile, becomes):
+    items = [json.dumps(product("1", price="19.99")), json.dumps(product("2", price="29.99")),
+             json.dumps(product("3")).replace('"priceCurrency": "EUR"', f'"priceCurrency": "EUR", {hostile}')]
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity="Angebote gültig bis 30.11.2026", items="[" + ",".join(items) + "]"),
+                    encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 3)
+    hostile_offers = [o for o in read.offers if o.sku == "3"]
+    if becomes == "offer":
+        o = hostile_offers[0]
+        assert o.valid_to in (LAST_INSTANT, None) or o.valid_to.year == 2026
+        assert o.valid_from in (FIRST_INSTANT, None)
+    else:
+        assert not hostile_offers and len(read.rejections) == 1
+        assert becomes in read.rejections[0].reason
+
+
+@pytest.mark.parametrize("validity, note", [
+    ("Angebote gültig vom 30.11.2026 bis 20.11.2026", "ends (20.11.2026) before it starts (30.11.2026)"),
+    ("Angebote gültig bis 30.02.2026", "names no such day"),
+    ("Angebote gültig bis 31.12.9999", None),
+])
+def test_a_newsletter_validity_that_makes_no_window_is_said_in_a_note(tmp_path, validity, note):
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity=validity, items=json.dumps([product("1", price="19.99")])),
+                    encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 1)
+    if note is None:  # "bis 31.12.9999": open, as far as the catalog goes
+        assert read.offers[0].valid_to == LAST_INSTANT
+        return
+    assert any(note in n and validity in n for n in read.notes), read.notes
+    assert read.offers[0].valid_to is None and read.offers[0].valid_from is None
