@@ -16,7 +16,7 @@ breaks ties). Per email and in total:
 - former: former prices ("statt", struck through, RRP) right, of those the truth states;
 - low30: stated lowest-30-day prices right, of those the truth states: the offer's `lowest_30d`
   where the adapter has that field, else the block's "lowest_price" claim; "n/a" when the adapter
-  gives neither;
+  gives neither in any email of the folder;
 - title: paired offers whose title contains the product's name or is contained in it.
 
 When an email was sent matters ("bis 30.11." is the 30.11. after it): `--sent-at NAME=DATE`
@@ -56,7 +56,7 @@ class Score:
     former_n: int = 0
     low: int = 0
     low_n: int = 0
-    low_known: bool = True  # the adapter gives a stated lowest price (field or claim)
+    lowest_given: bool = False  # the adapter gave a stated lowest price here (field or claim)
     titled: int = 0
     refused: str | None = None
     offers: list[str] = field(default_factory=list)
@@ -73,7 +73,7 @@ class Score:
     def add(self, other: Score) -> None:
         for name in ("truth", "read", "right", "former", "former_n", "low", "low_n", "titled"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.low_known = self.low_known and (other.low_known or not other.low_n)
+        self.lowest_given = self.lowest_given or other.lowest_given
 
 
 def norm(text: str | None) -> str:
@@ -102,16 +102,14 @@ def sent_date(html: Path, truth: dict, given: dict[str, str]) -> tuple[date | No
     return None, "unknown: today"
 
 
-def _lowest_stated(offer: Offer, claims: list[Claim]) -> tuple[Decimal | None, bool]:
-    """The 30-day lowest price the adapter gives for an offer, and whether it gives any at all."""
+def _lowest_stated(offer: Offer, claims: list[Claim]) -> Decimal | None:
+    """The 30-day lowest price the adapter gives for an offer: its field, else its block's claim."""
     if "lowest_30d" in Offer.model_fields:
-        return getattr(offer, "lowest_30d"), True
+        return getattr(offer, "lowest_30d")
     stated = [c for c in claims if c.kind == "lowest_price" and c.source == offer.source]
-    if not stated:
-        return None, any(c.kind == "lowest_price" for c in claims)
-    amounts = list(MONEY.finditer(stated[0].text))
+    amounts = list(MONEY.finditer(stated[0].text)) if stated else []
     parsed = parse_money(amounts[-1].group(0), offer.currency) if amounts else None
-    return (parsed[0] if parsed else None), True
+    return parsed[0] if parsed else None
 
 
 def score_email(html: Path, truth: dict, config: ProjectConfig, given: dict[str, str]) -> Score:
@@ -127,7 +125,7 @@ def score_email(html: Path, truth: dict, config: ProjectConfig, given: dict[str,
     except InputError as e:
         offers, claims, s.refused = [], [], str(e)
     used: set[int] = set()
-    lowest_seen = False
+    s.lowest_given = "lowest_30d" in Offer.model_fields or any(c.kind == "lowest_price" for c in claims)
     for p in products:
         cands = [i for i, o in enumerate(offers)
                  if i not in used and _close(o.price, p["price"]) and o.currency == p["currency"]]
@@ -144,16 +142,11 @@ def score_email(html: Path, truth: dict, config: ProjectConfig, given: dict[str,
         if p.get("former_price") is not None:
             s.former += _close(o.reference_price if o.reference_price is not None else o.list_price, p["former_price"])
         if p.get("lowest_30d") is not None:
-            amount, known = _lowest_stated(o, claims)
-            lowest_seen |= known
-            s.low += _close(amount, p["lowest_30d"])
+            s.low += _close(_lowest_stated(o, claims), p["lowest_30d"])
     extra = [o for i, o in enumerate(offers) if i not in used]
     neither = [o for o in extra if any(_close(o.price, a.get("price")) or
                                        (a.get("name") and norm(a["name"]) in norm(o.title)) for a in ambiguous)]
     s.read = len(offers) - len(neither)
-    s.low_known = lowest_seen or not s.low_n
-    if not s.low_known:
-        s.low = 0
     for i, o in enumerate(offers):
         mark = "  " if i in used else ("~ " if o in neither else "X ")
         s.offers.append(f"{mark}{o.title!r} {o.price} {o.currency} former={o.reference_price or o.list_price} "
@@ -213,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     total = Score(email="TOTAL", sent="")
     for s in scores:
         total.add(s)
+    low_known = total.lowest_given  # "n/a": the adapter states no 30-day lowest price in any email
     if args.json:
         rows = [{**{k: v for k, v in asdict(s).items() if args.verbose or k not in ("offers", "misses")},
                  "recall": round(s.recall, 4), "precision": round(s.precision, 4)} for s in [*scores, total]]
@@ -224,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'former':>7} {'low30':>6} {'title':>7}")
     for s in [*scores, total]:
         print(f"{s.email:{w}} {s.sent:24} {s.truth:5} {s.read:5} {s.right:5} {s.recall:7.0%} {s.precision:6.0%} "
-              f"{_frac(s.former, s.former_n):>7} {_frac(s.low, s.low_n, s.low_known):>6} "
+              f"{_frac(s.former, s.former_n):>7} {_frac(s.low, s.low_n, low_known):>6} "
               f"{_frac(s.titled, s.right):>7}" + (f"  REFUSED: {s.refused[:100]}" if s.refused else ""))
         if args.verbose and s is not total:
             for line in s.offers:
