@@ -39,7 +39,7 @@ from unisono.domain.models import ChannelRead, Claim, InputError, Offer, Rejecti
 CHANNEL = "newsletter"
 _Window = tuple[datetime | None, datetime | None]  # [valid_from, valid_to); None = open
 MAX_BYTES = 5_000_000  # an email is rarely over 1 MB (Gmail clips at 102 KB); bounds the work on hostile input
-_NO_OFFERS = ("no offers found (no schema.org product markup and no product blocks with a link and a price); "
+_NO_OFFERS = ("no offers found (no schema.org product markup and no product blocks with a name and a price); "
               "describe the layout under newsletter.template in unisono.yaml")
 
 
@@ -105,7 +105,7 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
         source_of_offers = "product blocks"
         if found.loose_prices:
             shown = ", ".join(f"{p.text!r} at line {doc.owner(p.start).sourceline}" for p in found.loose_prices[:3])
-            loose = f"{len(found.loose_prices)} prices stand next to no product link, e.g. {shown}"
+            loose = f"{len(found.loose_prices)} prices belong to no product block (no name, link or image beside them), e.g. {shown}"
             result.notes.append(f"{path.name}: {loose}; they were not read as offers")
 
     wide, claims = _claims(ctx, outside=nb.Spans([doc.span(b.element) for b in blocks]))
