@@ -258,7 +258,7 @@ def test_a_newsletter_without_offers_is_an_error_not_silence(tmp_path):
     with pytest.raises(InputError) as e:
         newsletter.read(path, ProjectConfig())
     assert str(e.value) == (
-        "newsletter.html: no offers found (no schema.org product markup and no product blocks with a link and "
+        "newsletter.html: no offers found (no schema.org product markup and no product blocks with a name and "
         "a price); describe the layout under newsletter.template in unisono.yaml")
 
 
