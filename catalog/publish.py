@@ -6,10 +6,10 @@ from itertools import islice
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func, insert, select, update
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from unisono.catalog.db import CatalogError
@@ -81,10 +81,13 @@ def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
 
 def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejection | Claim], *, notes: list[str],
                    source: str, sha256: str, published_at: datetime | None = None,
-                   effective_from: datetime | None = None) -> PublishResult:
+                   effective_from: datetime | None = None,
+                   after: Callable[[Connection, int, datetime], list[str]] | None = None) -> PublishResult:
     """Store what an adapter yields as one publication, in chunks, never holding the whole file:
     one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
-    database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read."""
+    database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read.
+    `after(conn, publication_id, effective_from)` completes the stored rows in the same transaction
+    (the newsletter's matching to shop products) and returns notes."""
     staged = effective_from  # only an explicit --effective-from makes the same bytes a new publication
     published_at = published_at or datetime.now(timezone.utc)
     effective_from = effective_from or published_at
@@ -113,6 +116,8 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
                 ])
             conn.execute(update(pub).where(pub.c.id == pub_id).values(
                 offers=result.offers, claims=result.claims, rejections=result.rejections))
+            if after is not None:
+                notes = [*notes, *after(conn, pub_id, effective_from)]
     except SQLAlchemyError as e:
         raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {getattr(e, 'orig', e)}") from None
     result.publication_id, result.locations, result.notes = pub_id, sorted(per_location), list(notes)

@@ -367,11 +367,21 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
         claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="lowest_price",
                             text=f"{named}{block.lowest.label} {block.lowest.text}".strip()[:300], source=source))
     return Offer(
-        channel=CHANNEL, location=ctx.location, sku=sku, gtin=gtin, url=url, title=title,
+        channel=CHANNEL, location=ctx.location, sku=sku, gtin=gtin, url=url, image_url=_image(block), title=title,
         currency=block.price.currency, price=block.price.amount,
         reference_price=ref.amount if ref and not ref.list_price else None,
         list_price=ref.amount if ref and ref.list_price else None,
         discount_percent=badge, valid_from=valid_from, valid_to=valid_to, source=source)
+
+
+def _image(block: nb.Block) -> str | None:
+    """The block's product image (the first one with a web address): matches it to the shop's image_link."""
+    for el in (block.element, block.unit):
+        for img in (el.iter("img") if el is not None else ()):
+            src = (img.get("src") or "").strip()
+            if src.lower().startswith(("http://", "https://")):
+                return src
+    return None
 
 
 TITLE_KEY = "urn:unisono:title:"
