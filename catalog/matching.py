@@ -10,6 +10,9 @@ the shop publications in force when the newsletter takes effect:
 - by title: every word of the newsletter's title is a word of the shop's title (accents, case
   and punctuation aside; words of 6+ letters may differ by a typo), at least two words.
 
+An offer that links to a page of the shop itself is not matched: its link names the product, and
+a product the feed lacks is for the presence rule to report, not for a guess by title.
+
 A match sets the offer's sku and records how it was made (`offer.match`: "image 100: …",
 "title 87: …"); the offer then takes part in parity and presence like a linked one. A match that
 is not unique (two shop products fit about equally, or image and title disagree) is never
@@ -22,9 +25,10 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
@@ -60,9 +64,9 @@ def image_keys(url: str | None) -> tuple[str, str] | None:
     return m.group(1).lower() + path, path.rsplit("/", 1)[-1]
 
 
-def _shop_products(conn: Connection, at: datetime) -> list[_Product]:
-    """The shop's products in the publications in force at `at` (per location, the latest)."""
-    pub, cov, o = Publication.__table__, PublicationLocation.__table__, OfferRow.__table__
+def _current_shop(conn: Connection, at: datetime) -> dict[str, int]:
+    """location -> the shop publication in force there at `at`."""
+    pub, cov = Publication.__table__, PublicationLocation.__table__
     rows = conn.execute(
         select(cov.c.publication_id, cov.c.location).join(pub, pub.c.id == cov.c.publication_id)
         .where(cov.c.channel == "shop", pub.c.effective_from <= at)
@@ -71,11 +75,46 @@ def _shop_products(conn: Connection, at: datetime) -> list[_Product]:
     current: dict[str, int] = {}
     for pub_id, location in rows:
         current.setdefault(location, pub_id)
-    if not current:
+    return current
+
+
+def _host(url: str | None) -> str | None:
+    try:
+        host = urlsplit(url or "").hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host else None
+
+
+def _shop_hosts(conn: Connection, current: dict[str, int]) -> set[str]:
+    """The hosts of the shop's own product pages (a sample of its links)."""
+    o = OfferRow.__table__
+    links = conn.execute(select(o.c.url).where(
+        or_(*(and_(o.c.publication_id == p, o.c.location == loc) for loc, p in current.items())),
+        o.c.url.is_not(None)).limit(100)).scalars()
+    return {h for u in links if (h := _host(u))}
+
+
+def _key_words(title: str | None) -> list[str]:
+    """The title's plain words as they are written (the database finds them with LIKE): a shop
+    title that holds all of the title's words holds each of them."""
+    plain = [w for w in dict.fromkeys(words(title)) if w.isascii() and len(w) >= 2 and w in (title or "").casefold()]
+    return plain if len(words(title)) >= MIN_WORDS and any(len(w) >= 3 for w in plain) else []
+
+
+def _candidates(conn: Connection, current: dict[str, int], offers) -> list[_Product]:
+    """The shop products of `current` whose title holds all plain words of an offer's title or whose
+    image holds one of their image file names: one pass over the shop, not a feed's worth of Python."""
+    o = OfferRow.__table__
+    titled = {tuple(ws) for r in offers if (ws := _key_words(r.title))}
+    wanted = [and_(*(func.lower(o.c.title).contains(w, autoescape=True) for w in ws)) for ws in titled]
+    files = {keys[1].rsplit(".", 1)[0] for r in offers if (keys := image_keys(r.image_url))}
+    wanted += [func.lower(o.c.image_url).contains(f, autoescape=True) for f in files if f]
+    if not wanted:
         return []
     found = conn.execute(select(o.c.sku, o.c.title, o.c.image_url).where(
         or_(*(and_(o.c.publication_id == p, o.c.location == loc) for loc, p in current.items())),
-        o.c.sku.is_not(None))).all()
+        o.c.sku.is_not(None), or_(*wanted))).all()
     return list({sku: _Product(sku, title, image) for sku, title, image in found}.values())
 
 
@@ -152,26 +191,26 @@ def _decide(index: _Index, title: str | None, image: str | None) -> tuple[str | 
 
 
 def match_newsletter(conn: Connection, publication_id: int, at: datetime) -> list[str]:
-    """Match the publication's offers that no sku, GTIN or link ties to the shop (see the module);
-    returns notes for the user: what was matched, how, and what was not."""
+    """Match the publication's offers that no sku, GTIN or link to the shop's own pages ties to a
+    product (see the module); returns notes for the user: what was matched, how, and what was not."""
     o = OfferRow.__table__
-    offers = conn.execute(select(o.c.id, o.c.title, o.c.image_url, o.c.url, o.c.gtin, o.c.source).where(
-        o.c.publication_id == publication_id, o.c.sku.is_(None))).all()
+    offers = conn.execute(select(o.c.id, o.c.title, o.c.image_url, o.c.url, o.c.source).where(
+        o.c.publication_id == publication_id, o.c.sku.is_(None), o.c.gtin.is_(None))).all()
     if not offers:
         return []
-    products = _shop_products(conn, at)
-    if not products:
+    current = _current_shop(conn, at)
+    if not current:
         return [f"no shop feed is in force at {at.isoformat()}: {len(offers)} newsletter offers without a product "
                 "number were not matched to shop products by title or image"]
-    shop = OfferRow.__table__.alias("shop")
-    linked = set(conn.execute(select(o.c.id).where(o.c.id.in_([r.id for r in offers])).where(
-        select(shop.c.id).where(shop.c.channel == "shop", shop.c.sku.is_not(None),
-                                or_(shop.c.url == o.c.url, shop.c.gtin == o.c.gtin)).exists())).scalars())
-    index = _Index(products)
+    # a link to a page of the shop itself names its product (the catalog resolves it by the link at
+    # every check); one the feed lacks is for the presence rule, not for a guess by title
+    own = _shop_hosts(conn, current)
+    unnamed = [r for r in offers if _host(r.url) not in own]
+    if not unnamed:
+        return []
+    index = _Index(_candidates(conn, current, unnamed))
     notes: list[str] = []
-    for r in offers:
-        if r.id in linked:  # its link or GTIN is the shop's: the catalog resolves it at every check
-            continue
+    for r in unnamed:
         sku, how = _decide(index, r.title, r.image_url)
         if how is None:
             continue

@@ -115,10 +115,12 @@ def test_matching_on_every_catalog_backend(catalog):
         _offer("newsletter", None, "Daunenjacke Arktis Damen", url="urn:unisono:title:daunenjacke-arktis-damen"),
         _offer("newsletter", None, "Ein ganz anderes Produkt"),
         _offer("newsletter", None, "Wanderschuh Alpin GTX Herren", url="https://s.example/p/1"),  # its link resolves it
+        # a link to the shop's own page that the feed lacks: for the presence rule, not a guess by title
+        _offer("newsletter", None, "Daunenjacke Damen Arktis", url="https://s.example/p/999"),
     ], notes=[], source="nl", sha256="n", published_at=NOV20, after=match_newsletter)
     o = OfferRow.__table__
     with catalog.connect() as conn:
         rows = conn.execute(select(o.c.sku, o.c.match).where(o.c.channel == "newsletter").order_by(o.c.id)).all()
     assert [(sku, (how or "").split(":")[0]) for sku, how in rows] == [
-        (None, "ambiguous"), ("2", "image 100"), ("3", "title 100"), (None, ""), (None, "")]
+        (None, "ambiguous"), ("2", "image 100"), ("3", "title 100"), (None, ""), (None, ""), (None, "")]
     assert "1 'Wanderschuh Alpin GTX Herren'" in rows[0][1] and "2 'Wanderschuh Alpin GTX Damen'" in rows[0][1]
