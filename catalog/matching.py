@@ -8,7 +8,8 @@ the shop publications in force when the newsletter takes effect:
 - by image: the block's image is the shop's `image_link` (the same file, whatever size a CDN
   serves: `_600x600`, `-300x300`, Magento's `/cache/<size>/`, query strings dropped);
 - by title: every word of the newsletter's title is a word of the shop's title (accents, case
-  and punctuation aside; words of 6+ letters may differ by a typo), at least two words.
+  and punctuation aside; a word written with accents may differ a little: "Lübecker" is
+  "Luebecker"), at least two words; the score is rapidfuzz's token_sort_ratio of the titles.
 
 An offer that links to a page of the shop itself is not matched: its link names the product, and
 a product the feed lacks is for the presence rule to report, not for a guess by title.
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
 MIN_WORDS = 2  # "Tafel" alone names no product
-TYPO_LEN, TYPO_SCORE = 6, 88  # words this long may differ this little ("Pralinen"/"Praline" do not)
+TYPO_LEN, TYPO_SCORE = 6, 88  # accented words this long may differ this little ("lubecker"/"luebecker")
 MARGIN = 10  # the best title must beat the next product by this many points, else it is ambiguous
 _SIZE = re.compile(r"[_-](?:\d+x\d*|\d*x\d+|small|medium|large|grande|compact|thumb|master)(?:@\dx)?(?=\.\w+$)")
 
