@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,18 +17,22 @@ from sqlalchemy import Engine, func, select
 
 from unisono.catalog.db import database_url, open_catalog
 from unisono.catalog.live import live
-from unisono.catalog.tables import OfferRow, RejectionRow
+from unisono.catalog.tables import RejectionRow
 from unisono.catalog.runs import record_run
 from unisono.catalog.timeline import change_points
-from unisono.catalog.waivers import add_waiver, list_waivers, waiver_for
+from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
 from unisono.channels import stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from unisono.domain.findings import Finding
+from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
 
+SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
+
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
+    from collections.abc import Callable
+
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
@@ -75,7 +79,7 @@ class Project:
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR") -> Project:
-        from unisono.rules import default_rules_path
+        from unisono.rules import default_rules_path, rules_json_schema
 
         try:  # validate before anything is written
             ProjectConfig(timezone=timezone_name, currency=currency)
@@ -86,8 +90,12 @@ class Project:
         if cfg.exists():
             raise InputError(f"{cfg} exists already: this folder is a unisono project")
         cfg.write_text(CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency), encoding="utf-8")
-        (path / "rules").mkdir(exist_ok=True)
-        shutil.copyfile(default_rules_path(), path / "rules" / "default.yaml")
+        rules = path / "rules"
+        rules.mkdir(exist_ok=True)
+        # editors that read the modeline (VS Code's YAML extension, yaml-language-server) complete rules
+        (rules / SCHEMA_FILE).write_text(json.dumps(rules_json_schema(), indent=2) + "\n", encoding="utf-8")
+        (rules / "default.yaml").write_text(f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
+                                            + default_rules_path().read_text(encoding="utf-8"), encoding="utf-8")
         return cls.open(path)
 
     @property
@@ -111,10 +119,12 @@ class Project:
         return paths
 
     def publish(self, channel: str, file: Path, *, published_at: datetime | None = None,
-                effective_from: datetime | None = None, location: str | None = None) -> PublishResult:
+                effective_from: datetime | None = None, location: str | None = None,
+                progress: Callable[[PublishResult], None] | None = None) -> PublishResult:
         """Publish one channel file. `location` names what the file does not: the newsletter issue
         (default: the file name, so a corrected issue must keep its name or its location), the
-        store of a single-store file, the shop's country."""
+        store of a single-store file, the shop's country. `progress(result)`: the counts so far,
+        after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
 
         if not file.is_file():
@@ -131,7 +141,8 @@ class Project:
             published_at = published_at or datetime.now(timezone.utc)
             return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
                                   source=str(file), sha256=file_sha256(file),
-                                  published_at=published_at, effective_from=effective_from, after=after)
+                                  published_at=published_at, effective_from=effective_from, progress=progress,
+                                  after=after)
         except InputError as e:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
@@ -161,7 +172,8 @@ class Project:
                              "(publish channel files first, or check a later instant)")
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
                              live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
-                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected)
+                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected,
+                             rules=[RuleInfo(id=r.id, title=r.title, kind=r.kind, severity=r.severity) for r in rules])
         # sort each piece's findings apart before merging, so a waiver expiring inside the window
         # (a cut point) leaves the rest of the interval failing
         waivers = list_waivers(self.engine)
@@ -187,7 +199,7 @@ class Project:
         if record:
             result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end, engine_name=engine,
                                        ruleset_hash=result.ruleset_hash, findings=result.findings,
-                                       waived=len(result.waived))
+                                       waived=len(result.waived), rules=result.rules)
         return result
 
     def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
@@ -256,27 +268,14 @@ class Project:
             raise InputError(f"unknown engine {engine!r} (sql or rete)")
         return run_rules(conn, rules, ctx)
 
-    def waiver_warnings(self, rule: str, sku: str) -> list[str]:
-        """What makes a waiver look like a typo: a rule the project does not have, a product no
-        channel ever published. (Not errors: a waiver may be recorded before its rule or product.)"""
-        from unisono.rules import load_rules
-
-        warnings = []
-        if rule not in {r.id for r in load_rules(self.rule_paths())}:
-            warnings.append(f"the project has no rule {rule!r} (see `unisono rules list`); "
-                            "the waiver applies only to findings of a rule with that id")
-        o = OfferRow.__table__
-        with self.engine.connect() as conn:
-            known = conn.execute(select(o.c.id).where((o.c.sku == sku) | (o.c.url == sku) | (o.c.gtin == sku)).limit(1)).first()
-        if known is None:
-            warnings.append(f"no channel has published a product {sku!r}")
-        return warnings
-
     def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
-              until: datetime | None = None) -> int:
-        if not reason.strip():
-            raise InputError("a waiver needs a reason (--reason)")
-        return add_waiver(self.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)
+              until: datetime | None = None, force: bool = False) -> int:
+        """Accept findings of `rule` for `sku` (at `location`) until `until`; a rule or location the
+        catalog does not know, or an expiry already past, is refused unless `force` (api/waivers.py)."""
+        from unisono.api import waivers
+
+        return waivers.waive(self, rule, sku, reason=reason, location=location, until=until,
+                             until_text=until.isoformat() if until else "", force=force)
 
 
 def wrong_channel_hint(channel: str, file: Path) -> str | None:

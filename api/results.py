@@ -1,10 +1,10 @@
 """What a check or a reconcile returns: violations, waived and undecided findings, a summary."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from unisono.domain.findings import Finding, Severity
+from unisono.domain.findings import Finding, RuleInfo, Severity
 
 
 @dataclass
@@ -21,6 +21,21 @@ class CheckResult:
     pieces: int = 1  # how many pieces a window was cut into
     rejected_rows: int = 0  # input rows of the live publications that were rejected, so not checked
     run_id: int | None = None
+    rules: list[RuleInfo] = field(default_factory=list)  # every rule evaluated, in file order
+
+    def narrowed(self, *, rules: set[str] = frozenset(), skus: set[str] = frozenset(),
+                 locations: set[str] = frozenset(), min_severity: Severity | None = None) -> CheckResult:
+        """The same result with only the findings (waived, undecided too) of these rules, products
+        and locations (a location "store:1002" or just "1002"), at or above a severity; an empty set
+        selects all. Its summary and failing() cover only those: a narrowed gate gates what it shows."""
+        def keep(f: Finding) -> bool:
+            return ((not rules or f.rule in rules) and (not skus or f.sku in skus)
+                    and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
+                                              for loc in f.locations))
+                    and (min_severity is None or f.severity.rank >= min_severity.rank))
+
+        return replace(self, findings=[f for f in self.findings if keep(f)], waived=[f for f in self.waived if keep(f)],
+                       undecided=[f for f in self.undecided if keep(f)])
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         """Findings that fail the run: at or above the level, and not resolved."""
@@ -29,7 +44,7 @@ class CheckResult:
     def summary(self, fail_on: Severity) -> dict:
         current = [f for f in self.findings if f.status != "resolved"]
         by_sev = {s.value: 0 for s in Severity}
-        by_rule: dict[str, int] = {}
+        by_rule: dict[str, int] = {rule: 0 for rule in self.rule_titles}  # rules without findings too
         for f in current:
             by_sev[f.severity.value] += 1
             by_rule[f.rule] = by_rule.get(f.rule, 0) + 1

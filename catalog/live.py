@@ -17,6 +17,7 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
   on_sale                   effective_cents < price_cents
   reference_cents           a "statt"/strike-through price the channel shows beside the price
   discount_percent          a "-20 %" badge the channel shows
+  lowest_30d_cents          the lowest price of the last 30 days the channel states (EU Omnibus line)
   availability              in_stock, out_of_stock, preorder, backorder or NULL
   source                    "file:line" (or "file (element path)") of the offer
   valid_from, valid_to      the offer's own validity [from, to) (a newsletter's "gültig bis"), NULL = open;
@@ -50,6 +51,7 @@ LIVE_COLUMNS = [
     Column("on_sale", Boolean, nullable=False),
     Column("reference_cents", BigInteger),
     Column("discount_percent", Float),
+    Column("lowest_30d_cents", BigInteger),
     Column("availability", String),
     Column("source", String, nullable=False),
     Column("valid_from", UTCDateTime()),

@@ -82,10 +82,12 @@ def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
 def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejection | Claim], *, notes: list[str],
                    source: str, sha256: str, published_at: datetime | None = None,
                    effective_from: datetime | None = None,
+                   progress: Callable[[PublishResult], None] | None = None,
                    after: Callable[[Connection, int, datetime], list[str]] | None = None) -> PublishResult:
     """Store what an adapter yields as one publication, in chunks, never holding the whole file:
     one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
     database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read.
+    `progress` is called with the counts so far after each chunk or batch written (never per row).
     `after(conn, publication_id, effective_from)` completes the stored rows in the same transaction
     (the newsletter's matching to shop products) and returns notes."""
     staged = effective_from  # only an explicit --effective-from makes the same bytes a new publication
@@ -108,7 +110,7 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
                 channel=channel, source=source, sha256=sha256, published_at=published_at,
                 effective_from=effective_from, loaded_at=datetime.now(timezone.utc),
             )).inserted_primary_key[0]
-            per_location = _write_entries(conn, pub_id, entries, result)
+            per_location = _write_entries(conn, pub_id, entries, result, progress)
             if per_location:
                 conn.execute(insert(PublicationLocation.__table__), [
                     {"publication_id": pub_id, "channel": channel, "location": loc, "offers": n}
@@ -125,7 +127,7 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
 
 
 def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rejection | Claim],
-                   result: PublishResult) -> Counter:
+                   result: PublishResult, progress: Callable[[PublishResult], None] | None = None) -> Counter:
     """Insert offers (objects and column batches), rejections and claims in chunks; count them into
     `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted."""
     per_location: Counter = Counter()
@@ -146,6 +148,8 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             _insert_batch(conn, pub_id, entry)
             per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
             result.offers += len(entry)
+            if progress:
+                progress(result)
         elif isinstance(entry, Offer):
             per_location[entry.location] += 1
             offers.append(offer_to_row(entry, pub_id))
@@ -164,6 +168,8 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             result.claims += 1
         if len(offers) + len(rejections) + len(claims) >= CHUNK:
             flush()
+            if progress:
+                progress(result)
     flush()
     if withdrawn:
         for location, n in _withdraw(conn, pub_id, withdrawn):

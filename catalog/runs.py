@@ -1,19 +1,21 @@
 """Runs and their findings: what each check or reconcile found, for history and comparison."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from sqlalchemy import Engine, insert, select
 
-from unisono.catalog.tables import FindingRow, Run
-from unisono.domain.findings import Finding
+from unisono.catalog.tables import FindingRow, Run, RunRule
+from unisono.domain.findings import Finding, RuleInfo, Severity
 
 
 CHUNK = 5_000  # findings inserted (and read back) per statement: the parameters never all at once
 
 
 def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, ruleset_hash: str,
-               findings: list[Finding], window_end: datetime | None = None, waived: int = 0) -> int:
+               findings: list[Finding], window_end: datetime | None = None, waived: int = 0,
+               rules: list[RuleInfo] | None = None) -> int:
     """Store a run with its current findings (resolved ones are counted, not stored again)."""
     current = [f for f in findings if f.status != "resolved"]
     with engine.begin() as conn:
@@ -22,6 +24,10 @@ def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, rul
             ruleset_hash=ruleset_hash, findings=len(current), new=sum(f.status == "new" for f in findings),
             resolved=sum(f.status == "resolved" for f in findings), waived=waived,
         )).inserted_primary_key[0]
+        if rules:
+            conn.execute(insert(RunRule.__table__), [
+                {"run_id": run_id, "rule": r.id, "title": r.title, "kind": r.kind, "severity": r.severity.value,
+                 "position": i} for i, r in enumerate(rules)])
         for i in range(0, len(current), CHUNK):
             conn.execute(insert(FindingRow.__table__), [
                 {"run_id": run_id, "fingerprint": f.fingerprint, "rule": f.rule, "kind": f.kind,
@@ -71,8 +77,66 @@ def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> 
     return [Finding.model_validate_json(data) for _, data in found.values()]
 
 
-def list_runs(engine: Engine, limit: int = 20) -> list[Run]:
+def list_runs(engine: Engine, limit: int = 20, kind: str | None = None) -> list[Run]:
+    """The latest runs (of one kind), newest first."""
     run = Run.__table__
+    query = select(run).order_by(run.c.id.desc()).limit(limit)
     with engine.connect() as conn:
-        rows = conn.execute(select(run).order_by(run.c.id.desc()).limit(limit))
+        rows = conn.execute(query.where(run.c.kind == kind) if kind else query)
         return [Run.model_validate(dict(r._mapping)) for r in rows]
+
+
+def find_run(engine: Engine, run_id: int | None = None) -> Run | None:
+    """A run by id, or the latest check or reconcile."""
+    run = Run.__table__
+    query = select(run).where(run.c.id == run_id) if run_id is not None else select(run).order_by(run.c.id.desc()).limit(1)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return Run.model_validate(dict(row._mapping)) if row is not None else None
+
+
+def rules_of_run(engine: Engine, run_id: int) -> list[RuleInfo]:
+    """The rules the run evaluated, in file order (none for a run stored before runs kept them)."""
+    rr = RunRule.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(rr).where(rr.c.run_id == run_id).order_by(rr.c.position)).all()
+    return [RuleInfo(id=r.rule, title=r.title, kind=r.kind, severity=Severity(r.severity)) for r in rows]
+
+
+def iter_run_findings(engine: Engine, run_id: int) -> Iterator[Finding]:
+    """The run's stored findings in the order they were stored, CHUNK at a time: memory does not grow
+    with the run (keyset paging by id: no server-side cursor, the same on every backend)."""
+    finding = FindingRow.__table__
+    last = -1
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(select(finding.c.id, finding.c.data).where(
+                finding.c.run_id == run_id, finding.c.id > last).order_by(finding.c.id).limit(CHUNK)).all()
+        for _, data in rows:
+            yield Finding.model_validate_json(data)
+        if len(rows) < CHUNK:
+            return
+        last = rows[-1][0]
+
+
+def compared_runs(engine: Engine, run: Run) -> list[int]:
+    """The runs a stored reconcile run was compared with (as `baseline_runs` chose them then): the
+    first earlier run for the same instant, and the latest run for an earlier instant before it."""
+    r = Run.__table__
+    before = (r.c.kind == run.kind) & (r.c.id < run.id)
+    with engine.connect() as conn:
+        same = conn.execute(select(r.c.id).where(before, r.c.at == run.at).order_by(r.c.id).limit(1)).scalar()
+        earlier = conn.execute(select(r.c.id).where(before, r.c.at < run.at)
+                               .order_by(r.c.at.desc(), r.c.id.desc()).limit(1)).scalar()
+    return [i for i in (same, earlier) if i is not None]
+
+
+def reconcile_trend(engine: Engine, upto: int | None, limit: int = 14) -> list[Run]:
+    """The last reconcile runs up to run `upto` (all when None), oldest first: new / open / resolved per run."""
+    r = Run.__table__
+    query = select(r).where(r.c.kind == "reconcile")
+    if upto is not None:
+        query = query.where(r.c.id <= upto)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(r.c.id.desc()).limit(limit)).all()
+    return [Run.model_validate(dict(row._mapping)) for row in reversed(rows)]

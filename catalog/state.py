@@ -103,7 +103,7 @@ def _live_rows(at: datetime, attrs: Table):
         o.c.id, o.c.publication_id, o.c.channel, o.c.location, key,
         o.c.sku, o.c.gtin, o.c.url, o.c.title, product("brand"), product("category"),
         o.c.currency, o.c.price_cents, o.c.sale_price_cents, o.c.sale_start, o.c.sale_end,
-        effective, effective < o.c.price_cents, o.c.reference_cents, o.c.discount_percent,
+        effective, effective < o.c.price_cents, o.c.reference_cents, o.c.discount_percent, o.c.lowest_30d_cents,
         o.c.availability, o.c.source, o.c.valid_from, o.c.valid_to,
     ).outerjoin(attrs, attrs.c.sku == o.c.sku)
 

@@ -72,6 +72,7 @@ class OfferRow(SQLModel, table=True):
     reference_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     list_price_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     discount_percent: float | None = None
+    lowest_30d_cents: int | None = Field(default=None, sa_column=Column(BigInteger))
     availability: str | None = None
     source: str  # "file:line" or "file (element path)"
 
@@ -109,6 +110,19 @@ class Run(SQLModel, table=True):
     new: int = 0
     resolved: int = 0
     waived: int = 0
+
+
+class RunRule(SQLModel, table=True):
+    """The rules a run evaluated, so a report of a stored run lists the rules without findings too.
+    A table of its own, not a column of run: catalogs made before it gain it without a migration."""
+
+    __tablename__ = "run_rule"
+    run_id: int = Field(foreign_key="run.id", primary_key=True)
+    rule: str = Field(primary_key=True)
+    title: str | None = None
+    kind: str
+    severity: str
+    position: int = 0  # the order of the rule files
 
 
 class Waiver(SQLModel, table=True):
@@ -164,6 +178,7 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
         "reference_cents": _cents(offer.reference_price),
         "list_price_cents": _cents(offer.list_price),
         "discount_percent": float(offer.discount_percent) if offer.discount_percent is not None else None,
+        "lowest_30d_cents": _cents(offer.lowest_30d),
         "availability": offer.availability.value if offer.availability else None,
         "source": str(offer.source),
     }

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, insert, or_, select
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
-from unisono.catalog.tables import Waiver
+from unisono.catalog.tables import Publication, PublicationLocation, Waiver
 from unisono.domain.findings import Finding
 
 
@@ -15,6 +15,41 @@ def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, rea
         return conn.execute(insert(Waiver.__table__).values(
             rule=rule, sku=sku, location=location, reason=reason, until=until, created_at=datetime.now(timezone.utc),
         )).inserted_primary_key[0]
+
+
+def get_waiver(engine: Engine, waiver_id: int) -> Waiver | None:
+    w = Waiver.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(w).where(w.c.id == waiver_id)).first()
+    return Waiver.model_validate(dict(row._mapping)) if row else None
+
+
+def update_waiver(engine: Engine, waiver_id: int, **values) -> None:
+    """Change a waiver's reason, until or location (the keys given)."""
+    w = Waiver.__table__
+    with engine.begin() as conn:
+        conn.execute(update(w).where(w.c.id == waiver_id).values(**values))
+
+
+def remove_waivers(engine: Engine, waiver_ids: list[int]) -> None:
+    w = Waiver.__table__
+    with engine.begin() as conn:
+        conn.execute(delete(w).where(w.c.id.in_(waiver_ids)))
+
+
+def published_locations(engine: Engine) -> set[str]:
+    """Every location any publication covered, as "channel:location"."""
+    pl = PublicationLocation.__table__
+    with engine.connect() as conn:
+        return {f"{c}:{loc}" for c, loc in conn.execute(select(pl.c.channel, pl.c.location).distinct())}
+
+
+def latest_effective(engine: Engine) -> datetime | None:
+    """When the newest publication goes live: the catalog holds no state later than that."""
+    pub = Publication.__table__
+    with engine.connect() as conn:
+        latest = conn.execute(select(func.max(pub.c.effective_from))).scalar()
+    return latest.replace(tzinfo=timezone.utc) if latest is not None and latest.tzinfo is None else latest
 
 
 def list_waivers(engine: Engine, *, active_at: datetime | None = None) -> list[Waiver]:

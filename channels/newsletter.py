@@ -362,7 +362,8 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
             break
     badge = parse_percent(parts["discount"]) if parts.get("discount") else nb.discount_badge(text)
     ref = block.reference if block.reference and block.reference.currency == block.price.currency else None
-    if block.lowest is not None:  # what the block states as its 30-day lowest: a claim beside the offer
+    lowest = block.lowest.amount if block.lowest and block.lowest.currency == block.price.currency else None
+    if block.lowest is not None:  # the statement itself, word for word, is kept as a claim too
         named = f"{title!r}: " if title else ""
         claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="lowest_price",
                             text=f"{named}{block.lowest.label} {block.lowest.text}".strip()[:300], source=source))
@@ -371,7 +372,7 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
         currency=block.price.currency, price=block.price.amount,
         reference_price=ref.amount if ref and not ref.list_price else None,
         list_price=ref.amount if ref and ref.list_price else None,
-        discount_percent=badge, valid_from=valid_from, valid_to=valid_to, source=source)
+        discount_percent=badge, lowest_30d=lowest, valid_from=valid_from, valid_to=valid_to, source=source)
 
 
 def _image(block: nb.Block) -> str | None:

@@ -56,6 +56,10 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "currency": ("Währung", "Waehrung", "Currency", "Curr"),
     "availability": ("Verfügbarkeit", "Verfuegbarkeit", "Availability", "Bestand", "Lagerbestand",
                      "Stock", "On Hand"),
+    # the lowest price of the last 30 days a shelf label states beside a reduction (EU Omnibus)
+    "lowest_30d": ("Tiefstpreis 30 Tage", "Niedrigster Preis 30 Tage", "30-Tage-Tiefstpreis", "Tiefstpreis",
+                   "Niedrigster Preis", "Omnibus-Preis", "Referenzpreis 30 Tage", "Lowest Price 30 Days",
+                   "Lowest 30 Days", "Lowest Price", "Omnibus Price"),
 }
 FIELDS = tuple(HEADERS)
 
@@ -436,9 +440,10 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
         if start and end and end <= start:
             raise ValueError(f"promo to {promo_to!r} is before promo from {promo_from!r}")
 
+    lowest = _money(cell["lowest_30d"], layout.decimal_comma, "lowest price")[0] if cell["lowest_30d"] else None
     offer = Offer(
         channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell["title"].split()) or None,
-        price=price, sale_price=sale_price, sale_start=start, sale_end=end,
+        price=price, sale_price=sale_price, sale_start=start, sale_end=end, lowest_30d=lowest or None,
         currency=_currency(cell["currency"]) or symbol or layout.currency,
         availability=_availability(cell["availability"], layout.decimal_comma), source=source,
     )

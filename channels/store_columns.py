@@ -228,6 +228,8 @@ class ColumnReader:
         ends, end_index = _per_text(get("promo_to"), lambda t: row._instant(t, layout.tz, end_of_day=True,
                                                                             what="promo to") if t else None)
         slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
+        lowest, lowest_index = parsed("lowest_30d", lambda t: _in_cents(row._money(t, dc, "lowest price"))
+                                      if t else (None, None))
         currencies, currency_index = parsed("currency", row._currency)
         availabilities, availability_index = parsed("availability", lambda t: row._availability(t, dc))
 
@@ -266,6 +268,7 @@ class ColumnReader:
             "reference_cents": pa.nulls(n, pa.int64()),
             "list_price_cents": pa.nulls(n, pa.int64()),
             "discount_percent": pa.nulls(n, pa.float64()),
+            "lowest_30d_cents": _spread(lowest, lowest_index, pa.int64(), lambda r: cents(r[0]) if r[0] else None),
             "availability": _spread(availabilities, availability_index, pa.string(), lambda r: r.value if r else None),
             "line": pa.array(lines, pa.int64()),
             "path": pa.nulls(n, pa.string()),

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from unisono.api.project import Project
 from unisono.cli import output
+from unisono.cli.text import plural
 from unisono.domain.findings import Finding, Severity
 
 DEMO_FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]
@@ -55,10 +56,10 @@ def _run(console: Console, workdir: Path) -> int:
             shutil.copyfile(data / name, src)
             result = project.publish(channel, src, published_at=datetime.fromisoformat(key["published_at"]))
             console.print(f"$ {command}", highlight=False, soft_wrap=True)
-            console.print(f"  {result.offers} offers, {result.claims} claims, {result.rejections} rejections "
-                          f"({', '.join(result.locations)})")
+            console.print(f"  {plural(result.offers, 'offer')}, {plural(result.claims, 'claim')}, "
+                          f"{plural(result.rejections, 'rejection')} ({', '.join(result.locations)})")
     console.print(f"$ {checking}", highlight=False, soft_wrap=True)
-    result = project.check(at)
+    result = project.check(at, record=False)  # as `unisono check` without --save
     summary = result.summary(Severity.error)
     output.print_report(console, result, summary, project.config.tz)
     missed, unexpected = compare_with_answer_key(result.findings, key["expected_findings"])

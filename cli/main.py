@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from unisono.cli.narrow import narrowing_options
+from unisono.cli.options import csv_dialect_option, output_option
+
 if TYPE_CHECKING:
     from unisono.api.results import CheckResult
 
@@ -148,8 +151,12 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
 
     project = Project.open(project_dir, db)
     tz = project.config.tz
-    result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
-                             effective_from=instant(effective_from, tz, "--effective-from"), location=location)
+    from unisono.cli.progress import PublishProgress
+
+    with PublishProgress(file.name, enabled=None if fmt == "text" else False) as progress:
+        result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
+                                 effective_from=instant(effective_from, tz, "--effective-from"), location=location,
+                                 progress=progress)
     # as of when the file goes live (now, unless it was dated or staged)
     checked_at = result.effective_from
     findings, waived = project.recheck(result.publication_id, checked_at) if recheck and not result.duplicate \
@@ -167,30 +174,11 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
             doc["waived"] = [finding_json(f) for f in waived]
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         sys.exit(1 if failing else 0)
-    if result.duplicate:
-        click.echo(f"{file.name}: unchanged, already published as #{result.publication_id} "
-                   f"({result.published_at.astimezone(tz):%d.%m.%Y %H:%M}); nothing changed.")
-        return
-    where = ", ".join(result.locations[:8]) + (" …" if len(result.locations) > 8 else "")
-    click.echo(f"Published {file.name} as {channel} #{result.publication_id}: {result.offers} offers, "
-               f"{result.claims} claims, {result.rejections} rejections ({where or 'no locations'}).")
-    if result.effective_from != result.published_at:
-        click.echo(f"  goes live {result.effective_from.astimezone(tz):%d.%m.%Y %H:%M %Z}")
-    for r in result.first_rejections:
-        click.echo(f"  rejected {r.source}: {r.reason}")
-    if result.rejections > len(result.first_rejections):
-        click.echo(f"  … and {result.rejections - len(result.first_rejections)} more rejections")
-    for note in result.notes:
-        click.echo(f"  note: {note}")
+    from unisono.cli.published import print_published
+
+    print_published(result, file.name, tz, findings=findings, waived=waived, checked_at=checked_at, failing=failing,
+                    fail_on=fail_on)
     if findings is not None:
-        click.echo(f"Re-checked the products it touched as of {checked_at.astimezone(tz):%d.%m.%Y %H:%M}: "
-                   f"{len(findings)} findings" + (f", {len(waived)} waived" if waived else "") + ".")
-        for f in findings:
-            click.echo(f"  {f.severity.value:8} {f.rule}: {f.message}")
-        for f in waived:
-            click.echo(f"  waived   {f.rule}: {f.message} ({f.extra['waiver']})")
-        if failing:
-            click.echo(f"FAIL: {len(failing)} at or above {fail_on}")
         sys.exit(1 if failing else 0)
 
 
@@ -206,24 +194,40 @@ def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:
         raise UnisonoError(f"{e} (use e.g. 2026-11-27/2026-11-30 or 2026-11-27T00:00/2026-11-28T12:00)") from None
 
 
-def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
-    """Print a check or reconcile result in the chosen format and exit with its code."""
+def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, limit: int | None = None,
+           output_file: Path | None = None, csv_dialect: str = "plain", **narrowing) -> None:
+    """Print a check or reconcile result in the chosen format (and write --output) and exit with its
+    code: only the findings --rule/--sku/--store/--severity select, at most --limit of them listed
+    (cli/narrow.py); the --output file has every selected finding."""
+    from dataclasses import replace
+
     from unisono.cli import output
+    from unisono.cli.narrow import narrow
     from unisono.domain.findings import Severity
 
+    result, narrowed = narrow(project, result, **narrowing) if project else (result, "")
+    if output_file is not None:
+        from unisono.cli.report_cmd import write_result_output
+
+        write_result_output(result, output_file, fail_on, tz, project.engine if project else None, csv_dialect)
     summary = result.summary(Severity(fail_on))
+    listed = result if limit is None else replace(result, findings=result.findings[:limit],
+                                                  waived=result.waived[:max(0, limit - len(result.findings))])
     if fmt == "json":
-        click.echo(output.to_json(result, summary))
+        if narrowed:
+            summary["narrowed"] = narrowed
+        if limit is not None:
+            summary["not_listed"] = len(result.findings) + len(result.waived) - len(listed.findings) - len(listed.waived)
+        click.echo(output.to_json(listed, summary))
     elif fmt == "csv":
-        click.echo(output.to_csv(result.findings + result.waived), nl=False)
+        click.echo(output.to_csv(listed.findings + listed.waived), nl=False)
     elif fmt == "md":
-        click.echo(output.to_markdown(result, summary, tz), nl=False)
+        click.echo(output.to_markdown(listed, summary, tz), nl=False)
     else:
-        from rich.console import Console
+        from unisono.cli.text import console
 
-        output.print_report(Console(soft_wrap=not sys.stdout.isatty()), result, summary, tz)
+        output.print_report(console(), result, summary, tz, limit=limit, narrowed=narrowed)
     sys.exit(1 if summary["failed"] else 0)
-
 
 
 @cli.command()
@@ -234,13 +238,18 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz) -> None:
               help="A promotion file: check that every channel it names carries the campaign, over its window.")
 @fail_on_option
 @format_option
+@output_option
+@csv_dialect_option
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Rule files to use instead of the project's (repeatable).")
 @engine_option
+@click.option("--save", is_flag=True, help="Store the run (see `unisono runs`); a preview is not stored.")
+@narrowing_options
 @project_option
 @db_option
 def check(at_text: str | None, window_text: str | None, promotion_file: Path | None, fail_on: str, fmt: str,
-          rule_files: tuple[Path, ...], engine: str, project_dir: Path, db: str | None) -> None:
+          output: Path | None, csv_dialect: str, rule_files: tuple[Path, ...], engine: str, save: bool,
+          project_dir: Path, db: str | None, **narrowing) -> None:
     """Check what the channels show at an instant, or over a window, against the rules.
 
     Exit code 0 when nothing is at or above --fail-on, 1 when something is: a CI gate for a promotion.
@@ -263,18 +272,22 @@ def check(at_text: str | None, window_text: str | None, promotion_file: Path | N
         if window is None and at_text is None:
             bounds = [p.window_bounds(tz) for p in promotions]
             window = (min(b[0] for b in bounds), max(b[1] for b in bounds))
-    result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine)
-    report(result, fmt, fail_on, tz)
+    result = project.check(instant(at_text, tz, "--at"), window=window, rules=rules, engine=engine, record=save)
+    report(result, fmt, fail_on, tz, project=project, output_file=output, csv_dialect=csv_dialect, **narrowing)
 
 
 @cli.command()
 @click.option("--at", "at_text", help="The instant to reconcile (default: now).")
 @fail_on_option
 @format_option
+@output_option
+@csv_dialect_option
 @engine_option
+@narrowing_options
 @project_option
 @db_option
-def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_dir: Path, db: str | None) -> None:
+def reconcile(at_text: str | None, fail_on: str, fmt: str, output: Path | None, csv_dialect: str, engine: str,
+              project_dir: Path, db: str | None, **narrowing) -> None:
     """Nightly reconciliation: check what is live, store the run, and compare with the last one.
 
     Every finding gets a status: new, open (still there) or resolved (gone since the last
@@ -284,73 +297,7 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, engine: str, project_
 
     project = Project.open(project_dir, db)
     report(project.reconcile(instant(at_text, project.config.tz, "--at"), engine=engine), fmt, fail_on,
-           project.config.tz)
-
-
-@cli.command()
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
-@project_option
-@db_option
-def runs(limit: int, project_dir: Path, db: str | None) -> None:
-    """List past check and reconcile runs."""
-    from unisono.api.project import Project
-    from unisono.catalog.runs import list_runs
-
-    project = Project.open(project_dir, db)
-    tz = project.config.tz
-    for r in list_runs(project.engine, limit):
-        when = f"{r.at.astimezone(tz):%d.%m.%Y %H:%M}" + (f" – {r.window_end.astimezone(tz):%d.%m.%Y %H:%M}" if r.window_end else "")
-        extra = f", {r.new} new, {r.resolved} resolved" if r.kind == "reconcile" else ""
-        click.echo(f"#{r.id:<5} {r.kind:9} {when:35} {r.findings} findings{extra}, {r.waived} waived "
-                   f"(engine {r.engine}, rules {r.ruleset_hash})")
-
-
-@cli.command()
-@click.argument("rule")
-@click.argument("sku")
-@click.option("--location", help="Only this location, e.g. store:1002 or 1002 (default: every location).")
-@click.option("--reason", required=True, help="Why this is accepted (shown in every report).")
-@click.option("--until", "until_text", help="When the waiver expires, e.g. 2026-12-01 (a date includes that day; "
-              "default: never).")
-@project_option
-@db_option
-def waive(rule: str, sku: str, location: str | None, reason: str, until_text: str | None, project_dir: Path,
-          db: str | None) -> None:
-    """Accept a finding of RULE for SKU: it is reported apart and never fails a run until it expires."""
-    from unisono.api.project import Project
-    from unisono.channels.parsing import parse_instant
-
-    project = Project.open(project_dir, db)
-    tz = project.config.tz
-    until = None
-    if until_text:  # "--until 29.11.2026" includes the 29th, like every date-only end
-        try:
-            until = parse_instant(until_text, tz, end_of_day=True, what="--until")
-        except ValueError as e:
-            raise UnisonoError(f"{e} (use e.g. 2026-12-01 or 2026-12-01T06:00)") from None
-    for warning in project.waiver_warnings(rule, sku):
-        click.echo(f"warning: {warning}", err=True)
-    waiver_id = project.waive(rule, sku, location=location, reason=reason, until=until)
-    click.echo(f"Waiver #{waiver_id}: {rule} for {sku}{' at ' + location if location else ''}"
-               f"{' until ' + until.astimezone(tz).strftime('%d.%m.%Y %H:%M') if until else ''}.")
-
-
-@cli.command()
-@click.option("--at", "at_text", help="Say which waivers are in force at this instant (default: now).")
-@project_option
-@db_option
-def waivers(at_text: str | None, project_dir: Path, db: str | None) -> None:
-    """List waivers, with whether each is still in force."""
-    from unisono.api.project import Project
-    from unisono.catalog.waivers import list_waivers
-
-    project = Project.open(project_dir, db)
-    tz = project.config.tz
-    now = instant(at_text, tz, "--at") or datetime.now(timezone.utc)
-    for w in list_waivers(project.engine):
-        state = "expired" if w.until and w.until <= now else "active"
-        until = f" until {w.until.astimezone(tz):%d.%m.%Y %H:%M}" if w.until else ""
-        click.echo(f"#{w.id:<4} {state:8} {w.rule} {w.sku}{' at ' + w.location if w.location else ''}{until}: {w.reason}")
+           project.config.tz, project=project, output_file=output, csv_dialect=csv_dialect, **narrowing)
 
 
 @cli.group("rules")
@@ -379,11 +326,16 @@ def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
 @project_option
 def rules_list(project_dir: Path) -> None:
     """List the project's rules."""
+    from rich.table import Table
+
     from unisono.api.project import Project
+    from unisono.cli.text import console
     from unisono.rules import load_rules
 
+    table = Table("id", "kind", "severity", "title", box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     for r in load_rules(Project.open(project_dir).rule_paths()):
-        click.echo(f"{r.id:32} {r.kind:11} {r.severity.value:8} {r.title}")
+        table.add_row(r.id, r.kind, r.severity.value, r.title)
+    console().print(table)
 
 
 @rules_group.command("schema")
@@ -428,11 +380,17 @@ def demo(keep: Path | None) -> None:
     A shop feed (300 products), a price file of three stores and a Black Friday newsletter, with a
     handful of planted inconsistencies: init, publish three times, check, report.
     """
-    from rich.console import Console
-
     from unisono.cli.demo import run_demo
+    from unisono.cli.text import console
 
-    sys.exit(run_demo(Console(), keep))
+    sys.exit(run_demo(console(), keep))
+
+
+# Commands in modules of their own register themselves on `cli` (they import only click until run).
+from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
+
+
+from unisono.cli import report_cmd  # noqa: E402,F401  (registers `report`; it imports this module)
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Rendering results for people (terminal report, Markdown) and machines (JSON, CSV)."""
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import tzinfo
@@ -11,26 +10,14 @@ from rich.console import Console
 from rich.text import Text
 
 from unisono.api.results import CheckResult
+from unisono.cli import text
 from unisono.domain.findings import Finding
+from unisono.reports.csvfile import write_plain
+from unisono.reports.jsonfile import finding_json
+from unisono.reports.markdown import md_cell
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
-
-
-def finding_json(f: Finding) -> dict:
-    d = {
-        "rule": f.rule, "kind": f.kind, "severity": f.severity.value, "sku": f.sku, "title": f.title,
-        "channels": f.channels, "locations": f.locations, "values": f.values, "message": f.message,
-        "sources": f.sources, "fingerprint": f.fingerprint,
-    }
-    if f.valid_from or f.valid_to:
-        d["from"] = f.valid_from.isoformat() if f.valid_from else None
-        d["to"] = f.valid_to.isoformat() if f.valid_to else None
-    if f.status:
-        d["status"] = f.status
-    if "waiver" in f.extra:
-        d["waiver"] = f.extra["waiver"]
-    return d
 
 
 def to_json(result: CheckResult, summary: dict) -> str:
@@ -42,38 +29,17 @@ def to_json(result: CheckResult, summary: dict) -> str:
     }, ensure_ascii=False, indent=2)
 
 
-def spreadsheet_safe(value: str) -> str:
-    """Cells starting with = + - @ (or a tab/CR) are formulas in Excel: neutralise them (OWASP)."""
-    return "'" + value if value and value[0] in "=+-@\t\r" else value
-
-
-CSV_COLUMNS = ["severity", "rule", "kind", "sku", "title", "locations", "values", "message", "from", "to",
-               "status", "waiver", "sources", "fingerprint"]
-
-
 def to_csv(findings: list[Finding]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
-    for f in findings:
-        row = [f.severity.value, f.rule, f.kind, f.sku, f.title or "", " | ".join(f.locations),
-               " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message,
-               f.valid_from.isoformat() if f.valid_from else "", f.valid_to.isoformat() if f.valid_to else "",
-               f.status or "", f.extra.get("waiver", ""), " | ".join(f.sources), f.fingerprint]
-        w.writerow([spreadsheet_safe(c) for c in row])
+    write_plain(findings, buf)
     return buf.getvalue()
 
 
 def interval(f: Finding, tz: tzinfo) -> str:
-    """ "27.11. 00:00 – 28.11. 00:00" for a finding of a window check; "" otherwise."""
+    """ "27.11.–30.11.2026" for a finding of a window check (ends as people say them); "" otherwise."""
     if not (f.valid_from and f.valid_to):
         return ""
-    a, b = f.valid_from.astimezone(tz), f.valid_to.astimezone(tz)
-    return f"{a:%d.%m.%Y %H:%M} – {b:%d.%m.%Y %H:%M}"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return text.span(f.valid_from, f.valid_to, tz)
 
 
 def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
@@ -83,62 +49,96 @@ def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
     rows = result.findings + result.waived
     if rows:
         lines += ["| severity | status | rule | sku | when | message |", "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {_md_cell(f.rule)} "
-                  f"| {_md_cell(f.sku)} | {interval(f, tz)} | {_md_cell(f.message)} |" for f in rows]
+        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {md_cell(f.rule)} "
+                  f"| {md_cell(f.sku)} | {interval(f, tz)} | {md_cell(f.message)} |" for f in rows]
     return "\n".join(lines) + "\n"
 
 
-def _print_finding(console: Console, f: Finding, tz: tzinfo) -> None:
-    parts = ["  • "]
-    if f.status:
-        parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
-    if when := interval(f, tz):
-        parts.append((f"{when}: ", "bold"))
-    parts.append(f.message)
-    console.print(Text.assemble(*parts))
-    evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
-    console.print(Text("    " + evidence, style="dim"))
+def hanging(console: Console, prefix: str | Text, body: Text) -> None:
+    """`prefix` then `body`, wrapped lines indented under the body's start (a hanging indent), at
+    words; unwrapped when the console does not wrap (piped output stays one line per item)."""
+    indent = len(prefix) or 2  # a paragraph of its own: continued two columns in
+    if console.soft_wrap:
+        console.print(Text.assemble(prefix, body))
+        return
+    width = max(20, console.width - indent)
+    for i, line in enumerate(body.wrap(console, width, overflow="fold")):
+        line.rstrip()
+        console.print(Text.assemble(prefix if i == 0 else " " * indent, line), soft_wrap=True)
 
 
-def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinfo) -> None:
+def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> None:
+    """Each finding behind its bullet, its evidence under it; wrapped lines stay under the text."""
+    for f in findings:
+        parts = []
+        if f.status:
+            parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
+        if when := interval(f, tz):
+            parts.append((f"{when}: ", "bold"))
+        parts.append(f.message)
+        hanging(console, "  • ", Text.assemble(*parts))
+        evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
+        hanging(console, "    ", Text(evidence, style="dim"))
+
+
+def _undecided_count(findings: list[Finding]) -> int:
+    """Reductions the rules could not judge: one finding may stand for a whole location's."""
+    return sum(int(f.values.get("reductions", 1)) for f in findings)
+
+
+def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinfo, *, limit: int | None = None,
+                 narrowed: str = "") -> None:
     """The terminal report: findings grouped by rule, each with its message and its evidence.
-    A list, not a table, so long messages stay readable in any terminal width."""
-    when = (f"{result.at.astimezone(tz):%d.%m.%Y %H:%M} – {result.window_end.astimezone(tz):%d.%m.%Y %H:%M %Z}"
-            f" ({result.pieces} pieces)" if result.window_end else f"as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}")
-    live = ", ".join(f"{n} {c}" for c, n in sorted(result.live_offers.items()))
+    A list, not a table, so long messages stay readable in any terminal width. `limit`: list at
+    most that many current findings (the counts still cover all); `narrowed`: the filter applied."""
+    live = ", ".join(f"{n:,} {c}" for c, n in sorted(result.live_offers.items())) + " offers live"
+    when = (f"over {text.span(result.at, result.window_end, tz)} ({text.plural(result.pieces, 'piece')}; {live})"
+            if result.window_end else f"as of {text.instant(result.at, tz)} {result.at.astimezone(tz):%Z} ({live})")
     current = [f for f in result.findings if f.status != "resolved"]
-    head = f"[bold]{len(current)} inconsistencies[/bold]" if current else "[green]No inconsistencies[/green]"
-    console.print(f"{head} {when} ({live} offers live)")
-    for rule, group in groupby([f for f in result.findings if f.status != "resolved"], key=lambda f: f.rule):
+    head = (Text(text.plural(len(current), "inconsistency", "inconsistencies"), style="bold") if current
+            else Text("No inconsistencies", style="green"))
+    hanging(console, "", Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
+    shown = current[:limit] if limit is not None else current
+    for rule, group in groupby(shown, key=lambda f: f.rule):
         group = list(group)
         sev = group[0].severity.value
         title = result.rule_titles.get(rule, "")
+        total = summary["by_rule"].get(rule, len(group))
         console.print()
-        console.print(Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " ", (rule, "bold"),
-                                    f" · {title}" if title and title != rule else "", f" ({len(group)})"))
-        for f in group:
-            _print_finding(console, f, tz)
+        hanging(console, Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " "),
+                Text.assemble((rule, "bold"), f" · {title}" if title and title != rule else "", f" ({total:,})"))
+        _findings_grid(console, group, tz)
+    if len(shown) < len(current):
+        console.print(Text(f"\n… and {text.plural(len(current) - len(shown), 'more finding')} not listed "
+                           f"(--limit {limit}; --format json or csv lists all)", style="dim"))
     resolved = [f for f in result.findings if f.status == "resolved"]
     if resolved:
-        console.print(f"\n[green]Resolved since the last run ({len(resolved)}):[/green]")
-        for f in resolved:
-            _print_finding(console, f, tz)
+        console.print(Text(f"\nResolved since the last run ({len(resolved):,}):", style="green"))
+        _findings_grid(console, resolved[:limit] if limit is not None else resolved, tz)
     if result.waived:
-        console.print(f"\n[dim]Waived ({len(result.waived)}), not failing the run:[/dim]")
-        for f in result.waived:
-            _print_finding(console, f, tz)
+        console.print(Text(f"\nWaived ({len(result.waived):,}), not failing the run:", style="dim"))
+        _findings_grid(console, result.waived[:limit] if limit is not None else result.waived, tz)
     if result.undecided:
-        by_rule = ", ".join(f"{r} {len(list(g))}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
-        console.print(f"\n[cyan]Could not judge {len(result.undecided)}[/cyan] ({by_rule}): "
-                      f"see `--format json` → undecided (\"was\" prices need 30 days of price history: "
-                      f"publish older files with --published-at).")
+        by_rule = ", ".join(f"{r}: {_undecided_count(list(g)):,}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
+        n = _undecided_count(result.undecided)
+        console.print(Text.assemble(
+            ("\nCould not judge " + text.plural(n, "announced reduction"), "cyan"),
+            f" ({by_rule}): see `--format json` → undecided (\"was\" prices need 30 days of price history: "
+            "publish older files with --published-at)."))
     if result.rejected_rows:
-        console.print(f"\n[yellow]{result.rejected_rows} input rows were rejected at publish and are not checked[/yellow] "
-                      f"(`unisono publish` listed the first ones with file, line and reason).")
-    counts = ", ".join(f"{n} {s}" for s, n in summary["by_severity"].items() if n) or "no findings"
+        rows = text.plural(result.rejected_rows, "input row")
+        console.print(Text.assemble((f"\n{rows} {'was' if result.rejected_rows == 1 else 'were'} rejected at publish "
+                                     "and not checked", "yellow"),
+                                    " (`unisono publish` listed the first ones with file, line and reason)."))
+    counts = ", ".join(text.plural(n, s, SEVERITY_PLURAL.get(s)) for s, n in summary["by_severity"].items() if n) \
+        or "no findings"
     status = summary.get("status")
     if status:
-        counts += f" ({status['new']} new, {status['open']} still open; {status['resolved']} resolved since the last run)"
-    verdict = "[red]FAIL[/red]" if summary["failed"] else "[green]PASS[/green]"
-    console.print()
-    console.print(f"{verdict}: {counts} (failing at {summary['fail_on']} and above)")
+        counts += f" ({status['new']:,} new, {status['open']:,} still open; {status['resolved']:,} resolved since the last run)"
+    verdict = Text("FAIL", style="red") if summary["failed"] else Text("PASS", style="green")
+    console.print()  # every rule with its count, those that found nothing too
+    hanging(console, Text("Rules: "), Text(", ".join(f"{rule} {n:,}" for rule, n in summary["by_rule"].items())))
+    console.print(Text.assemble(verdict, f": {counts} (failing at {summary['fail_on']} and above)"))
+
+
+SEVERITY_PLURAL = {"info": "info"}  # "3 info", as "3 errors", "3 warnings", "3 blockers"

@@ -38,10 +38,11 @@ _FIELDS: dict[str, tuple[str, pa.DataType]] = {
     "reference_price": ("reference_cents", pa.int64()),
     "list_price": ("list_price_cents", pa.int64()),
     "discount_percent": ("discount_percent", pa.float64()),
+    "lowest_30d": ("lowest_30d_cents", pa.int64()),
     "availability": ("availability", pa.string()),
 }
 OFFER_COLUMNS: dict[str, pa.DataType] = dict(_FIELDS.values())
-_MONEY = {"price", "sale_price", "reference_price", "list_price"}
+_MONEY = {"price", "sale_price", "reference_price", "list_price", "lowest_30d"}
 SCHEMA = pa.schema([*OFFER_COLUMNS.items(), ("line", pa.int64()), ("path", pa.string())])
 
 

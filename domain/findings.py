@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
+from decimal import Decimal
 from enum import Enum
 
 from pydantic import BaseModel, Field
@@ -50,3 +52,23 @@ class Finding(BaseModel):
 
 def location_label(channel: str, location: str) -> str:
     return f"{channel}:{location}"
+
+
+class RuleInfo(BaseModel):
+    """What a run knows of each rule it evaluated: reports list every rule, those without findings too."""
+
+    id: str
+    title: str | None = None
+    kind: str
+    severity: Severity
+
+
+# Rules write money as "79.99 EUR" (amount with a point, ISO code). Reports read the number back
+# from that text rather than storing it twice, so runs stored before reports existed render alike.
+_MONEY = re.compile(r"^(-?\d+(?:\.\d+)?) ([A-Z]{3})$")
+
+
+def money(value: str) -> tuple[Decimal, str] | None:
+    """("79.99", "EUR") as (Decimal, currency) for a money value of a finding; None for any other value."""
+    m = _MONEY.match(value)
+    return (Decimal(m.group(1)), m.group(2)) if m else None

@@ -63,6 +63,8 @@ class Offer(BaseModel):
     list_price: Decimal | None = None  # a manufacturer's recommended price ("UVP", RRP): not a former price,
     #                                    so the 30-day reference-price rule does not apply to it (PAngV §11)
     discount_percent: Decimal | None = None  # a "-20 %" badge shown with the offer
+    lowest_30d: Decimal | None = None  # the lowest price of the last 30 days the channel states beside a
+    #                                    reduction (EU Omnibus: "Niedrigster Preis der letzten 30 Tage")
     availability: Availability | None = None
     source: SourceRef
 

@@ -19,7 +19,7 @@ from sqlalchemy.sql import ColumnElement, FromClause
 
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS
-from unisono.rules.messages import check_template, fill_template, offer_name
+from unisono.rules.messages import check_template, did_you_mean, fill_template, offer_name
 from unisono.rules.scope import Scope, scope_clause
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ FIELD_COLUMNS = {
     "effective_price": "effective_cents",
     "reference_price": "reference_cents",
     "discount_percent": "discount_percent",
+    "lowest_30d": "lowest_30d_cents",
     "currency": "currency",
     "availability": "availability",
     "title": "title",
@@ -42,14 +43,14 @@ FIELD_COLUMNS = {
     "sku": "sku",
     "gtin": "gtin",
 }
-MONEY_FIELDS = frozenset({"price", "sale_price", "effective_price", "reference_price"})
+MONEY_FIELDS = frozenset({"price", "sale_price", "effective_price", "reference_price", "lowest_30d"})
 NUMBER_FIELDS = MONEY_FIELDS | {"discount_percent"}
 
 
 
 def _known_channel(value: str) -> str:
     if value not in CHANNELS:
-        raise ValueError(f"unknown channel {value!r} (valid channels: {', '.join(CHANNELS)})")
+        raise ValueError(f"unknown channel {value!r}{did_you_mean(value, CHANNELS)} (valid channels: {', '.join(CHANNELS)})")
     return value
 
 
@@ -88,6 +89,7 @@ class OfferView:
     effective_cents: int
     reference_cents: int | None
     discount_percent: float | None
+    lowest_30d_cents: int | None
     availability: str | None
     source: str
 

@@ -29,7 +29,7 @@ from unisono.catalog.live import live as live_table
 from unisono.domain.findings import Finding
 from unisono.domain.models import CHANNELS
 from unisono.rules.base import FIELD_COLUMNS, MONEY_FIELDS, NUMBER_FIELDS, OfferView, RuleBase, offer_columns, shop_title
-from unisono.rules.messages import field_label, sentence
+from unisono.rules.messages import did_you_mean, field_label, sentence
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -193,9 +193,11 @@ class _Compiler:
             raise ConditionError(f"{node.sql()!r}: name a field as <channel>.<field>, e.g. shop.{name or 'price'}")
         if channel not in self.aliases:
             valid = ", ".join(self.aliases)
-            raise ConditionError(f"unknown channel {channel!r} in {node.sql()!r} (valid channels: {valid})")
+            raise ConditionError(f"unknown channel {channel!r}{did_you_mean(channel, self.aliases)} in {node.sql()!r} "
+                                 f"(valid channels: {valid})")
         if name not in FIELD_COLUMNS:
-            raise ConditionError(f"unknown field {name!r} in {node.sql()!r} (valid fields: {', '.join(FIELD_COLUMNS)})")
+            raise ConditionError(f"unknown field {name!r}{did_you_mean(name, FIELD_COLUMNS)} in {node.sql()!r} "
+                                 f"(valid fields: {', '.join(FIELD_COLUMNS)})")
         self.mentions.append((channel, name))
         col = self.aliases[channel].c[FIELD_COLUMNS[name]]
         if name in MONEY_FIELDS:

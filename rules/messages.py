@@ -7,6 +7,8 @@ template like "{x.__class__}" can do nothing but fail validation.
 """
 from __future__ import annotations
 
+import difflib
+
 import string
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -89,8 +91,15 @@ FIELD_LABELS = {
     "effective_price": "price",
     "reference_price": "reference price",
     "discount_percent": "discount",
+    "lowest_30d": "30-day lowest price",
 }
 
 
 def field_label(field: str) -> str:
     return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
+def did_you_mean(word: str, choices) -> str:
+    """ ("did you mean 'parity'?") for a near miss ("parrity", "tolerence", "chanels"), else ""."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""

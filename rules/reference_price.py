@@ -213,11 +213,17 @@ class ReferencePriceRule(RuleBase):
             or_(m.lowest_cents.is_(None), m.lowest_cents <= 0,
                 func.abs(m.o__discount_percent - measured_percent) > float(self.percent_tolerance)),
         )
+        # a stated 30-day lowest price must be the lowest price (within the tolerance, either way)
+        lowest_misstated = and_(
+            m.stated_lowest_cents.is_not(None),
+            or_(m.lowest_cents.is_(None), func.abs(m.stated_lowest_cents - m.lowest_cents) > cents(self.tolerance)),
+        )
         found = select(
             measured, case((known, 1), else_=0).label("known"),
             case((reference_too_high, 1), else_=0).label("reference_too_high"),
             case((percent_wrong, 1), else_=0).label("percent_wrong"),
-        ).where(or_(~known, reference_too_high, percent_wrong)).cte("found")
+            case((lowest_misstated, 1), else_=0).label("lowest_misstated"),
+        ).where(or_(~known, reference_too_high, percent_wrong, lowest_misstated)).cte("found")
 
         # for the findings only: the offer's columns, since when the lowest price was charged (its
         # segment's price run), its source, the shop's title
@@ -292,13 +298,14 @@ class ReferencePriceRule(RuleBase):
         statt = and_(o.c.reference_cents.is_not(None), o.c.reference_cents > o.c.effective_cents)
         shown = case((statt, o.c.reference_cents), (on_sale, o.c.price_cents))
         badge = and_(o.c.discount_percent.is_not(None), o.c.discount_percent > 0)
+        stated_lowest = o.c.lowest_30d_cents.is_not(None)
         flag = int(enough)
         if enough:  # what judging needs (the offer's other columns are fetched for the findings only)
             s0 = later(later(pub.c.effective_from, o.c.valid_from), case((on_sale, o.c.sale_start)))
             columns = [o.c.channel.label("o__channel"), o.c.key.label("o__key"), o.c.currency.label("o__currency"),
                        o.c.location.label("o__location"), o.c.effective_cents.label("o__effective_cents"),
                        o.c.discount_percent.label("o__discount_percent"), o.c.offer_id,
-                       shown.label("shown_cents"), s0.label("s0")]
+                       shown.label("shown_cents"), o.c.lowest_30d_cents.label("stated_lowest_cents"), s0.label("s0")]
             offers = o.join(pub, pub.c.id == o.c.publication_id)
         else:
             columns = [o.c.channel.label("o__channel"), o.c.key.label("o__key"), o.c.currency.label("o__currency"),
@@ -311,7 +318,7 @@ class ReferencePriceRule(RuleBase):
         any_location = exists(select(history.c.channel).where(history.c.enough == flag, history.c.channel.in_(judging)))
         red = (
             select(*columns).select_from(offers)
-            .where(any_location, o.c.channel.in_(self.channels), or_(shown.is_not(None), badge),
+            .where(any_location, o.c.channel.in_(self.channels), or_(shown.is_not(None), badge, stated_lowest),
                    *self.scope_clauses(o, [o]))
             .cte("reducing" if enough else "reducing_unjudged")
         )
@@ -352,22 +359,24 @@ class ReferencePriceRule(RuleBase):
         since, item = m["since"], self.item(row, o)
         shown = _money(m["shown_cents"], o.currency)
         stated = f"-{_percent(o.discount_percent)} %" if o.discount_percent and o.discount_percent > 0 else None
+        stated_lowest = _money(m["stated_lowest_cents"], o.currency)
         lowest_key = f"lowest {self.days} days"
         extra = {"reduction_since": since.isoformat(), "judged_by": location_label(judge.channel, judge.location)}
         if m["history_since"] is not None:
             extra["history_since"] = m["history_since"].isoformat()
 
         if not m["known"]:  # no guess: say what is missing, at severity info, judged=False
-            what = " and ".join(x for x in (shown and f"the {_reference_word(o)} price {shown}",
-                                            stated and f"the {stated}") if x)
+            what = _listed([x for x in (shown and f"the {_reference_word(o)} price {shown}", stated and f"the {stated}",
+                                        stated_lowest and f"the stated {self.days}-day lowest price {stated_lowest}")
+                            if x])
             if m["history_since"] is None:
                 history = f"{judge.name} has no price history" if judge.cross else "there is no price history"
             else:
                 history = f"{judge.whose('price history')} starts {short_instant(m['history_since'], tz)}"
             message = (f"Cannot judge {what} of {item} in {o.name}: {history}, the {self.days} days before "
                        f"the reduction on {short_instant(since, tz)} are not all known.")
-            finding = self._finding(row, o, judge, {o.label: shown or stated, lowest_key: "unknown"}, message, extra,
-                                    sources=[o.source])
+            finding = self._finding(row, o, judge, {o.label: shown or stated or stated_lowest, lowest_key: "unknown"},
+                                    message, extra, sources=[o.source])
             return finding.model_copy(update={"severity": Severity.info, "judged": False, "message": message})
 
         lowest = _money(m["lowest_cents"], o.currency)
@@ -397,7 +406,18 @@ class ReferencePriceRule(RuleBase):
                     base = judge.whose(f"{self.days}-day lowest price", own="the")
                     parts.append(sentence(f"{o.name} states {stated} for {item}; "
                                           f"measured from {base} {lowest} {result}"))
-        values = {o.label: shown or stated, lowest_key: lowest or "none"}
+        if m["lowest_misstated"]:
+            extra["lowest_stated"] = stated_lowest
+            actual = (f"{judge.whose('lowest price', own='its')} was {lowest} ({_stretch(m, since, self.days, tz)})"
+                      if lowest is not None else f"{not_offered} in the {days} before")
+            if parts:
+                parts.append(f"It also states {stated_lowest} as the lowest price of the {days} before.")
+            else:
+                parts.append(sentence(f"{o.name} states {stated_lowest} as the lowest price of {item} in the {days} "
+                                      f"before ({_reduction(o, since, m['step_cents'], tz)}), but {actual}"))
+        values = {o.label: shown or stated or stated_lowest, lowest_key: lowest or "none"}
+        if stated_lowest is not None:
+            values[f"stated lowest {self.days} days"] = stated_lowest
         sources = [o.source] + [src for src in [m["lowest_source"]] if src and src != o.source]
         return self._finding(row, o, judge, values, " ".join(parts), extra, sources)
 

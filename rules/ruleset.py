@@ -6,7 +6,6 @@ subclass, added to `Rule` below.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Annotated, Any, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from unisono.rules.expression import ExpressionRule
+from unisono.rules.messages import did_you_mean
 from unisono.rules.parity import ParityRule
 from unisono.rules.presence import PresenceRule
 from unisono.rules.promotion import PromotionRule
@@ -67,10 +67,38 @@ def default_rules_path() -> Path:
 
 
 def rules_json_schema() -> dict:
-    """JSON Schema of a rule file, for editors (e.g. yaml-language-server's `# yaml-language-server: $schema=`)."""
-    schema = RuleFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return schema
+    """JSON Schema of the files `rules validate` takes, for editors (yaml-language-server's
+    `# yaml-language-server: $schema=`) and standard validators (check-jsonschema): a rule file
+    (`rules:`), a bare list of rules, or a promotion file (`promotions:`).
+
+    A rule is chosen by its kind with if/then, not by OpenAPI's `discriminator` (which standard
+    validators ignore, so a wrong kind came out as "'channels', 'fields' were unexpected"): the kind
+    must be one of the known ones (the error names it), then the rule is checked as that kind."""
+    from unisono.rules.promotion import PromotionRule
+
+    schema = RuleFile.model_json_schema(ref_template="#/$defs/{model}")
+    defs = schema.pop("$defs")
+    defs["Rule"] = {
+        "type": "object", "title": "Rule", "required": ["id", "kind"],
+        "properties": {"kind": {"enum": list(KINDS), "description": "What the rule checks."}},
+        "allOf": [{"if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
+                   "then": {"$ref": f"#/$defs/{model.__name__}"}} for kind, model in KINDS.items()],
+    }
+    rule_list = {"type": "array", "items": {"$ref": "#/$defs/Rule"}}
+    promotion = PromotionRule.model_json_schema(ref_template="#/$defs/{model}")
+    defs.update(promotion.pop("$defs", {}))
+    defs["Promotion"] = {**promotion, "required": [r for r in promotion.get("required", []) if r != "kind"]}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "unisono rules",
+        "type": ["object", "array"],
+        "properties": {"rules": {**rule_list, "title": "Rules"},
+                       "promotions": {"type": "array", "items": {"$ref": "#/$defs/Promotion"}, "title": "Promotions"}},
+        "additionalProperties": False,
+        "maxProperties": 1,
+        "items": {"$ref": "#/$defs/Rule"},
+        "$defs": defs,
+    }
 
 
 def load_rules(paths: list[Path]) -> list[Rule]:
@@ -124,6 +152,16 @@ def load_items(paths: list[Path], spec: ItemFile) -> tuple[list[Any], list[str]]
 
 
 def _load_file(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[Any, int]]:
+    """The file's items with their lines; its problems added to `problems` in line order."""
+    start = len(problems)
+    try:
+        return _read_items(path, problems, spec)
+    finally:
+        prefix = len(f"{path}:")
+        problems[start:] = sorted(problems[start:], key=lambda p: int(p[prefix:].split(":", 1)[0] or 0))
+
+
+def _read_items(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[Any, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -163,9 +201,11 @@ def _load_file(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[An
             named = f"{spec.noun} {rule_id!r}: " if rule_id else f"{spec.noun} #{i + 1}: "
             for err in e.errors():
                 loc = _strip_tag(err["loc"], item)
+                if err["type"] == "union_tag_invalid" and "kind" in item:
+                    loc = ("kind",)  # said at the kind: line
                 if loc and isinstance(loc[-1], int) and here + loc not in lines and here + loc[:-1] in lines:
                     loc = loc[:-1]  # `field: prise` was one value, not a list: no index to show
-                where = ".".join(str(p) for p in loc)
+                where = ".".join(str(p) for p in loc) if err["type"] != "union_tag_invalid" else ""
                 model = spec.model(item)
                 what = f"{where}: {_explain(err, loc, model)}" if where else _explain(err, loc, model)
                 problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
@@ -183,18 +223,19 @@ def _explain(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     """pydantic's error, told in the rule author's words."""
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "union_tag_invalid":
-        return f"unknown kind {ctx.get('tag')!r} (valid kinds: {', '.join(KINDS)})"
+        return f"unknown kind {ctx.get('tag')!r}{did_you_mean(str(ctx.get('tag')), KINDS)} (valid kinds: {', '.join(KINDS)})"
     if kind == "union_tag_not_found":
         return f"missing 'kind' (one of: {', '.join(KINDS)})"
     if kind == "extra_forbidden":
         model = _model_at(model, loc[:-1])
         valid = [f.validation_alias.choices[0] if hasattr(f.validation_alias, "choices") else name
                  for name, f in model.model_fields.items()]
-        return f"unknown key {loc[-1]!r} (valid keys: {', '.join(valid)})"
+        return f"unknown key {loc[-1]!r}{did_you_mean(str(loc[-1]), valid)} (valid keys: {', '.join(valid)})"
     if kind == "missing":
         return "this required key is missing"
     if kind in ("enum", "literal_error"):
-        return f"unknown value {err['input']!r} (valid: {ctx.get('expected')})"
+        valid = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return f"unknown value {err['input']!r}{did_you_mean(str(err['input']), valid)} (valid: {ctx.get('expected')})"
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {err['input']!r})"

@@ -94,7 +94,7 @@ def test_amounts_with_one_separator_before_three_digits_are_thousands():
 
 # ---- the EU "lowest price of the last 30 days" line ---------------------------------------------------
 
-def test_the_30_day_lowest_price_is_a_third_price_kept_as_what_the_block_says(tmp_path):
+def test_the_30_day_lowest_price_is_a_third_price_the_offer_states_beside_its_former_price(tmp_path):
     strike = ".struck { text-decoration: line-through }"
     result = read(tmp_path, grid(
         cell('<a href="https://shop.example/p/pull"><img src="p.jpg" alt=""></a><div>Roxy</div><div>31,69 €</div>'
@@ -108,6 +108,7 @@ def test_the_30_day_lowest_price_is_a_third_price_kept_as_what_the_block_says(tm
     assert offers(result) == [("Roxy", D("31.69"), "EUR", D("44.99"), None),
                               ("Tasche", D("19.99"), "EUR", D("29.99"), None),
                               ("Sabot", D("279.00"), "EUR", None, None)]  # the lowest price is no former price
+    assert [o.lowest_30d for o in result.offers] == [D("33.89"), D("22.59"), D("370.00")]
     stated = {str(c.source): c.text for c in result.claims if c.kind == "lowest_price"}
     assert [stated[str(o.source)] for o in result.offers] == [
         "'Roxy': Dernier prix le plus bas : 33,89 €", "'Tasche': Niedrigster Preis der letzten 30 Tage: 22,59 €",

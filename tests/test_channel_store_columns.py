@@ -158,3 +158,17 @@ def test_the_catalog_stores_the_same_rows_either_way(catalog, tmp_path):
         assert (result.offers, result.rejections, result.locations) == (9, 7, ["1001", "1002", "1003"])
     assert stored(catalog) == stored(other)
     other.dispose()
+
+
+def test_a_stated_30_day_lowest_price_column_is_read_the_same_either_way(tmp_path):
+    path = write(tmp_path, (
+        "Filiale;Artikelnummer;VK-Preis;Aktionspreis;Aktion von;Aktion bis;Tiefstpreis (30 Tage)\n"
+        "1001;100203;99,99;79,99;20.11.2026;30.11.2026;84,99\n"
+        "1001;100204;19,99;;;;\n"
+        "1001;100205;9,99;7,99;20.11.2026;30.11.2026;acht\n"
+        "1001;100206;9,99;7,99;20.11.2026;30.11.2026;0,00\n"))
+    columns, rows = outcome(path, True), outcome(path, False)
+    assert columns == rows
+    offers, rejections, _ = columns
+    assert [(o["sku"], o["lowest_30d_cents"]) for o in offers] == [("100203", 8499), ("100204", None), ("100206", None)]
+    assert rejections == [(4, "lowest price 'acht' is not a number")]

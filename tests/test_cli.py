@@ -48,6 +48,18 @@ def test_init_creates_a_config_and_the_default_rules(project):
     assert "price-parity" in (project / "rules" / "default.yaml").read_text()
 
 
+def test_init_gives_editors_the_rules_schema_and_the_line_that_names_it(project):
+    import jsonschema
+    import yaml
+
+    rules = (project / "rules" / "default.yaml").read_text()
+    modeline = rules.splitlines()[0]
+    assert modeline == "# yaml-language-server: $schema=unisono-rules.schema.json"
+    schema = json.loads((project / "rules" / "unisono-rules.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(rules), schema)
+    assert run("rules", "validate", project=project).exit_code == 0  # the schema file is no rule file
+
+
 def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_path):
     again = run("init", str(project))
     assert again.exit_code == 2 and "exists already" in again.output
@@ -210,8 +222,10 @@ def test_the_clis_choices_are_the_domains():
     from unisono.domain.findings import Severity
     from unisono.domain.models import CHANNELS
 
+    from unisono.cli import narrow
+
     assert main.CHANNELS == CHANNELS
-    assert main.SEVERITIES == tuple(s.value for s in Severity)
+    assert main.SEVERITIES == narrow.SEVERITIES == tuple(s.value for s in Severity)
 
 
 def test_a_corrected_newsletter_published_under_the_same_location_replaces_the_first(published):
@@ -238,7 +252,7 @@ def test_check_says_how_many_rejected_rows_were_not_checked(published):
     run("publish", "store", str(published / "prices.csv"), "--published-at", "2026-11-19T06:00", project=published)
     doc = json.loads(run("check", "--at", AT, "--format", "json", project=published).output)
     assert doc["summary"]["rejected_rows"] == 1
-    assert "1 input rows were rejected" in " ".join(run("check", "--at", AT, project=published).output.split())
+    assert "1 input row was rejected" in " ".join(run("check", "--at", AT, project=published).output.split())
 
 
 def test_publish_check_rechecks_the_products_the_file_touched(published):
@@ -277,8 +291,10 @@ def test_the_generators_closing_commands_reproduce_its_answer_key_on_any_day(tmp
 
 def test_publish_check_reports_waived_findings_apart_and_passes_when_all_are_waived(published):
     (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
-    for location in ("store:1009", "store:1003"):
-        run("waive", "price-parity", "100186", "--location", location, "--reason", "Abverkauf", project=published)
+    for location, force in (("store:1009", ["--force"]), ("store:1003", [])):  # 1009 is not published yet
+        waived = run("waive", "price-parity", "100186", "--location", location, "--reason", "Abverkauf", *force,
+                     project=published)
+        assert waived.exit_code == 0, waived.output
     result = run("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00",
                  project=published)
     assert result.exit_code == 0, result.output

@@ -85,7 +85,7 @@ def test_store_ids_written_as_numbers_are_names(tmp_path):
 
 # -- mistakes, with file and line ------------------------------------------------------------
 
-def test_an_unknown_kind_names_the_valid_kinds(tmp_path):
+def test_an_unknown_kind_is_told_at_its_kind_line_with_the_valid_kinds_and_the_nearest(tmp_path):
     problems = problems_of(tmp_path, """
         rules:
           - id: ok
@@ -96,7 +96,8 @@ def test_an_unknown_kind_names_the_valid_kinds(tmp_path):
             kind: paraty
     """)
     assert len(problems) == 1
-    assert problems[0].endswith(f"rules.yaml:6: rule 'typo': unknown kind 'paraty' (valid kinds: {', '.join(KINDS)})")
+    assert problems[0].endswith(f"rules.yaml:7: rule 'typo': unknown kind 'paraty' (did you mean 'parity'?) "
+                                f"(valid kinds: {', '.join(KINDS)})")
     assert list(KINDS)[:3] == ["parity", "presence", "expression"]
 
 
@@ -142,7 +143,8 @@ def test_an_unknown_channel_lists_the_valid_channels(tmp_path):
               - shop
               - stroe
     """)
-    assert problem.endswith(":7: rule 'price-parity': channels.1: unknown channel 'stroe' (valid channels: shop, store, newsletter)")
+    assert problem.endswith(":7: rule 'price-parity': channels.1: unknown channel 'stroe' (did you mean 'store'?) "
+                            "(valid channels: shop, store, newsletter)")
 
 
 def test_a_bad_severity_lists_the_valid_ones(tmp_path):
@@ -219,7 +221,8 @@ def test_unknown_scope_keys_and_values_are_reported(tmp_path):
             unless:
               availability: sold_out
     """)
-    assert any(":7: rule 'scoped': where.stores: unknown key 'stores' (valid keys: sku, brand, category, store, channel, availability)" in p
+    assert any(":7: rule 'scoped': where.stores: unknown key 'stores' (did you mean 'store'?) "
+               "(valid keys: sku, brand, category, store, channel, availability)" in p
                for p in problems)
     assert any(":9: rule 'scoped': unless.availability: unknown availability 'sold_out'" in p for p in problems)
 
@@ -264,8 +267,8 @@ def test_a_malformed_expression_is_reported(tmp_path):
     ("lower(shop.title) = 'x'", "function LOWER() is not allowed"),
     ("sleep(5) = 0", "function SLEEP() is not allowed"),
     ("price > 10", "name a field as <channel>.<field>"),
-    ("stroe.price > 10", "unknown channel 'stroe' in 'stroe.price' (valid channels: shop, store, newsletter)"),
-    ("shop.prise > 10", "unknown field 'prise' in 'shop.prise' (valid fields: price, sale_price,"),
+    ("stroe.price > 10", "unknown channel 'stroe' (did you mean 'store'?) in 'stroe.price' (valid channels: shop, store, newsletter)"),
+    ("shop.prise > 10", "unknown field 'prise' (did you mean 'price'?) in 'shop.prise' (valid fields: price, sale_price,"),
     ("live_offers.shop.price > 10", "name a field as <channel>.<field>"),
     ("shop.price", "is a value, not a condition"),
     ("shop.sku = 100203", "compares text with a number (quote text: '100203')"),
@@ -297,7 +300,7 @@ def test_message_templates_allow_only_plain_known_placeholders(tmp_path, templat
 
 def test_the_json_schema_describes_every_kind_for_editors():
     schema = rules_json_schema()
-    assert schema["type"] == "object" and "rules" in schema["properties"]
+    assert {"rules", "promotions"} <= set(schema["properties"])
     defs = schema["$defs"]
     assert {"ParityRule", "PresenceRule", "ExpressionRule", "Scope"} <= set(defs)
     assert defs["ParityRule"]["properties"]["channels"]["items"]["enum"] == ["shop", "store", "newsletter"]
@@ -310,3 +313,24 @@ def test_the_default_rules_satisfy_the_json_schema():
     import yaml
 
     jsonschema.validate(yaml.safe_load(default_rules_path().read_text()), rules_json_schema())
+
+
+def _schema_errors(document) -> list[str]:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(rules_json_schema())
+    return [e.message for e in validator.iter_errors(document)]
+
+
+def test_a_standard_validator_names_a_wrong_kind_and_nothing_else():
+    errors = _schema_errors({"rules": [{"id": "p", "kind": "parrity", "channels": ["shop", "store"], "fields": ["price"]}]})
+    assert len(errors) == 1 and "'parrity' is not one of" in errors[0]
+
+
+def test_the_json_schema_takes_what_rules_validate_takes_and_refuses_what_it_refuses():
+    parity = {"id": "p", "kind": "parity", "channels": ["shop", "store"], "fields": ["price"]}
+    promotion = {"id": "bf", "window": "2026-11-27/2026-11-30", "discount": {"percent": 20}, "channels": ["shop"]}
+    assert _schema_errors([parity]) == []  # a bare list of rules
+    assert _schema_errors({"promotions": [promotion]}) == []  # a promotion file
+    assert _schema_errors({"rules": [{**parity, "tolerence": 1}]})  # a key the kind does not have
+    assert _schema_errors({"rules": [parity], "campaigns": []})  # a top-level key no file has

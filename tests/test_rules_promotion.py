@@ -285,15 +285,18 @@ def test_mistakes_in_a_promotion_file_are_told_with_file_and_line(tmp_path):
     with pytest.raises(RuleError) as e:
         load_promotions(path)
     problems = [p.split("black-friday.yaml:", 1)[1] for p in e.value.problems]
-    assert problems == [
-        "17: unknown top-level key 'campaigns' (a promotion file has only 'promotions:')",
+    assert problems == [  # in line order, each at its own line, near misses named
         "3: promotion 'black-friday-2026': window: '2026-11-30/2026-11-27' ends before it starts",
         "4: promotion 'black-friday-2026': discount: a discount is exactly one of percent, price or amount_off, "
         "e.g. {percent: 20} (got percent, price)",
-        "5: promotion 'black-friday-2026': channels.1: unknown channel 'stroe' (valid channels: shop, store, newsletter)",
-        "9: promotion 'cyber-monday': discount.percentage: unknown key 'percentage' (valid keys: percent, price, amount_off)",
-        "12: promotion 'cyber-monday': store: unknown key 'store' (valid keys: " + ", ".join(PromotionRule.model_fields) + ")",
+        "5: promotion 'black-friday-2026': channels.1: unknown channel 'stroe' (did you mean 'store'?) "
+        "(valid channels: shop, store, newsletter)",
+        "9: promotion 'cyber-monday': discount.percentage: unknown key 'percentage' (did you mean 'percent'?) "
+        "(valid keys: percent, price, amount_off)",
+        "12: promotion 'cyber-monday': store: unknown key 'store' (did you mean 'stores'?) (valid keys: "
+        + ", ".join(PromotionRule.model_fields) + ")",
         "15: promotion 'black-friday-2026': discount: price 79.999 has more than two decimals",
+        "17: unknown top-level key 'campaigns' (a promotion file has only 'promotions:')",
     ]
 
 

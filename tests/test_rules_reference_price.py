@@ -378,3 +378,55 @@ def test_the_default_ruleset_checks_reference_prices_at_severity_error():
 def test_judging_the_newsletter_by_its_own_history_is_refused():
     with pytest.raises(ValueError, match="newsletter has no price history of its own"):
         rule(history_channel={})
+
+
+# -- a stated 30-day lowest price (the Omnibus line: "Niedrigster Preis der letzten 30 Tage") -----------
+
+SHOP_SALE_IN_NOVEMBER = [(day(16, 10), None), (day(23, 10), None), (day(30, 10), None), (day(3, 11), "19.99"),
+                         (day(10, 11), None), (day(17, 11), None)]
+
+
+def shop_history_with_a_short_sale(catalog) -> None:
+    for when, sale in SHOP_SALE_IN_NOVEMBER:
+        published(catalog, when, shop("24.99", sale, sale_from=when if sale else None))
+
+
+def test_a_newsletter_stating_a_30_day_lowest_above_the_shop_s_lowest_is_flagged(catalog):
+    shop_history_with_a_short_sale(catalog)
+    published(catalog, day(26, 11), newsletter("17.99", lowest_30d=Decimal("22.59")))
+    (f,) = check(catalog)
+    assert f.message == (f"Newsletter bf-2026 states 22.59 EUR as the lowest price of 100203 '{BOOT}' in the 30 days "
+                         "before (advertised at 17.99 EUR from 27.11.), but the shop's lowest price was 19.99 EUR "
+                         "(from 03.11. until 10.11.).")
+    assert f.locations == ["newsletter:bf-2026", "shop:online"]
+    assert f.values == {"newsletter:bf-2026": "22.59 EUR", "lowest 30 days": "19.99 EUR",
+                        "stated lowest 30 days": "22.59 EUR"}
+    assert f.judged
+
+
+@pytest.mark.parametrize("stated", ["19.99", "18.99"])
+def test_a_stated_30_day_lowest_must_be_the_lowest_price_exactly(catalog, stated):
+    shop_history_with_a_short_sale(catalog)
+    published(catalog, day(26, 11), newsletter("17.99", statt="19.99", lowest_30d=Decimal(stated)))
+    findings = check(catalog)
+    if stated == "19.99":  # the lowest price, also as the 'statt' price: nothing to say
+        assert findings == []
+    else:  # a lowest price below what was ever charged is as wrong as one above
+        (f,) = findings
+        assert f.values["stated lowest 30 days"] == "18.99 EUR"
+        assert f.message.startswith(f"Newsletter bf-2026 states 18.99 EUR as the lowest price of 100203 '{BOOT}'")
+
+
+def test_a_shop_stating_its_own_30_day_lowest_wrong_is_judged_by_its_own_history(catalog):
+    shop_history_with_a_short_sale(catalog)
+    published(catalog, day(20, 11), shop("24.99", "21.99", sale_from=BLACK_FRIDAY, lowest_30d=Decimal("24.99")))
+    (f,) = [f for f in check(catalog) if "stated lowest 30 days" in f.values]
+    assert f.locations == ["shop:online"]
+    assert "states 24.99 EUR as the lowest price" in f.message and "its lowest price" in f.message
+
+
+def test_a_stated_30_day_lowest_without_enough_history_is_not_guessed(catalog):
+    published(catalog, day(20, 11), shop("24.99"))
+    published(catalog, day(26, 11), newsletter("17.99", lowest_30d=Decimal("22.59")))
+    (f,) = check(catalog)
+    assert f.judged is False and f.severity.value == "info"

@@ -201,11 +201,13 @@ def test_a_waiver_expiring_inside_a_window_leaves_the_rest_failing(project):
     assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-27T00:00:00+01:00", "2026-11-29T00:00:00+01:00")]
 
 
-def test_a_waiver_for_an_unknown_rule_or_product_warns(project):
-    result = CliRunner().invoke(cli, ["waive", "price-parit", "999", "--reason", "x"],
+def test_a_waiver_for_an_unknown_rule_is_refused_and_an_unknown_product_warns(project):
+    refused = unisono(project, "waive", "price-parit", "999", "--reason", "x")
+    assert refused.exit_code == 2 and "no rule 'price-parit': did you mean price-parity?" in refused.output
+    assert "No waivers yet" in unisono(project, "waivers").output
+    forced = CliRunner().invoke(cli, ["waive", "price-parit", "999", "--reason", "x", "--force"],
                                 env={"UNISONO_PROJECT": str(project)})
-    assert result.exit_code == 0
-    assert "no rule 'price-parit'" in result.output and "no channel has published a product '999'" in result.output
+    assert forced.exit_code == 0 and "no channel has published a product '999'" in forced.output
 
 
 def test_reconciling_the_same_instant_again_gives_the_same_statuses(project):

@@ -1,0 +1,39 @@
+"""JSON: the shape `check --format json` has always printed, written as a stream (memory does not
+grow with the findings): {"findings": [...], "waived": [...], "undecided": [...], "summary": {...}}."""
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from unisono.domain.findings import Finding
+from unisono.reports.source import ReportRun
+
+
+def finding_json(f: Finding) -> dict:
+    d = {
+        "rule": f.rule, "kind": f.kind, "severity": f.severity.value, "sku": f.sku, "title": f.title,
+        "channels": f.channels, "locations": f.locations, "values": f.values, "message": f.message,
+        "sources": f.sources, "fingerprint": f.fingerprint,
+    }
+    if f.valid_from or f.valid_to:
+        d["from"] = f.valid_from.isoformat() if f.valid_from else None
+        d["to"] = f.valid_to.isoformat() if f.valid_to else None
+    if f.status:
+        d["status"] = f.status
+    if "waiver" in f.extra:
+        d["waiver"] = f.extra["waiver"]
+    return d
+
+
+def write_json(run: ReportRun, out: TextIO) -> None:
+    for i, (name, findings) in enumerate([("findings", run.findings()), ("waived", run.waived_findings()),
+                                          ("undecided", run.undecided_findings())]):
+        out.write("{\n" if i == 0 else ",\n")
+        out.write(f'  "{name}": [')
+        n = 0
+        for n, f in enumerate(findings, 1):
+            out.write(",\n    " if n > 1 else "\n    ")
+            out.write(json.dumps(finding_json(f), ensure_ascii=False))
+        out.write("\n  ]" if n else "]")
+    summary = json.dumps(run.summary(), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    out.write(f',\n  "summary": {summary}\n}}\n')
