@@ -134,11 +134,15 @@ class Project:
             options = getattr(config, channel).model_copy(update={"location": location})
             config = config.model_copy(update={channel: options})
         notes: list[str] = []
+        after = None
+        if channel == "newsletter":  # offers whose link names no shop product: matched by image and title
+            from unisono.catalog.matching import match_newsletter as after
         try:
             published_at = published_at or datetime.now(timezone.utc)
             return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
                                   source=str(file), sha256=file_sha256(file),
-                                  published_at=published_at, effective_from=effective_from, progress=progress)
+                                  published_at=published_at, effective_from=effective_from, progress=progress,
+                                  after=after)
         except InputError as e:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Column, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from unisono.catalog.db import WRITE, CatalogError, lock_writers
@@ -99,11 +99,14 @@ class _Duplicate(Exception):
 def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejection | Claim], *, notes: list[str],
                    source: str, sha256: str, published_at: datetime | None = None,
                    effective_from: datetime | None = None,
-                   progress: Callable[[PublishResult], None] | None = None) -> PublishResult:
+                   progress: Callable[[PublishResult], None] | None = None,
+                   after: Callable[[Connection, int, datetime], list[str]] | None = None) -> PublishResult:
     """Store what an adapter yields as one publication, in chunks, never holding the whole file:
     one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
     database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read.
     `progress` is called with the counts so far after each chunk or batch written (never per row).
+    `after(conn, publication_id, effective_from)` completes the stored rows in the same transaction
+    (the newsletter's matching to shop products) and returns notes.
 
     Other commands keep working meanwhile: on SQLite the file is read into temporary tables first
     and copied into the catalog in one short write transaction (SQLite has one writer at a time);
@@ -117,12 +120,13 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
                            published_at=published_at, effective_from=effective_from,
                            offers=0, claims=0, rejections=0, locations=[])
     lock = f"publish {channel}"
+    later_notes: list[str] = []  # what `after` says
     try:
         with engine.connect() as conn:  # published already: nothing to read
             if _same_bytes(conn, result, staged):
                 return result
         if engine.dialect.name == "sqlite":
-            per_location = _publish_staged(engine, entries, result, staged, lock, progress)
+            per_location = _publish_staged(engine, entries, result, staged, lock, progress, after, later_notes)
         else:
             with engine.begin() as conn:
                 pub_id = _insert_publication(conn, result)
@@ -131,6 +135,8 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
                 if _same_bytes(conn, result, staged, other_than=pub_id):
                     raise _Duplicate
                 _finish_publication(conn, pub_id, per_location, result)
+                if after is not None:
+                    later_notes += after(conn, pub_id, result.effective_from)
     except _Duplicate:
         return result
     except SQLAlchemyError as e:
@@ -139,7 +145,7 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
         raise CatalogError(f"publishing {source} failed, the catalog is unchanged: {e}") from None
     if result.duplicate:
         return result
-    result.locations, result.notes = sorted(per_location), list(notes)
+    result.locations, result.notes = sorted(per_location), [*notes, *later_notes]
     return result
 
 
@@ -170,7 +176,10 @@ _STAGED = (OfferRow.__table__, RejectionRow.__table__, ClaimRow.__table__)
 
 
 def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, staged: datetime | None,
-                    lock: str, progress: Callable[[PublishResult], None] | None = None) -> Counter:
+                    lock: str, progress: Callable[[PublishResult], None] | None = None,
+                    after: Callable[[Connection, int, datetime], list[str]] | None = None,
+                    later_notes: list[str] | None = None) -> Counter:
+    # later_notes: the list `after`'s notes are added to
     """SQLite: read the whole file into TEMPORARY tables of the same names (which SQLite resolves
     before the catalog's, so the writers below fill them unchanged), without the write lock; then
     take it and copy them into the catalog in one short transaction. The temporary tables go with
@@ -194,6 +203,10 @@ def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, st
                                       f"SELECT {', '.join(values)} FROM temp.{table.name} ORDER BY rowid"),
                                  {"pub_id": pub_id})
                 _finish_publication(conn, pub_id, per_location, result)
+                if after is not None:  # on the catalog's tables: the staged ones (same names) go first
+                    for table in _STAGED:
+                        conn.exec_driver_sql(f"DROP TABLE temp.{table.name}")
+                    later_notes += after(conn, pub_id, result.effective_from)
             return per_location
         finally:
             conn.invalidate()  # the temporary tables (and any failed transaction) go with the connection

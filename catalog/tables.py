@@ -57,6 +57,8 @@ class OfferRow(SQLModel, table=True):
     sku: str | None = None
     gtin: str | None = None
     url: str | None = None
+    image_url: str | None = Field(default=None, sa_column=Column(Text))
+    match: str | None = Field(default=None, sa_column=Column(Text))  # how a newsletter offer found its shop sku
     title: str | None = None
     brand: str | None = None
     category: str | None = None
@@ -162,6 +164,7 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
         "sku": offer.sku,
         "gtin": offer.gtin,
         "url": offer.url,
+        "image_url": offer.image_url,
         "title": offer.title,
         "brand": offer.brand,
         "category": offer.category,

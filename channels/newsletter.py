@@ -40,7 +40,7 @@ from unisono.domain.models import ChannelRead, Claim, InputError, Offer, Rejecti
 CHANNEL = "newsletter"
 _Window = tuple[datetime | None, datetime | None]  # [valid_from, valid_to); None = open
 MAX_BYTES = 5_000_000  # an email is rarely over 1 MB (Gmail clips at 102 KB); bounds the work on hostile input
-_NO_OFFERS = ("no offers found (no schema.org product markup and no product blocks with a link and a price); "
+_NO_OFFERS = ("no offers found (no schema.org product markup and no product blocks with a name and a price); "
               "describe the layout under newsletter.template in unisono.yaml")
 
 
@@ -107,7 +107,7 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
         source_of_offers = "product blocks"
         if found.loose_prices:
             shown = ", ".join(f"{p.text!r} at line {doc.owner(p.start).sourceline}" for p in found.loose_prices[:3])
-            loose = f"{len(found.loose_prices)} prices stand next to no product link, e.g. {shown}"
+            loose = f"{len(found.loose_prices)} prices belong to no product block (no name, link or image beside them), e.g. {shown}"
             result.notes.append(f"{path.name}: {loose}; they were not read as offers")
 
     wide, claims = _claims(ctx, outside=nb.Spans([doc.span(b.element) for b in blocks]))
@@ -379,11 +379,21 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
         claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="lowest_price",
                             text=f"{named}{block.lowest.label} {block.lowest.text}".strip()[:300], source=source))
     return Offer(
-        channel=CHANNEL, location=ctx.location, sku=sku, gtin=gtin, url=url, title=title,
+        channel=CHANNEL, location=ctx.location, sku=sku, gtin=gtin, url=url, image_url=_image(block), title=title,
         currency=block.price.currency, price=block.price.amount,
         reference_price=ref.amount if ref and not ref.list_price else None,
         list_price=ref.amount if ref and ref.list_price else None,
         discount_percent=badge, lowest_30d=lowest, valid_from=valid_from, valid_to=valid_to, source=source)
+
+
+def _image(block: nb.Block) -> str | None:
+    """The block's product image (the first one with a web address): matches it to the shop's image_link."""
+    for el in (block.element, block.unit):
+        for img in (el.iter("img") if el is not None else ()):
+            src = (img.get("src") or "").strip()
+            if src.lower().startswith(("http://", "https://")):
+                return src
+    return None
 
 
 TITLE_KEY = "urn:unisono:title:"

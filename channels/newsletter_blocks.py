@@ -193,10 +193,12 @@ class Heuristic:
 # A block whose only link goes nowhere yet ("#", "", a merge tag such as "{{ product.url }}"): a
 # template or an unsent campaign; its name and price still make a product block.
 _DEAD_HREF = re.compile(r"^\s*(?:#.*|javascript:.*|\{\{.*\}\}|\*\|.*\|\*|\[\[.*\]\]|%%.*%%|\$\{.*\})?\s*$", re.I)
-# Whether a block with no link at all (name and price beside an image) is read. Off: a layout
-# without any product link stays an error that asks for newsletter.template (the tested
-# contract, see tests/test_channel_newsletter.py::test_a_layout_without_product_links_...).
-READ_BLOCKS_WITHOUT_ANCHOR = False
+# A block with no link at all is read when it shows one product's name and price beside an image
+# (a link is a bonus): prices that are no product's (vouchers, prizes, thresholds) have other roles.
+READ_BLOCKS_WITHOUT_ANCHOR = True
+# ... unless its words give the price a scope: "Alle Mützen nur 9,99 €" is a claim, not a product.
+_SCOPE = re.compile(r"(?<![^\W\d_])(?:alle|alles|all|everything|sortiment|tout|tous|toutes|todo|todos|tutti|"
+                    r"tutto|wszystko)(?![^\W\d_])", re.I)
 
 
 def find_blocks(doc: Doc, prices: list[Price]) -> Heuristic:
@@ -282,8 +284,12 @@ def _linkless_blocks(doc: Doc, blocks: list[Block], loose: list[Price], prices_i
                 continue
             anchors = list(anc.iter("a"))
             dead = anchors and all(_DEAD_HREF.match(a.get("href") or "") for a in anchors)
-            bare = not anchors and next(anc.iter("img"), None) is not None and READ_BLOCKS_WITHOUT_ANCHOR
-            if dead or bare:
+            if not anchors and READ_BLOCKS_WITHOUT_ANCHOR:
+                if next(anc.iter("img"), None) is None:
+                    continue  # the product's image may stand in a cell beside its text
+                if not _SCOPE.search(doc.text_of(anc)):
+                    found.append(block)
+            elif dead:
                 found.append(block)
             break
     return found

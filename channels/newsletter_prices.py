@@ -72,7 +72,8 @@ _LOWEST_BEFORE = re.compile(
 _OTHER_MONEY_BEFORE = re.compile(  # thresholds, savings, vouchers: money, but no product's price
     r"\b(?:versand\w*|\w*versand|liefer\w*|shipping|delivery|porto|\w*bestellwert|mindest\w*|einkauf\w*|"
     r"orders?|über|over|spare|sparen|sparst|spar|save|you save|gutschein\w*|voucher|coupon|rabatt|"
-    r"gift card|guthaben|bonus|geschenk\w*)\b"
+    r"gift ?cards?|e-?gift\w*|geschenkkarte\w*|carte cadeau|cartes cadeaux|tarjetas? regalo|buono regalo|"
+    r"cadeaukaart\w*|karta podarunkowa|guthaben|bonus|geschenk\w*)\b"
     # directly before the amount only ("Under Armour Hoodie $49" is a product)
     r"|\b(?:minimum|min\.|spend|purchases?(?: of)?|under|unter|sous|moins de|below|win|gewinne\w*|gagnez|"
     r"prize|worth|im wert von|valued at|d'une valeur de|credit|cashback|reward)"

@@ -201,7 +201,9 @@ def parse_interval(text: str, tz: tzinfo = timezone.utc, *, what: str = "sale_pr
     return start, end
 
 
-_TRACKING = re.compile(r"^(utm_.*|gclid|fbclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|sc_.*|emc|ecid|trk.*|ref|cmp|campaign)$", re.I)
+# (Shopify's search and recommendation positions _pos/_sid/_ss/_psq/_fid, Klaviyo's _kx/_ke: per click, not per product)
+_TRACKING = re.compile(r"^(utm_.*|gclid|fbclid|msclkid|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|sc_.*|emc|ecid|trk.*|ref|cmp|"
+                       r"campaign|_pos|_sid|_ss|_psq|_fid|_kx|_ke)$", re.I)
 
 
 # A link with a scheme, a plain host and a path, nothing more ("https://www.shop.de/p/jacke-100001"):

@@ -64,7 +64,7 @@ class _Tally:
 # One offer as a tuple of column values (_row): the catalog's form (cents, UTC microseconds,
 # availability value) for the batch, then the exact values (Decimal, aware datetime) for read().
 _SKU, _GTIN, _URL, _TITLE, _BRAND, _CATEGORY, _CURRENCY, _PRICE_CENTS, _SALE_CENTS, _START_US, _END_US, \
-    _AVAILABILITY_VALUE, _LINE, _PRICE, _SALE_PRICE, _SALE_START, _SALE_END = range(17)
+    _AVAILABILITY_VALUE, _LINE, _PRICE, _SALE_PRICE, _SALE_START, _SALE_END, _IMAGE = range(18)
 
 
 def read(path: Path, config: ProjectConfig) -> ChannelRead:
@@ -235,7 +235,7 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
                 normalize_url(get("link")), _human(get("title")), _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),
                 cur, price[2], sale[2], window[2], window[3], availability, line,
-                price[0], sale[0], window[0], window[1]))
+                price[0], sale[0], window[0], window[1], (get("image_link") or "").strip() or None))
         return None
 
     return add
@@ -244,7 +244,8 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
 # SCHEMA column -> its place in a row
 _COLUMNS = {"sku": _SKU, "gtin": _GTIN, "url": _URL, "title": _TITLE, "brand": _BRAND, "category": _CATEGORY,
             "currency": _CURRENCY, "price_cents": _PRICE_CENTS, "sale_price_cents": _SALE_CENTS,
-            "sale_start": _START_US, "sale_end": _END_US, "availability": _AVAILABILITY_VALUE, "line": _LINE}
+            "sale_start": _START_US, "sale_end": _END_US, "availability": _AVAILABILITY_VALUE, "line": _LINE,
+            "image_url": _IMAGE}
 
 
 def _table(rows: list[tuple], location: str) -> pa.Table:
@@ -290,7 +291,7 @@ def _offer(row: tuple, location: str, file: str) -> Offer:
     """A row as the Offer it is, with the exact prices and the instants in their own offsets."""
     availability = row[_AVAILABILITY_VALUE]
     return Offer(
-        channel=CHANNEL, location=location, sku=row[_SKU], gtin=row[_GTIN], url=row[_URL],
+        channel=CHANNEL, location=location, sku=row[_SKU], gtin=row[_GTIN], url=row[_URL], image_url=row[_IMAGE],
         title=row[_TITLE], brand=row[_BRAND], category=row[_CATEGORY], currency=row[_CURRENCY],
         price=row[_PRICE], sale_price=row[_SALE_PRICE], sale_start=row[_SALE_START], sale_end=row[_SALE_END],
         availability=None if availability is None else Availability(availability),

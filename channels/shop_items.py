@@ -26,7 +26,7 @@ _ALIASES = {
 
 # The GMC attributes an offer is made of; everything else in a feed is ignored.
 _FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
-                     "brand", "gtin", "product_type", "google_product_category"})
+                     "brand", "gtin", "product_type", "google_product_category", "image_link"})
 
 # One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
 # and where its raw text comes from (only asked for rejections): the XML element, or a function.

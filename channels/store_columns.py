@@ -252,6 +252,7 @@ class ColumnReader:
             "sku": null_if_empty(get("sku")),
             "gtin": gtin_column,
             "url": pa.nulls(n, pa.string()),
+            "image_url": pa.nulls(n, pa.string()),
             "title": null_if_empty(title),
             "brand": pa.nulls(n, pa.string()),
             "category": pa.nulls(n, pa.string()),

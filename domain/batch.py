@@ -24,6 +24,7 @@ _FIELDS: dict[str, tuple[str, pa.DataType]] = {
     "sku": ("sku", pa.string()),
     "gtin": ("gtin", pa.string()),
     "url": ("url", pa.string()),
+    "image_url": ("image_url", pa.string()),
     "title": ("title", pa.string()),
     "brand": ("brand", pa.string()),
     "category": ("category", pa.string()),

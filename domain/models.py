@@ -48,6 +48,7 @@ class Offer(BaseModel):
     sku: str | None = None
     gtin: str | None = None  # digits only, zero-padded to 14
     url: str | None = None  # normalised: no tracking parameters, lower-case host, no trailing slash
+    image_url: str | None = None  # the product image (a feed's image_link, a newsletter block's image)
     title: str | None = None
     brand: str | None = None
     category: str | None = None

@@ -219,9 +219,13 @@ PROSPEKT_TEMPLATE = {"block": "td.angebot", "title": ".name", "price": ".preis",
                      "reference_price": ".preis-alt", "discount": ".stoerer", "sku": ".artnr"}
 
 
-def test_a_layout_without_product_links_is_an_error_without_a_template():
-    with pytest.raises(InputError, match=r"^markt_prospekt_de.html: no offers found .* newsletter.template"):
-        read("markt_prospekt_de.html")
+def test_a_layout_without_product_links_reads_its_name_and_price_blocks_as_the_template_does():
+    heuristic = read("markt_prospekt_de.html")
+    assert [(o.sku, o.title, o.price, o.reference_price, o.discount_percent, o.url) for o in heuristic.offers] == [
+        ("771201", "Kaffeevollautomat Barista One", Decimal("299.00"), Decimal("399.00"), Decimal(25), None),
+        ("552310", "Akku-Bohrschrauber 18 V", Decimal("89.99"), None, None, None),
+        ("118004", "Bettwäsche Satin 135 x 200 cm", Decimal("27.99"), Decimal("39.99"), Decimal(30), None),
+    ]
 
 
 def test_template_selectors_read_a_layout_the_heuristic_cannot():
@@ -254,7 +258,7 @@ def test_a_newsletter_without_offers_is_an_error_not_silence(tmp_path):
     with pytest.raises(InputError) as e:
         newsletter.read(path, ProjectConfig())
     assert str(e.value) == (
-        "newsletter.html: no offers found (no schema.org product markup and no product blocks with a link and "
+        "newsletter.html: no offers found (no schema.org product markup and no product blocks with a name and "
         "a price); describe the layout under newsletter.template in unisono.yaml")
 
 

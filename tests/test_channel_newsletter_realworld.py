@@ -137,6 +137,39 @@ def test_a_block_without_a_link_but_with_a_product_number_is_keyed_by_it(tmp_pat
         ("Akku-Bohrschrauber", "552310", None), ("Hammer", None, "https://shop.example/p/1")]
 
 
+# ---- blocks without any link --------------------------------------------------------------------------
+
+def test_a_name_and_price_beside_an_image_is_an_offer_without_a_link_keyed_by_its_title(tmp_path):
+    result = read(tmp_path, grid(
+        cell('<img src="https://img.example/sofa.jpg" alt=""><p><b>Ecksofa Lund, Cord grau</b></p>'
+             '<p><b>1.299,00 €</b> <s>1.599,00 €</s></p>'),
+        cell('<img src="https://img.example/tisch.jpg" alt=""><p><b>Esstisch Eiche massiv</b></p><p>2 499,00 €</p>'),
+    ))
+    assert [(o.title, o.price, o.reference_price, o.url) for o in result.offers] == [
+        ("Ecksofa Lund, Cord grau", D("1299.00"), D("1599.00"), "urn:unisono:title:ecksofa-lund-cord-grau"),
+        ("Esstisch Eiche massiv", D("2499.00"), None, "urn:unisono:title:esstisch-eiche-massiv")]
+
+
+def test_a_linkless_product_whose_image_stands_in_the_cell_beside_its_text_is_read(tmp_path):
+    result = read(tmp_path, '<table><tr><td><img src="https://img.example/bottle.jpg" alt=""></td>'
+                            '<td><h3>Insulated Bottle 750 ml</h3><p>Keeps tea hot.</p><p><b>€24.99</b></p></td></tr></table>'
+                            '<table><tr><td><a href="https://shop.example/p/boot">Trail Boot</a><p>€89.99</p></td></tr></table>')
+    assert offers(result) == [("Insulated Bottle 750 ml", D("24.99"), "EUR", None, None),
+                              ("Trail Boot", D("89.99"), "EUR", None, None)]
+
+
+def test_linkless_raffles_gift_cards_and_slogans_beside_images_are_not_offers(tmp_path):
+    result = read(tmp_path, grid(
+        cell('<img src="g.png" alt=""><h3>Adventsgewinnspiel</h3><p>Gewinnen Sie einen Gutschein über 500 €</p>'),
+        cell('<img src="c.png" alt=""><h3>Give the gift of scent</h3><p>Digital gift cards from $25</p>'),
+        cell('<img src="m.png" alt=""><h3>Wintermützen</h3><p>Alle Mützen nur 9,99 €</p>'),
+        cell('<img src="e.png" alt=""><h1>EVERYTHING UNDER €50</h1>'),
+        cell('<p>Versandkostenfrei ab 39 € Bestellwert</p>'),
+        cell('<a href="https://shop.example/p/schal">Schal Merino</a><p>19,99 €</p>'),
+    ))
+    assert offers(result) == [("Schal Merino", D("19.99"), "EUR", None, None)]
+
+
 # ---- vouchers, gift cards, thresholds, teasers ----------------------------------------------------------
 
 def test_vouchers_gift_cards_prizes_and_category_teasers_are_not_offers(tmp_path):
@@ -145,6 +178,7 @@ def test_vouchers_gift_cards_prizes_and_category_teasers_are_not_offers(tmp_path
         cell('<a href="https://shop.example/raffle">Enter now</a><p>Win a free $150 gift card</p>'),
         cell('<a href="https://shop.example/c/laptops"><img src="l.jpg"></a><p>LAPTOPS UNDER $250</p>'),
         cell('<a href="https://shop.example/card">Apply</a><p>$500 minimum purchase with your card</p>'),
+        cell('<p>Digital gift cards from $25.</p><a href="https://shop.example/products/gift-card">Buy a gift card</a>'),
         cell('<a href="https://shop.example/p/hoodie">Under Armour Hoodie</a><p>$49.00</p>'),
     ))
     assert offers(result) == [("Under Armour Hoodie", D("49.00"), "USD", None, None)]

@@ -453,6 +453,9 @@ def test_links_the_plain_path_leaves_to_the_general_one():
     assert normalize_url("httpſ://shop.de/p/1") is None  # not a scheme ("ſ" folds to "s" only in Unicode)
     assert normalize_url("https://shop.de:8443/p/1/") == "https://shop.de:8443/p/1"
     assert normalize_url("https://shop.de/p\t/1") == "https://shop.de/p/1"  # urlsplit drops tabs
+    # a Shopify Email or Klaviyo click carries its position and profile, not another product
+    assert normalize_url("https://shop.de/products/kerze?_pos=1&_sid=9f2c&_ss=r&_kx=AbC.xyz&variant=42") == \
+        "https://shop.de/products/kerze?variant=42"
 
 
 @pytest.mark.parametrize("text, gtin", [
