@@ -95,9 +95,10 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
             _print_finding(console, f, tz)
     if result.undecided:
         by_rule = ", ".join(f"{r} {len(list(g))}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
+        history = (' ("was" prices need 30 days of price history: publish older files with --published-at)'
+                   if any(f.kind == "reference_price" for f in result.undecided) else "")
         console.print(f"\n[cyan]Could not judge {len(result.undecided)}[/cyan] ({by_rule}): "
-                      f"see `--format json` → undecided (\"was\" prices need 30 days of price history: "
-                      f"publish older files with --published-at).")
+                      f"see `--format json` → undecided{history}.")
     if result.rejected_rows:
         console.print(f"\n[yellow]{result.rejected_rows} input rows were rejected at publish and are not checked[/yellow] "
                       f"(`unisono publish` listed the first ones with file, line and reason).")

@@ -149,15 +149,16 @@ class _Judge:
 
     # -- wording ----------------------------------------------------------------------------
 
-    def head(self) -> str:
+    def head(self, capital: bool = True) -> str:
         """"Newsletter bf-2026: '20 % auf alle Winterjacken' (valid 27.11.–30.11.)"."""
         c, tz = self.claim, self.ctx.tz
         name = offer_name(c.channel, c.location)
+        name = name[:1].upper() + name[1:] if capital else name
         window = ""
         if c.valid_to is not None:
             last = short_instant(c.valid_to - timedelta(microseconds=1), tz)[:6]
             window = f" (valid {short_instant(c.valid_from, tz)[:6]}–{last})" if c.valid_from else f" (valid until {last})"
-        return f"{name[:1].upper()}{name[1:]}: '{c.text}'{window}"
+        return f"{name}: '{c.text}'{window}"
 
     def finding(self, message: str, *, values: dict[str, str], channels: list[str] | None = None,
                 locations: list[str] | None = None, sources: list[str] | None = None,
@@ -173,7 +174,7 @@ class _Judge:
         )
 
     def undecided(self, why: str) -> list[Finding]:
-        return [self.finding(f"Cannot judge {self.head()}: {why}.", values={self.claim.label: self.claim.text},
+        return [self.finding(f"Cannot judge {self.head(capital=False)}: {why}.", values={self.claim.label: self.claim.text},
                              judged=False)]
 
     # -- discounts --------------------------------------------------------------------------
@@ -233,7 +234,7 @@ class _Judge:
         """The WHERE clause of the claim's scope, how messages name it, and the undecided finding for
         words that match nothing (None: no word matched, nothing to judge)."""
         t, o = self.claim.terms, self.live
-        if t.everything:
+        if t.everything or (t.up_to and not t.scope):  # "bis zu 30 % Rabatt": somewhere in the assortment
             return literal(True), "products", []
         if not t.scope:
             return None, "", self.undecided("it names no products or categories")

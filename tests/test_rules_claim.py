@@ -210,3 +210,22 @@ def test_the_default_ruleset_has_claim_rules_that_validate():
     kinds = {r.id: r for r in rules if r.kind == "claim"}
     assert {tuple(r.claims) for r in kinds.values()} >= {("discount", "shipping", "exclusivity")}
     assert Decimal(str(next(iter(kinds.values())).tolerance)) == Decimal("0.5")
+
+
+def test_up_to_without_a_scope_is_judged_over_the_whole_assortment_and_a_plain_one_is_undecided(live_conn):
+    twenty_percent_on_jackets(live_conn)
+    said(live_conn, ("Bis zu 20 % Rabatt", {"type": "discount", "percent": 20, "up_to": True}),
+         ("20 % Rabatt", {"type": "discount", "percent": 20}))
+    found = run_rules(live_conn, [rule()], context())
+    assert [f.message for f in found if not f.judged] == [
+        "Cannot judge Newsletter bf-2026: '20 % Rabatt' (valid 27.11.–30.11.): it names no products or categories."]
+    assert [f for f in found if f.judged] == []  # each location has a jacket at 20 %, none beyond
+
+
+def test_the_rules_json_schema_offers_the_claim_kind():
+    from unisono.rules import rules_json_schema
+
+    schema = rules_json_schema()
+    claim = schema["$defs"]["ClaimRule"]
+    assert claim["properties"]["kind"]["const"] == "claim"
+    assert claim["properties"]["claims"]["items"]["enum"] == ["discount", "shipping", "exclusivity", "payment", "service"]
