@@ -205,16 +205,16 @@ class _Judge:
         for (channel, location), n in counts.items():
             if t.up_to:
                 if n["exceeds"]:
-                    failing[channel, location] = ("exceeds", f"{n['exceeds']} of {n['all']} {what} are reduced by "
-                                                  f"more than {stated}", n["exceeds"])
+                    failing[channel, location] = ("exceeds", f"{n['exceeds']} of {n['all']} {what} {_are(n['exceeds'])} "
+                                                  f"reduced by more than {stated}", n["exceeds"])
                 elif not n["reaches"]:
                     failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
             elif t.selected:
                 if not n["reaches"]:
                     failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
             elif n["short"]:
-                failing[channel, location] = ("short", f"{n['short']} of {n['all']} {what} are not reduced by {stated}",
-                                              n["short"])
+                failing[channel, location] = ("short", f"{n['short']} of {n['all']} {what} {_are(n['short'])} not "
+                                              f"reduced by {stated}", n["short"])
         conditions = {"short": short, "exceeds": exceeds}
         for (channel, location), (cond, words, count) in sorted(failing.items()):
             skus = self._examples(base, conditions[cond], channel, location) if count else []
@@ -227,7 +227,7 @@ class _Judge:
                 extra={"in_scope": str(counts[channel, location]["all"]), "failing": str(count),
                        "examples": ", ".join(skus)}))
         if t.exclusivity == "online_only":
-            out += self._granted_in_stores(scope, what, stated, reaches)
+            out += self._granted_in_stores(scope, what)
         return out
 
     def _scope(self, channels: list[str]) -> tuple[ColumnElement | None, str, list[Finding]]:
@@ -272,12 +272,12 @@ class _Judge:
             .distinct().order_by(o.c.key).limit(self.rule.examples)
         return list(self.ctx.conn.execute(q).scalars())
 
-    def _granted_in_stores(self, scope: ColumnElement, what: str, stated: str, reaches: ColumnElement) -> list[Finding]:
+    def _granted_in_stores(self, scope: ColumnElement, what: str) -> list[Finding]:
         """A discount said to be online only that stores grant as well: one finding per store."""
         o = self.live
         where = and_(o.c.channel == "store", o.c.on_sale, scope, *self.rule.scope_clauses(o, [o]))
         out = []
-        for (channel, location), n in sorted(self._counts(where, {"reaches": reaches}).items()):
+        for (channel, location), n in sorted(self._counts(where, {}).items()):
             skus = self._examples(where, literal(True), channel, location)
             out.append(self.finding(
                 f"{self.head()}: the offer is online only, but {_place(channel, location)} also reduces "
@@ -372,6 +372,10 @@ def _place(channel: str, location: str) -> str:
     """"store 1002", "the shop"."""
     name = offer_name(channel, location)
     return name[:1].lower() + name[1:] if channel == "store" else name
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 def _listed(items: list[str]) -> str:

@@ -113,7 +113,7 @@ def test_up_to_holds_when_one_offer_reaches_it_and_none_exceeds_it(live_conn):
     found = {f.locations[1]: f.message for f in run_rules(live_conn, [rule()], context())}
     assert set(found) == {"store:1001", "store:1002"}
     assert "none of 1 Winterjacken is reduced by 30 % in store 1001" in found["store:1001"]
-    assert "1 of 1 Winterjacken are reduced by more than 30 % in store 1002 (100201)" in found["store:1002"]
+    assert "1 of 1 Winterjacken is reduced by more than 30 % in store 1002 (100201)" in found["store:1002"]
 
 
 def test_scope_words_match_category_segments_singular_or_plural_and_brands(live_conn):
@@ -121,7 +121,7 @@ def test_scope_words_match_category_segments_singular_or_plural_and_brands(live_
                jacket("shop", "online", "100301", "100.00", category=SHOES))
     said(live_conn, ("20 % auf Wanderschuh", {"type": "discount", "percent": 20, "scope": ["Wanderschuh"]}))
     [f] = run_rules(live_conn, [rule()], context())
-    assert "1 of 1 Wanderschuh are not reduced" in f.message and "100301" in f.message
+    assert "1 of 1 Wanderschuh is not reduced" in f.message and "100301" in f.message
 
 
 def test_scope_words_the_config_maps_to_a_category_path(live_conn):
@@ -229,3 +229,13 @@ def test_the_rules_json_schema_offers_the_claim_kind():
     claim = schema["$defs"]["ClaimRule"]
     assert claim["properties"]["kind"]["const"] == "claim"
     assert claim["properties"]["claims"]["items"]["enum"] == ["discount", "shipping", "exclusivity", "payment", "service"]
+
+
+def test_an_online_only_discount_granted_in_a_store_is_a_finding_for_that_store(live_conn):
+    twenty_percent_on_jackets(live_conn)  # store 1001 reduces all three jackets, store 1002 one
+    said(live_conn, ("Nur online: 20 % auf alle Winterjacken", {"type": "discount", "percent": 20,
+                                                               "scope": ["Winterjacken"], "exclusivity": "online_only"}))
+    found = {f.locations[1]: f.message for f in run_rules(live_conn, [rule()], context())}
+    assert set(found) == {"store:1001", "store:1002"}  # the shop grants it: as promised
+    assert found["store:1001"].endswith("the offer is online only, but store 1001 also reduces 3 Winterjacken "
+                                        "(100201, 100202, 100203).")
