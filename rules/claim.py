@@ -234,7 +234,7 @@ class _Judge:
         """The WHERE clause of the claim's scope, how messages name it, and the undecided finding for
         words that match nothing (None: no word matched, nothing to judge)."""
         t, o = self.claim.terms, self.live
-        if t.everything or (t.up_to and not t.scope):  # "bis zu 30 % Rabatt": somewhere in the assortment
+        if t.everything:
             return literal(True), "products", []
         if not t.scope:
             return None, "", self.undecided("it names no products or categories")
