@@ -219,7 +219,7 @@ class Project:
         with self.engine.begin() as conn:
             build_live(conn, at)
             keys = conn.execute(select(live.c.key).where(live.c.publication_id == publication_id).distinct()).scalars()
-            found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz), list(keys))
+            found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz, config=self.config), list(keys))
         in_force = [w for w in list_waivers(self.engine) if w.until is None or w.until > at]
         findings, waived = [], []
         for f in found:
@@ -264,7 +264,7 @@ class Project:
     def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> list[Finding]:
         from unisono.rules import EvalContext, run_rules
 
-        ctx = EvalContext(at=at, tz=self.config.tz)
+        ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         if engine == "rete":
             from unisono.rules.rete.engine import run_rules_rete
 

@@ -250,7 +250,9 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
                 withdrawn.append(str(entry.source))
         else:
             claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
-                           "kind": entry.kind, "text": entry.text, "source": str(entry.source)})
+                           "kind": entry.kind, "text": entry.text, "source": str(entry.source),
+                           "terms": entry.terms.model_dump_json(exclude_defaults=True) if entry.terms else None,
+                           "valid_from": entry.valid_from, "valid_to": entry.valid_to})
             result.claims += 1
         if len(offers) + len(rejections) + len(claims) >= CHUNK:
             flush()

@@ -86,6 +86,9 @@ class ClaimRow(SQLModel, table=True):
     kind: str
     text: str = Field(sa_column=Column(Text, nullable=False))
     source: str
+    terms: str | None = Field(default=None, sa_column=Column(Text))  # ClaimTerms as JSON, where the words were read
+    valid_from: datetime | None = None  # the claim's window [from, to); None = open
+    valid_to: datetime | None = None
 
 
 class RejectionRow(SQLModel, table=True):

@@ -28,6 +28,7 @@ from lxml.html import HtmlElement
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
 from unisono.channels import newsletter_blocks as nb
+from unisono.channels.claim_terms import block_claim, parse_terms
 from unisono.channels.newsletter_schema import _schema_items, _schema_offer
 from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
 from unisono.channels.newsletter_validity import ValidityProblem, read_validity
@@ -294,14 +295,22 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
             continue
         for sentence in _sentences(line):
             kind, window = _claim_kind(ctx, sentence, around)
+            # what it promises ("20 % auf alle Schuhe", "nur online"), also where it states a validity
+            terms = parse_terms(sentence, ctx.currency) if kind != "validity" or "%" in sentence else None
+            kind = terms.type if terms else kind
             if kind is None or (kind, sentence) in seen:
                 continue
             seen.add((kind, sentence))
             text = sentence if len(sentence) <= 300 else sentence[:299] + "…"
+            own = window or (None, None)  # a claim holds in its own window, else in the newsletter's
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind=kind, text=text,
-                                source=ctx.source(ctx.doc.owner(offset))))
+                                source=ctx.source(ctx.doc.owner(offset)), terms=terms,
+                                valid_from=own[0], valid_to=own[1]))
             if window is not None and wide is None:
                 wide = window
+    for claim in claims:
+        if claim.terms is not None and claim.valid_from is None and claim.valid_to is None:
+            claim.valid_from, claim.valid_to = wide or (None, None)
     return wide or (None, None), claims
 
 
@@ -371,6 +380,9 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="validity", text=line[:300],
                                 source=ctx.source(doc.owner(offset))))
             break
+    if said := block_claim(text, sku or gtin or url):  # "nur online" beside a product: a claim about it
+        claims.append(Claim(channel=CHANNEL, location=ctx.location, kind="exclusivity", source=source, terms=said[0],
+                            text=f"{title}: {said[1]}" if title else said[1], valid_from=valid_from, valid_to=valid_to))
     badge = parse_percent(parts["discount"]) if parts.get("discount") else nb.discount_badge(text)
     ref = block.reference if block.reference and block.reference.currency == block.price.currency else None
     lowest = block.lowest.amount if block.lowest and block.lowest.currency == block.price.currency else None

@@ -131,12 +131,15 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         console.print(Text(f"\nWaived ({len(result.waived):,}), not failing the run:", style="dim"))
         _findings_grid(console, result.waived[:limit] if limit is not None else result.waived, tz)
     if result.undecided:
-        by_rule = ", ".join(f"{r}: {_undecided_count(list(g)):,}" for r, g in groupby(result.undecided, key=lambda f: f.rule))
-        n = _undecided_count(result.undecided)
-        console.print(Text.assemble(
-            ("\nCould not judge " + text.plural(n, "announced reduction"), "cyan"),
-            f" ({by_rule}): see `--format json` → undecided (\"was\" prices need 30 days of price history: "
-            "publish older files with --published-at)."))
+        per_rule = sorted(((r, list(g)) for r, g in groupby(sorted(result.undecided, key=lambda f: f.rule),
+                                                               key=lambda f: f.rule)),
+                          key=lambda item: -_undecided_count(item[1]))
+        what = [f"{text.plural(_undecided_count(g), UNDECIDED_NOUN.get(g[0].kind, 'finding'))} ({r}: "
+                f"{_undecided_count(g):,})" for r, g in per_rule]
+        history = (' ("was" prices need 30 days of price history: publish older files with --published-at)'
+                   if any(f.kind == "reference_price" for f in result.undecided) else "")
+        console.print(Text.assemble(("\nCould not judge ", "cyan"), " and ".join(what),
+                                    f": see `--format json` → undecided{history}."))
     if result.rejected_rows:
         rows = text.plural(result.rejected_rows, "input row")
         console.print(Text.assemble((f"\n{rows} {'was' if result.rejected_rows == 1 else 'were'} rejected at publish "
@@ -153,4 +156,5 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     console.print(Text.assemble(verdict, f": {counts} (failing at {summary['fail_on']} and above)"))
 
 
+UNDECIDED_NOUN = {"reference_price": "announced reduction", "claim": "claim"}  # what a rule could not judge
 SEVERITY_PLURAL = {"info": "info"}  # "3 info", as "3 errors", "3 warnings", "3 blockers"

@@ -1,12 +1,14 @@
 """Project configuration (unisono.yaml): the timezone, the default currency, adapter options."""
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from unisono.domain.claims import PAYMENT_METHODS, SERVICES
 from unisono.domain.yaml_limits import load_limited
 
 CONFIG_FILE = "unisono.yaml"
@@ -47,6 +49,27 @@ class NewsletterOptions(_Strict):
     template: NewsletterTemplate | None = None
 
 
+class ClaimReferences(_Strict):
+    """What the shop really does, for the claims the `claim` rule checks where no channel file says it.
+    A reference left out makes the claims about it undecided, never guessed."""
+
+    free_shipping_threshold: Decimal | None = None  # order value from which the shop ships free (0: always)
+    currency: str | None = None  # of the threshold; default: the project's
+    payment_methods: list[str] | None = None  # invoice, installments, paypal, klarna, credit_card, ...
+    services: list[str] | None = None  # click_collect, free_returns, made_in_germany, ...
+    # claim words -> category paths, for words that match no category of the feed by themselves
+    scopes: dict[str, str | list[str]] = Field(default_factory=dict)
+
+    @field_validator("payment_methods", "services")
+    @classmethod
+    def _known(cls, v: list[str] | None, info) -> list[str] | None:
+        known = PAYMENT_METHODS if info.field_name == "payment_methods" else SERVICES
+        for name in v or []:
+            if name not in known:
+                raise ValueError(f"unknown {info.field_name[:-1].replace('_', ' ')} {name!r} (known: {', '.join(known)})")
+        return v
+
+
 class ProjectConfig(_Strict):
     timezone: str = "Europe/Berlin"
     currency: str = "EUR"
@@ -55,6 +78,7 @@ class ProjectConfig(_Strict):
     shop: ShopOptions = Field(default_factory=ShopOptions)
     store: StoreOptions = Field(default_factory=StoreOptions)
     newsletter: NewsletterOptions = Field(default_factory=NewsletterOptions)
+    claims: ClaimReferences = Field(default_factory=ClaimReferences)
 
     @field_validator("timezone")
     @classmethod

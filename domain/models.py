@@ -11,6 +11,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field, field_validator
 
+from unisono.domain.claims import ClaimTerms
 CHANNELS = ("shop", "store", "newsletter")
 
 
@@ -86,9 +87,12 @@ class Claim(BaseModel):
 
     channel: str
     location: str
-    kind: str  # validity, discount, shipping, payment, other
+    kind: str  # validity, discount, shipping, payment, exclusivity, service, lowest_price, other
     text: str
     source: SourceRef
+    terms: ClaimTerms | None = None  # what it promises, where the words could be read (domain/claims.py)
+    valid_from: datetime | None = None  # when it is said to hold [from, to) (the newsletter's validity); None = open
+    valid_to: datetime | None = None
 
 
 class Rejection(BaseModel):

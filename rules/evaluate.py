@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from unisono.catalog.live import live
+from unisono.domain.config import ProjectConfig
 from unisono.domain.findings import Finding
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class EvalContext:
     at: datetime  # the instant the live offers were built for (timezone-aware)
     tz: ZoneInfo  # the project's zone, for dates in messages
     conn: Connection | None = None  # where the rules run: a rule may look at the catalog's small tables first
+    config: ProjectConfig | None = None  # the project's references (`claims:` in unisono.yaml) for the claim kind
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:

@@ -88,6 +88,7 @@ DELEGATED_KINDS = {
     "reference_price": "it judges each offer against the price history, not one key's live offers",
     "window": "per key, but not compiled for durable_rules yet",
     "promotion": "per key, but not compiled for durable_rules yet",
+    "claim": "it judges a channel's statements over every product in their scope, not one key's live offers",
 }
 
 

@@ -1,0 +1,386 @@
+"""claim: what a channel says in words holds against what the channels charge and the project's
+references (`claims:` in unisono.yaml).
+
+    - id: newsletter-claims-hold
+      kind: claim
+      claims: [discount, shipping, exclusivity]   # default: every class
+      tolerance: 0.5                              # percentage points
+
+At the instant checked, the claims of each channel's current publications (the newsletter's) whose
+window covers it, read into terms by the adapter (domain/claims.py), are judged:
+
+- discount ("20 % auf alle Winterjacken"): every live offer in its scope, in each channel it names
+  (default: shop and stores), is reduced by at least the percent (or amount) from its regular price;
+  "bis zu 30 %": at least one offer reaches 30 % and none exceeds it; "ausgewählte": at least one
+  reaches it. One finding per claim and location that breaks it, with counts and examples. Scope
+  words are matched to category paths and brands (rules/claim_scope.py); words that match nothing
+  are reported as undecided (info, judged=False), never guessed;
+- shipping ("Versandkostenfrei ab 49 €"): the threshold is claims.free_shipping_threshold;
+- payment, service ("Kauf auf Rechnung", "Click & Collect"): named in claims.payment_methods / services;
+- exclusivity: "nur online" (a product, or a discount's scope): no store reduces it; "nur im Markt":
+  the shop does not; "in allen Filialen" (a product): every store lists it, reduced.
+A reference the config does not give makes its claims undecided.
+
+The claims are few: query() reads them and judges each with a grouped query over the live offers;
+its rows carry the findings (as JSON) that to_finding() returns.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+from sqlalchemy import (
+    Column, Float, Integer, MetaData, Select, Table, Text, and_, case, cast, distinct, false, func, insert, literal, or_,
+    select,
+)
+from sqlalchemy.sql import ColumnElement
+
+from unisono.catalog.live import drop_temporary
+from unisono.catalog.state import _current_publications
+from unisono.catalog.tables import ClaimRow
+from unisono.domain.claims import ClaimTerms, ClaimType
+from unisono.domain.config import ClaimReferences
+from unisono.domain.findings import Finding, Severity, location_label
+from unisono.rules.base import Channel, RuleBase
+from unisono.rules.claim_scope import match_scope
+from unisono.rules.messages import fill_template, offer_name, short_instant
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from unisono.rules.evaluate import EvalContext
+
+CLASSES: tuple[ClaimType, ...] = ("discount", "shipping", "exclusivity", "payment", "service")
+CONFIG = "unisono.yaml"
+_FOUND = Table("claim_findings", MetaData(), Column("n", Integer), Column("finding", Text), prefixes=["TEMPORARY"])
+
+
+class ClaimRule(RuleBase):
+    """What a channel says in words holds: discounts over their scope, shipping, payment, service, exclusivity."""
+
+    kind: Literal["claim"]
+    claims: list[ClaimType] = Field(default_factory=lambda: list(CLASSES), min_length=1)
+    """The classes of claims this rule judges: discount, shipping, exclusivity, payment, service."""
+    channels: list[Channel] = Field(default_factory=lambda: ["newsletter"], min_length=1)
+    """Whose claims are judged (the channels that state them)."""
+    tolerance: float = Field(default=0.5, ge=0)
+    """Percentage points a reduction may fall short of the stated percent (rounding to the cent)."""
+    examples: int = Field(default=5, ge=1, le=50)
+    """How many products a finding names."""
+
+    def template_channels(self) -> list[str]:
+        return []  # a finding is about a claim, not one product's offers: {sku}, {title}, {rule}
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def query(self, live: Table, ctx: EvalContext) -> Select:
+        empty = select(literal("", type_=Text).label("finding")).where(false())
+        if ctx.conn is None:
+            return empty
+        refs = ctx.config.claims if ctx.config is not None else ClaimReferences()
+        found: list[Finding] = []
+        for claim in self._live_claims(ctx):
+            found += _Judge(self, live, ctx, refs, claim).findings()
+        if not found:
+            return empty
+        # the findings as rows of a temporary table (SQLite has no VALUES with column names)
+        drop_temporary(ctx.conn, _FOUND)
+        _FOUND.create(ctx.conn)
+        ctx.conn.execute(insert(_FOUND), [{"n": i, "finding": f.model_dump_json()} for i, f in enumerate(found)])
+        return select(_FOUND.c.finding).order_by(_FOUND.c.n)
+
+    def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
+        return Finding.model_validate_json(row._mapping["finding"])
+
+    def _live_claims(self, ctx: EvalContext) -> list[_Claim]:
+        """The claims with terms of the current publications whose window covers the instant."""
+        cl, at = ClaimRow.__table__, ctx.at
+        cur = _current_publications(at)
+        rows = ctx.conn.execute(
+            select(cl.c.channel, cl.c.location, cl.c.text, cl.c.source, cl.c.terms, cl.c.valid_from, cl.c.valid_to)
+            .join(cur, and_(cl.c.publication_id == cur.c.publication_id, cl.c.location == cur.c.location))
+            .where(cl.c.terms.is_not(None), cl.c.channel.in_(self.channels),
+                   or_(cl.c.valid_from.is_(None), cl.c.valid_from <= at), or_(cl.c.valid_to.is_(None), cl.c.valid_to > at))
+            .order_by(cl.c.id)
+        )
+        claims = [_Claim(r.channel, r.location, r.text, r.source, ClaimTerms.model_validate_json(r.terms),
+                         r.valid_from, r.valid_to) for r in rows]
+        return [c for c in claims if c.terms.type in self.claims]
+
+
+class _Claim:
+    def __init__(self, channel: str, location: str, text: str, source: str, terms: ClaimTerms,
+                 valid_from: datetime | None, valid_to: datetime | None):
+        self.channel, self.location, self.text, self.source, self.terms = channel, location, text, source, terms
+        self.valid_from, self.valid_to = valid_from, valid_to
+
+    @property
+    def label(self) -> str:
+        return location_label(self.channel, self.location)
+
+    @property
+    def key(self) -> str:
+        """The finding's product key: the product it names, else the claim's own (stable across runs)."""
+        return self.terms.product or "claim:" + hashlib.sha256(self.text.encode()).hexdigest()[:10]
+
+
+class _Judge:
+    """One claim judged at the instant: its findings."""
+
+    def __init__(self, rule: ClaimRule, live: Table, ctx: EvalContext, refs: ClaimReferences, claim: _Claim):
+        self.rule, self.live, self.ctx, self.refs, self.claim = rule, live, ctx, refs, claim
+        self.currency = refs.currency or (ctx.config.currency if ctx.config else "EUR")
+        self.shop = ctx.config.shop.location if ctx.config else "online"
+
+    def findings(self) -> list[Finding]:
+        t = self.claim.terms
+        if t.type == "discount":
+            return self._discount()
+        if t.type == "shipping":
+            return self._shipping()
+        if t.type in ("payment", "service"):
+            return self._methods()
+        if t.product:
+            return self._product_exclusivity()
+        return []  # "nur online" said of nothing in particular: nothing to check it against
+
+    # -- wording ----------------------------------------------------------------------------
+
+    def head(self, capital: bool = True) -> str:
+        """"Newsletter bf-2026: '20 % auf alle Winterjacken' (valid 27.11.–30.11.)"."""
+        c, tz = self.claim, self.ctx.tz
+        name = offer_name(c.channel, c.location)
+        name = name[:1].upper() + name[1:] if capital else name
+        window = ""
+        if c.valid_to is not None:
+            last = short_instant(c.valid_to - timedelta(microseconds=1), tz)[:6]
+            window = f" (valid {short_instant(c.valid_from, tz)[:6]}–{last})" if c.valid_from else f" (valid until {last})"
+        return f"{name}: '{c.text}'{window}"
+
+    def finding(self, message: str, *, values: dict[str, str], channels: list[str] | None = None,
+                locations: list[str] | None = None, sources: list[str] | None = None,
+                extra: dict[str, str] | None = None, judged: bool = True, sku: str | None = None) -> Finding:
+        c, rule = self.claim, self.rule
+        if rule.message is not None and judged:
+            message = fill_template(rule.message, {"sku": c.key, "title": c.text, "rule": rule.title or rule.id})
+        return Finding(
+            rule=rule.id, kind=rule.kind, severity=rule.severity if judged else Severity.info, sku=sku or c.key,
+            title=c.text, channels=[c.channel, *(channels or [])], locations=[c.label, *(locations or [])],
+            values=values, message=message, sources=[c.source, *(sources or [])],
+            extra={"claim": c.text, "claim_type": c.terms.type, **(extra or {})}, judged=judged,
+        )
+
+    def undecided(self, why: str) -> list[Finding]:
+        return [self.finding(f"Cannot judge {self.head(capital=False)}: {why}.", values={self.claim.label: self.claim.text},
+                             judged=False)]
+
+    # -- discounts --------------------------------------------------------------------------
+
+    def _discount(self) -> list[Finding]:
+        t, o = self.claim.terms, self.live
+        if t.percent is None and t.amount is None:
+            return []
+        channels = ["shop"] if t.exclusivity == "online_only" else \
+            ["store"] if t.exclusivity == "store_only" else (t.channels or ["shop", "store"])
+        scope, what, out = self._scope(channels)
+        if scope is None:
+            return out
+        base = and_(o.c.channel.in_(channels), o.c.price_cents > 0, scope, *self.rule.scope_clauses(o, [o]))
+        if t.amount is not None:
+            off = o.c.price_cents - o.c.effective_cents
+            stated = int(t.amount * 100)
+            short, reaches, exceeds = off < stated - 1, off >= stated - 1, off > stated + 1
+            base = and_(base, o.c.currency == (t.currency or self.currency))
+        else:
+            pct = cast(o.c.price_cents - o.c.effective_cents, Float) * 100.0 / o.c.price_cents
+            tol = self.rule.tolerance
+            short, reaches, exceeds = pct < float(t.percent) - tol, pct >= float(t.percent) - tol, \
+                pct > float(t.percent) + tol
+        counts = self._counts(base, {"short": short, "reaches": reaches, "exceeds": exceeds})
+        stated = f"{t.percent:g} %" if t.percent is not None else f"{t.amount:.2f} {t.currency or self.currency}"
+        failing: dict[tuple[str, str], tuple[str, str, int]] = {}  # location -> (condition, wording, count)
+        for (channel, location), n in counts.items():
+            if t.up_to:
+                if n["exceeds"]:
+                    failing[channel, location] = ("exceeds", f"{n['exceeds']} of {n['all']} {what} {_are(n['exceeds'])} "
+                                                  f"reduced by more than {stated}", n["exceeds"])
+                elif not n["reaches"]:
+                    failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
+            elif t.selected:
+                if not n["reaches"]:
+                    failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
+            elif n["short"]:
+                failing[channel, location] = ("short", f"{n['short']} of {n['all']} {what} {_are(n['short'])} not "
+                                              f"reduced by {stated}", n["short"])
+        conditions = {"short": short, "exceeds": exceeds}
+        for (channel, location), (cond, words, count) in sorted(failing.items()):
+            skus = self._examples(base, conditions[cond], channel, location) if count else []
+            shown = f" ({', '.join(skus)}{', …' if count > len(skus) else ''})" if skus else ""
+            where = f"in {_place(channel, location)}"
+            out.append(self.finding(
+                f"{self.head()}: {words} {where}{shown}.", values={self.claim.label: stated,
+                                                                   location_label(channel, location): words},
+                channels=[channel], locations=[location_label(channel, location)],
+                extra={"in_scope": str(counts[channel, location]["all"]), "failing": str(count),
+                       "examples": ", ".join(skus)}))
+        if t.exclusivity == "online_only":
+            out += self._granted_in_stores(scope, what)
+        return out
+
+    def _scope(self, channels: list[str]) -> tuple[ColumnElement | None, str, list[Finding]]:
+        """The WHERE clause of the claim's scope, how messages name it, and the undecided finding for
+        words that match nothing (None: no word matched, nothing to judge)."""
+        t, o = self.claim.terms, self.live
+        if t.everything:
+            return literal(True), "products", []
+        if not t.scope:
+            return None, "", self.undecided("it names no products or categories")
+        present = select(o.c.category, o.c.brand).where(o.c.channel.in_(channels)).distinct()
+        rows = self.ctx.conn.execute(present).all()
+        categories = sorted({r.category for r in rows if r.category})
+        brands = sorted({r.brand for r in rows if r.brand})
+        m = match_scope(t.scope, categories, brands, self.refs.scopes)
+        out = []
+        if m.unmatched:
+            words = ", ".join(repr(w) for w in m.unmatched)
+            out = self.undecided(f"{words} matches no category or brand of the live offers; map it under "
+                                 f"claims.scopes in {CONFIG}")
+        if not m.categories and not m.brands:
+            return None, "", out
+        parts = []
+        if m.categories:
+            parts.append(o.c.category.in_(m.categories))
+        if m.brands:
+            parts.append(o.c.brand.in_(m.brands))
+        what = " and ".join(w for w in t.scope if w not in m.unmatched)
+        return or_(*parts), what, out
+
+    def _counts(self, where: ColumnElement, conditions: dict[str, ColumnElement]) -> dict:
+        """Per (channel, location): how many products are in scope, and how many meet each condition."""
+        o = self.live
+        q = select(o.c.channel, o.c.location, func.count(distinct(o.c.key)).label("all"),
+                   *[func.count(distinct(case((c, o.c.key)))).label(n) for n, c in conditions.items()]) \
+            .where(where).group_by(o.c.channel, o.c.location)
+        return {(r.channel, r.location): dict(r._mapping) for r in self.ctx.conn.execute(q)}
+
+    def _examples(self, where: ColumnElement, condition: ColumnElement, channel: str, location: str) -> list[str]:
+        o = self.live
+        q = select(o.c.key).where(where, condition, o.c.channel == channel, o.c.location == location) \
+            .distinct().order_by(o.c.key).limit(self.rule.examples)
+        return list(self.ctx.conn.execute(q).scalars())
+
+    def _granted_in_stores(self, scope: ColumnElement, what: str) -> list[Finding]:
+        """A discount said to be online only that stores grant as well: one finding per store."""
+        o = self.live
+        where = and_(o.c.channel == "store", o.c.on_sale, scope, *self.rule.scope_clauses(o, [o]))
+        out = []
+        for (channel, location), n in sorted(self._counts(where, {}).items()):
+            skus = self._examples(where, literal(True), channel, location)
+            out.append(self.finding(
+                f"{self.head()}: the offer is online only, but {_place(channel, location)} also reduces "
+                f"{n['all']} {what} ({', '.join(skus)}{', …' if n['all'] > len(skus) else ''}).",
+                values={self.claim.label: "online only", location_label(channel, location): f"{n['all']} reduced"},
+                channels=[channel], locations=[location_label(channel, location)], extra={"examples": ", ".join(skus)}))
+        return out
+
+    # -- exclusivity of one product ---------------------------------------------------------
+
+    def _product_exclusivity(self) -> list[Finding]:
+        t, o, c = self.claim.terms, self.live, self.claim
+        own = o.alias("claimed")
+        keys = select(own.c.key).where(own.c.channel == c.channel, own.c.location == c.location,
+                                       or_(own.c.key == t.product, own.c.sku == t.product, own.c.gtin == t.product,
+                                           own.c.url == t.product))
+        product = or_(o.c.key == t.product, o.c.key.in_(keys))
+        if t.exclusivity in ("online_only", "store_only"):
+            other = "store" if t.exclusivity == "online_only" else "shop"
+            rows = self.ctx.conn.execute(
+                select(o.c.location, o.c.key, o.c.currency, o.c.price_cents, o.c.effective_cents, o.c.source)
+                .where(o.c.channel == other, product, o.c.on_sale).order_by(o.c.location)).all()
+            if not rows:
+                return []
+            said = "online only" if other == "store" else "in stores only"
+            granted = _listed([f"{_place(other, r.location)} ({_money(r.effective_cents, r.currency)} instead of "
+                               f"{_money(r.price_cents, r.currency)})" for r in rows])
+            return [self.finding(
+                f"{self.head()}: the reduction is {said}, but {granted} also reduce{'s' if len(rows) == 1 else ''} it.",
+                values={c.label: said, **{location_label(other, r.location): _money(r.effective_cents, r.currency)
+                                          for r in rows}},
+                channels=[other] * len(rows), locations=[location_label(other, r.location) for r in rows],
+                sku=rows[0].key,
+                sources=[r.source for r in rows])]
+        # in allen Filialen: every store lists it, reduced
+        stores = sorted(self.ctx.conn.execute(select(o.c.location).where(o.c.channel == "store").distinct()).scalars())
+        if not stores:
+            return self.undecided("no store's prices are live")
+        listed = {r.location: r for r in self.ctx.conn.execute(
+            select(o.c.location, o.c.on_sale, o.c.effective_cents, o.c.currency).where(o.c.channel == "store", product))}
+        lacking = [s for s in stores if s not in listed]
+        unreduced = [s for s in stores if s in listed and not listed[s].on_sale]
+        if not lacking and not unreduced:
+            return []
+        places = lambda ids: _listed([_place("store", s) for s in ids])  # noqa: E731
+        parts = [f"{places(lacking)} do{'es' if len(lacking) == 1 else ''} not list it" if lacking else "",
+                 f"{places(unreduced)} do{'es' if len(unreduced) == 1 else ''} not reduce it" if unreduced else ""]
+        bad = lacking + unreduced
+        return [self.finding(
+            f"{self.head()}: {'; '.join(p for p in parts if p)} ({len(bad)} of {len(stores)} stores).",
+            values={c.label: "in all stores", **{location_label("store", s): "not listed" for s in lacking},
+                    **{location_label("store", s): _money(listed[s].effective_cents, listed[s].currency)
+                       for s in unreduced}},
+            channels=["store"] * len(bad), locations=[location_label("store", s) for s in bad])]
+
+    # -- references in the config -----------------------------------------------------------
+
+    def _shipping(self) -> list[Finding]:
+        t, ref = self.claim.terms, self.refs.free_shipping_threshold
+        if ref is None:
+            return self.undecided(f"no claims.free_shipping_threshold in {CONFIG} says what the shop charges")
+        claimed = (t.threshold or Decimal(0), t.currency or self.currency)
+        if claimed == (ref, self.currency):
+            return []
+        real = f"{ref:.2f} {self.currency}"
+        shop = location_label("shop", self.shop)
+        said = f"{claimed[0]:.2f} {claimed[1]}" if claimed[0] else "no minimum"
+        charges = f"the shop charges shipping below {real}" if ref else "the shop ships free on every order"
+        return [self.finding(f"{self.head()}; {charges} (claims.free_shipping_threshold).",
+                             values={self.claim.label: said, shop: real}, channels=["shop"], locations=[shop],
+                             extra={"reference": f"{CONFIG} claims.free_shipping_threshold"})]
+
+    def _methods(self) -> list[Finding]:
+        t = self.claim.terms
+        key = "payment_methods" if t.type == "payment" else "services"
+        offered = getattr(self.refs, key)
+        if offered is None:
+            return self.undecided(f"no claims.{key} in {CONFIG} says what the shop offers")
+        missing = [m for m in t.methods if m not in offered]
+        if not missing:
+            return []
+        shop = location_label("shop", self.shop)
+        what = "payment method" if t.type == "payment" else "service"
+        return [self.finding(
+            f"{self.head()}: the shop does not offer {_listed(missing)} (claims.{key}: "
+            f"{', '.join(offered) or 'none'}).",
+            values={self.claim.label: ", ".join(t.methods), shop: ", ".join(offered) or "none"},
+            channels=["shop"], locations=[shop], extra={f"missing_{what.replace(' ', '_')}": ", ".join(missing)})]
+
+
+def _place(channel: str, location: str) -> str:
+    """"store 1002", "the shop"."""
+    name = offer_name(channel, location)
+    return name[:1].lower() + name[1:] if channel == "store" else name
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
+def _listed(items: list[str]) -> str:
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 2 else items)
+
+
+def _money(cents_: int, currency: str) -> str:
+    return f"{Decimal(cents_) / 100:.2f} {currency}"

@@ -1,0 +1,79 @@
+"""End to end, as a new user tries it: a Black Friday newsletter whose words promise "20 % auf alle
+Winterjacken", "Versandkostenfrei ab 49 €", PayPal, and "nur online" on a vest, against a shop feed
+and a store price file, with the shop's real threshold (50 €) in unisono.yaml and the default rules."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from unisono.cli.main import cli
+
+JACKETS = [("100201", "Winterjacke Alpin", "199.99", "159.99"), ("100202", "Winterjacke Nord", "149.99", "119.99"),
+           ("100203", "Winterjacke Berg", "99.99", "79.99"), ("100204", "Winterjacke Tal", "249.99", "199.99")]
+VEST = ("100401", "Daunenweste", "89.99", "69.99")
+
+
+def run(*args: str, project: Path):
+    return CliRunner().invoke(cli, list(args), env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
+
+
+def write_files(d: Path) -> None:
+    items = [(*j, "Bekleidung > Jacken > Winterjacken") for j in JACKETS] + [(*VEST, "Bekleidung > Westen")]
+    xml = ['<?xml version="1.0"?><rss xmlns:g="http://base.google.com/ns/1.0" version="2.0"><channel>']
+    for sku, title, price, sale, category in items:
+        xml.append(f"<item><g:id>{sku}</g:id><g:title>{title}</g:title><g:link>https://shop.example/p/{sku}</g:link>"
+                   f"<g:price>{price} EUR</g:price><g:sale_price>{sale} EUR</g:sale_price>"
+                   "<g:sale_price_effective_date>2026-11-27/2026-11-30</g:sale_price_effective_date>"
+                   f"<g:availability>in_stock</g:availability><g:product_type>{category}</g:product_type></item>")
+    (d / "feed.xml").write_text("\n".join(xml) + "</channel></rss>", encoding="utf-8")
+    rows = ["Filiale;Artikelnummer;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis"]
+    for store in ("1001", "1002"):
+        for sku, title, price, sale, _ in items:
+            reduced = (sku != VEST[0] and not (store == "1002" and sku in ("100202", "100204"))) \
+                or (sku == VEST[0] and store == "1002")  # 1002: two jackets full price, the online-only vest reduced
+            promo = f"{sale.replace('.', ',')};27.11.2026;30.11.2026" if reduced else ";;"
+            rows.append(f"{store};{sku};{title};{price.replace('.', ',')};{promo}")
+    (d / "stores.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (d / "bf-2026.html").write_text("""<html><body>
+<p>20 % auf alle Winterjacken!</p>
+<p>Versandkostenfrei ab 49 €</p>
+<p>Bequem bezahlen mit PayPal.</p>
+<p>Gültig vom 27.11. bis 30.11.2026</p>
+<table><tr>
+<td><a href="https://shop.example/p/100201">Winterjacke Alpin</a><br>159,99 € <s>199,99 €</s></td>
+<td><a href="https://shop.example/p/100401">Daunenweste</a><br>Nur online! 69,99 € <s>89,99 €</s></td>
+</tr></table></body></html>""", encoding="utf-8")
+
+
+def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_config(tmp_path):
+    project = tmp_path / "bergwelt"
+    assert run("init", str(project), project=project).exit_code == 0
+    with (project / "unisono.yaml").open("a", encoding="utf-8") as f:
+        f.write("claims:\n  free_shipping_threshold: 50\n  payment_methods: [paypal, invoice]\n")
+    write_files(tmp_path)
+    for channel, name, when in (("shop", "feed.xml", "2026-11-20T06:00"), ("store", "stores.csv", "2026-11-20T06:00"),
+                                ("newsletter", "bf-2026.html", "2026-11-26T06:00")):
+        published = run("publish", channel, str(tmp_path / name), "--published-at", when, project=project)
+        assert published.exit_code == 0, published.output
+
+    result = run("check", "--at", "2026-11-28T12:00", "--format", "json", project=project)
+    assert result.exit_code == 1, result.output
+    claims = sorted((f for f in json.loads(result.output)["findings"] if f["kind"] == "claim"),
+                    key=lambda f: f["message"])
+    assert [(f["rule"], f["severity"], f["locations"], f["message"], f["sources"]) for f in claims] == [
+        ("newsletter-claims-hold", "error", ["newsletter:bf-2026", "store:1002"],
+         "Newsletter bf-2026: '20 % auf alle Winterjacken!' (valid 27.11.–30.11.): 2 of 4 Winterjacken are not "
+         "reduced by 20 % in store 1002 (100202, 100204).", ["bf-2026.html:2 (p[1])"]),
+        ("newsletter-claims-hold", "error", ["newsletter:bf-2026", "store:1002"],
+         "Newsletter bf-2026: 'Daunenweste: Nur online' (valid 27.11.–30.11.): the reduction is online only, but "
+         "store 1002 (69.99 EUR instead of 89.99 EUR) also reduces it.",
+         ["bf-2026.html:8 (table[1]/tr[1]/td[2])", "stores.csv:11"]),
+        ("newsletter-claims-hold", "error", ["newsletter:bf-2026", "shop:online"],
+         "Newsletter bf-2026: 'Versandkostenfrei ab 49 €' (valid 27.11.–30.11.); the shop charges shipping below "
+         "50.00 EUR (claims.free_shipping_threshold).", ["bf-2026.html:3 (p[2])"]),
+    ]
+    # after the newsletter's window its claims say nothing
+    after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
+    assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
