@@ -209,11 +209,13 @@ def open_catalog(url: str) -> Engine:
     try:
         _create_schema(engine)
         missing = _missing_columns(engine)
+        if missing:
+            missing = _add_columns(engine, missing)
     except (OperationalError, DBAPIError) as e:
         if not isinstance(e, OperationalError) and engine.dialect.name != "duckdb":
             raise
         raise CatalogError(f"cannot open database {where}: {str(e.orig).splitlines()[0]}") from None
-    if missing:  # no migrations yet: say so instead of failing in the middle of a query
+    if missing:  # what cannot simply be added: say so instead of failing in the middle of a query
         raise CatalogError(f"the catalog {where} was created by an older unisono (it lacks {', '.join(missing[:3])}); "
                            "publish the channel files into a new one (--db, or move unisono.db aside)")
     return engine
@@ -231,17 +233,40 @@ def _create_schema(engine: Engine) -> None:
         SQLModel.metadata.create_all(conn)  # checks again, inside the lock
 
 
-def _missing_columns(engine: Engine) -> list[str]:
-    if engine.dialect.name == "duckdb":  # duckdb-engine's inspector reads pg_catalog tables DuckDB lacks
-        with engine.connect() as conn:
-            rows = conn.exec_driver_sql("SELECT table_name, column_name FROM information_schema.columns "
-                                        "WHERE table_schema = current_schema()").all()
+def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
+    """A catalog of an older unisono gets the columns added since (nullable, no default: rows it
+    already holds simply have none, as a file without that column would give); returns what
+    cannot be added that way. Under the write lock, so two commands do not both add them."""
+    columns = [SQLModel.metadata.tables[name.split(".")[0]].c[name.split(".")[1]] for name in missing]
+    addable = [c for c in columns if c.nullable and c.server_default is None and not c.primary_key]
+    if addable:
+        with write_transaction(engine, lock="unisono schema") as conn:
+            preparer = conn.dialect.identifier_preparer
+            still = set(_missing_columns(conn))  # another command may have added them while this one waited
+            for column in addable:
+                if f"{column.table.name}.{column.name}" not in still:
+                    continue
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {preparer.format_table(column.table)} "
+                                     f"ADD COLUMN {preparer.format_column(column)} {kind}")
+    added = {id(c) for c in addable}
+    return [f"{c.table.name}.{c.name}" for c in columns if id(c) not in added]
+
+
+def _missing_columns(bind) -> list[str]:
+    """The catalog's columns the database lacks, "table.column" (bind: an engine or a connection)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return _missing_columns(conn)
+    if bind.dialect.name == "duckdb":  # duckdb-engine's inspector reads pg_catalog tables DuckDB lacks
+        rows = bind.exec_driver_sql("SELECT table_name, column_name FROM information_schema.columns "
+                                    "WHERE table_schema = current_schema()").all()
         have: dict[str, set[str]] = {}
         for table_name, column_name in rows:
             have.setdefault(table_name, set()).add(column_name)
         columns = lambda name: have.get(name, set())  # noqa: E731
     else:
-        found = inspect(engine)
+        found = inspect(bind)
         columns = lambda name: {c["name"] for c in found.get_columns(name)}  # noqa: E731
     return [f"{table.name}.{column.name}" for table in SQLModel.metadata.sorted_tables
             for column in table.columns if column.name not in columns(table.name)]

@@ -14,6 +14,7 @@ from unisono.catalog.publish import publish
 from unisono.catalog.state import build_live
 from unisono.catalog.tables import OfferRow, Publication, RejectionRow, offer_to_row
 from unisono.domain.models import ChannelRead, Offer, Rejection, SourceRef
+from tests.conftest import duckdb_or_skip
 
 UTC = timezone.utc
 NOV20 = datetime(2026, 11, 20, tzinfo=UTC)
@@ -172,15 +173,39 @@ def test_an_instant_that_cannot_be_stored_fails_the_publication(catalog):
     assert counts(catalog) == before
 
 
-def test_a_catalog_from_an_older_unisono_is_refused_with_a_clear_message(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_a_catalog_from_an_older_unisono_gets_the_new_columns_and_keeps_what_it_holds(tmp_path, backend):
+    from sqlalchemy import text
+
+    from unisono.catalog.db import open_catalog
+
+    if backend == "duckdb":
+        duckdb_or_skip()
+    url = f"{backend}:///{tmp_path / 'old.db'}"
+    old = open_catalog(url)
+    publish(old, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f")
+    with old.begin() as conn:  # as an older version created it: no stated 30-day lowest, no list price
+        conn.execute(text("DROP INDEX ix_offer_pub_loc"))  # (DuckDB alters no table an index depends on)
+        conn.execute(text("ALTER TABLE offer DROP COLUMN lowest_30d_cents"))
+        conn.execute(text("ALTER TABLE offer DROP COLUMN list_price_cents"))
+        conn.execute(text("CREATE INDEX ix_offer_pub_loc ON offer (publication_id, location)"))
+    old.dispose()
+    upgraded = open_catalog(url)
+    with upgraded.connect() as conn:
+        rows = conn.execute(text("SELECT sku, price_cents, lowest_30d_cents, list_price_cents FROM offer")).all()
+    assert [tuple(r) for r in rows] == [("100203", 999, None, None)]
+    upgraded.dispose()
+
+
+def test_a_catalog_lacking_a_column_that_cannot_be_added_is_refused_with_a_clear_message(tmp_path):
     import sqlite3
 
     from unisono.catalog.db import open_catalog
 
     open_catalog(f"sqlite:///{tmp_path / 'old.db'}").dispose()
-    with sqlite3.connect(tmp_path / "old.db") as con:  # as an older version created it
-        con.execute("ALTER TABLE offer DROP COLUMN list_price_cents")
-    with pytest.raises(CatalogError, match="older unisono.*offer.list_price_cents"):
+    with sqlite3.connect(tmp_path / "old.db") as con:  # a required column an older version did not have
+        con.execute("ALTER TABLE publication DROP COLUMN rejections")
+    with pytest.raises(CatalogError, match="older unisono.*publication.rejections"):
         open_catalog(f"sqlite:///{tmp_path / 'old.db'}")
 
 
