@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_
 from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
 
+timing = logging.getLogger("unisono.timing")  # what each step took, shown by `unisono --verbose`
 SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
@@ -139,10 +142,14 @@ class Project:
             from unisono.catalog.matching import match_newsletter as after
         try:
             published_at = published_at or datetime.now(timezone.utc)
-            return publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at), notes=notes,
-                                  source=str(file), sha256=file_sha256(file),
-                                  published_at=published_at, effective_from=effective_from, progress=progress,
-                                  after=after)
+            started = time.perf_counter()
+            result = publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at),
+                                    notes=notes, source=str(file), sha256=file_sha256(file),
+                                    published_at=published_at, effective_from=effective_from, progress=progress,
+                                    after=after)
+            timing.info("read and stored %s: %d offers, %d rejections in %.2f s", file.name, result.offers,
+                        result.rejections, time.perf_counter() - started)
+            return result
         except InputError as e:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
@@ -160,7 +167,9 @@ class Project:
             cuts = [t.astimezone(self.config.tz) if t else t for t in cuts]  # intervals read in local time
             pieces, live_offers = [], {}
             for start, end in zip(cuts, cuts[1:]):
-                build_live(conn, start)
+                started = time.perf_counter()
+                n = build_live(conn, start)
+                timing.info("live offers as of %s: %d in %.2f s", start.isoformat(), n, time.perf_counter() - started)
                 for channel, n in conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)):
                     live_offers[channel] = max(n, live_offers.get(channel, 0))
                 pieces.append((start, end, self._run_rules(conn, rules, start, engine)))

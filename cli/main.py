@@ -100,7 +100,9 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
 @click.version_option(package_name="unisono")
 @click.option("-q", "--quiet", is_flag=True, envvar="UNISONO_QUIET",
               help="Print nothing but errors (on stderr): for cron and CI, where the exit code speaks.")
-def cli(quiet: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, envvar="UNISONO_VERBOSE",
+              help="Also say on stderr what each step took: reading and storing a file, the live offers, each rule.")
+def cli(quiet: bool, verbose: bool) -> None:
     """unisono: do the shop, the stores and the newsletter tell customers the same thing?
 
     Publish each channel's files into a catalog, then check them against declarative rules:
@@ -112,6 +114,9 @@ def cli(quiet: bool) -> None:
       unisono publish newsletter newsletter.html
       unisono check --at 2026-11-24T12:00
     """
+    import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
+
+    logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
     if quiet:  # standard output goes nowhere; errors (stderr) and the exit code stay
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
 

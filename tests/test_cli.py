@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -332,3 +333,14 @@ def test_quiet_prints_nothing_but_errors_and_keeps_the_exit_code(published):
     wrong = CliRunner().invoke(cli, ["-q", "check", "--at", "nonsense"],
                                                env={"UNISONO_PROJECT": str(published)})
     assert wrong.exit_code == 2 and wrong.stdout == "" and "--at 'nonsense'" in wrong.stderr
+
+
+def test_verbose_says_on_stderr_what_each_step_took(published):
+    result = CliRunner().invoke(cli, ["--verbose", "check", "--at", "2026-11-24T12:00", "--format", "json"],
+                                env={"UNISONO_PROJECT": str(published)})
+    assert result.exit_code == 1 and json.loads(result.stdout)["summary"]["findings"] == 7  # stdout stays JSON
+    assert "live offers as of 2026-11-24T12:00:00+01:00: 1206 in" in result.stderr
+    assert re.search(r"rule price-parity \(parity\) in \d+\.\d\d s: 4 found", result.stderr)
+    quiet = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--format", "json"],
+                               env={"UNISONO_PROJECT": str(published)})
+    assert "live offers as of" not in quiet.stderr
