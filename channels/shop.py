@@ -102,12 +102,20 @@ def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) ->
 def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iterator[list[tuple] | object | Rejection]:
     """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
     then the span's rejections."""
-    head = _head(path).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    raw = _head(path)
+    encoding = unicode_encoding(raw)  # UTF-16 or UTF-32 by its byte order mark (or an XML declaration)
+    head = raw.decode(encoding, errors="ignore") if encoding else raw.decode("utf-8", errors="ignore")
+    head = head.lstrip("\ufeff \t\r\n").lower()
     if not head:
         raise InputError(f"{path.name}: the file is empty")
-    if head.startswith((b"<!doctype html", b"<html")):
+    if head.startswith(("<!doctype html", "<html")):
         raise InputError(f"{path.name}: this is an HTML page, not a product feed")
-    items = xml_items(path) if head.startswith(b"<") else tabular_items(path)
+    # XML: libxml2 reads UTF-16 itself (byte order mark or declaration), UTF-32 as a UTF-8 copy; a table
+    # is decoded here
+    if head.startswith("<"):
+        items = xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path)
+    else:
+        items = tabular_items(path, encoding or "utf-8-sig")
     currency = config.shop.currency or config.currency
     tally = _Tally()
     rows: list[tuple] = []
@@ -141,6 +149,40 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iter
     yield from rejections
     if notes is not None:
         notes.extend(_notes(path.name, currency, tally))
+
+
+def unicode_encoding(head: bytes) -> str | None:
+    """"utf-32"/"utf-16" when the bytes start with that encoding's byte order mark, or (no mark)
+    with an XML declaration in UTF-16; None for everything else (UTF-8 and the 8-bit ones)."""
+    if head.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "utf-32"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\x00?\x00"):
+        return "utf-16-le"
+    if head.startswith(b"\x00<\x00?"):
+        return "utf-16-be"
+    return None
+
+
+def _utf8_copy(path: Path, encoding: str) -> Path:
+    """A UTF-32 XML feed as UTF-8, line for line, under the same file name (messages name it) in a
+    temporary folder that goes when the process ends; its declaration then says UTF-8."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="unisono-utf8-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    copy = folder / path.name
+    try:
+        with path.open("r", encoding=encoding, newline="") as src, copy.open("w", encoding="utf-8", newline="") as out:
+            first = src.readline()
+            out.write(re.sub(r"""(<\?xml[^>]*encoding\s*=\s*["'])[^"']*""", r"\1UTF-8", first.lstrip("\ufeff"), count=1))
+            shutil.copyfileobj(src, out, 1 << 20)
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path.name}: not UTF-32 text after its byte order mark (byte {e.start} does not decode)") from None
+    return copy
 
 
 def _head(path: Path) -> bytes:

@@ -138,13 +138,16 @@ def _xml_key(tag: str) -> tuple[str, int] | None:
 
 # ---- tabular -----------------------------------------------------------------------------------
 
-def tabular_items(path: Path) -> Iterator[_Item]:
+def tabular_items(path: Path, encoding: str = "utf-8-sig") -> Iterator[_Item]:
+    """The rows of a tab-, comma- or semicolon-separated feed: UTF-8 (or the UTF-16/32 its byte
+    order mark names)."""
     try:
-        with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        with path.open("r", encoding=encoding, newline="") as fh:
             yield from _rows(path, fh)
     except UnicodeDecodeError as e:
-        raise InputError(f"{path.name}: not UTF-8 text (byte 0x{e.object[e.start]:02x} is no UTF-8 character); "
-                         "export the feed as UTF-8") from None
+        name = "UTF-8" if encoding == "utf-8-sig" else encoding.upper()
+        raise InputError(f"{path.name}: not {name} text (byte 0x{e.object[e.start]:02x} at {e.start} does not "
+                         "decode); export the feed as UTF-8") from None
 
 
 def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:

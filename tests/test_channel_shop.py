@@ -483,3 +483,32 @@ def test_repeated_prices_and_sale_windows_read_alike_in_every_item(tmp_path):
                         datetime(2026, 12, 1, tzinfo=timezone(timedelta(hours=1))))}
     assert {o.availability for o in result.offers} == {Availability.in_stock}
     assert any("2 prices carry no currency" in note for note in result.notes)
+
+
+# ---- UTF-16 and UTF-32 (byte order mark or XML declaration) ---------------------------------------
+
+@pytest.mark.parametrize("fixture, encoding", [
+    (fixture, encoding) for fixture in ("gmc_rss.xml", "rejections.xml", "feed.tsv", "comma_with_rejections.csv")
+    for encoding in ("utf-16", "utf-32", "utf-16-le")
+    if encoding != "utf-16-le" or fixture.endswith(".xml")  # no byte order mark: only an XML declaration says it
+])
+def test_a_feed_in_utf_16_or_32_reads_as_the_same_feed_in_utf_8(tmp_path, fixture, encoding):
+    text = (FIXTURES / fixture).read_text(encoding="utf-8-sig")
+    if encoding == "utf-16-le":
+        assert text.startswith("<?xml")
+        body = text.replace('encoding="UTF-8"', 'encoding="UTF-16"', 1).encode("utf-16-le")
+    else:
+        body = text.replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"', 1).encode(encoding)
+    (tmp_path / fixture).write_bytes(body)
+    wide, plain = read(tmp_path / fixture, CONFIG), shop(fixture)
+    assert [(o.sku, o.title, o.price, o.source.line) for o in wide.offers] == \
+        [(o.sku, o.title, o.price, o.source.line) for o in plain.offers]
+    assert reasons(wide) == reasons(plain)
+    assert wide.offers or wide.rejections
+
+
+def test_a_utf_32_feed_that_does_not_decode_is_one_line(tmp_path):
+    bad = tmp_path / "feed.xml"
+    bad.write_bytes('<?xml version="1.0" encoding="UTF-32"?><rss>'.encode("utf-32") + b"\xff\xff\xff\xff")
+    with pytest.raises(InputError, match="not UTF-32 text"):
+        read(bad, CONFIG)
