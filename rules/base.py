@@ -146,8 +146,8 @@ def one_or_many(value: Any) -> Any:
 def accept_single_item(schema: dict, prop: str) -> None:
     """JSON Schema: an array property also accepts one bare item (`require_in: shop`)."""
     array = schema["properties"][prop]
-    description = array.pop("description", None)
-    schema["properties"][prop] = {"anyOf": [array["items"], array], "description": description}
+    description = array.pop("description", None)  # (filled from the docstring later, rules_json_schema)
+    schema["properties"][prop] = {"anyOf": [array["items"], array], **({"description": description} if description else {})}
 
 
 def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
@@ -177,8 +177,9 @@ def product_label(sku: str, title: str | None, *, by_link: bool = False) -> str:
 class RuleBase(BaseModel):
     """The fields every rule has. `where` limits what is checked; `unless` exempts from it."""
 
-    # attribute docstrings become descriptions in the JSON Schema editors show
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    # the docstring under each field becomes its description in the JSON Schema editors show: read when
+    # a schema is asked for (ruleset.described), not by pydantic at every import
+    model_config = ConfigDict(extra="forbid")
 
     id: Slug
     """Unique across all rule files: lower-case letters, digits, hyphens (price-parity)."""

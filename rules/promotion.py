@@ -108,7 +108,7 @@ def _cents_only(value: Decimal | None, what: str) -> Decimal | None:
 class Discount(BaseModel):
     """What the promotion grants: exactly one of percent, price, amount_off."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid")  # field docs: from their docstrings, in the schema (ruleset.described)
 
     percent: Decimal | None = Field(None, gt=0, lt=100)
     """Off each channel's regular price, e.g. 20 (rounded half up to the cent)."""
@@ -390,7 +390,10 @@ class PromotionFile(BaseModel):
 
 def promotions_json_schema() -> dict:
     """JSON Schema of a promotion file, for editors."""
+    from unisono.rules.ruleset import described  # ruleset imports this module
+
     schema = PromotionFile.model_json_schema()
+    described(schema.get("$defs", {}), [PromotionFile])
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

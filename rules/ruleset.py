@@ -86,8 +86,8 @@ def rules_json_schema() -> dict:
                    "then": {"$ref": f"#/$defs/{model.__name__}"}} for kind, model in KINDS.items()],
     }
     rule_list = {"type": "array", "items": {"$ref": "#/$defs/Rule"}}
-    promotion = PromotionRule.model_json_schema(ref_template="#/$defs/{model}")
-    defs.update(promotion.pop("$defs", {}))
+    described(defs, [RuleFile, *KINDS.values()])
+    promotion = defs["PromotionRule"]  # in a promotion file, the kind goes without saying
     defs["Promotion"] = {**promotion, "required": [r for r in promotion.get("required", []) if r != "kind"]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -100,6 +100,45 @@ def rules_json_schema() -> dict:
         "items": {"$ref": "#/$defs/Rule"},
         "$defs": defs,
     }
+
+
+def described(defs: dict, models: list[type[BaseModel]]) -> None:
+    """Each model's fields documented in the schema by the docstring under them (read here, when a
+    schema is asked for, not by pydantic at every import: that costs a third of a second per command)."""
+    seen: set[type] = set()
+    todo = list(models)
+    while todo:
+        model = todo.pop()
+        if model in seen or not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        seen.add(model)
+        docs = _field_docs(model)
+        properties = defs.get(model.__name__, {}).get("properties", {})
+        for name, field in model.model_fields.items():
+            key = field.alias or name
+            if key in properties and name in docs and not properties[key].get("description"):
+                properties[key]["description"] = docs[name]
+            todo += [m for m in (_model_in(field.annotation),) if m is not None]
+
+
+def _field_docs(model: type) -> dict[str, str]:
+    """{field: its docstring} of a class and the classes it inherits from (the nearest wins)."""
+    import ast
+    import inspect
+    import textwrap
+
+    docs: dict[str, str] = {}
+    for cls in reversed([c for c in model.__mro__ if issubclass(c, BaseModel) and c is not BaseModel]):
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+        except (OSError, TypeError, SyntaxError):
+            continue
+        body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+        for field, doc in zip(body, body[1:]):
+            if (isinstance(field, ast.AnnAssign) and isinstance(field.target, ast.Name) and isinstance(doc, ast.Expr)
+                    and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str)):
+                docs[field.target.id] = inspect.cleandoc(doc.value.value)
+    return docs
 
 
 def load_rules(paths: list[Path]) -> list[Rule]:

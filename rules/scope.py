@@ -36,7 +36,7 @@ Names = Annotated[
 class Scope(BaseModel):
     """Which products and offers a rule looks at. Each field: one value or a list."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid")  # field docs: from their docstrings, in the schema (ruleset.described)
 
     sku: Names | None = None
     """The product key, exact."""
