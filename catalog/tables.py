@@ -131,6 +131,10 @@ class RunRule(SQLModel, table=True):
 class Waiver(SQLModel, table=True):
     """An accepted exception: this rule may flag this product (at this location) until `until`."""
 
+    # SQLite would give a removed waiver's id to the next one: runs and reports that name "#3" must
+    # keep meaning the same waiver (AUTOINCREMENT; PostgreSQL and DuckDB sequences never reuse)
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = _id("waiver")
     rule: str = Field(index=True)
     sku: str

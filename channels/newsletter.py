@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,11 +65,26 @@ def read(path: Path, config: ProjectConfig, published_at: datetime | None = None
     file cannot be read or holds no offer at all. published_at: when it was sent (default now):
     "nur bis 30.11." is the 30.11. nearest to that day."""
     root, style_text = _load(path)
-    sent = (published_at or datetime.now(timezone.utc)).astimezone(config.tz).date()
+    published_at = published_at or datetime.now(timezone.utc)
+    sent = published_at.astimezone(config.tz).date()
     try:
-        return _read(path, root, style_text, config, sent)
+        result = _read(path, root, style_text, config, sent)
     except RecursionError:  # a library recursing over a hostile document: one line, not a traceback
         raise InputError(f"{path.name}: the HTML is nested too deeply to read") from None
+    return _default_validity(result, config, published_at)
+
+
+def _default_validity(result: ChannelRead, config: ProjectConfig, published_at: datetime) -> ChannelRead:
+    """An email that states no validity at all: its offers end newsletter.valid_days after it was sent."""
+    days = config.newsletter.valid_days
+    if not days or any(o.valid_to for o in result.offers):
+        return result
+    end = published_at + timedelta(days=days)
+    result.offers = [o.model_copy(update={"valid_to": end}) for o in result.offers]
+    result.notes = [note.replace(_OPEN_NOTE, f"its offers count as advertised for {days} days after it was sent, "
+                                             f"until {end.astimezone(config.tz):%d.%m.%Y %H:%M} (newsletter.valid_days)")
+                    for note in result.notes]
+    return result
 
 
 def stream(path: Path, config: ProjectConfig, notes: list[str],
@@ -133,9 +148,11 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
     result.notes.append(f"{path.name}: {len(result.offers)} offers read from {source_of_offers}")
     result.notes.extend(ctx.problems)
     if not any(o.valid_to for o in result.offers) and not ctx.problems:
-        result.notes.append(f"{path.name}: no validity statement found (\"gültig bis …\", \"valid until …\"): its offers "
-                            "stay live until this location's next newsletter")
+        result.notes.append(f"{path.name}: no validity statement found (\"gültig bis …\", \"valid until …\"): {_OPEN_NOTE}")
     return result
+
+
+_OPEN_NOTE = "its offers stay live until this location's next newsletter"
 
 
 def _add(result: ChannelRead, entry: Offer | Rejection) -> None:

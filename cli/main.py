@@ -60,6 +60,9 @@ class Unisono(click.Group):
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except BrokenPipeError:  # `unisono report --format json | head`: the reader has what it wanted
+            sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (nothing more to write)
+            return None
         except Exception as e:
             if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
                 rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
@@ -251,7 +254,8 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
             summary["not_listed"] = len(result.findings) + len(result.waived) - len(listed.findings) - len(listed.waived)
         click.echo(json_visible(output.to_json(listed, summary)))
     elif fmt == "csv":
-        echo(output.to_csv(listed.findings + listed.waived), nl=False)
+        # the csv module ends rows with \r\n; on stdout a line is a line (a lone \r in a cell stays visible)
+        echo(output.to_csv(listed.findings + listed.waived).replace("\r\n", "\n"), nl=False)
     elif fmt == "md":
         echo(output.to_markdown(listed, summary, tz), nl=False)
     else:

@@ -149,7 +149,7 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         or "no findings"
     status = summary.get("status")
     if status:
-        counts += f" ({status['new']:,} new, {status['open']:,} still open; {status['resolved']:,} resolved since the last run)"
+        counts += f"; {status['new']:,} new, {status['open']:,} still open, {status['resolved']:,} resolved since the last run"
     verdict = Text("FAIL", style="red") if summary["failed"] else Text("PASS", style="green")
     console.print()  # every rule with its count, those that found nothing too
     hanging(console, Text("Rules: "), Text(", ".join(f"{rule} {n:,}" for rule, n in summary["by_rule"].items())))

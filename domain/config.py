@@ -46,6 +46,9 @@ class NewsletterTemplate(_Strict):
 class NewsletterOptions(_Strict):
     location: str | None = None  # the issue name; default: the file name without extension
     currency: str | None = None
+    # days an email that states no validity advertises its offers after it was sent (0: until the
+    # location's next newsletter); an old issue published as history then stops being live
+    valid_days: int = Field(14, ge=0, le=3660)
     template: NewsletterTemplate | None = None
 
 

@@ -434,3 +434,20 @@ def test_cents_set_as_a_superscript_are_cents(tmp_path):
     (tmp_path / "nl.html").write_text(html, encoding="utf-8")
     [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers
     assert (offer.price, offer.reference_price) == (Decimal("39.99"), Decimal("49.99"))
+
+
+# ---- an email that states no validity -----------------------------------------------------------
+
+NO_VALIDITY = ('<table><tr><td><a href="https://shop.example/p/jacke">Jacke Alpin</a><div>79,99 €</div></td>'
+               '<td><a href="https://shop.example/p/hose">Hose Alpin</a><div>59,99 €</div></td></tr></table>')
+
+
+def test_an_email_without_a_validity_statement_advertises_for_valid_days_after_it_was_sent(tmp_path):
+    sent = datetime(2026, 11, 19, 6, tzinfo=timezone.utc)
+    result = newsletter.read(write(tmp_path, NO_VALIDITY), ProjectConfig(), published_at=sent)
+    assert {o.valid_to for o in result.offers} == {datetime(2026, 12, 3, 6, tzinfo=timezone.utc)}
+    assert any("advertised for 14 days after it was sent, until 03.12.2026 07:00" in n for n in result.notes)
+    open_ended = newsletter.read(write(tmp_path, NO_VALIDITY), ProjectConfig.model_validate({"newsletter": {"valid_days": 0}}),
+                                 published_at=sent)
+    assert {o.valid_to for o in open_ended.offers} == {None}  # until the location's next newsletter
+    assert any("stay live until this location's next newsletter" in n for n in open_ended.notes)

@@ -344,3 +344,10 @@ def test_verbose_says_on_stderr_what_each_step_took(published):
     quiet = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--format", "json"],
                                env={"UNISONO_PROJECT": str(published)})
     assert "live offers as of" not in quiet.stderr
+
+
+def test_csv_on_standard_output_is_csv_a_machine_reads(published):
+    out = run("check", "--at", "2026-11-24T12:00", "--format", "csv", project=published).output
+    assert "\\x0d" not in out and "\r" not in out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 7 and all(len(r["fingerprint"]) > 8 for r in rows)

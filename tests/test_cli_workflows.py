@@ -67,6 +67,8 @@ def test_a_waiver_is_shown_until_the_day_given_listed_with_its_id_then_removed(d
     assert code == 1 and doc["waived"] == [] and ("price-parity", "100085") in [(f["rule"], f["sku"]) for f in doc["findings"]]
     assert "No waivers yet" in run(demo, "waivers").output
     one_line_error(run(demo, "waivers", "remove", "1"), "there is no waiver #1")
+    again = run(demo, "waive", "price-parity", "100085", "--reason", "Abverkauf")
+    assert "Waiver #2 " in again.output  # a removed waiver's number is never given to another
 
 
 def test_a_waiver_until_the_end_of_its_day_still_applies_then_and_not_after(demo):
