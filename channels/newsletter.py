@@ -75,9 +75,10 @@ def read(path: Path, config: ProjectConfig, published_at: datetime | None = None
 
 
 def _default_validity(result: ChannelRead, config: ProjectConfig, published_at: datetime) -> ChannelRead:
-    """An email that states no validity at all: its offers end newsletter.valid_days after it was sent."""
+    """An email that states no validity at all (_read noted so): its offers end newsletter.valid_days
+    after it was sent. One whose statement names no real window keeps its note and open offers."""
     days = config.newsletter.valid_days
-    if not days or any(o.valid_to for o in result.offers):
+    if not days or not any(_OPEN_NOTE in note for note in result.notes):
         return result
     end = published_at + timedelta(days=days)
     result.offers = [o.model_copy(update={"valid_to": end}) for o in result.offers]
