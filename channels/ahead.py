@@ -60,7 +60,8 @@ def _main(channel: str, path: Path) -> None:
     from unisono.channels import _module
 
     config = ProjectConfig.model_validate_json(sys.stdin.buffer.read())
-    out = sys.stdout.buffer
+    out = os.fdopen(os.dup(1), "wb")  # the pipe, for our pickles only: whatever else writes to
+    os.dup2(2, 1)  # standard output (a library's print) goes to standard error instead
     notes: list[str] = []
     try:
         for entry in _module(channel).stream(path, config, notes):
