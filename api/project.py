@@ -213,7 +213,8 @@ class Project:
             try:
                 result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end,
                                            engine_name=engine, ruleset_hash=result.ruleset_hash,
-                                           findings=result.findings, waived=len(result.waived), rules=result.rules)
+                                           findings=result.findings, waived=result.waived,
+                                           undecided=result.undecided, rules=result.rules)
             except ReadOnlyCatalog as e:  # a check still gates (a reconcile exists to be recorded: it fails)
                 if kind == "reconcile":
                     raise

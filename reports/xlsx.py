@@ -124,7 +124,7 @@ def _summary(book: _Book, run: ReportRun, ws) -> None:
              ("findings", stats.findings)]
     rows += [(f"  {sev}", n) for sev, n in stats.by_severity.items()]
     rows += [(f"  {st}", stats.by_status.get(st, 0)) for st in ("new", "open", "resolved") if run.kind == "reconcile"]
-    rows += [("waived", run.waived), ("undecided", "not stored with the run" if run.undecided is None else run.undecided)]
+    rows += [("waived", run.waived), ("undecided", run.undecided)]
     r = 2
     for label, value in rows:
         ws.write_string(r, 0, label)
