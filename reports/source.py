@@ -99,7 +99,7 @@ class ReportRun:
             if f.severity.rank >= self.fail_on.rank:
                 s.failing += 1
                 s.failing_by_rule[f.rule] += 1
-            for loc in f.locations:
+            for loc in f.concerned:  # as the terminal's "By location": where to act
                 s.by_location[loc] += 1
         for f in self.waived_findings():
             s.values_per_rule[f.rule] = max(s.values_per_rule[f.rule], len(f.values))

@@ -150,7 +150,7 @@ def _summary(book: _Book, run: ReportRun, ws) -> None:
                                  status.get("new", 0), status.get("open", 0), status.get("resolved", 0)], 4):
             ws.write_number(r, col, n)
     r += 2
-    ws.write_string(r, 0, "location", book.bold)
+    ws.write_string(r, 0, "location (where to act)", book.bold)
     ws.write_string(r, 1, "findings", book.bold)
     for loc, n in sorted(stats.by_location.items(), key=lambda kv: (-kv[1], kv[0])):
         r += 1

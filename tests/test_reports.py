@@ -82,6 +82,8 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert counts == {"price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2,
                       "reference-price-30-days": 0, "newsletter-claims-hold": 0, "newsletter-service-claims": 0}
     assert ["as of", datetime(2026, 11, 24, 12, 0)] == summary[3][:2]
+    where = [r[0] for r in summary].index("location (where to act)")  # as the terminal's "By location"
+    assert [r[:2] for r in summary[where + 1:]] == [["newsletter:newsletter", 3], ["store:1002", 2], ["store:1003", 2]]
     parity = sheet_rows(wb["price-parity"])
     assert len(parity) == 4
     by_sku = {r["sku"].value: r for r in parity}
