@@ -92,6 +92,7 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert (row["value 1"].value, row["value 2"].value, row["difference"].value) == (25.19, 30.19, pytest.approx(5))
     assert row["value 2"].data_type == "n" and row["value 2"].number_format == '#,##0.00 "EUR"'
     assert row["status"].value == "new"
+    assert "from" not in by_sku["100085"] and "message" in by_sku["100085"]  # an instant: no interval columns
     ws = wb["price-parity"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     assert sheet_rows(wb["reference-price-30-days"]) == []  # a rule without findings: its header only
