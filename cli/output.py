@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import tzinfo
 from collections import Counter
 from itertools import groupby
@@ -64,9 +65,21 @@ def hanging(console: Console, prefix: str | Text, body: Text) -> None:
         console.print(Text.assemble(prefix, body))
         return
     width = max(20, console.width - indent)
-    for i, line in enumerate(body.wrap(console, width, overflow="fold")):
+    for i, line in enumerate(_at_words(body, width)):
         line.rstrip()
         console.print(Text.assemble(prefix if i == 0 else " " * indent, line), soft_wrap=True)
+
+
+def _at_words(body: Text, width: int) -> list[Text]:
+    """Lines of at most `width` at spaces; a word longer than that (a link) on a line of its own, whole,
+    so it can still be clicked or copied (the terminal wraps it, without breaking it)."""
+    breaks, column = [], 0
+    for word in re.finditer(r"\S+\s*", body.plain):
+        if column and column + len(word.group().rstrip()) > width:
+            breaks.append(word.start())
+            column = 0
+        column += len(word.group())
+    return list(body.divide(breaks))
 
 
 def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> None:

@@ -4,6 +4,7 @@ Every command states its instants (--published-at, --at, --window): the demo's f
 """
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from importlib.resources import files
@@ -170,7 +171,8 @@ def test_limit_shortens_the_listing_not_the_counts_or_the_exit_code(demo):
 def test_the_report_at_80_columns_wraps_at_words_under_each_bullet(demo):
     out = run(demo, "check", "--at", AT, columns=80).output
     lines = out.splitlines()
-    assert lines and max(len(line) for line in lines) <= 80
+    # at most 80 columns, but for a link longer than a line: whole on a line of its own
+    assert lines and all(len(line) <= 80 or len(line.split()) == 1 for line in lines)
     assert lines[:2] == ["7 inconsistencies as of 24.11.2026 12:00 CET (12 newsletter, 300 shop, 894",
                          "  store offers live)"]
     in_finding = False
@@ -185,6 +187,21 @@ def test_the_report_at_80_columns_wraps_at_words_under_each_bullet(demo):
     assert lines[-1] == "FAIL: 7 errors (failing at error and above)"
 
 
+def test_a_link_longer_than_the_line_stays_whole_to_click_or_copy():
+    from rich.console import Console
+    from rich.text import Text
+
+    from unisono.cli.output import hanging
+
+    link = "https://www.bergwelt-outdoor.de/p/hardshelljacke-grat-damen-gelb-100001?variant=4711"
+    out = io.StringIO()
+    console = Console(file=out, width=60, soft_wrap=False, force_terminal=False)
+    hanging(console, "  • ", Text(f"Newsletter bf-2026 advertises the product (link {link}; no SKU), not in the shop."))
+    lines = out.getvalue().splitlines()
+    assert f"    {link};" in lines and all(len(line) <= 60 for line in lines if link not in line)
+    assert " ".join(" ".join(lines).split()) == f"• Newsletter bf-2026 advertises the product (link {link}; no SKU), not in the shop."
+
+
 def test_a_merchandisers_day_reads_at_80_columns(demo):
     steps = [("check", "--at", AT), ("waive", "price-parity", "100085", "--location", "1002", "--until", "2026-12-01",
                                      "--reason", "Abverkauf der Restbestände in Filiale 1002, mit dem Einkauf abgestimmt"),
@@ -193,7 +210,7 @@ def test_a_merchandisers_day_reads_at_80_columns(demo):
     for step in steps:
         result = run(demo, *step, columns=80)
         assert result.exit_code in (0, 1), (step, result.output)
-        assert max(len(line) for line in result.output.splitlines()) <= 80, (step, result.output)
+        assert all(len(line) <= 80 or len(line.split()) == 1 for line in result.output.splitlines()), step
         assert not any(line.rstrip() != line for line in result.output.splitlines() if line.startswith("  •")), step
 
 
