@@ -29,7 +29,7 @@ def worth_it(path: Path) -> bool:
 
 def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> Iterator:
     """What channels.stream yields for the file, read by a second process."""
-    with tempfile.TemporaryFile() as err:
+    with _scratch() as err:
         child = subprocess.Popen([sys.executable, "-m", "unisono.channels.ahead", channel, str(path)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         try:
@@ -54,6 +54,14 @@ def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) ->
             if child.poll() is None:
                 child.kill()
             child.wait()
+
+
+def _scratch():
+    """A temporary file for the second process's error output (nothing to show if none can be made)."""
+    try:
+        return tempfile.TemporaryFile()
+    except OSError:
+        return open(os.devnull, "w+b")
 
 
 def _main(channel: str, path: Path) -> None:

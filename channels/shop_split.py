@@ -135,10 +135,14 @@ def entries(path: Path, config: ProjectConfig, reader: Reader) -> Iterator:
     """The feed's spans as shop._entries makes them, read by this process and a second one."""
     check_prolog(path)  # refusals of the whole file first, as one reader's
     c = cut(path)
-    if c is None:
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="unisono-feed-") if c is not None else None
+    except OSError:  # no temporary folder to write the second half to
+        folder = None
+    if folder is None:
         yield from reader.spans(xml_items(path))
         return
-    with tempfile.TemporaryDirectory(prefix="unisono-feed-") as tmp:
+    with folder as tmp:
         out = Path(tmp)
         (out / "config.json").write_text(config.model_dump_json())
         (out / "head").write_bytes(c.head)

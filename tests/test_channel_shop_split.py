@@ -118,3 +118,13 @@ def test_items_after_line_65535_keep_their_own_line(tmp_path):
     (line, reason, _), = rejections
     assert line > 65_535 and reason == "item has no price"
     assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip() == "<item>"
+
+
+def test_without_a_temporary_folder_one_process_reads_the_feed(tmp_path, monkeypatch):
+    import tempfile
+
+    path = feed(tmp_path, [item(i) for i in range(2000)])
+    expected = read(path, NEVER)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    offers, rejections, notes = read(path, ALWAYS)
+    assert offers.equals(expected[0]) and (rejections, notes) == expected[1:]
