@@ -36,6 +36,7 @@ class PublishResult:
     rejections: int
     locations: list[str]
     duplicate: bool = False  # the same bytes are already the channel's latest publication
+    attributed: int = 0  # offers naming a brand or a category (not reported; kept with the publication)
     first_rejections: list[Rejection] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -168,7 +169,7 @@ def _finish_publication(conn, pub_id: int, per_location: Counter, result: Publis
             for loc, n in per_location.items()
         ])
     conn.execute(update(Publication.__table__).where(Publication.__table__.c.id == pub_id).values(
-        offers=result.offers, claims=result.claims, rejections=result.rejections))
+        offers=result.offers, claims=result.claims, rejections=result.rejections, attributed=result.attributed))
     result.publication_id = pub_id
 
 
@@ -234,10 +235,12 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             _insert_batch(conn, pub_id, entry)
             per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
             result.offers += len(entry)
+            result.attributed += attributed(entry.table)
             if progress:
                 progress(result)
         elif isinstance(entry, Offer):
             per_location[entry.location] += 1
+            result.attributed += bool(entry.brand or entry.category)
             offers.append(offer_to_row(entry, pub_id))
             result.offers += 1
         elif isinstance(entry, Rejection):
@@ -264,6 +267,13 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             per_location[location] -= n
             result.offers -= n
     return +per_location  # locations left without offers are not covered
+
+
+def attributed(table) -> int:
+    """How many offers of a batch name a brand or a category."""
+    import pyarrow.compute as pc
+
+    return pc.sum(pc.or_(pc.is_valid(table["brand"]), pc.is_valid(table["category"])), min_count=0).as_py()
 
 
 def pc_value_counts(column) -> tuple[list, list]:

@@ -58,13 +58,17 @@ def with_keys(base: CTE, name: str) -> CTE:
     )
 
 
-def _current_offers(at: datetime, *columns):
-    """SELECT columns FROM the current publications' offers valid at `at`."""
-    o = OfferRow.__table__
+def _current_offers(at: datetime, *columns, attributed: bool = False):
+    """SELECT columns FROM the current publications' offers valid at `at`; attributed: only from
+    publications with offers that name a brand or a category."""
+    o, pub = OfferRow.__table__, Publication.__table__
     cur = _current_publications(at)
+    joined = and_(o.c.publication_id == cur.c.publication_id, o.c.location == cur.c.location)
+    if attributed:  # decided per publication, before any of its offers is read
+        joined = and_(cur.c.publication_id.not_in(select(pub.c.id).where(pub.c.attributed == 0)), joined)
     return (
         select(*columns)
-        .join(cur, and_(o.c.publication_id == cur.c.publication_id, o.c.location == cur.c.location))
+        .join(cur, joined)
         .where(or_(o.c.valid_from.is_(None), o.c.valid_from <= at), or_(o.c.valid_to.is_(None), o.c.valid_to > at))
     )
 
@@ -115,7 +119,8 @@ def _sku_attributes(conn: Connection, at: datetime) -> Table:
     o = OfferRow.__table__
     attrs = _fresh(conn, _attrs_table("live_sku_attrs", "sku"))
     conn.execute(insert(attrs).from_select(["sku", "brand", "category"], (
-        _current_offers(at, o.c.sku, _shop_first(o.c.channel, o.c.brand), _shop_first(o.c.channel, o.c.category))
+        _current_offers(at, o.c.sku, _shop_first(o.c.channel, o.c.brand), _shop_first(o.c.channel, o.c.category),
+                        attributed=True)
         .where(o.c.sku.is_not(None), or_(o.c.brand.is_not(None), o.c.category.is_not(None))).group_by(o.c.sku)
     )))
     return attrs

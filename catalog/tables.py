@@ -34,6 +34,9 @@ class Publication(SQLModel, table=True):
     offers: int = 0
     claims: int = 0
     rejections: int = 0
+    # offers naming a brand or category (stores rarely do): a product's attributes are looked up only in
+    # publications that have some (catalog/state.py); NULL: published before unisono counted them
+    attributed: int | None = None
 
 
 class PublicationLocation(SQLModel, table=True):

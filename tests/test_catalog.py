@@ -118,6 +118,24 @@ def test_store_rows_with_only_an_ean_and_newsletter_links_take_the_shops_sku(cat
     assert (store["brand"], store["category"]) == ("Alpina", "Schuhe")  # the product's, from the shop
 
 
+def test_a_products_brand_and_category_come_from_publications_that_name_them(catalog):
+    """A publication keeps how many of its offers name a brand or category; one without any (a store
+    file) is not searched for them, and every offer of the product still shows the shop's."""
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="A", brand="Alpina"),
+                          offer("shop", "online", "5.00", sku="B")), source="feed", sha256="1", published_at=NOV20)
+    publish(catalog, read("store", offer("store", "1001", "9.99", sku="A"), offer("store", "1001", "5.00", sku="B")),
+            source="s", sha256="2", published_at=NOV20)
+    publish(catalog, read("store", offer("store", "1002", "5.00", sku="B", category="Restposten")),
+            source="t", sha256="3", published_at=NOV20)
+    with catalog.connect() as c:
+        assert c.execute(select(Publication.source, Publication.attributed).order_by(Publication.id)).all() == [
+            ("feed", 1), ("s", 0), ("t", 1)]
+    attributes = {(r["location"], r["sku"]): (r["brand"], r["category"]) for r in live_rows(catalog, NOV20)}
+    assert attributes == {("online", "A"): ("Alpina", None), ("1001", "A"): ("Alpina", None),
+                          ("online", "B"): (None, "Restposten"), ("1001", "B"): (None, "Restposten"),
+                          ("1002", "B"): (None, "Restposten")}
+
+
 def test_newsletter_offers_are_live_only_inside_their_validity(catalog):
     publish(catalog, read("newsletter", offer("newsletter", "bf", "9.99", sku="1",
                                               valid_from=datetime(2026, 11, 20, tzinfo=UTC),
