@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import InputError
 
@@ -42,8 +43,8 @@ def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) ->
                     err.seek(0)
                     last = (err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
                     raise RuntimeError(f"reading {path.name} in a second process failed: {last}") from None
-                if kind == "entry":
-                    yield value
+                if kind == "entries":
+                    yield from value
                 elif kind == "notes":
                     notes.extend(value)
                     return
@@ -71,9 +72,18 @@ def _main(channel: str, path: Path) -> None:
     out = os.fdopen(os.dup(1), "wb")  # the pipe, for our pickles only: whatever else writes to
     os.dup2(2, 1)  # standard output (a library's print) goes to standard error instead
     notes: list[str] = []
+    pending: list = []  # sent together: one pickle per entry would cost as much as reading a row
+
+    def send() -> None:
+        pickle.dump(("entries", pending), out, protocol=pickle.HIGHEST_PROTOCOL)
+        pending.clear()
+
     try:
         for entry in _module(channel).stream(path, config, notes):
-            pickle.dump(("entry", entry), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pending.append(entry)
+            if len(pending) >= 1000 or isinstance(entry, OfferBatch):
+                send()
+        send()
         pickle.dump(("notes", notes), out)
     except InputError as e:
         pickle.dump(("error", str(e)), out)
