@@ -17,7 +17,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import InputError
 
@@ -67,6 +66,7 @@ def _scratch():
 
 def _main(channel: str, path: Path) -> None:
     from unisono.channels import _module
+    from unisono.domain.batch import OfferBatch
 
     config = ProjectConfig.model_validate_json(sys.stdin.buffer.read())
     out = os.fdopen(os.dup(1), "wb")  # the pipe, for our pickles only: whatever else writes to
