@@ -41,7 +41,7 @@ def runs(kind: str | None, limit: int, project_dir: Path, db: str | None) -> Non
         click.echo(f"No {kind + ' ' if kind else ''}runs yet: `unisono reconcile` stores one, and "
                    "`unisono check --save`.")
         return
-    table = Table("id", "kind", "as of / window", "findings", "new", "open", "resolved", "waived", "rules",
+    table = Table("id", "kind", "as of / window", "findings", "new", "open", "resolved", "waived", "ruleset",
                   box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     table.columns[2].no_wrap = True  # "24.11.2026 12:00" stays one piece
     for column in table.columns[3:8]:
