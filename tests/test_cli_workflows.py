@@ -128,7 +128,7 @@ def test_a_check_is_stored_as_a_run_only_with_save_and_runs_filters_by_kind(demo
     run(demo, "reconcile", "--at", AT)
     rows = run(demo, "runs", columns=80).output.splitlines()
     assert rows[0].split() == ["id", "kind", "as", "of", "/", "window", "findings", "new", "open", "resolved", "waived",
-                               "rules"]
+                               "ruleset"]
     assert [r.split()[:2] for r in rows[1:]] == [["#3", "reconcile"], ["#2", "check"], ["#1", "check"]]
     assert "27.11.–30.11.2026" in rows[2] and "24.11.2026 12:00" in rows[3]
     assert [r.split()[0] for r in run(demo, "runs", "--kind", "check").output.splitlines()[1:]] == ["#2", "#1"]
