@@ -134,7 +134,7 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     from unisono.api.project import Project
 
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
-    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
+    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml and its tests")
     echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
@@ -428,7 +428,7 @@ def demo(keep: Path | None) -> None:
 from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
 
 
-from unisono.cli import report_cmd  # noqa: E402,F401  (registers `report`; it imports this module)
+from unisono.cli import authoring, report_cmd  # noqa: E402,F401  (register `rules test`, `report`; they import this module)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": Expressio
 Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule, ReferencePriceRule, WindowRule, PromotionRule,
                        ClaimRule], Field(discriminator="kind")]
 _RULE = TypeAdapter(Rule)
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # rule tests beside the rules (`unisono rules test`), never rules
 
 
 class RuleFile(BaseModel):
@@ -165,10 +166,11 @@ def _is_promotion_file(path: Path) -> bool:
 
 
 def _rule_files(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the *.yaml / *.yml files in it, sorted."""
+    """Files as given; a folder stands for the *.yaml / *.yml files in it, sorted (but X.test.yaml)."""
     files: list[Path] = []
     for p in map(Path, paths):
-        files += sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml")) if p.is_dir() else [p]
+        files += sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and not f.name.endswith(TEST_SUFFIXES)) \
+            if p.is_dir() else [p]
     return files
 
 
@@ -279,6 +281,9 @@ def _explain(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {err['input']!r})"
+
+
+explain_error = _explain  # for other YAML files of the rule author's (rule tests, api/rule_tests.py)
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:

@@ -69,7 +69,14 @@ def test_a_folder_stands_for_its_rule_files(tmp_path):
     write(tmp_path, "rules: [{id: a, kind: presence, when_in: newsletter, require_in: [shop]}]", "a.yaml")
     write(tmp_path, "rules: [{id: b, kind: expression, when: \"shop.price > 1000\"}]", "b.yml")
     write(tmp_path, "not rules", "notes.txt")
+    write(tmp_path, "tests: [{name: x}]", "a.test.yaml")  # the rules' tests (`unisono rules test`) are no rules
     assert [r.id for r in load_rules([tmp_path])] == ["a", "b"]
+
+
+def test_a_date_yaml_cannot_build_is_a_problem_at_its_line(tmp_path):
+    text = "promotions:\n  - id: bf\n    window: 2026-13-45\n    discount: {percent: 20}\n    channels: [shop]\n"
+    assert validate([write(tmp_path, text, "bf.yaml")]) == [
+        f"{tmp_path / 'bf.yaml'}:3: '2026-13-45' is not a valid date: month must be in 1..12"]
 
 
 def test_store_ids_written_as_numbers_are_names(tmp_path):
