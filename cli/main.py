@@ -428,7 +428,7 @@ def demo(keep: Path | None) -> None:
 from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
 
 
-from unisono.cli import authoring, report_cmd  # noqa: E402,F401  (register `rules test`, `report`; they import this module)
+from unisono.cli import authoring, explain_cmd, report_cmd  # noqa: E402,F401  (they import this module)
 
 
 def main() -> None:
