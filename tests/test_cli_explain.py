@@ -20,13 +20,8 @@ def run(project: Path, *args: str):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("explain") / "p"
-    assert run(project, "init", str(project)).exit_code == 0
-    for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
-        shutil.copy(DEMO / name, project / name)
-        assert run(project, "publish", channel, str(project / name), "--published-at", "2026-11-19T06:00").exit_code == 0
-    return project
+def demo(demo_project) -> Path:
+    return demo_project
 
 
 def test_explains_verdicts_are_checks_for_every_rule(demo):
