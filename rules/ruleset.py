@@ -249,8 +249,9 @@ def _read_items(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[A
                     loc = loc[:-1]  # `field: prise` was one value, not a list: no index to show
                 where = ".".join(str(p) for p in loc) if err["type"] != "union_tag_invalid" else ""
                 model = spec.model(item)
-                what = f"{where}: {_explain(err, loc, model)}" if where else _explain(err, loc, model)
-                problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
+                for told in _explain(err, loc, model).split("\n"):  # an expression's mistakes: one line each
+                    what = f"{where}: {told}" if where else told
+                    problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
     return loaded
 
 

@@ -290,6 +290,28 @@ def test_forbidden_expression_constructs_are_reported(tmp_path, when, says):
     assert says in expression_problem(tmp_path, when)
 
 
+def test_every_mistake_of_an_expression_is_reported_each_on_its_own_line(tmp_path):
+    path = write(tmp_path, """
+        rules:
+          - id: typo
+            kind: expression
+            when: newsleter.effective_price < shop.prise * 0.5 AND shop.title > 3 AND LOWER(shop.title) = 'x'
+    """)
+    problems = validate([path])
+    assert [p.split(": when: ")[0] for p in problems] == [f"{path}:4: rule 'typo'"] * 4
+    said = [p.split(": when: ")[1] for p in problems]
+    assert said[0].startswith("unknown channel 'newsleter' (did you mean 'newsletter'?)")
+    assert said[1].startswith("unknown field 'prise' (did you mean 'price'?)")
+    assert said[2] == "'shop.title > 3' compares text with a number (quote text: '100203')"
+    assert said[3] == "function LOWER() is not allowed; the only function is ABS()"
+
+
+def test_a_mistake_is_told_once_not_again_by_what_contains_it(tmp_path):
+    # the unknown field makes `shop.prise * 2` unknown too: no "compares a number with ..." after it
+    (problem,) = validate([write(tmp_path, "rules: [{id: t, kind: expression, when: 'shop.prise * 2 > 3'}]")])
+    assert "unknown field 'prise'" in problem
+
+
 @pytest.mark.parametrize("template, says", [
     ("{x.__class__}", "unknown message placeholder {x.__class__}"),
     ("{sku.__class__.__mro__}", "unknown message placeholder {sku.__class__.__mro__}"),
