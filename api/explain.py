@@ -6,7 +6,9 @@
 The verdict of each rule is what `check` reports for the product (the same Project.check, not
 recorded), so the two cannot disagree; the reasons (offers seen, effective prices, scopes, waivers,
 each comparison with its tolerance) come from rules/explain.py. Parity and presence are told
-comparison by comparison; the other kinds by the offers they saw and the findings' own messages.
+comparison by comparison, expressions by the values they read and whether the condition holds, the
+reference price by which offers announce a reduction; window, promotion and claim rules by the
+offers they saw and the findings' own messages.
 """
 from __future__ import annotations
 
@@ -82,7 +84,10 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         ever = offers != [] or conn.execute(select(OfferRow.__table__.c.id).where(or_(
             OfferRow.__table__.c.sku == sku, OfferRow.__table__.c.gtin == sku)).limit(1)).first() is not None
         detail = {r.id: (why.offers_of(conn, key, why.channels_of(r)), why.scope_notes(conn, r, key)) for r in rules}
-        presence = {r.id: why.presence_checks(conn, r, detail[r.id][0]) for r in rules if r.kind == "presence"}
+        kind_reasons = {r.id: why.presence_checks(conn, r, detail[r.id][0]) if r.kind == "presence" else
+                        why.expression_checks(conn, r, key) if r.kind == "expression" else
+                        why.reductions(r, detail[r.id][0]) for r in rules
+                        if r.kind in ("presence", "expression", "reference_price")}
     title = next((o.title for o in offers if o.channel == "shop" and o.title), None) or \
         next((o.title for o in offers if o.title), None)
     result = Explanation(key, title, at, window[1] if window else None, bool(offers), ever, [])
@@ -90,8 +95,11 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         return result  # nothing live: no rule has anything of the product to judge
     checked = project.check(at, window=window, rules=rules, record=False)
     waivers = [w for w in list_waivers(project.engine) if w.sku == key]
+    places = {o.label for o in offers}
     for rule in rules:
         mine = [f for f in [*checked.findings, *checked.waived, *checked.undecided] if f.rule == rule.id and f.sku == key]
+        # what a rule could not judge is summed up per location ("Cannot judge 59 announced reductions in the shop")
+        mine += [f for f in checked.undecided if f.rule == rule.id and f.sku == "*" and set(f.locations) & places]
         failing = [f for f in mine if f.judged and "waiver" not in f.extra]
         verdict = "finding" if failing else "waived" if any("waiver" in f.extra for f in mine) else \
             "undecided" if mine else "no finding"
@@ -100,8 +108,8 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         if rule.kind == "parity":
             flagged = {frozenset(f.locations) for f in failing}
             lines += why.parity_comparisons(rule, seen_offers, flagged)
-        elif rule.kind == "presence":
-            lines += presence[rule.id]
+        else:
+            lines += kind_reasons.get(rule.id, [])
         for w in waivers:
             if w.rule == rule.id:
                 state = "expired" if w.until and w.until.replace(tzinfo=w.until.tzinfo or timezone.utc) <= at else "in force"

@@ -23,7 +23,7 @@ from unisono.catalog.waivers import add_waiver
 from unisono.channels.parsing import normalize_url, parse_instant, parse_interval
 from unisono.domain.config import ProjectConfig
 from unisono.domain.findings import Finding, money
-from unisono.domain.models import InputError, Offer, SourceRef
+from unisono.domain.models import Claim, InputError, Offer, SourceRef
 from unisono.rules.messages import did_you_mean
 from unisono.rules.yaml_lines import line_of
 
@@ -135,11 +135,31 @@ def _prepare(path: Path, lines: dict, i: int, case: Case, rules: list, config: P
         if when >= start:
             raise fail(("history", n, "at"), f"history at {snap.at} is not before the instant checked")
         publications += [Publication(ch, when, o) for ch, o in offers_of(snap, ("history", n)).items()]
-    publications += [Publication(ch, start, o) for ch, o in offers_of(case.given, ("given",)).items()]
+    given = offers_of(case.given, ("given",))
+    if case.claims:  # published with the newsletter, as publishing an email stores them
+        given["newsletter"] = [*given.get("newsletter", []), *_claims(case, config, path, lines, here, interval)]
+    publications += [Publication(ch, start, o) for ch, o in given.items()]
     waivers = [dict(rule=w.rule, sku=w.sku, location=w.location, reason=w.reason,
                     until=instant(w.until, ("waivers", n, "until"), end_of_day=True) if w.until else None)
                for n, w in enumerate(case.waivers)]
     return Prepared(case, line_of(lines, here), at, window, publications, waivers, chosen)
+
+
+def _claims(case: Case, config: ProjectConfig, path: Path, lines: dict, here: tuple, interval) -> list[Claim]:
+    from unisono.channels.claim_terms import block_claim, parse_terms
+
+    out = []
+    issues = {str(k): v for k, v in (case.given.newsletter or {}).items()}
+    for n, c in enumerate(case.claims):
+        said = block_claim(c.text, c.product) if c.product else None
+        terms = said[0] if said else parse_terms(c.text, config.currency)
+        valid = interval(c.valid, ("claims", n, "valid")) if c.valid else None
+        if valid is None and issues.get(c.location) and issues[c.location][0].valid:
+            valid = interval(issues[c.location][0].valid, ("given", "newsletter", c.location, 0, "valid"))
+        out.append(Claim(channel="newsletter", location=c.location, kind=terms.type if terms else "other", text=c.text,
+                         terms=terms, source=SourceRef(file=path.name, line=line_of(lines, here + ("claims", n))),
+                         valid_from=valid[0] if valid else None, valid_to=valid[1] if valid else None))
+    return out
 
 
 def _offer(spec: OfferSpec, channel: str, location: str, file: str, line: int, currency: str, interval) -> Offer:
@@ -185,7 +205,7 @@ def compare(case: Case, line: int, found: list[Finding], waived: list[Finding]) 
         else:
             out.missing.append(e)
     for e in list(out.missing):
-        close = next((f for f in left if (f.rule, f.sku) == (e.rule, e.sku)), None)
+        close = next((f for f in left if f.rule == e.rule and e.sku in (None, f.sku)), None)
         if close is not None:
             left.remove(close)
             out.missing.remove(e)
@@ -196,7 +216,7 @@ def compare(case: Case, line: int, found: list[Finding], waived: list[Finding]) 
 
 def differences(e: Expected, f: Finding) -> list[str]:
     """What of an expectation a finding does not have: [] when it fits."""
-    if (e.rule, e.sku) != (f.rule, f.sku):
+    if e.rule != f.rule or e.sku not in (None, f.sku):
         return ["rule or sku"]
     diff = []
     if e.locations is not None and sorted(e.locations) != sorted(f.locations):

@@ -9,6 +9,7 @@
           shop: {online: [{sku: "100", price: 99.99, sale_price: 79.99, sale: 2026-11-20/2026-11-30}]}
           store: {"1002": [{sku: "100", price: 99.99}]}
         history: [{at: 2026-10-01, shop: {online: [{sku: "100", price: 99.99}]}}]   # optional
+        claims: [{location: bf-2026, text: "20 % auf alle Schuhe"}]                   # optional
         waivers: [{rule: price-parity, sku: "100", location: "store:1003"}]          # optional
         expect:                      # or `expect: none`
           - {rule: price-parity, sku: "100", locations: ["shop:online", "store:1002"]}
@@ -81,6 +82,15 @@ class Snapshot(Channels):
     """When these offers were published (history: before the case's instant)."""
 
 
+class ClaimSpec(_Strict):
+    """A statement of the newsletter in words ("20 % auf alle Schuhe"), read as publishing reads it."""
+
+    location: Text  # the newsletter issue it is part of (give that issue's offers too)
+    text: str
+    valid: Text | None = None  # when it holds "start/end"; default the issue's offers' validity, else open
+    product: Text | None = None  # said beside this product ("nur online" in its block)
+
+
 class WaiverSpec(_Strict):
     rule: str
     sku: Text
@@ -91,7 +101,7 @@ class WaiverSpec(_Strict):
 
 class Expected(_Strict):
     rule: str
-    sku: Text
+    sku: Text | None = None  # a claim's finding is keyed by the claim (claim:…): leave it out, name the locations
     locations: list[Text] | None = None
     severity: Severity | None = None
     values: dict[Text, Annotated[str, BeforeValidator(_text)]] | None = None
@@ -104,6 +114,7 @@ class Case(_Strict):
     rules: list[str] | None = None
     given: Channels
     history: list[Snapshot] = Field(default_factory=list)
+    claims: list[ClaimSpec] = Field(default_factory=list)
     waivers: list[WaiverSpec] = Field(default_factory=list)
     expect: list[Expected] | Literal["none"]
 
@@ -158,7 +169,7 @@ def _model_for(loc: tuple) -> type[BaseModel]:
     last = names[-1] if names else None
     if last in ("shop", "store", "newsletter") or (len(names) >= 2 and names[-2] in ("shop", "store", "newsletter")):
         return OfferSpec
-    return {"tests": Case, "given": Channels, "history": Snapshot, "waivers": WaiverSpec,
+    return {"tests": Case, "given": Channels, "history": Snapshot, "waivers": WaiverSpec, "claims": ClaimSpec,
             "expect": Expected}.get(last, TestFile)
 
 

@@ -76,7 +76,7 @@ def case_diff(case: CaseResult) -> list[str]:
 
 
 def _expected(e: Expected) -> str:
-    text = f"{e.rule} {e.sku}"
+    text = e.rule + (f" {e.sku}" if e.sku is not None else "")
     if e.locations is not None:
         text += f" at {', '.join(e.locations)}"
     if e.severity is not None:

@@ -177,3 +177,48 @@ def presence_checks(conn: Connection, rule: Rule, offers: list[OfferView]) -> li
             verdict = f"not listed in any {channel} → missing"
         lines.append(f"{', '.join(o.label for o in advertised)} requires {channel}: {verdict}")
     return lines
+
+
+def expression_checks(conn: Connection, rule: Rule, key: str) -> list[str]:
+    """Each combination of the product's offers in the channels the condition names, with the values
+    it reads and whether the condition holds for them (evaluated by the database, as the rule is)."""
+    from sqlalchemy import and_, case
+
+    from unisono.rules.base import offer_columns
+
+    cond = rule.condition
+    channels = cond.channels
+    aliases = {ch: live.alias(ch) for ch in channels}
+    first = joined = aliases[channels[0]]
+    for ch in channels[1:]:
+        joined = joined.join(aliases[ch], and_(aliases[ch].c.channel == ch, aliases[ch].c.key == first.c.key))
+    holds = case((cond.compile(aliases), 1), else_=0).label("holds")
+    rows = conn.execute(select(*[c for ch in channels for c in offer_columns(aliases[ch], ch)], holds)
+                        .select_from(joined).where(first.c.channel == channels[0], first.c.key == key)).all()
+    if not rows:
+        return [f"the condition needs an offer in each of {', '.join(channels)}: the product lacks one, nothing to evaluate"]
+    lines = []
+    for row in rows:
+        offers = {ch: OfferView.from_row(row, ch) for ch in channels}
+        said = ", ".join(f"{ch}.{f} {offers[ch].text(f)}" for ch, f in dict.fromkeys(cond.mentions))
+        where = " × ".join(o.label for o in offers.values())
+        lines.append(f"{where}: {said} → {'the condition holds' if row.holds else 'the condition does not hold'}")
+    return lines
+
+
+def reductions(rule: Rule, offers: list[OfferView]) -> list[str]:
+    """Which offers announce a reduction (what the reference-price rule judges) and which do not."""
+    lines = []
+    for o in offers:
+        if rule.channels and o.channel not in rule.channels:
+            continue
+        shown = o.reference_cents if o.reference_cents and o.reference_cents > o.effective_cents else \
+            o.price_cents if o.effective_cents < o.price_cents else None
+        if shown is not None:
+            lines.append(f"{o.label} announces a reduction: {o.text('effective_price')} instead of "
+                         f"{shown / 100:.2f} {o.currency}; that former price is judged against its price history")
+        elif o.discount_percent or o.lowest_30d_cents is not None:
+            lines.append(f"{o.label} states a discount or a 30-day lowest price: judged against its price history")
+        else:
+            lines.append(f"{o.label} announces no reduction (no sale, no former price, no badge): nothing to judge")
+    return lines

@@ -19,6 +19,11 @@ def run(project: Path, *args: str):
     return CliRunner().invoke(cli, list(args), env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
 
 
+def why(project: Path, sku: str, rule: str) -> str:
+    """explain's text for one rule at the demo's instant."""
+    return run(project, "explain", sku, "--at", AT, "--rule", rule).output
+
+
 @pytest.fixture(scope="module")
 def demo(demo_project) -> Path:
     return demo_project
@@ -53,7 +58,7 @@ def test_explain_tells_why_one_store_is_flagged_and_another_is_not(demo):
 
 
 def test_a_sale_that_has_not_started_is_the_reason_for_no_finding_until_the_window(demo):
-    before = run(demo, "explain", "100349", "--at", AT, "--rule", "price-parity").output
+    before = why(demo, "100349", "price-parity")
     assert "price-parity (parity, error): no finding" in before
     assert "charges 59.00 EUR (regular price: its sale starts only 27.11.2026)" in before
     during = run(demo, "explain", "100349", "--window", "2026-11-27/2026-11-28", "--rule", "price-parity").output
@@ -62,7 +67,7 @@ def test_a_sale_that_has_not_started_is_the_reason_for_no_finding_until_the_wind
 
 
 def test_a_presence_finding_says_what_is_missing(demo):
-    out = run(demo, "explain", "100168", "--at", AT, "--rule", "advertised-in-shop").output
+    out = why(demo, "100168", "advertised-in-shop")
     assert "advertised-in-shop (presence, error): FINDING" in out
     assert "requires shop: listed in shop:online (out_of_stock), but out of stock everywhere" in out
 
@@ -72,7 +77,7 @@ def test_a_waived_finding_is_explained_as_waived(demo, tmp_path):
     shutil.copytree(demo, project)
     assert run(project, "waive", "price-parity", "100085", "--location", "store:1002", "--reason", "clearance",
                "--until", "2026-12-31").exit_code == 0
-    out = run(project, "explain", "100085", "--at", AT, "--rule", "price-parity").output
+    out = why(project, "100085", "price-parity")
     assert "price-parity (parity, error): waived" in out
     assert "waiver #1 (in force) for store:1002: clearance" in out
 
@@ -89,3 +94,24 @@ def test_an_unknown_rule_is_one_line_with_the_name_meant(demo):
     result = CliRunner().invoke(cli, ["explain", "100085", "--rule", "price-parrity"], env={"UNISONO_PROJECT": str(demo)})
     assert result.exit_code == 2
     assert "no rule 'price-parrity'" in result.output and "did you mean 'price-parity'?" in result.output
+
+
+def test_an_expression_is_shown_with_the_values_it_read(demo, tmp_path):
+    project = tmp_path / "copy"
+    shutil.copytree(demo, project)
+    (project / "rules" / "extra.yaml").write_text(
+        "rules: [{id: typo-guard, kind: expression, when: 'newsletter.effective_price < shop.price * 0.8', severity: warning}]\n")
+    out = why(project, "100165", "typo-guard")
+    assert "typo-guard (expression, warning): FINDING" in out
+    assert ("newsletter:newsletter × shop:online: newsletter.effective_price 49.49 EUR, shop.price 69.99 EUR "
+            "→ the condition holds") in out
+    out = why(project, "100085", "typo-guard")
+    assert "typo-guard (expression, warning): no finding" in out
+    assert "the condition needs an offer in each of newsletter, shop: the product lacks one" in out
+
+
+def test_a_reduction_without_30_days_of_history_cannot_be_judged_and_says_why(demo):
+    out = why(demo, "100165", "reference-price-30-days")
+    assert "reference-price-30-days (reference_price, error): cannot judge" in out
+    assert "shop:online announces a reduction: 59.49 EUR instead of 69.99 EUR" in out
+    assert "cannot judge: Cannot judge 59 announced reductions in the shop" in out

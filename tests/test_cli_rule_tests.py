@@ -47,7 +47,7 @@ def test_init_writes_tests_for_the_default_rules_and_they_pass(project):
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
     cases = result.output.count("  PASS  ")
-    assert cases >= 8 and f"{cases} passed, 0 failed" in result.output
+    assert cases >= 10 and f"{cases} passed, 0 failed" in result.output
     # the test file beside the rules is not taken for a rule file
     assert run("rules", "validate", project=project).exit_code == 0
     assert run("rules", "list", project=project).exit_code == 0
