@@ -83,7 +83,7 @@ def run_test_file(path: Path, project: Project | None, *, engine: str = "sql") -
     rules = load_rules(rule_files or project.rule_paths())
     config = project.config if project is not None else ProjectConfig()
     prepared = [_prepare(path, lines, i, case, rules, config) for i, case in enumerate(spec.tests)]
-    return FileReport(path, [_run(p, config, engine) for p in prepared])
+    return FileReport(path, [_run(path, p, config, engine) for p in prepared])
 
 
 def _prepare(path: Path, lines: dict, i: int, case: Case, rules: list, config: ProjectConfig) -> Prepared:
@@ -175,7 +175,7 @@ def _offer(spec: OfferSpec, channel: str, location: str, file: str, line: int, c
     )
 
 
-def _run(p: Prepared, config: ProjectConfig, engine: str) -> CaseResult:
+def _run(path: Path, p: Prepared, config: ProjectConfig, engine: str) -> CaseResult:
     with tempfile.TemporaryDirectory(prefix="unisono-rule-test-") as folder:
         project = Project(Path(folder), config.model_copy(update={"database": None}),
                           f"sqlite:///{Path(folder) / 'catalog.db'}")
@@ -186,7 +186,10 @@ def _run(p: Prepared, config: ProjectConfig, engine: str) -> CaseResult:
                                sha256=digest, published_at=pub.at)
             for w in p.waivers:
                 add_waiver(project.engine, **w)
-            result = project.check(p.at, window=p.window, rules=p.rules, engine=engine, record=False)
+            try:
+                result = project.check(p.at, window=p.window, rules=p.rules, engine=engine, record=False)
+            except InputError as e:  # e.g. no offer valid at the instant: the test's mistake, said at its line
+                raise InputError(f"{path}:{p.line}: test {p.case.name!r}: {e}") from None
         finally:
             project.engine.dispose()
     return compare(p.case, p.line, result.findings, result.waived)

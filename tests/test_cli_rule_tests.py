@@ -112,3 +112,12 @@ def test_tests_run_outside_a_project_when_they_name_their_rules(project, tmp_pat
     path.write_text(PARITY_TEST % ("1002", "1002", "99.99 EUR"), encoding="utf-8")
     result = CliRunner().invoke(cli, ["rules", "test", str(path), "--project", str(elsewhere)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_test_whose_offers_are_not_valid_at_its_instant_is_told_at_its_line(project):
+    path = write_test(project, "rules: [default.yaml]\ntests:\n  - name: too early\n    at: 2026-11-24T12:00\n"
+                               "    given: {newsletter: {bf: [{sku: '1', price: 9.99, valid: 2026-12-01/2026-12-02}]}}\n"
+                               "    expect: none\n")
+    result = CliRunner().invoke(cli, ["rules", "test", str(path)], env={"UNISONO_PROJECT": str(project)})
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: {path}:3: test 'too early': nothing to check: no offers are live")
