@@ -121,3 +121,12 @@ def test_a_test_whose_offers_are_not_valid_at_its_instant_is_told_at_its_line(pr
     result = CliRunner().invoke(cli, ["rules", "test", str(path)], env={"UNISONO_PROJECT": str(project)})
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {path}:3: test 'too early': nothing to check: no offers are live")
+
+
+def test_what_a_failing_test_prints_never_reaches_the_terminal_raw(project):
+    text = (PARITY_TEST % ("1002", "1002", "99.99")).replace('price: 99.99, sale_price', 'title: "Schuh\\e[2J\\u202e", price: 99.99, sale_price', 1)
+    text = text.replace('values: {"store:1002": 99.99}', 'values: {"store:1002": 1.00}')
+    result = run("rules", "test", str(write_test(project, text)), project=project)
+    assert result.exit_code == 1
+    assert "Schuh\\x1b[2J\\u202e" in result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
