@@ -130,3 +130,12 @@ def test_what_a_failing_test_prints_never_reaches_the_terminal_raw(project):
     assert result.exit_code == 1
     assert "Schuh\\x1b[2J\\u202e" in result.output
     assert "\x1b" not in result.output and "\u202e" not in result.output
+
+
+def test_the_readmes_example_test_passes(project):
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Testing rules"):]
+    example = section[section.index("```yaml") + len("```yaml\n"):section.index("```\n", section.index("```yaml") + 7)]
+    result = run("rules", "test", str(write_test(project, example)), project=project)
+    assert result.exit_code == 0, result.output
+    assert "1 passed, 0 failed" in result.output
