@@ -340,7 +340,7 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, output: Path | None, 
 
 @cli.group("rules")
 def rules_group() -> None:
-    """Validate, list and describe rules."""
+    """Validate, list, describe, test and preview rules."""
 
 
 @rules_group.command("validate")
