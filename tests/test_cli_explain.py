@@ -115,3 +115,19 @@ def test_a_reduction_without_30_days_of_history_cannot_be_judged_and_says_why(de
     assert "reference-price-30-days (reference_price, error): cannot judge" in out
     assert "shop:online announces a reduction: 59.49 EUR instead of 69.99 EUR" in out
     assert "cannot judge: Cannot judge 59 announced reductions in the shop" in out
+
+
+def test_explain_agrees_with_check_on_every_backend(catalog, tmp_path):
+    url = catalog.url.render_as_string(hide_password=False)
+    catalog.dispose()  # DuckDB: one process, one connection to the file at a time
+    project = tmp_path / "p"
+    env = {"UNISONO_PROJECT": str(project), "UNISONO_DB": url}
+    invoke = lambda *args: CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)  # noqa: E731
+    assert invoke("init", str(project)).exit_code == 0
+    for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
+        assert invoke("publish", channel, str(DEMO / name), "--published-at", "2026-11-19T06:00").exit_code == 0
+    flagged = {(f["rule"], f["sku"]) for f in json.loads(invoke("check", "--at", AT, "--format", "json").output)["findings"]}
+    assert {("price-parity", "100085"), ("newsletter-price-honoured", "100165"), ("advertised-in-shop", "100168")} <= flagged
+    for sku in ["100085", "100165", "100168", "100001"]:
+        for r in json.loads(invoke("explain", sku, "--at", AT, "--format", "json").output)["rules"]:
+            assert (r["verdict"] == "finding") == ((r["rule"], sku) in flagged), (url.split(":")[0], sku, r["rule"])
