@@ -140,8 +140,10 @@ def read_test_file(path: Path) -> tuple[TestFile, dict]:
         raise InputError(f"{path}:{e.line}: {e.message}") from None
     if duplicates:
         raise InputError(f"{path}:{duplicates[0][0]}: {duplicates[0][1]}")
-    if not isinstance(data, dict):
-        raise InputError(f"{path}:1: a rule test file is a mapping with 'tests:' (and optionally 'rules:')")
+    if not isinstance(data, dict) or "tests" not in data:
+        what = " (this looks like a rule file: its tests go beside it, in X.test.yaml)" \
+            if isinstance(data, (dict, list)) and ("rules" in data or isinstance(data, list)) else ""
+        raise InputError(f"{path}:1: a rule test file is a mapping with 'tests:' (and optionally 'rules:'){what}")
     try:
         parsed = TestFile.model_validate(data)
     except ValidationError as e:

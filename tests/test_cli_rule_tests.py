@@ -139,3 +139,11 @@ def test_the_readmes_example_test_passes(project):
     result = run("rules", "test", str(write_test(project, example)), project=project)
     assert result.exit_code == 0, result.output
     assert "1 passed, 0 failed" in result.output
+
+
+def test_a_rule_file_given_for_a_test_file_is_told_apart(project):
+    rules = project / "rules" / "default.yaml"
+    result = CliRunner().invoke(cli, ["rules", "test", str(rules)], env={"UNISONO_PROJECT": str(project)})
+    assert result.exit_code == 2
+    assert f"{rules}:1: a rule test file is a mapping with 'tests:'" in result.output
+    assert "this looks like a rule file: its tests go beside it, in X.test.yaml" in result.output
