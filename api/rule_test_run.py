@@ -108,6 +108,11 @@ def _prepare(path: Path, lines: dict, i: int, case: Case, rules: list, config: P
     window = interval(case.window, ("window",)) if case.window else None
     at = instant(case.at, ("at",)) if case.at else None
     start = window[0] if window else at
+    if case.published:  # the given state published earlier: it is what was live from then on
+        published = instant(case.published, ("published",))
+        if published > start:
+            raise fail(("published",), f"published {case.published} is after the instant checked: nothing would be live")
+        start = published
     ids = {r.id for r in rules}
     for j, rid in enumerate([*(case.rules or []), *(e.rule for e in case.expect if case.expect != "none")]):
         if rid not in ids:
@@ -133,7 +138,7 @@ def _prepare(path: Path, lines: dict, i: int, case: Case, rules: list, config: P
     for n, snap in enumerate(case.history):
         when = instant(snap.at, ("history", n, "at"))
         if when >= start:
-            raise fail(("history", n, "at"), f"history at {snap.at} is not before the instant checked")
+            raise fail(("history", n, "at"), f"history at {snap.at} is not before 'given' is published")
         publications += [Publication(ch, when, o) for ch, o in offers_of(snap, ("history", n)).items()]
     given = offers_of(case.given, ("given",))
     if case.claims:  # published with the newsletter, as publishing an email stores them

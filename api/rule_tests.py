@@ -112,6 +112,7 @@ class Case(_Strict):
     at: Text | None = None
     window: Text | None = None
     rules: list[str] | None = None
+    published: Text | None = None  # when `given` was published (default: the instant checked, the window's start)
     given: Channels
     history: list[Snapshot] = Field(default_factory=list)
     claims: list[ClaimSpec] = Field(default_factory=list)

@@ -54,7 +54,8 @@ def test_init_writes_tests_for_the_default_rules_and_they_pass(project):
 
 
 def test_a_test_that_holds_passes_through_both_engines(project):
-    path = write_test(project, PARITY_TEST % ("1002", "1002", "99.99"))
+    path = write_test(project, (PARITY_TEST % ("1002", "1002", "99.99")).replace(
+        "    rules:", "    published: 2026-11-20  # the files came out earlier: still what is live\n    rules:"))
     for engine in ("sql", "rete"):
         result = run("rules", "test", str(path), "--engine", engine, project=project)
         assert result.exit_code == 0, result.output
@@ -93,6 +94,10 @@ def test_expect_none_fails_on_any_finding_and_waivers_silence_one(project):
     (("sale: 2026-11-20/2026-11-30", "sale: 2026-11-30/2026-11-20"), 7, "ends before it starts"),
     (("    at: 2026-11-24T12:00\n", ""), 3, "give either 'at' or 'window'"),
     (("  - name", "  - nme"), 3, "unknown key 'nme'"),
+    (("    rules: [price-parity]", "    published: 2026-11-25\n    rules: [price-parity]"), 5,
+     "published 2026-11-25 is after the instant checked"),
+    (("    rules: [price-parity]", "    published: 2026-11-20\n    history: [{at: 2026-11-21, shop: {online: []}}]\n"
+                                   "    rules: [price-parity]"), 6, "history at 2026-11-21 is not before 'given' is published"),
 ])
 def test_a_malformed_test_file_is_one_line_with_file_and_line_and_exit_2(project, change, line, words):
     path = write_test(project, (PARITY_TEST % ("1002", "1002", "99.99")).replace(*change, 1))
