@@ -99,6 +99,9 @@ class Project:
         (rules / SCHEMA_FILE).write_text(json.dumps(rules_json_schema(), indent=2) + "\n", encoding="utf-8")
         (rules / "default.yaml").write_text(f"# yaml-language-server: $schema={SCHEMA_FILE}\n"
                                             + default_rules_path().read_text(encoding="utf-8"), encoding="utf-8")
+        # the default rules' tests beside them (`unisono rules test`): an example to follow when a rule changes
+        (rules / "default.test.yaml").write_text(default_rules_path().with_suffix(".test.yaml").read_text(encoding="utf-8"),
+                                                 encoding="utf-8")
         return cls.open(path)
 
     @property
@@ -108,11 +111,14 @@ class Project:
         return self._engine
 
     def rule_paths(self) -> list[Path]:
+        from unisono.rules.ruleset import TEST_SUFFIXES
+
         paths: list[Path] = []
         for entry in self.config.rules:
             p = self.path / entry
             if p.is_dir():
-                paths += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+                # X.test.yaml beside X.yaml holds the rules' tests (`unisono rules test`), not rules
+                paths += sorted(q for q in [*p.glob("*.yaml"), *p.glob("*.yml")] if not q.name.endswith(TEST_SUFFIXES))
             elif p.exists():
                 paths.append(p)
             else:

@@ -134,7 +134,7 @@ def init(directory: Path, timezone_name: str, currency: str) -> None:
     from unisono.api.project import Project
 
     project = Project.init(directory, timezone_name=timezone_name, currency=currency)
-    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml")
+    echo(f"Created a unisono project in {project.path}: unisono.yaml, rules/default.yaml and its tests")
     echo("Next: unisono publish shop FEED, unisono publish store FILE, unisono publish newsletter HTML, unisono check")
 
 
@@ -340,7 +340,7 @@ def reconcile(at_text: str | None, fail_on: str, fmt: str, output: Path | None, 
 
 @cli.group("rules")
 def rules_group() -> None:
-    """Validate, list and describe rules."""
+    """Validate, list, describe, test and preview rules."""
 
 
 @rules_group.command("validate")
@@ -428,7 +428,7 @@ def demo(keep: Path | None) -> None:
 from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
 
 
-from unisono.cli import report_cmd  # noqa: E402,F401  (registers `report`; it imports this module)
+from unisono.cli import authoring, explain_cmd, report_cmd  # noqa: E402,F401  (they import this module)
 
 
 def main() -> None:

@@ -92,29 +92,45 @@ def _parse_checked(text: str) -> Condition:
         raise ConditionError("a condition is one expression: ';' and anything after it are not allowed")
     cond = Condition(text, statements[0])
     probe = {ch: live_table.alias(ch) for ch in CHANNELS}
-    _Compiler(probe, cond.mentions).condition(cond.tree)  # raises on anything not allowed
+    errors: list[str] = []  # every mistake of the condition, not only the first
+    _Compiler(probe, cond.mentions, errors).condition(cond.tree)
+    if errors:
+        raise ConditionError("\n".join(dict.fromkeys(errors)))  # one line each (rule files: one problem each)
     if not cond.mentions:
         raise ConditionError("the condition names no <channel>.<field>, e.g. shop.price")
     return cond
 
 
-Kind = Literal["number", "text", "bool", "null"]
+Kind = Literal["number", "text", "bool", "null", "error"]  # error: a part already reported
 
 
 class _Compiler:
     """Walks the sqlglot tree; returns (SQLAlchemy expression, its kind) or raises ConditionError."""
 
-    def __init__(self, aliases: dict[str, FromClause], mentions: list[tuple[str, str]]):
+    def __init__(self, aliases: dict[str, FromClause], mentions: list[tuple[str, str]], errors: list[str] | None = None):
         self.aliases = aliases
         self.mentions = mentions
+        self.errors = errors  # a list: collect every mistake and go on; None: raise the first
 
     def condition(self, tree: exp.Expression) -> ColumnElement:
         sql, kind = self.walk(tree)
-        if kind != "bool":
-            raise ConditionError(f"{tree.sql()!r} is a value, not a condition: compare it, e.g. shop.price > 10")
+        if kind not in ("bool", "error"):
+            self.fail(f"{tree.sql()!r} is a value, not a condition: compare it, e.g. shop.price > 10")
         return sql
 
+    def fail(self, message: str) -> tuple[ColumnElement, Kind]:
+        if self.errors is None:
+            raise ConditionError(message)
+        self.errors.append(message)
+        return literal(None), "error"  # fits wherever it is used, so one mistake is told once
+
     def walk(self, node: exp.Expression) -> tuple[ColumnElement, Kind]:
+        try:
+            return self._walk(node)
+        except ConditionError as e:
+            return self.fail(str(e))
+
+    def _walk(self, node: exp.Expression) -> tuple[ColumnElement, Kind]:
         t = type(node)
         if t is exp.Paren:
             return self.walk(node.this)
@@ -164,13 +180,13 @@ class _Compiler:
 
     def expect(self, node: exp.Expression, kind: Kind) -> ColumnElement:
         sql, got = self.walk(node)
-        if got != kind:
+        if got not in (kind, "error"):
             raise ConditionError(f"{node.sql()!r} is {_KIND_WORDS[got]}, but {_KIND_WORDS[kind]} is needed here")
         return sql
 
     @staticmethod
     def same_kind(node: exp.Expression, a: Kind, b: Kind) -> None:
-        if a != b:
+        if a != b and "error" not in (a, b):
             hint = " (quote text: '100203')" if "text" in (a, b) else ""
             raise ConditionError(f"{node.sql()!r} compares {_KIND_WORDS[a]} with {_KIND_WORDS[b]}{hint}")
 

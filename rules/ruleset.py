@@ -28,6 +28,7 @@ KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": Expressio
 Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule, ReferencePriceRule, WindowRule, PromotionRule,
                        ClaimRule], Field(discriminator="kind")]
 _RULE = TypeAdapter(Rule)
+TEST_SUFFIXES = (".test.yaml", ".test.yml")  # rule tests beside the rules (`unisono rules test`), never rules
 
 
 class RuleFile(BaseModel):
@@ -165,10 +166,11 @@ def _is_promotion_file(path: Path) -> bool:
 
 
 def _rule_files(paths: list[Path]) -> list[Path]:
-    """Files as given; a folder stands for the *.yaml / *.yml files in it, sorted."""
+    """Files as given; a folder stands for the *.yaml / *.yml files in it, sorted (but X.test.yaml)."""
     files: list[Path] = []
     for p in map(Path, paths):
-        files += sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml")) if p.is_dir() else [p]
+        files += sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and not f.name.endswith(TEST_SUFFIXES)) \
+            if p.is_dir() else [p]
     return files
 
 
@@ -247,8 +249,9 @@ def _read_items(path: Path, problems: list[str], spec: ItemFile) -> list[tuple[A
                     loc = loc[:-1]  # `field: prise` was one value, not a list: no index to show
                 where = ".".join(str(p) for p in loc) if err["type"] != "union_tag_invalid" else ""
                 model = spec.model(item)
-                what = f"{where}: {_explain(err, loc, model)}" if where else _explain(err, loc, model)
-                problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
+                for told in _explain(err, loc, model).split("\n"):  # an expression's mistakes: one line each
+                    what = f"{where}: {told}" if where else told
+                    problems.append(f"{path}:{line_of(lines, here + loc)}: {named}{what}")
     return loaded
 
 
@@ -279,6 +282,9 @@ def _explain(err: dict, loc: tuple, model: type[BaseModel]) -> str:
     if kind == "value_error":
         return str(ctx.get("error", err["msg"]))
     return f"{err['msg'][:1].lower()}{err['msg'][1:]} (got {err['input']!r})"
+
+
+explain_error = _explain  # for other YAML files of the rule author's (rule tests, api/rule_tests.py)
 
 
 def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel]:

@@ -36,6 +36,9 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[tuple[int, s
         raise YamlProblem(line, f"not valid YAML: {e.problem or e.context}") from None
     except yaml.YAMLError as e:
         raise YamlProblem(1, f"not valid YAML: {e}") from None
+    except ValueError as e:  # a date YAML recognises but cannot construct: 2026-13-45
+        line, value = _bad_timestamp(loader, node)
+        raise YamlProblem(line, f"{value!r} is not a valid date: {e}") from None
     finally:
         loader.dispose()
     lines: dict[Path_, int] = {}
@@ -43,6 +46,22 @@ def load_with_lines(text: str) -> tuple[Any, dict[Path_, int], list[tuple[int, s
     if node is not None:
         _walk(node, (), lines, duplicates, set())
     return data, lines, duplicates
+
+
+def _bad_timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> tuple[int, str]:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode) and n.tag == "tag:yaml.org,2002:timestamp":
+            try:
+                loader.construct_yaml_timestamp(n)
+            except ValueError:
+                return n.start_mark.line + 1, n.value
+        elif isinstance(n, yaml.MappingNode):
+            stack += [v for kv in n.value for v in kv]
+        elif isinstance(n, yaml.SequenceNode):
+            stack += n.value
+    return 1, ""
 
 
 def _walk(node: yaml.Node, path: Path_, lines: dict, duplicates: list, seen: set[int]) -> None:

@@ -45,3 +45,25 @@ def catalog(request, tmp_path):
     SQLModel.metadata.create_all(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory):
+    """A project with the demo's three files published (as of 19.11.2026), one per test module."""
+    import shutil
+    from importlib.resources import files
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from unisono.cli.main import cli
+
+    data = Path(str(files("unisono.demo") / "data"))
+    project = tmp_path_factory.mktemp("demo") / "p"
+    assert CliRunner().invoke(cli, ["init", str(project)]).exit_code == 0
+    for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
+        shutil.copy(data / name, project / name)
+        result = CliRunner().invoke(cli, ["publish", channel, str(project / name), "--published-at", "2026-11-19T06:00",
+                                          "--project", str(project)])
+        assert result.exit_code == 0, result.output
+    return project

@@ -69,7 +69,14 @@ def test_a_folder_stands_for_its_rule_files(tmp_path):
     write(tmp_path, "rules: [{id: a, kind: presence, when_in: newsletter, require_in: [shop]}]", "a.yaml")
     write(tmp_path, "rules: [{id: b, kind: expression, when: \"shop.price > 1000\"}]", "b.yml")
     write(tmp_path, "not rules", "notes.txt")
+    write(tmp_path, "tests: [{name: x}]", "a.test.yaml")  # the rules' tests (`unisono rules test`) are no rules
     assert [r.id for r in load_rules([tmp_path])] == ["a", "b"]
+
+
+def test_a_date_yaml_cannot_build_is_a_problem_at_its_line(tmp_path):
+    text = "promotions:\n  - id: bf\n    window: 2026-13-45\n    discount: {percent: 20}\n    channels: [shop]\n"
+    assert validate([write(tmp_path, text, "bf.yaml")]) == [
+        f"{tmp_path / 'bf.yaml'}:3: '2026-13-45' is not a valid date: month must be in 1..12"]
 
 
 def test_store_ids_written_as_numbers_are_names(tmp_path):
@@ -281,6 +288,28 @@ def test_a_malformed_expression_is_reported(tmp_path):
 ])
 def test_forbidden_expression_constructs_are_reported(tmp_path, when, says):
     assert says in expression_problem(tmp_path, when)
+
+
+def test_every_mistake_of_an_expression_is_reported_each_on_its_own_line(tmp_path):
+    path = write(tmp_path, """
+        rules:
+          - id: typo
+            kind: expression
+            when: newsleter.effective_price < shop.prise * 0.5 AND shop.title > 3 AND LOWER(shop.title) = 'x'
+    """)
+    problems = validate([path])
+    assert [p.split(": when: ")[0] for p in problems] == [f"{path}:4: rule 'typo'"] * 4
+    said = [p.split(": when: ")[1] for p in problems]
+    assert said[0].startswith("unknown channel 'newsleter' (did you mean 'newsletter'?)")
+    assert said[1].startswith("unknown field 'prise' (did you mean 'price'?)")
+    assert said[2] == "'shop.title > 3' compares text with a number (quote text: '100203')"
+    assert said[3] == "function LOWER() is not allowed; the only function is ABS()"
+
+
+def test_a_mistake_is_told_once_not_again_by_what_contains_it(tmp_path):
+    # the unknown field makes `shop.prise * 2` unknown too: no "compares a number with ..." after it
+    (problem,) = validate([write(tmp_path, "rules: [{id: t, kind: expression, when: 'shop.prise * 2 > 3'}]")])
+    assert "unknown field 'prise'" in problem
 
 
 @pytest.mark.parametrize("template, says", [
