@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from decimal import Decimal
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
@@ -72,7 +72,11 @@ _AVAILABILITY = {
     Availability.backorder: ("backorder", "nachbestellt", "wird nachgeliefert"),
 }
 _DELIMITERS = ";,\t|"  # also the preference on a tie
-_LOOKAHEAD = 1000  # rows read ahead to learn the file's decimal mark
+# rows read ahead to learn the file's decimal mark: at most this many, and no more text than this (one
+# row of 100,000 columns is 100,000 strings: 1,000 such rows once took 7 GB)
+_LOOKAHEAD_ROWS, _LOOKAHEAD_BYTES = 1000, 1 << 20
+# pyarrow's work is per column and block: a file wider than this is read row by row
+_COLUMNAR_WIDTH = 500
 
 
 def _norm(name: str) -> str:
@@ -218,10 +222,43 @@ class _Lines:
         return self.count - n + 1, raw
 
 
+class _Unreadable(list):
+    """The fields of a record csv.reader refused (no fields), with the reason: a rejection of that
+    record. The reader starts afresh at the next line."""
+
+    def __init__(self, reason: str):
+        super().__init__()
+        self.reason = reason
+
+
 def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], str]]:
-    for fields in csv.reader(lines, delimiter=delimiter):
+    reader = csv.reader(lines, delimiter=delimiter)
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            line, raw = lines.take()
+            if "field limit" in str(e):
+                fields = _Unreadable(f"a cell is longer than {csv.field_size_limit():,} characters"
+                                     f" (the row has {len(raw):,})")
+            else:
+                fields = _Unreadable(f"the row is not readable as CSV ({e})")
+            yield line, fields, raw
+            continue
         line, raw = lines.take()
         yield line, fields, raw
+
+
+def _lookahead(records: Iterator[tuple[int, list[str], str]]) -> list[tuple[int, list[str], str]]:
+    head, size = [], 0
+    for record in records:
+        head.append(record)
+        size += len(record[2])
+        if len(head) >= _LOOKAHEAD_ROWS or size >= _LOOKAHEAD_BYTES:
+            break
+    return head
 
 
 def _delimiter(line: str) -> str:
@@ -271,7 +308,7 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
     columns = _columns(header, config.store.columns, name)
 
     records = _records(lines, delimiter)
-    head = list(islice(records, _LOOKAHEAD))
+    head = _lookahead(records)
     prices = (fields[i] for _, fields, _ in head for f, i in columns.items()
               if f in ("price", "promo_price") and i < len(fields))
     decimal_comma = _decimal_comma(prices, delimiter, notes)
@@ -284,9 +321,11 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
                      location, config.tz)
 
     def row_path(line: int, fields: list[str], raw: str) -> Offer | Rejection | None:
+        source = SourceRef(file=name, line=line)
+        if isinstance(fields, _Unreadable):
+            return Rejection(channel=CHANNEL, source=source, reason=fields.reason, raw=raw)
         if not "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
             return None
-        source = SourceRef(file=name, line=line)
         try:
             return _offer(layout, _fit(fields, layout.width), source)
         except ValueError as e:
@@ -294,7 +333,7 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
             return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
 
     rows = 0
-    if columnar and encoding != "utf-16" and one_line_records(path):
+    if columnar and encoding != "utf-16" and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
         # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
         widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
         width = widths.most_common(1)[0][0] if widths else layout.width

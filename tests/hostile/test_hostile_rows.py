@@ -192,3 +192,39 @@ def test_a_newsletter_validity_that_makes_no_window_is_said_in_a_note(tmp_path, 
         return
     assert any(note in n and validity in n for n in read.notes), read.notes
     assert read.offers[0].valid_to is None and read.offers[0].valid_from is None
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_one_huge_cell_is_a_rejection_of_its_row_and_the_rows_around_it_are_kept(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    huge = "x" * (50 << 20)  # 50 MB: no reader should take the file down for one cell
+    path.write_text(HEADER + GOOD + f"1001;100003;;{huge};9,99;;;\n1001;100004;;Becher;3,99;;;\n", encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 4)
+    assert sorted(o.sku for o in read.offers) == ["100001", "100002", "100004"]
+    [rejected] = read.rejections
+    assert rejected.source.line == 4
+    assert "longer than" in rejected.reason and len(rejected.reason) < 200
+    assert len(rejected.raw) < 1000  # the rejection keeps a shortened row, not 50 MB
+
+
+def test_a_very_wide_file_is_read_row_by_row_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from unisono.domain.batch import OfferBatch
+
+    columns = 20_000  # 20,000 columns x 200 rows: the first rows once took hundreds of MB as look-ahead
+    path = tmp_path / "wide.csv"
+    filler = ";".join(["7,5"] * (columns - 3))
+    with path.open("w", encoding="utf-8") as f:
+        f.write("Filiale;Artikelnummer;VK-Preis;" + ";".join(f"c{i}" for i in range(3, columns)) + "\n")
+        for r in range(200):
+            f.write(f"1001;{100000 + r};9,99;{filler}\n")
+    tracemalloc.start()
+    try:
+        items = list(store.stream(path, CONFIG, []))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(len(i) if isinstance(i, OfferBatch) else 1 for i in items) == 200
+    assert not any(isinstance(i, OfferBatch) for i in items)  # pyarrow's cost is per column and block
+    assert peak < 60 << 20, f"{peak >> 20} MB"
