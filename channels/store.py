@@ -15,8 +15,8 @@ import re
 import unicodedata
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import tzinfo
+from dataclasses import dataclass, field as dataclass_field
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
@@ -25,7 +25,9 @@ from typing import Iterable, Iterator, TextIO
 
 import charset_normalizer
 
-from unisono.channels.parsing import CURRENCY_SYMBOLS, bounded_amount, normalize_gtin, parse_decimal, parse_instant
+from unisono.channels.parsing import (
+    CURRENCY_SYMBOLS, bounded_amount, local_time_note, normalize_gtin, parse_decimal, parse_instant,
+)
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
@@ -287,6 +289,7 @@ class _Layout:
     tz: tzinfo
     zero_promos: int = 0
     ignored_promo_dates: int = 0
+    time_notes: dict[str, None] = dataclass_field(default_factory=dict)  # promo times in a daylight-saving change, in order
     bad_gtins: int = 0
 
 
@@ -474,8 +477,8 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
         sale_price, _ = _money(promo, layout.decimal_comma, "promo price")
         sale_price = sale_price or None  # ERPs write 0,00 for "no promotion"
     if sale_price is not None:
-        start = _instant(promo_from, layout.tz, what="promo from") if promo_from else None
-        end = _instant(promo_to, layout.tz, end_of_day=True, what="promo to") if promo_to else None
+        start = promo_instant(layout, promo_from, what="promo from") if promo_from else None
+        end = promo_instant(layout, promo_to, end_of_day=True, what="promo to") if promo_to else None
         if start and end and end <= start:
             raise ValueError(f"promo to {promo_to!r} is before promo from {promo_from!r}")
 
@@ -521,7 +524,19 @@ def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | No
     return amount, signs[0] if signs else None
 
 
-_instant = lru_cache(maxsize=4096)(parse_instant)  # promo dates repeat across a file
+@lru_cache(maxsize=4096)  # promo dates repeat across a file
+def _instant(text: str, tz: tzinfo, end_of_day: bool, what: str) -> tuple[datetime, str | None]:
+    when = parse_instant(text, tz, end_of_day=end_of_day, what=what)
+    return when, local_time_note(text, when, what)
+
+
+def promo_instant(layout: _Layout, text: str, *, end_of_day: bool = False, what: str) -> datetime:
+    """A promo date or time in the project's timezone; a time in a daylight-saving change is read
+    by parse_instant's rule and noted (a few examples)."""
+    when, note = _instant(text, layout.tz, end_of_day, what)
+    if note and len(layout.time_notes) < 3:
+        layout.time_notes[note] = None
+    return when
 
 
 @lru_cache(maxsize=256)
@@ -561,6 +576,7 @@ def _counts_notes(layout: _Layout, rows: int) -> list[str]:
         notes.append(f"{n_rows(layout.zero_promos)} promo price 0: read as no promotion")
     if layout.ignored_promo_dates:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
+    notes.extend(layout.time_notes)
     if layout.bad_gtins:
         notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN: offers with the sku only")
     return notes

@@ -237,10 +237,10 @@ class ColumnReader:
         on_promo = promo_amount[promo_index] if len(promos) else np.zeros(n, dtype=bool)
         zero_promo = ~is_empty["promo_price"] & ~on_promo
         # dates count only beside a promo price: a bad date without one is ignored, as on the row path
-        starts, start_index = _per_text(get("promo_from"), lambda t: row._instant(t, layout.tz, what="promo from")
+        starts, start_index = _per_text(get("promo_from"), lambda t: row.promo_instant(layout, t, what="promo from")
                                         if t else None)
-        ends, end_index = _per_text(get("promo_to"), lambda t: row._instant(t, layout.tz, end_of_day=True,
-                                                                            what="promo to") if t else None)
+        ends, end_index = _per_text(get("promo_to"), lambda t: row.promo_instant(layout, t, end_of_day=True,
+                                                                                 what="promo to") if t else None)
         slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
         lowest, lowest_index = parsed("lowest_30d", lambda t: _in_cents(row._money(t, dc, "lowest price"))
                                       if t else (None, None))

@@ -228,3 +228,16 @@ def test_a_very_wide_file_is_read_row_by_row_in_bounded_memory(tmp_path):
     assert sum(len(i) if isinstance(i, OfferBatch) else 1 for i in items) == 200
     assert not any(isinstance(i, OfferBatch) for i in items)  # pyarrow's cost is per column and block
     assert peak < 60 << 20, f"{peak >> 20} MB"
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_promo_times_in_a_daylight_saving_change_are_read_by_the_stated_rule_with_a_note(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    path.write_text(HEADER + "1001;100001;;Zelt;129,00;99,00;29.03.2026 02:30;25.10.2026 02:30\n", encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 1)
+    [offer] = read.offers
+    assert offer.sale_start.astimezone(timezone.utc) == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)  # 03:30 CEST
+    assert offer.sale_end.astimezone(timezone.utc) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)  # the first 02:30
+    notes = " ".join(read.notes)
+    assert "'29.03.2026 02:30' does not exist in Europe/Berlin" in notes and "03:30" in notes
+    assert "'25.10.2026 02:30' occurs twice in Europe/Berlin" in notes and "the first" in notes
