@@ -289,6 +289,7 @@ class _Layout:
     tz: tzinfo
     zero_promos: int = 0
     ignored_promo_dates: int = 0
+    promo_only: int = 0  # rows whose promo price is their price (no regular price)
     time_notes: dict[str, None] = dataclass_field(default_factory=dict)  # promo times in a daylight-saving change, in order
     bad_gtins: int = 0
 
@@ -389,12 +390,13 @@ def _columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str,
     if not columns and sum(bool(re.fullmatch(r"[\d.,\s€-]+", h)) for h in header) > len(header) / 2:
         raise InputError(f"{name}: the first line looks like data, not a header"
                          f" ({_shorten(', '.join(header))}); the file needs a header line")
+    has = _shorten(", ".join(h.strip() for h in header))
     if "price" not in columns:
-        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')});"
-                         " map yours in unisono.yaml under store.columns")
+        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')}; the file has:"
+                         f" {has}); map yours in unisono.yaml under store.columns")
     if "sku" not in columns and "gtin" not in columns:
-        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')});"
-                         " map yours in unisono.yaml under store.columns")
+        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')};"
+                         f" the file has: {has}); map yours in unisono.yaml under store.columns")
     return columns
 
 
@@ -468,9 +470,14 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     if ean and gtin is None and not sku:
         raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
     promo, promo_from, promo_to = cell["promo_price"], cell["promo_from"], cell["promo_to"]
-    if not cell["price"] and promo:  # some lists blank the regular price while a promotion runs
-        raise ValueError(f"price is empty; the row has only a promo price ({promo})")
-    price, symbol = _money(cell["price"], layout.decimal_comma, "price")
+    promo_only = not cell["price"] and promo
+    if promo_only:  # lists that blank the regular price while a promotion runs: the shelf charges the promo price
+        price, symbol = _money(promo, layout.decimal_comma, "promo price")
+        if not price:  # 0,00 is "no promotion": no price at all
+            raise ValueError("price is empty")
+        promo = promo_from = promo_to = ""
+    else:
+        price, symbol = _money(cell["price"], layout.decimal_comma, "price")
 
     sale_price = start = end = None
     if promo:
@@ -492,6 +499,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     # counted for the notes only once the row is an offer
     layout.bad_gtins += bool(ean and gtin is None)
     layout.zero_promos += bool(promo and sale_price is None)
+    layout.promo_only += bool(promo_only)
     layout.ignored_promo_dates += bool(sale_price is None and (promo_from or promo_to))
     return offer
 
@@ -574,6 +582,9 @@ def _counts_notes(layout: _Layout, rows: int) -> list[str]:
         notes.append(f"{layout.name} has a header but no rows")
     if layout.zero_promos:
         notes.append(f"{n_rows(layout.zero_promos)} promo price 0: read as no promotion")
+    if layout.promo_only:
+        notes.append(f"{n_rows(layout.promo_only)} a promo price but no regular price: the promo price is read"
+                     f" as {'its' if layout.promo_only == 1 else 'their'} price")
     if layout.ignored_promo_dates:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
     notes.extend(layout.time_notes)
