@@ -303,6 +303,8 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
         first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise InputError(f"{name}: the file is empty (no header line)")
+    if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
+        raise InputError(f"{name}: this is XML or HTML, not CSV")
     delimiter = sep.group(1) if sep else _delimiter(first)
     header = next(csv.reader([first], delimiter=delimiter))
     while header and not header[-1].strip():  # a trailing delimiter
