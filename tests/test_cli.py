@@ -371,3 +371,12 @@ def test_csv_on_standard_output_is_csv_a_machine_reads(published):
     assert "\\x0d" not in out and "\r" not in out
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 7 and all(len(r["fingerprint"]) > 8 for r in rows)
+
+
+@pytest.mark.parametrize("command", [["check", "--at", AT], ["reconcile", "--at", AT], ["report", "1"]])
+def test_output_given_twice_is_refused_in_one_line_and_writes_nothing(published, tmp_path, command):
+    first, second = tmp_path / "a.html", tmp_path / "b.csv"
+    result = run(*command, "--output", str(first), "-o", str(second), project=published)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"Error: --output given 2 times ({first}, {second}): give it once"
+    assert not first.exists() and not second.exists()
