@@ -241,3 +241,12 @@ def test_promo_times_in_a_daylight_saving_change_are_read_by_the_stated_rule_wit
     notes = " ".join(read.notes)
     assert "'29.03.2026 02:30' does not exist in Europe/Berlin" in notes and "03:30" in notes
     assert "'25.10.2026 02:30' occurs twice in Europe/Berlin" in notes and "the first" in notes
+
+
+def test_one_huge_value_in_a_tsv_feed_is_a_rejection_of_its_item_and_the_others_are_kept(tmp_path):
+    path = tmp_path / "feed.tsv"
+    path.write_text("id\ttitle\tprice\na\tA\t1.00 EUR\nb\t" + "x" * (50 << 20) + "\t2.00 EUR\nc\tC\t3.00 EUR\n",
+                    encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 3)
+    assert [o.sku for o in read.offers] == ["a", "c"]
+    assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
