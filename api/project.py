@@ -25,7 +25,7 @@ from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
-from unisono.channels import stream
+from unisono.channels import ahead, stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
@@ -143,7 +143,11 @@ class Project:
         try:
             published_at = published_at or datetime.now(timezone.utc)
             started = time.perf_counter()
-            result = publish_stream(self.engine, channel, stream(channel, file, config, notes, published_at),
+            if channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
+                entries = ahead.stream(channel, file, config, notes)
+            else:
+                entries = stream(channel, file, config, notes, published_at)
+            result = publish_stream(self.engine, channel, entries,
                                     notes=notes, source=str(file), sha256=file_sha256(file),
                                     published_at=published_at, effective_from=effective_from, progress=progress,
                                     after=after)
@@ -211,7 +215,8 @@ class Project:
             try:
                 result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end,
                                            engine_name=engine, ruleset_hash=result.ruleset_hash,
-                                           findings=result.findings, waived=len(result.waived), rules=result.rules)
+                                           findings=result.findings, waived=result.waived,
+                                           undecided=result.undecided, rules=result.rules)
             except ReadOnlyCatalog as e:  # a check still gates (a reconcile exists to be recorded: it fails)
                 if kind == "reconcile":
                     raise

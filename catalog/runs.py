@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import FindingRow, Run, RunRule
@@ -15,25 +15,28 @@ CHUNK = 5_000  # findings inserted (and read back) per statement: the parameters
 
 
 def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, ruleset_hash: str,
-               findings: list[Finding], window_end: datetime | None = None, waived: int = 0,
-               rules: list[RuleInfo] | None = None) -> int:
-    """Store a run with its current findings (resolved ones are counted, not stored again)."""
+               findings: list[Finding], window_end: datetime | None = None, waived: list[Finding] = (),
+               undecided: list[Finding] = (), rules: list[RuleInfo] | None = None) -> int:
+    """Store a run with its current findings (resolved ones are counted, not stored again), and
+    apart from them the waived and the undecided ones (for its reports)."""
     current = [f for f in findings if f.status != "resolved"]
+    stored = [*((f, None) for f in current), *((f, "waived") for f in waived), *((f, "undecided") for f in undecided)]
     with write_transaction(engine) as conn:
         run_id = conn.execute(insert(Run.__table__).values(
             kind=kind, at=at, window_end=window_end, started_at=datetime.now(timezone.utc), engine=engine_name,
             ruleset_hash=ruleset_hash, findings=len(current), new=sum(f.status == "new" for f in findings),
-            resolved=sum(f.status == "resolved" for f in findings), waived=waived,
+            resolved=sum(f.status == "resolved" for f in findings), waived=len(waived),
         )).inserted_primary_key[0]
         if rules:
             conn.execute(insert(RunRule.__table__), [
                 {"run_id": run_id, "rule": r.id, "title": r.title, "kind": r.kind, "severity": r.severity.value,
                  "position": i} for i, r in enumerate(rules)])
-        for i in range(0, len(current), CHUNK):
+        for i in range(0, len(stored), CHUNK):
             conn.execute(insert(FindingRow.__table__), [
                 {"run_id": run_id, "fingerprint": f.fingerprint, "rule": f.rule, "kind": f.kind,
-                 "severity": f.severity.value, "sku": f.sku, "message": f.message, "data": f.model_dump_json()}
-                for f in current[i:i + CHUNK]
+                 "severity": f.severity.value, "sku": f.sku, "message": f.message, "data": f.model_dump_json(),
+                 "aside": aside}
+                for f, aside in stored[i:i + CHUNK]
             ])
     return run_id
 
@@ -57,7 +60,8 @@ def run_fingerprints(engine: Engine, run_ids: list[int]) -> set[str]:
         return set()
     finding = FindingRow.__table__
     with engine.connect() as conn:
-        return set(conn.execute(select(finding.c.fingerprint).where(finding.c.run_id.in_(run_ids))).scalars())
+        return set(conn.execute(select(finding.c.fingerprint).where(
+            finding.c.run_id.in_(run_ids), finding.c.aside.is_(None))).scalars())
 
 
 def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> list[Finding]:
@@ -71,7 +75,8 @@ def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> 
     with engine.connect() as conn:
         for i in range(0, len(wanted), CHUNK):
             rows = conn.execute(select(finding.c.run_id, finding.c.fingerprint, finding.c.data).where(
-                finding.c.run_id.in_(run_ids), finding.c.fingerprint.in_(wanted[i:i + CHUNK])))
+                finding.c.run_id.in_(run_ids), finding.c.fingerprint.in_(wanted[i:i + CHUNK]),
+                finding.c.aside.is_(None)))
             for run_id, fp, data in rows:
                 if fp not in found or rank[run_id] < found[fp][0]:
                     found[fp] = (rank[run_id], data)
@@ -104,20 +109,30 @@ def rules_of_run(engine: Engine, run_id: int) -> list[RuleInfo]:
     return [RuleInfo(id=r.rule, title=r.title, kind=r.kind, severity=Severity(r.severity)) for r in rows]
 
 
-def iter_run_findings(engine: Engine, run_id: int) -> Iterator[Finding]:
-    """The run's stored findings in the order they were stored, CHUNK at a time: memory does not grow
-    with the run (keyset paging by id: no server-side cursor, the same on every backend)."""
+def iter_run_findings(engine: Engine, run_id: int, aside: str | None = None) -> Iterator[Finding]:
+    """The run's stored findings that stand (or those set aside: "waived", "undecided") in the order
+    they were stored, CHUNK at a time: memory does not grow with the run (keyset paging by id: no
+    server-side cursor, the same on every backend)."""
     finding = FindingRow.__table__
+    which = finding.c.aside.is_(None) if aside is None else finding.c.aside == aside
     last = -1
     while True:
         with engine.connect() as conn:
             rows = conn.execute(select(finding.c.id, finding.c.data).where(
-                finding.c.run_id == run_id, finding.c.id > last).order_by(finding.c.id).limit(CHUNK)).all()
+                finding.c.run_id == run_id, which, finding.c.id > last).order_by(finding.c.id).limit(CHUNK)).all()
         for _, data in rows:
             yield Finding.model_validate_json(data)
         if len(rows) < CHUNK:
             return
         last = rows[-1][0]
+
+
+def count_aside(engine: Engine, run_id: int, aside: str) -> int:
+    """How many of the run's findings were set aside so ("undecided"); 0 for a run stored before
+    runs kept them."""
+    finding = FindingRow.__table__
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).where(finding.c.run_id == run_id, finding.c.aside == aside)).scalar_one()
 
 
 def compared_runs(engine: Engine, run: Run) -> list[int]:

@@ -155,6 +155,7 @@ class FindingRow(SQLModel, table=True):
     sku: str
     message: str = Field(sa_column=Column(Text, nullable=False))
     data: str = Field(sa_column=Column(Text, nullable=False))  # the whole finding as JSON
+    aside: str | None = None  # "waived" or "undecided": reported apart, never compared; NULL: it stands
 
 
 # Publishing converts every offer's prices, and a file repeats few distinct ones: each is

@@ -36,7 +36,7 @@ from unisono.channels.parsing import (
     normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
 from unisono.domain.config import NewsletterTemplate, ProjectConfig
-from unisono.domain.models import ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
+from unisono.domain.models import TITLE_KEY, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
 
 CHANNEL = "newsletter"
 _Window = tuple[datetime | None, datetime | None]  # [valid_from, valid_to); None = open
@@ -424,9 +424,6 @@ def _image(block: nb.Block) -> str | None:
             if src.lower().startswith(("http://", "https://")):
                 return src
     return None
-
-
-TITLE_KEY = "urn:unisono:title:"
 
 
 def _title_key(ctx: _Context, title: str) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -37,6 +37,7 @@ from unisono.domain.models import Availability, ChannelRead, InputError, Offer, 
 CHANNEL = "shop"
 BATCH = 50_000  # items per span of the stream: a span's offers are one OfferBatch
 PART = 5_000  # offers held as Python values at most: then made columns (memory: a part, not a span)
+SPLIT_FROM = 32 << 20  # bytes of XML from which two processes read a feed (each ~0.3 s to start)
 _SPAN_END = object()  # in _entries: the rows of a span are complete (its rejections follow)
 
 _AVAILABILITY = {
@@ -80,28 +81,37 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
     return result
 
 
-def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) -> Iterator[OfferBatch | Rejection]:
+def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None, *,
+           split_from: int | None = None) -> Iterator[OfferBatch | Rejection]:
     """The feed as OfferBatches (the offers, `line` column: where each item starts) and Rejections,
     in file order by spans: the items are taken BATCH at a time; of each span, first its offers
     (one batch, in file order), then its rejections (in file order). Every item is exactly one row
     or one rejection. When the iteration is complete, what a user should know about the whole
-    file is appended to `notes`."""
-    location = config.shop.location
+    file is appended to `notes`. An XML feed of `split_from` bytes or more (default SPLIT_FROM) is
+    read by two processes, each half (channels/shop_split.py), on a machine with two cores."""
+    yield from tables(_entries(path, config, notes, SPLIT_FROM if split_from is None else split_from),
+                      config.shop.location, path.name)
+
+
+def tables(entries: Iterable, location: str, name: str) -> Iterator[OfferBatch | Rejection]:
+    """_entries' spans as OfferBatches and Rejections."""
     parts: list[pa.Table] = []
-    for entry in _entries(path, config, notes):
-        if isinstance(entry, Rejection):
+    for entry in entries:
+        if isinstance(entry, (Rejection, OfferBatch)):  # (a batch: made by the second process of a split read)
             yield entry
         elif entry is _SPAN_END:
             if parts:
-                yield OfferBatch(CHANNEL, path.name, _combine(parts, location))
+                yield OfferBatch(CHANNEL, name, _combine(parts, location))
                 parts.clear()
         else:
             parts.append(_table(entry, location))
 
 
-def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iterator[list[tuple] | object | Rejection]:
+def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
+             split_from: int | None = None) -> Iterator[list[tuple] | object | Rejection | OfferBatch]:
     """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
-    then the span's rejections."""
+    then the span's rejections; an XML feed of split_from bytes or more (None: never) is read in
+    two halves, the second's spans as OfferBatches."""
     raw = _head(path)
     encoding = unicode_encoding(raw)  # UTF-16 or UTF-32 by its byte order mark (or an XML declaration)
     head = raw.decode(encoding, errors="ignore") if encoding else raw.decode("utf-8", errors="ignore")
@@ -110,45 +120,64 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iter
         raise InputError(f"{path.name}: the file is empty")
     if head.startswith(("<!doctype html", "<html")):
         raise InputError(f"{path.name}: this is an HTML page, not a product feed")
+    currency, why = _bare_price_currency(path, encoding, head.startswith("<"), config)
+    # the reader (and a split read's second process) takes it as shop.currency
+    config = config.model_copy(update={"shop": config.shop.model_copy(update={"currency": currency})})
+    reader = Reader(path.name, config)
     # XML: libxml2 reads UTF-16 itself (byte order mark or declaration), UTF-32 as a UTF-8 copy; a table
     # is decoded here
-    if head.startswith("<"):
-        items = xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path)
+    if not head.startswith("<"):
+        yield from reader.spans(tabular_items(path, encoding or "utf-8-sig"))
+    elif encoding is None and split_from is not None and path.stat().st_size >= split_from:
+        from unisono.channels import shop_split  # only for large feeds
+
+        yield from shop_split.entries(path, config, reader)
     else:
-        items = tabular_items(path, encoding or "utf-8-sig")
-    currency, why = _bare_price_currency(path, encoding, head.startswith("<"), config)
-    tally = _Tally()
-    rows: list[tuple] = []
-    add = _adder(rows, config, currency, tally)
-    rejections: list[Rejection] = []
-    name = path.name
-    left = BATCH  # items still to take into this span
-    for fields, line, raw in items:
-        reason = fields if isinstance(fields, str) else add(fields, line)
-        if reason is not None:
-            raw_text = raw() if callable(raw) else etree.tostring(raw, encoding="unicode", with_tail=False)
-            rejections.append(Rejection(channel=CHANNEL, source=SourceRef(file=name, line=line),
-                                        reason=reason, raw=raw_text))
-        left -= 1
-        if not left:
-            tally.rows += BATCH
-            left = BATCH
-            if rows:
+        yield from reader.spans(xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path))
+    if notes is not None:
+        notes.extend(_notes(path.name, reader.currency, why, reader.tally))
+
+
+class Reader:
+    """Items into spans of offer rows and rejections, remembering what the next item needs: the
+    ids seen (a repeated id is a duplicate) and what the notes count. `items`: items taken so far."""
+
+    def __init__(self, name: str, config: ProjectConfig) -> None:
+        self.name = name
+        self.currency = config.shop.currency or config.currency
+        self.tally = _Tally()
+        self.seen: dict[str, int] = {}  # id -> line of its first item
+        self.rows: list[tuple] = []
+        self.add = _adder(self.rows, config, self.currency, self.tally, self.seen)
+        self.items = 0
+
+    def spans(self, items: Iterable) -> Iterator[list[tuple] | object | Rejection]:
+        rows, rejections = self.rows, []
+        in_span = 0
+        for fields, line, raw in items:
+            self.items += 1
+            reason = fields if isinstance(fields, str) else self.add(fields, line)
+            if reason is not None:
+                raw_text = raw() if callable(raw) else etree.tostring(raw, encoding="unicode", with_tail=False)
+                rejections.append(Rejection(channel=CHANNEL, source=SourceRef(file=self.name, line=line),
+                                            reason=reason, raw=raw_text))
+            in_span += 1
+            if in_span == BATCH:
+                yield from self._span_end(rejections)
+                in_span = 0
+            elif len(rows) >= PART:
                 yield rows.copy()
                 rows.clear()
-            yield _SPAN_END
-            yield from rejections
-            rejections.clear()
-        elif len(rows) >= PART:
-            yield rows.copy()
-            rows.clear()
-    tally.rows += BATCH - left
-    if rows:
-        yield rows.copy()
-    yield _SPAN_END
-    yield from rejections
-    if notes is not None:
-        notes.extend(_notes(path.name, currency, why, tally))
+        yield from self._span_end(rejections)
+        self.tally.rows = self.items
+
+    def _span_end(self, rejections: list[Rejection]) -> Iterator[list[tuple] | object | Rejection]:
+        if self.rows:
+            yield self.rows.copy()
+            self.rows.clear()
+        yield _SPAN_END
+        yield from rejections
+        rejections.clear()
 
 
 def unicode_encoding(head: bytes) -> str | None:
@@ -261,10 +290,11 @@ def _sale_window(text: str, tz: tzinfo) -> tuple[datetime, datetime, int, int]:
     return start, end, (start - _EPOCH) // _MICROSECOND, (end - _EPOCH) // _MICROSECOND
 
 
-def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tally) -> Callable[[dict[str, str], int], str | None]:
+def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tally,
+           seen: dict[str, int]) -> Callable[[dict[str, str], int], str | None]:
     """add(fields, line): append the item's offer row to `rows` and return None, or return the
-    reason a merchandiser reads why it is no offer. Ids are remembered for duplicate messages."""
-    seen: dict[str, int] = {}  # id -> line of its first item
+    reason a merchandiser reads why it is no offer. Ids are remembered in `seen` (id -> line of
+    its first item) for duplicate messages."""
     tz = config.tz
     unknown = tally.unknown_availability
     append = rows.append

@@ -43,7 +43,7 @@ def _name(raw: str) -> str:
 
 def _iterparse(fh: BinaryIO, **kw) -> etree.iterparse:
     # Untrusted input. lxml (for streaming and line numbers) with no entity expansion, no DTD
-    # loading, no network, no huge text nodes; _check_prolog refuses DOCTYPEs that declare entities.
+    # loading, no network, no huge text nodes; check_prolog refuses DOCTYPEs that declare entities.
     return etree.iterparse(fh, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, **kw)
 
 
@@ -53,7 +53,7 @@ def _xml_error(path: Path, e: etree.XMLSyntaxError) -> InputError:
     return InputError(f"{path.name}{where}: the XML ends early or is malformed ({' '.join(msg.split())})")
 
 
-def _check_prolog(path: Path) -> None:
+def check_prolog(path: Path) -> None:
     """Parse up to the root element: refuse entity declarations and documents that are not feeds."""
     try:
         with path.open("rb") as fh:
@@ -75,12 +75,15 @@ def _check_prolog(path: Path) -> None:
 _UNKNOWN = object()
 
 
-def xml_items(path: Path) -> Iterator[_Item]:
-    _check_prolog(path)
+def xml_items(path: Path, piece: Callable[[], BinaryIO] | None = None, line_shift: int = 0) -> Iterator[_Item]:
+    """The feed's items. `piece`: opens a part of the feed made a document of its own (two
+    processes read a large feed, channels/shop_split.py); its lines + line_shift are the file's."""
+    if piece is None:
+        check_prolog(path)
     keys: dict = {}  # child tag -> (GMC field, rank) or None: the few tags of a feed, looked up once
     feed_parent: dict[str, bool] = {}  # parent tag -> whether its <item>s are products
     try:
-        with path.open("rb") as fh:
+        with piece() if piece else path.open("rb") as fh:
             for _, item in _iterparse(fh, events=("end",), tag=("{*}item", "{*}entry")):
                 parent = item.getparent()
                 if parent is None:
@@ -90,13 +93,26 @@ def xml_items(path: Path) -> Iterator[_Item]:
                     product = feed_parent[parent.tag] = etree.QName(parent).localname in ("channel", "feed", "rss")
                 if not product:
                     continue  # an <item> inside something else is not a product
-                yield _xml_fields(item, keys), item.sourceline, item  # the item is whole until resumed
+                yield _xml_fields(item, keys), _line(item) + line_shift, item  # whole until resumed
                 # streaming: drop this item and everything before it; the tree stays one item big
                 item.clear(keep_tail=False)
                 while item.getprevious() is not None:
                     del parent[0]
     except etree.XMLSyntaxError as e:
         raise _xml_error(path, e) from None
+
+
+def _line(item: etree._Element) -> int:
+    """The line of the item's start tag. libxml2 keeps an element's line only up to 65,534; from
+    65,535 on it gives the line where the element's first text ends (the pretty-printing's "\n   "
+    before the first child, on the next line): the line less the line breaks in that text."""
+    line = item.sourceline
+    if line < 65_535:
+        return line
+    node = item
+    while node.text is None and len(node) and isinstance(node[0].tag, str):
+        node = node[0]
+    return line - (node.text or "").count("\n")
 
 
 def _xml_fields(item: etree._Element, keys: dict) -> dict[str, str]:

@@ -102,9 +102,7 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     hanging(console, "", Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
     if len(current) > 1:  # where they are, before the list: per rule and per location
         per_rule = Counter(f.rule for f in current)
-        # the stores and newsletters concerned (the shop is most rules' reference: counted only when alone)
-        per_location = Counter(loc for f in current for loc in dict.fromkeys(
-            [loc for loc in f.locations if not loc.startswith("shop:")] or f.locations[:1]))
+        per_location = Counter(loc for f in current for loc in f.concerned)
         hanging(console, Text("By rule: ", style="dim"), Text(", ".join(f"{r} {n:,}" for r, n in per_rule.most_common())))
         hanging(console, Text("By location: ", style="dim"),
                 Text(", ".join(f"{loc} {n:,}" for loc, n in per_location.most_common(12))

@@ -44,6 +44,14 @@ class Finding(BaseModel):
     status: str | None = None  # reconcile: new, open (still there) or resolved (gone since the last run)
 
     @property
+    def concerned(self) -> list[str]:
+        """The locations where the finding is acted on: the stores and newsletters it names (the shop is
+        most rules' reference, so it counts only when it is all the finding names; "shop:*", no shop
+        location, is never a place)."""
+        acted = [loc for loc in self.locations if not loc.startswith("shop:")]
+        return list(dict.fromkeys(acted or [loc for loc in self.locations[:1] if not loc.endswith(":*")]))
+
+    @property
     def fingerprint(self) -> str:
         """Stable across runs: rule, product and locations; never the message or the values."""
         basis = "\x1f".join([self.rule, self.sku, *sorted(self.locations)])

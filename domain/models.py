@@ -13,6 +13,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from unisono.domain.claims import ClaimTerms
 CHANNELS = ("shop", "store", "newsletter")
+# The key of a newsletter block with neither link nor product number: its title, made a URN
+# ("urn:unisono:title:young-woman-dress"), held where a link would be.
+TITLE_KEY = "urn:unisono:title:"
 
 
 def cents(value: Decimal | None) -> int | None:

@@ -27,7 +27,7 @@ def when(f: Finding, run: ReportRun) -> str:
 def write_markdown(run: ReportRun, out: TextIO) -> None:
     s = run.summary()
     out.write(f"# unisono {run.kind} as of {s['at']}\n\n")
-    undecided = "" if run.undecided is None else f", {run.undecided} undecided"
+    undecided = f", {run.undecided} undecided"
     out.write(f"{s['findings']} findings, {s['waived']} waived{undecided}; failing at {s['fail_on']} and above: "
               f"{'yes' if s['failed'] else 'no'}\n\n")
     out.write("| rule | findings |\n| --- | ---: |\n")

@@ -60,7 +60,7 @@ class ReportRun:
     run_id: int | None = None
     engine: str = "sql"
     waived: int = 0
-    undecided: int | None = 0  # None: not known (a stored run keeps no undecided findings)
+    undecided: int = 0
     live_offers: dict[str, int] | None = None
     trend: list[TrendPoint] = field(default_factory=list)
     summary_extra: dict = field(default_factory=dict)  # what only a run just evaluated knows (rejected rows)
@@ -99,7 +99,7 @@ class ReportRun:
             if f.severity.rank >= self.fail_on.rank:
                 s.failing += 1
                 s.failing_by_rule[f.rule] += 1
-            for loc in f.locations:
+            for loc in f.concerned:  # as the terminal's "By location": where to act
                 s.by_location[loc] += 1
         for f in self.waived_findings():
             s.values_per_rule[f.rule] = max(s.values_per_rule[f.rule], len(f.values))
@@ -144,8 +144,8 @@ def from_result(result, fail_on: Severity, tz: tzinfo, engine: Engine | None = N
 
 def from_catalog(engine: Engine, run_id: int | None, fail_on: Severity, tz: tzinfo) -> ReportRun:
     """A stored run, read back without evaluating anything. Raises LookupError when there is none."""
-    from unisono.catalog.runs import (compared_runs, find_run, iter_run_findings, rules_of_run, run_findings,
-                                      run_fingerprints)
+    from unisono.catalog.runs import (compared_runs, count_aside, find_run, iter_run_findings, rules_of_run,
+                                      run_findings, run_fingerprints)
 
     run = find_run(engine, run_id)
     if run is None:
@@ -162,8 +162,10 @@ def from_catalog(engine: Engine, run_id: int | None, fail_on: Severity, tz: tzin
 
     return ReportRun(
         kind=run.kind, at=run.at, tz=tz, fail_on=fail_on, ruleset=run.ruleset_hash, rules=rules_of_run(engine, run.id),
-        read_findings=read_findings, window_end=run.window_end, run_id=run.id, engine=run.engine, waived=run.waived,
-        undecided=None, trend=_trend(engine, run.id) if run.kind == "reconcile" else [],
+        read_findings=read_findings, read_waived=lambda: iter_run_findings(engine, run.id, "waived"),
+        read_undecided=lambda: iter_run_findings(engine, run.id, "undecided"), window_end=run.window_end,
+        run_id=run.id, engine=run.engine, waived=run.waived, undecided=count_aside(engine, run.id, "undecided"),
+        trend=_trend(engine, run.id) if run.kind == "reconcile" else [],
     )
 
 

@@ -64,7 +64,7 @@ def write_xlsx(run: ReportRun, path: Path) -> None:
     for rule in run.rule_ids():
         ws = book.wb.add_worksheet(sheet_name(rule, taken))
         pairs = max(stats.values_per_rule.get(rule, 0), 1)
-        columns = FIXED + [c for i in range(1, pairs + 1) for c in (f"location {i}", f"value {i}")] + TAIL
+        columns = FIXED + [c for i in range(1, pairs + 1) for c in (f"location {i}", f"value {i}")] + _tail(run)
         for col, name in enumerate(columns):
             ws.write_string(0, col, name, book.bold)
             ws.set_column(col, col, WIDTHS.get(name.split()[0], 14))
@@ -78,6 +78,11 @@ def write_xlsx(run: ReportRun, path: Path) -> None:
         ws.autofilter(0, 0, max(rows - 1, 1), ncols - 1)
     _summary(book, run, summary)
     book.wb.close()
+
+
+def _tail(run: ReportRun) -> list[str]:
+    """The columns after the values: from and to (a finding's interval) only for a run over a window."""
+    return TAIL if run.window_end else [c for c in TAIL if c not in ("from", "to")]
 
 
 def _everything(run: ReportRun):
@@ -97,13 +102,16 @@ def _finding_row(book: _Book, run: ReportRun, ws, row: int, f: Finding, pairs: i
         else:
             book.text(ws, row, col + 1, value)
         col += 2
+    tail = _tail(run)
     col = len(FIXED) + 2 * pairs
     if (diff := difference(f)) is not None:
         ws.write_number(row, col, float(diff[0]), book.money_format(diff[1]))
-    for i, t in enumerate((f.valid_from, f.valid_to), 1):
-        if t is not None:
-            ws.write_datetime(row, col + i, local(t, run.tz), book.date)
-    for i, value in enumerate([f.message, " | ".join(f.sources), f.extra.get("waiver", ""), f.fingerprint], 3):
+    if "from" in tail:
+        for i, t in enumerate((f.valid_from, f.valid_to), 1):
+            if t is not None:
+                ws.write_datetime(row, col + i, local(t, run.tz), book.date)
+    texts = [f.message, " | ".join(f.sources), f.extra.get("waiver", ""), f.fingerprint]
+    for i, value in enumerate(texts, len(tail) - len(texts)):
         book.text(ws, row, col + i, value)
 
 
@@ -124,7 +132,7 @@ def _summary(book: _Book, run: ReportRun, ws) -> None:
              ("findings", stats.findings)]
     rows += [(f"  {sev}", n) for sev, n in stats.by_severity.items()]
     rows += [(f"  {st}", stats.by_status.get(st, 0)) for st in ("new", "open", "resolved") if run.kind == "reconcile"]
-    rows += [("waived", run.waived), ("undecided", "not stored with the run" if run.undecided is None else run.undecided)]
+    rows += [("waived", run.waived), ("undecided", run.undecided)]
     r = 2
     for label, value in rows:
         ws.write_string(r, 0, label)
@@ -150,7 +158,7 @@ def _summary(book: _Book, run: ReportRun, ws) -> None:
                                  status.get("new", 0), status.get("open", 0), status.get("resolved", 0)], 4):
             ws.write_number(r, col, n)
     r += 2
-    ws.write_string(r, 0, "location", book.bold)
+    ws.write_string(r, 0, "location (where to act)", book.bold)
     ws.write_string(r, 1, "findings", book.bold)
     for loc, n in sorted(stats.by_location.items(), key=lambda kv: (-kv[1], kv[0])):
         r += 1

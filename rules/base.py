@@ -18,7 +18,7 @@ from sqlalchemy import Select, Table, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from unisono.domain.findings import Finding, Severity, location_label
-from unisono.domain.models import CHANNELS
+from unisono.domain.models import CHANNELS, TITLE_KEY
 from unisono.rules.messages import check_template, did_you_mean, fill_template, offer_name
 from unisono.rules.scope import Scope, scope_clause
 
@@ -168,6 +168,8 @@ def product_title(row: Row, offers: list[OfferView]) -> str | None:
 
 def product_label(sku: str, title: str | None, *, by_link: bool = False) -> str:
     """How a message names the product: "100203 'Wanderschuh Alpin GTX Herren'"."""
+    if by_link and sku.startswith(TITLE_KEY):
+        return f"'{title or sku.removeprefix(TITLE_KEY)}' (the newsletter gives it no link and no SKU)"
     if by_link:
         named = f"'{title}' " if title else "the product "
         return f"{named}(link {sku}; no SKU could be resolved from it)"

@@ -82,6 +82,8 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert counts == {"price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2,
                       "reference-price-30-days": 0, "newsletter-claims-hold": 0, "newsletter-service-claims": 0}
     assert ["as of", datetime(2026, 11, 24, 12, 0)] == summary[3][:2]
+    where = [r[0] for r in summary].index("location (where to act)")  # as the terminal's "By location"
+    assert [r[:2] for r in summary[where + 1:]] == [["newsletter:newsletter", 3], ["store:1002", 2], ["store:1003", 2]]
     parity = sheet_rows(wb["price-parity"])
     assert len(parity) == 4
     by_sku = {r["sku"].value: r for r in parity}
@@ -90,6 +92,7 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert (row["value 1"].value, row["value 2"].value, row["difference"].value) == (25.19, 30.19, pytest.approx(5))
     assert row["value 2"].data_type == "n" and row["value 2"].number_format == '#,##0.00 "EUR"'
     assert row["status"].value == "new"
+    assert "from" not in by_sku["100085"] and "message" in by_sku["100085"]  # an instant: no interval columns
     ws = wb["price-parity"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     assert sheet_rows(wb["reference-price-30-days"]) == []  # a rule without findings: its header only
@@ -150,8 +153,11 @@ def test_html_is_self_contained_and_shows_every_rule(project, tmp_path):
     assert "FAIL" in text and "24.11.2026 12:00" in text and "reference-price-30-days" in text
     assert html.index("Rules") < html.index("Findings per rule") < html.index('id="rows"')  # summary first
     rows = json.loads(next(t for a, t in page.scripts if a.get("id") == "rows"))
-    assert len(rows) == 7 and {r[0] for r in rows} == {"price-parity", "newsletter-price-honoured",
-                                                        "advertised-in-shop"}
+    standing = [r for r in rows if r[2] == "new"]
+    assert len(standing) == 7 and {r[0] for r in standing} == {"price-parity", "newsletter-price-honoured",
+                                                                "advertised-in-shop"}
+    # the rest: what the rules could not judge (too short a history, a claim whose scope matches nothing)
+    assert {r[2] for r in rows if r not in standing} == {"undecided"}
     assert "Trend over the last reconcile runs" in html
 
 
@@ -353,3 +359,23 @@ def test_a_report_narrows_like_check_and_refuses_a_rule_the_run_does_not_know(pr
     assert len(limited["findings"]) == 1
     typo = run("report", "--rule", "price-partiy", "--format", "json", project=project)
     assert typo.exit_code == 2 and "price-parity" in typo.output and "Traceback" not in typo.output
+
+
+def test_a_stored_run_keeps_its_waived_and_undecided_findings_apart_from_the_comparison(project, tmp_path):
+    assert run("waive", "price-parity", "100085", "--reason", "Abverkauf in 1002", project=project).exit_code == 0
+    assert run("reconcile", "--at", "2026-11-24T13:00", project=project).exit_code == 1
+    stored = json.loads(run("report", "--format", "json", project=project).output)
+    live = json.loads(run("check", "--at", "2026-11-24T13:00", "--format", "json", project=project).output)
+    fingerprints = lambda fs: sorted(f["fingerprint"] for f in fs)  # noqa: E731
+    assert [f["sku"] for f in stored["waived"]] == ["100085"] and "Abverkauf" in json.dumps(stored["waived"])
+    assert fingerprints(stored["waived"]) == fingerprints(live["waived"])
+    assert fingerprints(stored["undecided"]) == fingerprints(live["undecided"])
+    assert stored["summary"]["undecided"] == len(live["undecided"])
+    # waived is neither resolved now nor open later: the comparison is over the findings that stand
+    assert stored["summary"]["status"] == {"new": 0, "open": 6, "resolved": 0}
+    assert run("waivers", "remove", "1", project=project).exit_code == 0
+    assert run("reconcile", "--at", "2026-11-24T14:00", project=project).exit_code == 1
+    again = json.loads(run("report", "--format", "json", project=project).output)
+    assert [f["sku"] for f in again["findings"] if f["status"] == "new"] == ["100085"]
+    sheet = openpyxl.load_workbook(report(project, tmp_path / "w.xlsx", "#2"))["price-parity"]
+    assert [r["status"].value for r in sheet_rows(sheet) if r["sku"].value == "100085"] == ["waived"]

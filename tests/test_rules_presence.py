@@ -69,6 +69,14 @@ def test_a_product_only_known_by_its_link_is_reported_with_the_link(live_conn):
                          "which is not in the shop.")
 
 
+def test_a_block_known_only_by_its_title_is_not_shown_as_a_link(live_conn):
+    key = "urn:unisono:title:zelt-kuppel-2p"  # a newsletter block with neither link nor product number
+    (f,) = check(live_conn, presence(),
+                 offer("newsletter", "bf-2026", key, "129.99", sku=None, url=key, title="Zelt Kuppel 2P"))
+    assert f.message == ("Newsletter bf-2026 advertises 'Zelt Kuppel 2P' (the newsletter gives it no link and no SKU), "
+                         "which is not in the shop.")
+
+
 def test_one_finding_per_issue_and_missing_channel(live_conn):
     rule = presence(require_in=["shop", "store"])
     findings = check(live_conn, rule,

@@ -1,0 +1,78 @@
+"""A large file read in a second process (channels/ahead.py) gives what the adapter gives in this
+one, in the same order: offers, rejections (duplicates withdrawing earlier offers), notes, errors;
+and publishing through it stores the same catalog."""
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import select
+
+from unisono.api.project import Project
+from unisono.catalog.tables import OfferRow, RejectionRow
+from unisono.channels import ahead, stream
+from unisono.demo.generator import generate
+from unisono.domain.batch import OfferBatch
+from unisono.domain.config import ProjectConfig
+from unisono.domain.models import InputError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+CONFIG = ProjectConfig()
+
+
+def entries(items) -> list:
+    """Batches as their rows, everything else as itself: comparable across processes."""
+    return [("batch", e.table.to_pylist()) if isinstance(e, OfferBatch) else e for e in items]
+
+
+@pytest.mark.parametrize("channel, file", [
+    ("store", FIXTURES / "store" / "with_rejections.csv"),
+    ("store", FIXTURES / "store" / "filialpreise_cp1252.csv"),
+    ("shop", FIXTURES / "shop" / "rejections.xml"),
+    ("shop", FIXTURES / "shop" / "feed.tsv"),
+])
+def test_a_second_process_yields_what_the_adapter_yields(channel, file):
+    here_notes, there_notes = [], []
+    here = entries(stream(channel, file, CONFIG, here_notes))
+    there = entries(ahead.stream(channel, file, CONFIG, there_notes))
+    assert there == here and there_notes == here_notes
+
+
+def test_duplicate_rows_found_at_the_end_withdraw_offers_across_the_pipe(tmp_path):
+    path = tmp_path / "prices.csv"
+    rows = "".join(f"1001;A{i};{i},99\n" for i in range(2000)) + "1001;A7;1,00\n"
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + rows, encoding="utf-8")
+    here, there = entries(stream("store", path, CONFIG, [])), entries(ahead.stream("store", path, CONFIG, []))
+    assert there == here
+    withdrawn = [e for e in there if not isinstance(e, tuple) and e.withdraws_offer]
+    assert [(w.source.line, w.reason) for w in withdrawn] == [
+        (2002, "duplicate row for store 1001 and sku A7 (first at line 9)")]
+
+
+def test_an_unreadable_file_gives_the_adapters_error(tmp_path):
+    path = tmp_path / "prices.csv"
+    path.write_text("Filiale;Artikelnummer;Bemerkung\n1001;A1;x\n", encoding="utf-8")
+    with pytest.raises(InputError) as here:
+        list(stream("store", path, CONFIG, []))
+    with pytest.raises(InputError) as there:
+        list(ahead.stream("store", path, CONFIG, []))
+    assert str(there.value) == str(here.value)
+
+
+def test_publishing_through_a_second_process_stores_the_same_catalog(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    generate(data, skus=600, stores=3, seed=11)
+
+    def catalog(name: str) -> tuple[list, list]:
+        project = Project.init(tmp_path / name)
+        for channel, file in (("shop", "shop_feed.xml"), ("store", "store_prices.csv")):
+            project.publish(channel, data / file)
+        with project.engine.connect() as conn:
+            o, r = OfferRow.__table__, RejectionRow.__table__
+            offers = conn.execute(select(*[c for c in o.c if c.name != "id"]).order_by(o.c.id)).all()
+            rejections = conn.execute(select(r.c.source, r.c.line, r.c.reason).order_by(r.c.id)).all()
+        return offers, rejections
+
+    one = catalog("here")
+    monkeypatch.setattr(ahead, "AHEAD_FROM", 0)
+    two = catalog("there")
+    assert two == one and len(one[0]) > 600

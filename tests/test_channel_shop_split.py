@@ -1,0 +1,120 @@
+"""A large XML feed read in two halves by two processes says exactly what one reader says:
+the same offers (values and lines), rejections, notes and errors, whatever the feed does at the cut."""
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from unisono.channels import shop_split
+from unisono.channels.shop import stream
+from unisono.domain.batch import OfferBatch
+from unisono.domain.config import ProjectConfig
+from unisono.domain.models import InputError
+
+CONFIG = ProjectConfig()
+NEVER = 1 << 62  # split_from: one reader
+ALWAYS = 0  # split_from: two halves whatever the size
+
+pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="a split read needs two cores")
+
+
+def item(i: int, *, price: str | None = "19.99 EUR", sku: str | None = None, extra: str = "") -> str:
+    price_line = f"\n      <g:price>{price}</g:price>" if price is not None else ""
+    return (f"    <item>\n      <g:id>{sku or f'SKU{i}'}</g:id>\n      <g:title>Jacke {i}</g:title>"
+            f"\n      <g:link>https://shop.example/p/{i}</g:link>{price_line}"
+            f"\n      <g:availability>{'in stock' if i % 7 else 'vielleicht'}</g:availability>{extra}\n    </item>")
+
+
+def feed(tmp_path: Path, items: list[str], name: str = "feed.xml") -> Path:
+    path = tmp_path / name
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g="http://base.google.com/ns/1.0">\n'
+                    "  <channel>\n    <title>Shop</title>\n" + "\n".join(items) + "\n  </channel>\n</rss>\n",
+                    encoding="utf-8")
+    return path
+
+
+def read(path: Path, split_from: int):
+    notes: list[str] = []
+    batches, rejections = [], []
+    for entry in stream(path, CONFIG, notes, split_from=split_from):
+        if isinstance(entry, OfferBatch):
+            batches.append(entry.table)
+        else:
+            rejections.append((entry.source.line, entry.reason, entry.raw))
+    return pa.concat_tables(batches) if batches else None, rejections, notes
+
+
+def assert_same_as_one_reader(path: Path):
+    one, two = read(path, NEVER), read(path, ALWAYS)
+    assert one[0].equals(two[0])
+    assert one[1:] == two[1:]
+    return two
+
+
+def test_two_halves_give_the_offers_rejections_and_notes_of_one_reader(tmp_path):
+    items = [item(i, price=None if i % 50 == 3 else ("19.99" if i % 11 == 0 else "19.99 EUR")) for i in range(4000)]
+    path = feed(tmp_path, items)
+    assert shop_split.cut(path) is not None  # (the test is about a real cut)
+    offers, rejections, notes = assert_same_as_one_reader(path)
+    assert offers.num_rows + len(rejections) == 4000
+    assert [r[1] for r in rejections[:1]] == ["item has no price"]
+    assert any("prices carry no currency" in n for n in notes) and any("vielleicht" in n for n in notes)
+    # every offer's line is its <item>'s line in the file
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert all(lines[line - 1].strip() == "<item>" for line in offers["line"].to_pylist())
+
+
+def test_an_id_in_both_halves_is_a_duplicate_of_the_first_as_with_one_reader(tmp_path):
+    items = [item(i) for i in range(3000)]
+    items[2900] = item(2900, sku="SKU5")  # the second half repeats an id of the first
+    path = feed(tmp_path, items)
+    offers, rejections, _ = assert_same_as_one_reader(path)
+    first = path.read_text(encoding="utf-8").splitlines().index("      <g:id>SKU5</g:id>")  # the line after <item>
+    assert [r[1] for r in rejections] == [f"duplicate id SKU5 (first at line {first})"]
+
+
+def test_a_cut_inside_cdata_that_looks_like_an_item_reads_the_feed_as_one_reader(tmp_path):
+    items = [item(i) for i in range(2000)]
+    # a description in the middle of the file whose CDATA holds item start tags: wherever the
+    # search for a cut lands inside it, the halves would not be the feed
+    fake = "".join(f"<item>{'x' * 50}</item>\n" for _ in range(4000))
+    items[1000] = item(1000, extra=f"\n      <g:description><![CDATA[{fake}]]></g:description>")
+    path = feed(tmp_path, items)
+    size = path.stat().st_size
+    text = path.read_bytes()
+    assert text.index(b"<![CDATA[") < size // 2 < text.index(b"]]>")  # the cut would fall inside
+    offers, rejections, _ = assert_same_as_one_reader(path)
+    assert offers.num_rows == 2000 and not rejections
+
+
+def test_a_malformed_second_half_fails_with_one_readers_error_and_line(tmp_path):
+    items = [item(i) for i in range(3000)]
+    items[2500] = items[2500].replace("</g:title>", "</g:titel>")
+    path = feed(tmp_path, items)
+    with pytest.raises(InputError) as one:
+        read(path, NEVER)
+    with pytest.raises(InputError) as two:
+        read(path, ALWAYS)
+    assert str(one.value) == str(two.value) and "line" in str(one.value)
+
+
+def test_an_atom_feed_in_two_halves(tmp_path):
+    entries = "\n".join(f"  <entry>\n    <g:id>A{i}</g:id>\n    <g:price>{i}.50 EUR</g:price>\n"
+                        f"    <link href=\"https://shop.example/a/{i}\"/>\n  </entry>" for i in range(3000))
+    path = tmp_path / "atom.xml"
+    path.write_text('<?xml version="1.0"?>\n<feed xmlns="http://www.w3.org/2005/Atom" '
+                    f'xmlns:g="http://base.google.com/ns/1.0">\n  <title>Shop</title>\n{entries}\n</feed>\n')
+    assert shop_split.cut(path) is not None
+    offers, _, _ = assert_same_as_one_reader(path)
+    assert offers.num_rows == 3000
+
+
+def test_items_after_line_65535_keep_their_own_line(tmp_path):
+    """libxml2 stores an element's line only up to 65,534 and then answers with a later line."""
+    items = [item(i, price=None if i == 9_999 else "19.99 EUR") for i in range(10_000)]
+    path = feed(tmp_path, items)
+    _, rejections, _ = read(path, NEVER)
+    (line, reason, _), = rejections
+    assert line > 65_535 and reason == "item has no price"
+    assert path.read_text(encoding="utf-8").splitlines()[line - 1].strip() == "<item>"
