@@ -161,6 +161,8 @@ class Project:
                         result.rejections, time.perf_counter() - started)
             return result
         except InputError as e:
+            from unisono.api.file_kinds import wrong_channel_hint
+
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
 
@@ -301,19 +303,6 @@ class Project:
 
         return waivers.waive(self, rule, sku, reason=reason, location=location, until=until,
                              until_text=until.isoformat() if until else "", force=force)
-
-
-def wrong_channel_hint(channel: str, file: Path) -> str | None:
-    """When a file is refused, say so if it looks like another channel's file."""
-    with file.open("rb") as f:
-        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    html = head.startswith(b"<!doctype html") or b"<html" in head[:2048]
-    xml = not html and head.startswith(b"<")
-    looks = "an HTML page" if html else "XML" if xml else "a CSV/text file"
-    meant = "newsletter" if html else "shop" if xml else "store"
-    if meant == channel or not head:
-        return None
-    return f"this looks like {looks}: did you mean `unisono publish {meant} {file.name}`?"
 
 
 def ruleset_digest(rules: list[Rule]) -> str:

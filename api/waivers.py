@@ -8,7 +8,6 @@ only a warning: waivers are often recorded before the file that lists the produc
 """
 from __future__ import annotations
 
-import difflib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from unisono.catalog.waivers import (
     add_waiver, get_waiver, latest_effective, published_locations, remove_waivers, update_waiver,
 )
 from unisono.domain.models import InputError
+from unisono.rules.messages import did_you_mean
 
 if TYPE_CHECKING:
     from unisono.api.project import Project
@@ -24,19 +24,13 @@ if TYPE_CHECKING:
 FORCE = "--force records it anyway"
 
 
-def did_you_mean(word: str, known: set[str]) -> str:
-    """ "did you mean price-parity? " for the nearest known name, or ""."""
-    near = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
-    return f"did you mean {near[0]}? " if near else ""
-
-
 def _check_rule(project: Project, rule: str) -> None:
     from unisono.rules import load_rules
 
     ids = {r.id for r in load_rules(project.rule_paths())}
     if rule not in ids:
-        raise InputError(f"the project has no rule {rule!r}: {did_you_mean(rule, ids)}"
-                         f"(`unisono rules list` lists them; {FORCE}, e.g. for a promotion file's id)")
+        raise InputError(f"the project has no rule {rule!r}{did_you_mean(rule, ids)}: `unisono rules list`"
+                         f" lists them; {FORCE}, e.g. for a promotion file's id")
 
 
 def check_location(project: Project, location: str, hint: str) -> None:
@@ -46,9 +40,8 @@ def check_location(project: Project, location: str, hint: str) -> None:
     if location in names:
         return
     listed = ", ".join(sorted(known)[:6]) + (" …" if len(known) > 6 else "")
-    raise InputError(f"no channel has published a location {location!r} "
-                     f"({'known: ' + listed if known else 'nothing is published yet'}): "
-                     f"{did_you_mean(location, names)}{hint}")
+    raise InputError(f"no channel has published a location {location!r}{did_you_mean(location, names)}"
+                     f" ({'known: ' + listed if known else 'nothing is published yet'}): {hint}")
 
 
 def _check_until(project: Project, until: datetime, now: datetime, shown: str) -> None:

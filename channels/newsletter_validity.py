@@ -1,6 +1,7 @@
 """Validity statements in a newsletter: "gültig vom 20.11. bis 30.11.2026", "nur bis 30.11.",
 "valid until November 30, 2026", "valable jusqu'au 19.01.2026", "válido hasta el 15 de enero",
-"valida fino al 10 gennaio", "geldig t/m 5 januari", "ważna do 31 grudnia" -> the first and last day."""
+"valida fino al 10 gennaio", "geldig t/m 5 januari", "ważna do 31 grudnia", "du 27/11 au 30/11",
+"valid 11/27/2026–11/30/2026" (US month first, when a number says so) -> the first and last day."""
 from __future__ import annotations
 
 import re
@@ -27,6 +28,7 @@ _MONTHS = {
 _MON = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _DATE = re.compile(
     r"(?<!\d)(?:(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})"  # 2026-11-30
+    r"|(?P<sa>\d{1,2})/(?P<sb>\d{1,2})(?:/(?P<sy>\d{4}|\d{2}))?(?![\d/])"  # 27/11, 27/11/2026, US 11/27/2026
     r"|(?P<nd>\d{1,2})\.\s?(?P<nm>\d{1,2})\.(?:\s?(?P<ny>\d{4}|\d{2})(?!\d))?"  # 30.11.2026, 30.11.
     rf"|(?P<dd>\d{{1,2}})\.?\s+(?:de\s+)?(?P<dm>{_MON})\b\.?(?:\s+(?:del?\s+)?(?P<dy>\d{{4}}))?"  # 30 Nov 2026, 15 de enero de 2026
     rf"|\b(?P<mm>{_MON})\b\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<my>\d{{4}}))?)",  # November 30, 2026
@@ -35,7 +37,7 @@ _VALIDITY = re.compile(
     r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
     r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis|"
     r"valable|jusqu['’](?:au|à)|válid[oa]|hasta el|valid[oa] fino|fino al|geldig|t/m|"
-    r"ważn[aey]|obowiązuje)\b", re.I)
+    r"ważn[aey]|obowiązuje|du(?=\s*\d{1,2}[./]))\b", re.I)  # "du 27/11 au 30/11", not "du coton"
 _NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
 _RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through|au|al|t/m|tot|do)\s*"
 
@@ -47,13 +49,26 @@ class _DateParts:
     year: int | None
 
 
-def _date_parts(m: re.Match) -> _DateParts:
+def _year(text: str | None) -> int | None:
+    return (int(text) + 2000 if len(text) == 2 else int(text)) if text else None
+
+
+def _month_first(tokens: list[re.Match]) -> bool:
+    """Whether the statement's slash dates are US month/day: some second number is no month
+    ("11/27/2026") and no first number is one. Else day/month, as Europe writes them."""
+    slashes = [(int(t["sa"]), int(t["sb"])) for t in tokens if t["sa"]]
+    return any(b > 12 for _, b in slashes) and not any(a > 12 for a, _ in slashes)
+
+
+def _date_parts(m: re.Match, month_first: bool = False) -> _DateParts:
     g = m.groupdict()
     if g["iy"]:
         return _DateParts(int(g["id"]), int(g["im"]), int(g["iy"]))
+    if g["sa"]:
+        day, month = (g["sb"], g["sa"]) if month_first else (g["sa"], g["sb"])
+        return _DateParts(int(day), int(month), _year(g["sy"]))
     if g["nd"]:
-        y = g["ny"]
-        return _DateParts(int(g["nd"]), int(g["nm"]), (int(y) + 2000 if len(y) == 2 else int(y)) if y else None)
+        return _DateParts(int(g["nd"]), int(g["nm"]), _year(g["ny"]))
     if g["dd"]:
         return _DateParts(int(g["dd"]), _MONTHS[g["dm"].lower()], int(g["dy"]) if g["dy"] else None)
     return _DateParts(int(g["md"]), _MONTHS[g["mm"].lower()], int(g["my"]) if g["my"] else None)
@@ -83,15 +98,15 @@ def read_validity(text: str, around: date) -> tuple[date | None, date | None] | 
     tokens = list(_DATE.finditer(window, kw.end() - kw.start()))
     if not tokens:
         return None
-    first = tokens[0]
-    end = _date_parts(first)
+    first, month_first = tokens[0], _month_first(tokens)
+    end = _date_parts(first, month_first)
     start: _DateParts | None = None
     lead = window[kw.end() - kw.start():first.start()]
     tail = window[first.end():]
     if m := re.search(rf"(\d{{1,2}})\.?{_RANGE}$", lead):  # "20.–30.11.2026", "20–30 Nov 2026"
         start = _DateParts(int(m.group(1)), None, None)
     elif len(tokens) > 1 and re.fullmatch(_RANGE, window[first.end():tokens[1].start()]):
-        start, end = end, _date_parts(tokens[1])
+        start, end = end, _date_parts(tokens[1], month_first)
     elif m := re.match(rf"{_RANGE}(\d{{1,2}})(?:st|nd|rd|th)?\.?(?:,?\s*(\d{{4}}))?\b", tail):  # "Nov 20 – 30, 2026"
         start, end = end, _DateParts(int(m.group(1)), end.month, int(m.group(2)) if m.group(2) else end.year)
     elif re.search(r"\b(?:ab|from|starting|seit|à partir du|a partir del?|dal|vanaf|od)\s*(?:dem\s*)?$", lead, re.I):

@@ -153,6 +153,32 @@ def bounded_instant(dt: datetime, text: str, what: str, clamp: bool = True) -> d
     return FIRST_INSTANT if utc < FIRST_INSTANT else LAST_INSTANT
 
 
+def local_time_change(dt: datetime) -> str | None:
+    """Whether dt's wall time falls in a daylight-saving change of its zone: "skipped" (the clocks
+    jump over it; zoneinfo reads it on the offset before the jump: 02:30 is 03:30 summer time),
+    "doubled" (it occurs twice; read as the first, fold=0), else None."""
+    if not hasattr(dt.tzinfo, "key"):  # a fixed offset ("+02:00", UTC) has no changes
+        return None
+    try:
+        back = dt.astimezone(timezone.utc).astimezone(dt.tzinfo)
+        if back.replace(tzinfo=None, fold=0) != dt.replace(tzinfo=None, fold=0):
+            return "skipped"
+        return "doubled" if dt.replace(fold=1).utcoffset() != dt.replace(fold=0).utcoffset() else None
+    except OverflowError:  # the far ends of the calendar: no changes there
+        return None
+
+
+def local_time_note(text: str, dt: datetime, what: str) -> str | None:
+    """The note an adapter gives for a time of a file that falls in a daylight-saving change."""
+    change = local_time_change(dt)
+    if change == "skipped":
+        return (f"{what} {text.strip()!r} does not exist in {dt.tzinfo} (the clocks skip that hour):"
+                f" read as {dt.astimezone(timezone.utc).astimezone(dt.tzinfo):%H:%M} after the change")
+    if change == "doubled":
+        return f"{what} {text.strip()!r} occurs twice in {dt.tzinfo} (the clocks go back): read as the first"
+    return None
+
+
 def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str = "date",
                   naive_tz: tzinfo | None = None, clamp: bool = True) -> datetime:
     """An instant from an export. Date-only values are read in `tz`: their start, or with
@@ -185,6 +211,9 @@ def parse_instant(text: str, tz: tzinfo, *, end_of_day: bool = False, what: str 
             raise ValueError(f"{what} {s!r} is not a date") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=naive_tz or tz)
+        if not clamp and local_time_change(dt) == "skipped":  # typed: say so rather than guess
+            raise ValueError(f"{what} {s!r} does not exist in {dt.tzinfo} (the clocks skip that hour); give a"
+                             f" time outside it, or one with its offset such as {dt.isoformat(timespec='minutes')}")
     return bounded_instant(dt, s, what, clamp)
 
 

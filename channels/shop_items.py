@@ -188,7 +188,18 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     reader = csv.reader(fh, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
     consumed = 0  # lines the reader has used up; a row starts on the next one (after the header)
     try:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                if "field limit" not in str(e):
+                    raise
+                # one oversized cell: a rejection of its row; the reader starts afresh on the next line
+                line, consumed = consumed + 2, reader.line_num
+                yield f"a value is longer than {csv.field_size_limit():,} characters", line, lambda: ""
+                continue
             line, consumed = consumed + 2, reader.line_num
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are no items

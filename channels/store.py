@@ -8,25 +8,25 @@ offers, not with the file.
 """
 from __future__ import annotations
 
-import codecs
 import csv
 import gc
 import re
 import unicodedata
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import tzinfo
+from dataclasses import dataclass, field as dataclass_field
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator, TextIO
+from typing import Iterable, Iterator
 
-import charset_normalizer
-
-from unisono.channels.parsing import CURRENCY_SYMBOLS, bounded_amount, normalize_gtin, parse_decimal, parse_instant
+from unisono.channels.parsing import (
+    CURRENCY_SYMBOLS, bounded_amount, local_time_note, normalize_gtin, parse_decimal, parse_instant,
+)
 from unisono.channels.store_columns import ColumnReader, one_line_records
+from unisono.channels.store_text import Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
@@ -71,8 +71,8 @@ _AVAILABILITY = {
     Availability.preorder: ("preorder", "vorbestellbar"),
     Availability.backorder: ("backorder", "nachbestellt", "wird nachgeliefert"),
 }
-_DELIMITERS = ";,\t|"  # also the preference on a tie
-_LOOKAHEAD = 1000  # rows read ahead to learn the file's decimal mark
+# pyarrow's work is per column and block: a file wider than this is read row by row
+_COLUMNAR_WIDTH = 500
 
 
 def _norm(name: str) -> str:
@@ -121,11 +121,11 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     duplicate, known once the file is read). `notes` is complete once the iterator is exhausted.
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
     name = path.name
-    encoding = _encoding(path)
+    encoding = encoding_of(path)
     if encoding not in ("utf-8-sig", "utf-16"):
         notes.append(f"{name} is not UTF-8; read it as {encoding}")
     with path.open(encoding=encoding, newline="") as f:
-        lines = _Lines(f)
+        lines = Lines(f)
         try:
             yield from _rows(lines, path, config, notes, encoding, columnar)
         except UnicodeDecodeError:
@@ -148,95 +148,6 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _encoding(path: Path) -> str:
-    """Strict UTF-8 first (one streaming pass, BOM or not), then charset-normalizer over the first MB
-    among single-byte code pages, then cp1252. Exports are UTF-8 or a Windows code page; guessing
-    wider makes small German files come out as Turkish or Cyrillic."""
-    name = path.name
-    with path.open("rb") as f:
-        head = f.read(1 << 20)
-        if not head.strip():
-            raise InputError(f"{name}: the file is empty")
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"  # Excel's "Unicode text"
-        if head.startswith(b"PK\x03\x04"):
-            raise InputError(f"{name}: this is a spreadsheet or zip file, not CSV; export it as CSV")
-        if b"\x00" in head:
-            raise InputError(f"{name}: this is not a text file (it contains NUL bytes); export it as CSV")
-        decoder, chunk = codecs.getincrementaldecoder("utf-8")(), head
-        try:
-            while chunk:
-                decoder.decode(chunk)
-                chunk = f.read(1 << 20)
-            decoder.decode(b"", final=True)
-            return "utf-8-sig"  # also reads files without a BOM
-        except UnicodeDecodeError:
-            pass
-    matches = charset_normalizer.from_bytes(
-        head, cp_isolation=["cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1257", "latin_1"])
-    best = matches.best()
-    if best is None:
-        return "cp1252"
-    # a match stands for every code page that decodes the sample alike (could_be_from_charset)
-    scores = {enc: (m.chaos, -m.coherence) for m in list(matches)[::-1] for enc in m.could_be_from_charset}
-    if "cp1250" in scores and scores["cp1250"][0] <= best.chaos and _central_european(head):
-        return "cp1250"  # a small sample fools the language model
-    # German text reads alike in cp1252 and cp1250: on a tie, the commoner cp1252 ("Crème", not "Crčme")
-    return "cp1252" if scores.get("cp1252", (1, 0)) <= scores[best.encoding] else best.encoding
-
-
-def _central_european(data: bytes) -> bool:
-    """š/ž (the same bytes in cp1250 and cp1252, rare in Western text) beside bytes that are č/ć/đ
-    in cp1250 but è/æ/ð in cp1252."""
-    return any(b in data for b in (b"\x8a", b"\x9a", b"\x8e", b"\x9e")) and \
-        any(b in data for b in (b"\xc8", b"\xe8", b"\xc6", b"\xe6", b"\xd0", b"\xf0"))
-
-
-class _Lines:
-    """The file's physical lines, counted and kept per record: csv.reader reports neither the
-    line a record starts on nor its raw text, and a rejection needs both."""
-
-    def __init__(self, f: TextIO):
-        self._it = iter(f)
-        self.count = 0
-        self.taken: list[str] = []
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self._it)
-        self.count += 1
-        self.taken.append(line)
-        return line
-
-    def take(self) -> tuple[int, str]:
-        """(first line number, raw text) of what was read since the last take."""
-        n = len(self.taken)
-        raw = "".join(self.taken).rstrip("\r\n")
-        self.taken.clear()
-        return self.count - n + 1, raw
-
-
-def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], str]]:
-    for fields in csv.reader(lines, delimiter=delimiter):
-        line, raw = lines.take()
-        yield line, fields, raw
-
-
-def _delimiter(line: str) -> str:
-    """The candidate that splits the header line most often outside quotes (csv.Sniffer, given
-    one line, happily picks a letter)."""
-    counts = dict.fromkeys(_DELIMITERS, 0)
-    quoted = False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in counts:
-            counts[ch] += 1
-    return max(counts, key=counts.__getitem__)
-
-
 @dataclass
 class _Layout:
     """What the header and the first rows told us about the file."""
@@ -250,10 +161,12 @@ class _Layout:
     tz: tzinfo
     zero_promos: int = 0
     ignored_promo_dates: int = 0
+    promo_only: int = 0  # rows whose promo price is their price (no regular price)
+    time_notes: dict[str, None] = dataclass_field(default_factory=dict)  # promo times in a daylight-saving change, in order
     bad_gtins: int = 0
 
 
-def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
+def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
           columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
     name = path.name
     first = next((line for line in lines if line.strip()), None)
@@ -262,7 +175,9 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
         first = next((line for line in lines if line.strip()), None)
     if first is None:
         raise InputError(f"{name}: the file is empty (no header line)")
-    delimiter = sep.group(1) if sep else _delimiter(first)
+    if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
+        raise InputError(f"{name}: this is XML or HTML, not CSV")
+    delimiter = sep.group(1) if sep else delimiter_of(first)
     header = next(csv.reader([first], delimiter=delimiter))
     while header and not header[-1].strip():  # a trailing delimiter
         header.pop()
@@ -270,8 +185,8 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
     lines.take()
     columns = _columns(header, config.store.columns, name)
 
-    records = _records(lines, delimiter)
-    head = list(islice(records, _LOOKAHEAD))
+    records_ = records(lines, delimiter)
+    head = lookahead(records_)
     prices = (fields[i] for _, fields, _ in head for f, i in columns.items()
               if f in ("price", "promo_price") and i < len(fields))
     decimal_comma = _decimal_comma(prices, delimiter, notes)
@@ -284,9 +199,11 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
                      location, config.tz)
 
     def row_path(line: int, fields: list[str], raw: str) -> Offer | Rejection | None:
+        source = SourceRef(file=name, line=line)
+        if isinstance(fields, Unreadable):
+            return Rejection(channel=CHANNEL, source=source, reason=fields.reason, raw=raw)
         if not "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
             return None
-        source = SourceRef(file=name, line=line)
         try:
             return _offer(layout, _fit(fields, layout.width), source)
         except ValueError as e:
@@ -294,7 +211,7 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
             return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
 
     rows = 0
-    if columnar and encoding != "utf-16" and one_line_records(path):
+    if columnar and encoding != "utf-16" and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
         # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
         widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
         width = widths.most_common(1)[0][0] if widths else layout.width
@@ -307,7 +224,7 @@ def _rows(lines: _Lines, path: Path, config: ProjectConfig, notes: list[str], en
     # (store, "sku"/"EAN") -> key -> line of its offer; nested rather than keyed by triples, which
     # held a tuple and a store string per row: half the memory for a file of millions of rows
     first_line: dict[tuple[str, str], dict[str, int]] = {}
-    for line, fields, raw in chain(head, records):
+    for line, fields, raw in chain(head, records_):
         item = row_path(line, fields, raw)
         if item is None:
             continue
@@ -347,12 +264,13 @@ def _columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str,
     if not columns and sum(bool(re.fullmatch(r"[\d.,\s€-]+", h)) for h in header) > len(header) / 2:
         raise InputError(f"{name}: the first line looks like data, not a header"
                          f" ({_shorten(', '.join(header))}); the file needs a header line")
+    has = _shorten(", ".join(h.strip() for h in header))
     if "price" not in columns:
-        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')});"
-                         " map yours in unisono.yaml under store.columns")
+        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')}; the file has:"
+                         f" {has}); map yours in unisono.yaml under store.columns")
     if "sku" not in columns and "gtin" not in columns:
-        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')});"
-                         " map yours in unisono.yaml under store.columns")
+        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')};"
+                         f" the file has: {has}); map yours in unisono.yaml under store.columns")
     return columns
 
 
@@ -426,17 +344,22 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     if ean and gtin is None and not sku:
         raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
     promo, promo_from, promo_to = cell["promo_price"], cell["promo_from"], cell["promo_to"]
-    if not cell["price"] and promo:  # some lists blank the regular price while a promotion runs
-        raise ValueError(f"price is empty; the row has only a promo price ({promo})")
-    price, symbol = _money(cell["price"], layout.decimal_comma, "price")
+    promo_only = not cell["price"] and promo
+    if promo_only:  # lists that blank the regular price while a promotion runs: the shelf charges the promo price
+        price, symbol = _money(promo, layout.decimal_comma, "promo price")
+        if not price:  # 0,00 is "no promotion": no price at all
+            raise ValueError("price is empty")
+        promo = promo_from = promo_to = ""
+    else:
+        price, symbol = _money(cell["price"], layout.decimal_comma, "price")
 
     sale_price = start = end = None
     if promo:
         sale_price, _ = _money(promo, layout.decimal_comma, "promo price")
         sale_price = sale_price or None  # ERPs write 0,00 for "no promotion"
     if sale_price is not None:
-        start = _instant(promo_from, layout.tz, what="promo from") if promo_from else None
-        end = _instant(promo_to, layout.tz, end_of_day=True, what="promo to") if promo_to else None
+        start = promo_instant(layout, promo_from, what="promo from") if promo_from else None
+        end = promo_instant(layout, promo_to, end_of_day=True, what="promo to") if promo_to else None
         if start and end and end <= start:
             raise ValueError(f"promo to {promo_to!r} is before promo from {promo_from!r}")
 
@@ -450,6 +373,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     # counted for the notes only once the row is an offer
     layout.bad_gtins += bool(ean and gtin is None)
     layout.zero_promos += bool(promo and sale_price is None)
+    layout.promo_only += bool(promo_only)
     layout.ignored_promo_dates += bool(sale_price is None and (promo_from or promo_to))
     return offer
 
@@ -482,7 +406,19 @@ def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | No
     return amount, signs[0] if signs else None
 
 
-_instant = lru_cache(maxsize=4096)(parse_instant)  # promo dates repeat across a file
+@lru_cache(maxsize=4096)  # promo dates repeat across a file
+def _instant(text: str, tz: tzinfo, end_of_day: bool, what: str) -> tuple[datetime, str | None]:
+    when = parse_instant(text, tz, end_of_day=end_of_day, what=what)
+    return when, local_time_note(text, when, what)
+
+
+def promo_instant(layout: _Layout, text: str, *, end_of_day: bool = False, what: str) -> datetime:
+    """A promo date or time in the project's timezone; a time in a daylight-saving change is read
+    by parse_instant's rule and noted (a few examples)."""
+    when, note = _instant(text, layout.tz, end_of_day, what)
+    if note and len(layout.time_notes) < 3:
+        layout.time_notes[note] = None
+    return when
 
 
 @lru_cache(maxsize=256)
@@ -520,8 +456,12 @@ def _counts_notes(layout: _Layout, rows: int) -> list[str]:
         notes.append(f"{layout.name} has a header but no rows")
     if layout.zero_promos:
         notes.append(f"{n_rows(layout.zero_promos)} promo price 0: read as no promotion")
+    if layout.promo_only:
+        notes.append(f"{n_rows(layout.promo_only)} a promo price but no regular price: the promo price is read"
+                     f" as {'its' if layout.promo_only == 1 else 'their'} price")
     if layout.ignored_promo_dates:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
+    notes.extend(layout.time_notes)
     if layout.bad_gtins:
         notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN: offers with the sku only")
     return notes

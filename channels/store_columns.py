@@ -34,12 +34,18 @@ _hash = hash  # of a duplicate key (64 bits; equal hashes are compared by their 
 _FAILED = object()
 
 
+LONG_LINE = 1 << 20  # bytes: a longer line would straddle pyarrow's blocks; the row path rejects it alone
+
+
 def one_line_records(path: Path) -> bool:
     """Whether no quoted field spans lines: every line ends outside quotes (an even number of '"'
-    before each line break; "" inside a quoted field counts two). One pass over the bytes."""
+    before each line break; "" inside a quoted field counts two), and no line is LONG_LINE or
+    longer. One pass over the bytes."""
     quotes = 0  # '"' seen so far
     with path.open("rb") as f:
         while block := f.read(16 << 20):
+            if _has_long_line(block):
+                return False
             if b'"' not in block:  # the common case: no quotes at all
                 if quotes % 2 and b"\n" in block:
                     return False
@@ -50,6 +56,14 @@ def one_line_records(path: Path) -> bool:
                 return False
             quotes = int(before[-1])
     return True
+
+
+def _has_long_line(block: bytes) -> bool:
+    """Whether a stretch of LONG_LINE / 2 bytes, aligned across the file (blocks are multiples of
+    it), has no line break: every line of LONG_LINE bytes or more covers one such stretch. A few
+    memchr calls per block, no copy."""
+    step = LONG_LINE // 2
+    return any(block.find(b"\n", i, i + step) < 0 for i in range(0, len(block) - step + 1, step))
 
 
 def _per_text(column: pa.Array, parse: Callable[[str], object]) -> tuple[list, np.ndarray]:
@@ -223,10 +237,10 @@ class ColumnReader:
         on_promo = promo_amount[promo_index] if len(promos) else np.zeros(n, dtype=bool)
         zero_promo = ~is_empty["promo_price"] & ~on_promo
         # dates count only beside a promo price: a bad date without one is ignored, as on the row path
-        starts, start_index = _per_text(get("promo_from"), lambda t: row._instant(t, layout.tz, what="promo from")
+        starts, start_index = _per_text(get("promo_from"), lambda t: row.promo_instant(layout, t, what="promo from")
                                         if t else None)
-        ends, end_index = _per_text(get("promo_to"), lambda t: row._instant(t, layout.tz, end_of_day=True,
-                                                                            what="promo to") if t else None)
+        ends, end_index = _per_text(get("promo_to"), lambda t: row.promo_instant(layout, t, end_of_day=True,
+                                                                                 what="promo to") if t else None)
         slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
         lowest, lowest_index = parsed("lowest_30d", lambda t: _in_cents(row._money(t, dc, "lowest price"))
                                       if t else (None, None))

@@ -54,13 +54,14 @@ def checked(project: Project, known_rules: set[str], *, rule_ids: tuple[str, ...
             stores: tuple[str, ...], severity: str | None) -> str:
     """The filters checked against the project (an unknown rule or location refused, an unknown
     product warned of), in words for the report's head: "only rule price-parity; location 1002"."""
-    from unisono.api.waivers import check_location, did_you_mean, product_warning
+    from unisono.api.waivers import check_location, product_warning
     from unisono.domain.models import InputError
+    from unisono.rules.messages import did_you_mean
 
     for rule in rule_ids:
         if rule not in known_rules:
-            raise InputError(f"--rule {rule}: the ruleset has no such rule; "
-                             f"{did_you_mean(rule, known_rules)}(`unisono rules list` lists them)")
+            raise InputError(f"--rule {rule}: the ruleset has no such rule{did_you_mean(rule, known_rules)};"
+                             " `unisono rules list` lists them")
     for store in stores:
         check_location(project, store, "(--store selects findings by location)")
     for sku in skus:

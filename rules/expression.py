@@ -93,7 +93,7 @@ def _parse_checked(text: str) -> Condition:
     cond = Condition(text, statements[0])
     probe = {ch: live_table.alias(ch) for ch in CHANNELS}
     errors: list[str] = []  # every mistake of the condition, not only the first
-    _Compiler(probe, cond.mentions, errors).condition(cond.tree)
+    _Compiler(probe, cond.mentions, errors, text).condition(cond.tree)
     if errors:
         raise ConditionError("\n".join(dict.fromkeys(errors)))  # one line each (rule files: one problem each)
     if not cond.mentions:
@@ -107,10 +107,26 @@ Kind = Literal["number", "text", "bool", "null", "error"]  # error: a part alrea
 class _Compiler:
     """Walks the sqlglot tree; returns (SQLAlchemy expression, its kind) or raises ConditionError."""
 
-    def __init__(self, aliases: dict[str, FromClause], mentions: list[tuple[str, str]], errors: list[str] | None = None):
+    def __init__(self, aliases: dict[str, FromClause], mentions: list[tuple[str, str]], errors: list[str] | None = None,
+                 text: str = ""):
         self.aliases = aliases
         self.mentions = mentions
         self.errors = errors  # a list: collect every mistake and go on; None: raise the first
+        self.text = text  # the condition as written, to quote it in messages
+
+    def as_written(self, node: exp.Expression) -> str:
+        """The node quoted as the rule file writes it: sqlglot renders "a < < b" as "a << b"."""
+        def spans(n: exp.Expression) -> list[tuple[int, int]]:
+            return [(m.meta["start"], m.meta["end"]) for m in n.walk() if "start" in m.meta]
+
+        every = spans(node)
+        if not self.text or not every:
+            return repr(node.sql())
+        whole = self.text[min(a for a, _ in every):max(b for _, b in every) + 1]
+        if isinstance(node, exp.Binary) and (left := spans(node.this)) and (right := spans(node.expression)):
+            operator = self.text[max(b for _, b in left) + 1:min(a for a, _ in right)].strip(" ()")
+            return f"{operator!r} in {whole!r}"
+        return repr(whole)
 
     def condition(self, tree: exp.Expression) -> ColumnElement:
         sql, kind = self.walk(tree)
@@ -176,7 +192,7 @@ class _Compiler:
         if isinstance(node, exp.Func):
             name = node.name.upper() if isinstance(node, exp.Anonymous) else node.sql_name()
             raise ConditionError(f"function {name}() is not allowed; the only function is ABS()")
-        raise ConditionError(f"{node.sql()!r} is not allowed; a condition may use {ALLOWED}")
+        raise ConditionError(f"{self.as_written(node)} is not allowed; a condition may use {ALLOWED}")
 
     def expect(self, node: exp.Expression, kind: Kind) -> ColumnElement:
         sql, got = self.walk(node)

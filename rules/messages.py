@@ -100,6 +100,7 @@ def field_label(field: str) -> str:
 
 
 def did_you_mean(word: str, choices) -> str:
-    """ ("did you mean 'parity'?") for a near miss ("parrity", "tolerence", "chanels"), else ""."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    """ " (did you mean 'parity'?)" for a near miss ("parrity", "tolerence", "chanels", a rule id or a
+    store typed on the command line), else "". The one helper for every such message."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -397,6 +397,20 @@ def test_validity_texts(text, expected):
     assert parse_validity(text, SENT) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Offre valable du 27/11 au 30/11", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("du 27/11 au 30/11 seulement", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("Du 27/11/2026 au 30/11/2026 inclus", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("valable jusqu'au 30/11", (None, date(2026, 11, 30))),
+    ("Valid 11/27/2026–11/30/2026", (date(2026, 11, 27), date(2026, 11, 30))),  # US: month first
+    ("Offer valid through 11/30/2026", (None, date(2026, 11, 30))),
+    ("valid 12/01/2026 - 12/24/2026", (date(2026, 12, 1), date(2026, 12, 24))),  # 24 says month first, for both
+    ("gültig bis 05/12/2026", (None, date(2026, 12, 5))),  # nothing says otherwise: day first, as in Europe
+])
+def test_validity_texts_with_slash_dates_day_first_or_us_month_first(text, expected):
+    assert parse_validity(text, SENT) == expected
+
+
 @pytest.mark.parametrize("text, sent, expected", [
     ("nur bis 5.1.", date(2026, 12, 20), (None, date(2027, 1, 5))),  # sent before New Year: next January
     ("gültig vom 28.12. bis 3.1.", date(2026, 12, 27), (date(2026, 12, 28), date(2027, 1, 3))),
@@ -422,6 +436,7 @@ def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_pat
     "Lieferung bis 24.12. garantiert",  # a delivery promise, not the offer's validity
     "Wanderschuh Alpin GTX 79,99 €",
     "gültig bis 31.02.2026",  # no such day
+    "100 % du coton 27/11",  # "du" without "au": no window
 ])
 def test_texts_that_are_no_validity(text):
     assert parse_validity(text, SENT) is None

@@ -512,3 +512,37 @@ def test_a_utf_32_feed_that_does_not_decode_is_one_line(tmp_path):
     bad.write_bytes('<?xml version="1.0" encoding="UTF-32"?><rss>'.encode("utf-32") + b"\xff\xff\xff\xff")
     with pytest.raises(InputError, match="not UTF-32 text"):
         read(bad, CONFIG)
+
+
+# ---- prices without a currency: the project's, unless the feed says otherwise -------------------
+
+def _czech_feed(tmp_path, prices: list[str], link: str = "https://hurom.cz") -> Path:
+    item = "<item><g:id>{i}</g:id><title>Odšťavňovač {i}</title><g:price>{price}</g:price></item>\n"
+    path = tmp_path / "feed.xml"
+    path.write_text(f'<?xml version="1.0" encoding="utf-8"?>\n<rss xmlns:g="http://base.google.com/ns/1.0" '
+                    f'version="2.0"><channel><title>Hurom</title><link>{link}</link>\n'
+                    + "".join(item.format(i=i, price=p) for i, p in enumerate(prices)) + "</channel></rss>\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_bare_prices_take_the_one_currency_the_feeds_other_prices_name(tmp_path):
+    result = read(_czech_feed(tmp_path, ["12490 CZK", "9990", "15490 CZK"]), CONFIG)
+    assert [(o.price, o.currency) for o in result.offers] == [
+        (Decimal("12490"), "CZK"), (Decimal("9990"), "CZK"), (Decimal("15490"), "CZK")]
+    assert "feed.xml: 1 prices carry no currency and were read as CZK, the currency the feed's other prices name" \
+        in result.notes
+
+
+def test_bare_prices_of_a_feed_that_names_no_currency_are_the_projects_and_the_note_says_what_the_site_suggests(
+        tmp_path):
+    result = read(_czech_feed(tmp_path, ["12490", "9990"]), CONFIG)
+    assert {o.currency for o in result.offers} == {"EUR"}  # the project's currency, as configured
+    [note] = [n for n in result.notes if "carry no currency" in n]
+    assert "read as EUR" in note and "hurom.cz" in note and "shop.currency: CZK" in note
+
+
+def test_a_configured_shop_currency_is_taken_whatever_the_feed_names(tmp_path):
+    config = ProjectConfig(shop=ShopOptions(currency="CZK"))
+    result = read(_czech_feed(tmp_path, ["12490", "9990"]), config)
+    assert {o.currency for o in result.offers} == {"CZK"}

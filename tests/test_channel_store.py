@@ -241,9 +241,18 @@ def test_unknown_currency_and_availability_are_rejected(tmp_path):
     assert {line for line, _ in reasons(read(path, CONFIG))} == {2, 3}
 
 
-def test_a_row_with_only_a_promo_price_says_so(tmp_path):
-    path = write(tmp_path, "Filiale;SKU;Preis;Aktionspreis\n1;A1;;1,99\n")
-    assert reasons(read(path, CONFIG)) == {(2, "price is empty; the row has only a promo price (1,99)")}
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_a_row_with_only_a_promo_price_charges_the_promo_price(tmp_path, columnar):
+    # Croatian lists (and others) blank the regular price while a promotion runs: the shelf shows the
+    # promo price alone, and that is what the customer pays
+    path = write(tmp_path, "Filiale;SKU;Preis;Aktionspreis;Aktion bis\n1;A1;;1,99;30.11.2026\n1;A2;2,49;;\n"
+                           "1;A3;;0,00;\n")
+    result = read(path, CONFIG, columnar=columnar)
+    offers = by_key(result)
+    assert offers["1", "A1"].price == Decimal("1.99") and offers["1", "A1"].sale_price is None
+    assert offers["1", "A2"].price == Decimal("2.49")
+    assert reasons(result) == {(4, "price is empty")}  # a promo price of 0 is no promotion: no price at all
+    assert "1 row has a promo price but no regular price: the promo price is read as its price" in result.notes
 
 
 def test_negative_price_is_rejected(tmp_path):
@@ -314,6 +323,13 @@ def test_missing_price_column_message_tells_where_to_map_it(tmp_path):
     with pytest.raises(InputError) as error:
         read(write(tmp_path, "Filiale;SKU;Netto\n1;A1;9,99\n"), CONFIG)
     assert str(error.value).endswith("map yours in unisono.yaml under store.columns")
+    assert "the file has: Filiale, SKU, Netto" in str(error.value)  # what to map it to
+
+
+def test_missing_key_column_message_lists_the_headers_found(tmp_path):
+    with pytest.raises(InputError) as error:
+        read(write(tmp_path, "Filiale;Nummer;Preis\n1;A1;9,99\n"), CONFIG)
+    assert "the file has: Filiale, Nummer, Preis" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_a_header_without_rows_is_read_with_a_note(tmp_path):

@@ -247,6 +247,26 @@ def test_a_file_published_to_the_wrong_channel_says_which_channel_it_looks_like(
     assert result.exit_code == 2 and "did you mean `unisono publish shop feed.xml`" in result.output
 
 
+STUDENAC = "<Proizvodi><Proizvod><Naziv>Voda</Naziv><MaloprodajnaCijena>0,69</MaloprodajnaCijena></Proizvod></Proizvodi>\n"
+SHOPIFY = ("Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Option1 Value,Variant SKU,Variant Price\n"
+           "tee,Tee,<p>x</p>,Acme,Shirt,,true,Size,M,T-1,19.99\n")
+
+
+@pytest.mark.parametrize("channel, name, text, says, not_says", [
+    ("store", "prices.xml", STUDENAC, "an XML document <Proizvodi>, not a product feed", "did you mean"),
+    ("shop", "prices.xml", STUDENAC, "an XML document <Proizvodi>, not a product feed", "did you mean"),
+    ("newsletter", "prices.xml", STUDENAC, "an XML document <Proizvodi>", "did you mean"),
+    ("store", "products_export.csv", SHOPIFY, "a Shopify product export", "did you mean"),
+    ("shop", "products_export.csv", SHOPIFY, "Google Merchant Center feed", "did you mean `unisono publish store"),
+])
+def test_a_file_of_no_channel_says_what_it_looks_like_instead_of_a_wrong_channel(project, channel, name, text, says,
+                                                                                 not_says):
+    (project / name).write_text(text, encoding="utf-8")
+    result = run("publish", channel, str(project / name), "--published-at", "2026-11-19T06:00", project=project)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert says in result.output and not_says not in result.output, result.output
+
+
 def test_check_says_how_many_rejected_rows_were_not_checked(published):
     (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100203;19,99\n1009;100204;abc\n",
                                           encoding="utf-8")
@@ -351,3 +371,12 @@ def test_csv_on_standard_output_is_csv_a_machine_reads(published):
     assert "\\x0d" not in out and "\r" not in out
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 7 and all(len(r["fingerprint"]) > 8 for r in rows)
+
+
+@pytest.mark.parametrize("command", [["check", "--at", AT], ["reconcile", "--at", AT], ["report", "1"]])
+def test_output_given_twice_is_refused_in_one_line_and_writes_nothing(published, tmp_path, command):
+    first, second = tmp_path / "a.html", tmp_path / "b.csv"
+    result = run(*command, "--output", str(first), "-o", str(second), project=published)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == f"Error: --output given 2 times ({first}, {second}): give it once"
+    assert not first.exists() and not second.exists()

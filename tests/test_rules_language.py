@@ -364,3 +364,13 @@ def test_the_json_schema_takes_what_rules_validate_takes_and_refuses_what_it_ref
     assert _schema_errors({"promotions": [promotion]}) == []  # a promotion file
     assert _schema_errors({"rules": [{**parity, "tolerence": 1}]})  # a key the kind does not have
     assert _schema_errors({"rules": [parity], "campaigns": []})  # a top-level key no file has
+
+
+@pytest.mark.parametrize("when, quoted", [
+    ("newsletter.price < < shop.price", "'< <' in 'newsletter.price < < shop.price'"),
+    ("newsletter.price & shop.price > 1", "'&' in 'newsletter.price & shop.price'"),
+])
+def test_an_operator_that_is_not_allowed_is_quoted_as_written(tmp_path, when, quoted):
+    (problem,) = problems_of(tmp_path, f"rules:\n  - id: x\n    kind: expression\n    when: {when}\n    severity: warning\n")
+    assert f"{quoted} is not allowed" in problem, problem
+    assert "<<" not in problem

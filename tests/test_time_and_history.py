@@ -203,7 +203,7 @@ def test_a_waiver_expiring_inside_a_window_leaves_the_rest_failing(project):
 
 def test_a_waiver_for_an_unknown_rule_is_refused_and_an_unknown_product_warns(project):
     refused = unisono(project, "waive", "price-parit", "999", "--reason", "x")
-    assert refused.exit_code == 2 and "no rule 'price-parit': did you mean price-parity?" in refused.output
+    assert refused.exit_code == 2 and "no rule 'price-parit' (did you mean 'price-parity'?)" in refused.output
     assert "No waivers yet" in unisono(project, "waivers").output
     forced = CliRunner().invoke(cli, ["waive", "price-parit", "999", "--reason", "x", "--force"],
                                 env={"UNISONO_PROJECT": str(project)})

@@ -133,3 +133,21 @@ def test_a_read_only_catalog_is_read_and_refuses_writes_in_one_line(published):
                  ["publish", "shop", str(published / "shop_feed.xml"), "--effective-from", "2026-11-25"]):
         refused(run(*args, "--db", ro, project=published), "is read-only (attempt to write a readonly database)")
     assert digest(published / "unisono.db") == before
+
+
+@pytest.mark.parametrize("args", [
+    ("check", "--at", "2026-03-29T02:30"),
+    ("check", "--window", "2026-03-29T02:15/2026-03-30"),
+    ("waive", "price-parity", "100001", "--reason", "r", "--until", "29.03.2026 02:30"),
+])
+def test_a_typed_local_time_the_clocks_skip_is_refused_in_one_line(published, args):
+    before = digest(published / "unisono.db")
+    line = refused(run(*args, project=published), "does not exist in Europe/Berlin")
+    assert "+01:00" in line or "+02:00" in line  # says how to write the instant meant
+    assert digest(published / "unisono.db") == before
+
+
+def test_a_typed_local_time_that_occurs_twice_is_its_first_occurrence(published):
+    # nothing is live before the demo's files were published: the refusal names the instant as read
+    line = refused(run("check", "--at", "2026-10-25T02:30", project=published), "no offers are live")
+    assert "2026-10-25T02:30:00+02:00" in line  # still summer time: the first 02:30

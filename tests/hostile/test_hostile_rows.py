@@ -192,3 +192,61 @@ def test_a_newsletter_validity_that_makes_no_window_is_said_in_a_note(tmp_path, 
         return
     assert any(note in n and validity in n for n in read.notes), read.notes
     assert read.offers[0].valid_to is None and read.offers[0].valid_from is None
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_one_huge_cell_is_a_rejection_of_its_row_and_the_rows_around_it_are_kept(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    huge = "x" * (50 << 20)  # 50 MB: no reader should take the file down for one cell
+    path.write_text(HEADER + GOOD + f"1001;100003;;{huge};9,99;;;\n1001;100004;;Becher;3,99;;;\n", encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 4)
+    assert sorted(o.sku for o in read.offers) == ["100001", "100002", "100004"]
+    [rejected] = read.rejections
+    assert rejected.source.line == 4
+    assert "longer than" in rejected.reason and len(rejected.reason) < 200
+    assert len(rejected.raw) < 1000  # the rejection keeps a shortened row, not 50 MB
+
+
+def test_a_very_wide_file_is_read_row_by_row_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    from unisono.domain.batch import OfferBatch
+
+    columns = 20_000  # 20,000 columns x 200 rows: the first rows once took hundreds of MB as look-ahead
+    path = tmp_path / "wide.csv"
+    filler = ";".join(["7,5"] * (columns - 3))
+    with path.open("w", encoding="utf-8") as f:
+        f.write("Filiale;Artikelnummer;VK-Preis;" + ";".join(f"c{i}" for i in range(3, columns)) + "\n")
+        for r in range(200):
+            f.write(f"1001;{100000 + r};9,99;{filler}\n")
+    tracemalloc.start()
+    try:
+        items = list(store.stream(path, CONFIG, []))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sum(len(i) if isinstance(i, OfferBatch) else 1 for i in items) == 200
+    assert not any(isinstance(i, OfferBatch) for i in items)  # pyarrow's cost is per column and block
+    assert peak < 60 << 20, f"{peak >> 20} MB"
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_promo_times_in_a_daylight_saving_change_are_read_by_the_stated_rule_with_a_note(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    path.write_text(HEADER + "1001;100001;;Zelt;129,00;99,00;29.03.2026 02:30;25.10.2026 02:30\n", encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 1)
+    [offer] = read.offers
+    assert offer.sale_start.astimezone(timezone.utc) == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)  # 03:30 CEST
+    assert offer.sale_end.astimezone(timezone.utc) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)  # the first 02:30
+    notes = " ".join(read.notes)
+    assert "'29.03.2026 02:30' does not exist in Europe/Berlin" in notes and "03:30" in notes
+    assert "'25.10.2026 02:30' occurs twice in Europe/Berlin" in notes and "the first" in notes
+
+
+def test_one_huge_value_in_a_tsv_feed_is_a_rejection_of_its_item_and_the_others_are_kept(tmp_path):
+    path = tmp_path / "feed.tsv"
+    path.write_text("id\ttitle\tprice\na\tA\t1.00 EUR\nb\t" + "x" * (50 << 20) + "\t2.00 EUR\nc\tC\t3.00 EUR\n",
+                    encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 3)
+    assert [o.sku for o in read.offers] == ["a", "c"]
+    assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
