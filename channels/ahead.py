@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from pathlib import Path
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import InputError
 
+INTERRUPTED = 130  # a helper's exit code after a terminate or ^C (128 + SIGINT, as shells say)
 AHEAD_FROM = 32 << 20  # bytes from which a file is read in a second process (~0.3 s to start one)
 
 
@@ -30,7 +32,8 @@ def worth_it(path: Path) -> bool:
 def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> Iterator:
     """What channels.stream yields for the file, read by a second process."""
     with _scratch() as err:
-        child = subprocess.Popen([sys.executable, "-m", "unisono.channels.ahead", channel, str(path)],
+        # -P: the installed unisono, never a folder of that name where the command runs
+        child = subprocess.Popen([sys.executable, "-P", "-m", "unisono.channels.ahead", channel, str(path)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
         try:
             child.stdin.write(config.model_dump_json().encode())
@@ -39,6 +42,8 @@ def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) ->
                 try:
                     kind, value = pickle.load(child.stdout)  # written by our own child process
                 except EOFError:
+                    if child.wait() == INTERRUPTED:  # ^C reached the helper first: the user's interrupt
+                        raise KeyboardInterrupt from None
                     err.seek(0)
                     last = (err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
                     raise RuntimeError(f"reading {path.name} in a second process failed: {last}") from None
@@ -47,13 +52,34 @@ def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) ->
                 elif kind == "notes":
                     notes.extend(value)
                     return
-                else:
+                elif kind == "error":
                     raise InputError(value)
+                else:
+                    raise RuntimeError(f"reading {path.name} in a second process: unexpected {kind!r} (a different unisono?)")
         finally:
             child.stdout.close()
-            if child.poll() is None:
-                child.kill()
-            child.wait()
+            stop(child)
+
+
+def stop(child: subprocess.Popen) -> None:
+    """End a helper process: asked first, so it removes what it made (its temporary files, its own
+    helper), then killed if it does not within seconds."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    child.wait()
+
+
+def quits_cleanly() -> None:
+    """In a helper process: a terminate (or ^C) ends it through its `finally` blocks."""
+    def leave(*_):
+        raise SystemExit(INTERRUPTED)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.signal(signal.SIGINT, leave)
 
 
 def _scratch():
@@ -68,6 +94,7 @@ def _main(channel: str, path: Path) -> None:
     from unisono.channels import _module
     from unisono.domain.batch import OfferBatch
 
+    quits_cleanly()
     config = ProjectConfig.model_validate_json(sys.stdin.buffer.read())
     out = os.fdopen(os.dup(1), "wb")  # the pipe, for our pickles only: whatever else writes to
     os.dup2(2, 1)  # standard output (a library's print) goes to standard error instead

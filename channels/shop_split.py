@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
+from unisono.channels.ahead import quits_cleanly, stop
 from unisono.channels.shop import Reader, tables
 from unisono.channels.shop_items import check_prolog, xml_items
 from unisono.domain.config import ProjectConfig
@@ -147,16 +148,14 @@ def entries(path: Path, config: ProjectConfig, reader: Reader) -> Iterator:
         (out / "config.json").write_text(config.model_dump_json())
         (out / "head").write_bytes(c.head)
         with (out / "stderr").open("wb") as err:
-            child = subprocess.Popen([sys.executable, "-m", "unisono.channels.shop_split", str(path), str(c.at), tmp],
+            child = subprocess.Popen([sys.executable, "-P", "-m", "unisono.channels.shop_split", str(path), str(c.at), tmp],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         try:
             failed: list[Exception] = []
             yield from reader.spans(_first_half(path, c, failed))
             second = None if failed or child.wait() != 0 else _second_half(out, reader)
         finally:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+            stop(child)
         if second is None:  # read on from the first item not taken, as one reader would
             yield from reader.spans(itertools.islice(xml_items(path), reader.items, None))
         else:
@@ -204,4 +203,5 @@ def _child(path: Path, at: int, out: Path) -> None:
 
 
 if __name__ == "__main__":
+    quits_cleanly()
     _child(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))
