@@ -11,6 +11,7 @@ from typing import IO, BinaryIO
 
 from lxml import etree
 
+from unisono.channels.xml_lines import ascii_based, start_tag_lines
 from unisono.domain.models import InputError
 
 _ATOM = "http://www.w3.org/2005/Atom"
@@ -80,11 +81,20 @@ def xml_items(path: Path, piece: Callable[[], BinaryIO] | None = None, line_shif
     processes read a large feed, channels/shop_split.py); its lines + line_shift are the file's."""
     if piece is None:
         check_prolog(path)
+    open_document = piece or (lambda: path.open("rb"))
     keys: dict = {}  # child tag -> (GMC field, rank) or None: the few tags of a feed, looked up once
     feed_parent: dict[str, bool] = {}  # parent tag -> whether its <item>s are products
+    lines = _start_tag_lines(open_document) if piece or path.stat().st_size > 65_535 else None
+    opened: list[int] = []  # the start tags' numbers (document order) of the items open now
+    started = 0
     try:
-        with piece() if piece else path.open("rb") as fh:
-            for _, item in _iterparse(fh, events=("end",), tag=("{*}item", "{*}entry")):
+        with open_document() as fh:
+            for event, item in _iterparse(fh, events=("start", "end"), tag=("{*}item", "{*}entry")):
+                if event == "start":
+                    opened.append(started)
+                    started += 1
+                    continue
+                number = opened.pop()
                 parent = item.getparent()
                 if parent is None:
                     continue
@@ -93,7 +103,15 @@ def xml_items(path: Path, piece: Callable[[], BinaryIO] | None = None, line_shif
                     product = feed_parent[parent.tag] = etree.QName(parent).localname in ("channel", "feed", "rss")
                 if not product:
                     continue  # an <item> inside something else is not a product
-                yield _xml_fields(item, keys), _line(item) + line_shift, item  # whole until resumed
+                line = item.sourceline
+                # (libxml2's line is that of the tag's ">", the bytes' that of its "<")
+                if lines is not None and (number >= len(lines) or (line < 65_535 and not lines[number] <= line)):
+                    lines = None  # the bytes and the parser disagree: libxml2's lines from here on
+                if lines is not None:
+                    line = lines[number]
+                elif line >= 65_535:
+                    line = _line(item)
+                yield _xml_fields(item, keys), line + line_shift, item  # whole until resumed
                 # streaming: drop this item and everything before it; the tree stays one item big
                 item.clear(keep_tail=False)
                 while item.getprevious() is not None:
@@ -102,13 +120,18 @@ def xml_items(path: Path, piece: Callable[[], BinaryIO] | None = None, line_shif
         raise _xml_error(path, e) from None
 
 
+def _start_tag_lines(open_document: Callable[[], BinaryIO]) -> list[int] | None:
+    """The items' start tag lines from the bytes (channels/xml_lines.py), if markup is ASCII there."""
+    with open_document() as fh:
+        head = fh.read(4)
+        return start_tag_lines(fh, first=head) if ascii_based(head) else None
+
+
 def _line(item: etree._Element) -> int:
-    """The line of the item's start tag. libxml2 keeps an element's line only up to 65,534; from
-    65,535 on it gives the line where the element's first text ends (the pretty-printing's "\n   "
-    before the first child, on the next line): the line less the line breaks in that text."""
+    """Where the bytes could not say (UTF-16): libxml2 gives, from line 65,535 on, the line where the
+    element's first text ends (the pretty-printing's "\n   " before the first child, on the next
+    line): the line less the line breaks in that text (exact for that layout only)."""
     line = item.sourceline
-    if line < 65_535:
-        return line
     node = item
     while node.text is None and len(node) and isinstance(node[0].tag, str):
         node = node[0]

@@ -128,3 +128,33 @@ def test_without_a_temporary_folder_one_process_reads_the_feed(tmp_path, monkeyp
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
     offers, rejections, notes = read(path, ALWAYS)
     assert offers.equals(expected[0]) and (rejections, notes) == expected[1:]
+
+
+@pytest.mark.parametrize("layout", [
+    "<item><g:description>Warm.&#10;Dry {i}.</g:description><g:id>S{i}</g:id><g:price>{i}.99 EUR</g:price></item>",
+    "<item><g:x/>\n<g:id>S{i}</g:id>\n<g:price>{i}.99 EUR</g:price></item>",
+    "<item><!-- a\ncomment --><g:id>S{i}</g:id><g:price>{i}.99 EUR</g:price></item>",
+    "<item><g:shipping><g:x/></g:shipping>\n<g:id>S{i}</g:id><g:price>{i}.99 EUR</g:price></item>",
+    "<item>&#10;\n<g:id>S{i}</g:id><g:price>{i}.99 EUR</g:price></item>",
+    '<item\n   a="1"><g:id>S{i}</g:id>\n<g:price>{i}.99 EUR</g:price></item>',
+])
+def test_every_item_has_its_start_tags_line_past_line_65535_in_any_layout(tmp_path, layout):
+    path = feed(tmp_path, [layout.format(i=i) for i in range(70_000)])
+    text = path.read_text(encoding="utf-8").split("\n")
+    assert len(text) > 65_535
+    for split_from in (NEVER, ALWAYS):
+        offers, _, _ = read(path, split_from)
+        lines = offers["line"].to_pylist()
+        assert all(text[line - 1].startswith("<item") for line in lines), split_from
+        assert lines == sorted(set(lines)) and len(lines) == 70_000
+
+
+def test_start_tags_in_comments_cdata_and_instructions_are_no_items_across_any_block_size():
+    import io
+
+    from unisono.channels.xml_lines import start_tag_lines
+
+    doc = (b'<rss>\n<!-- <item> \n -->\n<channel><item>\n<a/></item><![CDATA[<item>\n]]>\n<g:item\nx="1">'
+           b'<?pi <item> ?></g:item>\n<itemx></itemx><entry/>\n</channel></rss>')
+    for block in (1, 3, 7, 64, 1 << 20):
+        assert start_tag_lines(io.BytesIO(doc), block=block) == [4, 7, 9], block
