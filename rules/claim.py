@@ -26,8 +26,7 @@ its rows carry the findings (as JSON) that to_finding() returns.
 """
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -39,12 +38,11 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from unisono.catalog.live import drop_temporary
-from unisono.catalog.state import _current_publications
-from unisono.catalog.tables import ClaimRow
-from unisono.domain.claims import ClaimTerms, ClaimType
+from unisono.domain.claims import ClaimType
 from unisono.domain.config import ClaimReferences
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.rules.base import Channel, RuleBase
+from unisono.rules.claim_live import Claim, live_claims, product_keys
 from unisono.rules.claim_scope import match_scope
 from unisono.rules.messages import fill_template, offer_name, short_instant
 
@@ -95,42 +93,14 @@ class ClaimRule(RuleBase):
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
         return Finding.model_validate_json(row._mapping["finding"])
 
-    def _live_claims(self, ctx: EvalContext) -> list[_Claim]:
-        """The claims with terms of the current publications whose window covers the instant."""
-        cl, at = ClaimRow.__table__, ctx.at
-        cur = _current_publications(at)
-        rows = ctx.conn.execute(
-            select(cl.c.channel, cl.c.location, cl.c.text, cl.c.source, cl.c.terms, cl.c.valid_from, cl.c.valid_to)
-            .join(cur, and_(cl.c.publication_id == cur.c.publication_id, cl.c.location == cur.c.location))
-            .where(cl.c.terms.is_not(None), cl.c.channel.in_(self.channels),
-                   or_(cl.c.valid_from.is_(None), cl.c.valid_from <= at), or_(cl.c.valid_to.is_(None), cl.c.valid_to > at))
-            .order_by(cl.c.id)
-        )
-        claims = [_Claim(r.channel, r.location, r.text, r.source, ClaimTerms.model_validate_json(r.terms),
-                         r.valid_from, r.valid_to) for r in rows]
-        return [c for c in claims if c.terms.type in self.claims]
-
-
-class _Claim:
-    def __init__(self, channel: str, location: str, text: str, source: str, terms: ClaimTerms,
-                 valid_from: datetime | None, valid_to: datetime | None):
-        self.channel, self.location, self.text, self.source, self.terms = channel, location, text, source, terms
-        self.valid_from, self.valid_to = valid_from, valid_to
-
-    @property
-    def label(self) -> str:
-        return location_label(self.channel, self.location)
-
-    @property
-    def key(self) -> str:
-        """The finding's product key: the product it names, else the claim's own (stable across runs)."""
-        return self.terms.product or "claim:" + hashlib.sha256(self.text.encode()).hexdigest()[:10]
+    def _live_claims(self, ctx: EvalContext) -> list[Claim]:
+        return [c for c in live_claims(ctx.conn, ctx.at, self.channels) if c.terms.type in self.claims]
 
 
 class _Judge:
     """One claim judged at the instant: its findings."""
 
-    def __init__(self, rule: ClaimRule, live: Table, ctx: EvalContext, refs: ClaimReferences, claim: _Claim):
+    def __init__(self, rule: ClaimRule, live: Table, ctx: EvalContext, refs: ClaimReferences, claim: Claim):
         self.rule, self.live, self.ctx, self.refs, self.claim = rule, live, ctx, refs, claim
         self.currency = refs.currency or (ctx.config.currency if ctx.config else "EUR")
         self.shop = ctx.config.shop.location if ctx.config else "online"
@@ -290,11 +260,7 @@ class _Judge:
 
     def _product_exclusivity(self) -> list[Finding]:
         t, o, c = self.claim.terms, self.live, self.claim
-        own = o.alias("claimed")
-        keys = select(own.c.key).where(own.c.channel == c.channel, own.c.location == c.location,
-                                       or_(own.c.key == t.product, own.c.sku == t.product, own.c.gtin == t.product,
-                                           own.c.url == t.product))
-        product = or_(o.c.key == t.product, o.c.key.in_(keys))
+        product = or_(o.c.key == t.product, o.c.key.in_(product_keys(o, c)))
         if t.exclusivity in ("online_only", "store_only"):
             other = "store" if t.exclusivity == "online_only" else "shop"
             rows = self.ctx.conn.execute(
