@@ -44,6 +44,7 @@ from unisono.domain.findings import Finding, Severity, location_label
 from unisono.rules.base import Channel, RuleBase
 from unisono.rules.claim_live import Claim, live_claims, product_keys
 from unisono.rules.claim_scope import match_scope
+from unisono.rules.claim_stores import product_gaps, store_locations, words
 from unisono.rules.messages import fill_template, offer_name, short_instant
 
 if TYPE_CHECKING:
@@ -198,6 +199,13 @@ class _Judge:
                        "examples": ", ".join(skus)}))
         if t.exclusivity == "online_only":
             out += self._granted_in_stores(scope, what)
+        if t.exclusivity == "all_stores":  # a store that lists nothing in scope carries none of it
+            stores = store_locations(self.ctx.conn, o, self.ctx.at)
+            for s in [s for s in stores if ("store", s) not in counts]:
+                out.append(self.finding(
+                    f"{self.head()}: {_place('store', s)} lists none of the {what} ({len(stores)} stores).",
+                    values={self.claim.label: f"{stated} in all stores", location_label("store", s): "not listed"},
+                    channels=["store"], locations=[location_label("store", s)]))
         return out
 
     def _scope(self, channels: list[str]) -> tuple[ColumnElement | None, str, list[Finding]]:
@@ -278,26 +286,17 @@ class _Judge:
                 channels=[other] * len(rows), locations=[location_label(other, r.location) for r in rows],
                 sku=rows[0].key,
                 sources=[r.source for r in rows])]
-        # in allen Filialen: every store lists it, reduced
-        stores = sorted(self.ctx.conn.execute(select(o.c.location).where(o.c.channel == "store").distinct()).scalars())
-        if not stores:
+        # in allen Filialen: every store in effect lists it, reduced over the claim's whole window
+        gaps = product_gaps(self.ctx.conn, o, self.ctx.at, self.ctx.tz, product, c.valid_from, c.valid_to)
+        if not gaps.stores:
             return self.undecided("no store's prices are live")
-        listed = {r.location: r for r in self.ctx.conn.execute(
-            select(o.c.location, o.c.on_sale, o.c.effective_cents, o.c.currency).where(o.c.channel == "store", product))}
-        lacking = [s for s in stores if s not in listed]
-        unreduced = [s for s in stores if s in listed and not listed[s].on_sale]
-        if not lacking and not unreduced:
+        if not gaps.bad:
             return []
-        places = lambda ids: _listed([_place("store", s) for s in ids])  # noqa: E731
-        parts = [f"{places(lacking)} do{'es' if len(lacking) == 1 else ''} not list it" if lacking else "",
-                 f"{places(unreduced)} do{'es' if len(unreduced) == 1 else ''} not reduce it" if unreduced else ""]
-        bad = lacking + unreduced
         return [self.finding(
-            f"{self.head()}: {'; '.join(p for p in parts if p)} ({len(bad)} of {len(stores)} stores).",
-            values={c.label: "in all stores", **{location_label("store", s): "not listed" for s in lacking},
-                    **{location_label("store", s): _money(listed[s].effective_cents, listed[s].currency)
-                       for s in unreduced}},
-            channels=["store"] * len(bad), locations=[location_label("store", s) for s in bad])]
+            f"{self.head()}: {words(gaps, lambda s: _place('store', s))} ({len(gaps.bad)} of {gaps.stores} stores).",
+            values={c.label: "in all stores", **{location_label("store", s): gaps.values[s] for s in gaps.bad}},
+            channels=["store"] * len(gaps.bad), locations=[location_label("store", s) for s in gaps.bad],
+            sources=gaps.sources)]
 
     # -- references in the config -----------------------------------------------------------
 
