@@ -29,10 +29,11 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
 from unisono.domain.config import ProjectConfig
-from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
+from unisono.domain.models import Availability, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
 
 CHANNEL = "shop"
 BATCH = 50_000  # items per span of the stream: a span's offers are one OfferBatch
@@ -58,6 +59,7 @@ class _Tally:
     rows: int = 0
     no_currency: int = 0
     unknown_availability: Counter = field(default_factory=Counter)
+    shipping: ShippingTally = field(default_factory=ShippingTally)
 
 
 
@@ -75,6 +77,8 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
     for entry in _entries(path, config, result.notes):
         if isinstance(entry, Rejection):
             result.rejections.append(entry)
+        elif isinstance(entry, Claim):
+            result.claims.append(entry)
         elif entry is not _SPAN_END:  # the same rows stream() makes batches of, with the exact prices and instants
             result.offers.extend(_offer(row, location, path.name) for row in entry)
     return result
@@ -89,7 +93,7 @@ def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) ->
     location = config.shop.location
     parts: list[pa.Table] = []
     for entry in _entries(path, config, notes):
-        if isinstance(entry, Rejection):
+        if isinstance(entry, (Rejection, Claim)):
             yield entry
         elif entry is _SPAN_END:
             if parts:
@@ -99,9 +103,10 @@ def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None) ->
             parts.append(_table(entry, location))
 
 
-def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iterator[list[tuple] | object | Rejection]:
+def _entries(path: Path, config: ProjectConfig,
+             notes: list[str] | None) -> Iterator[list[tuple] | object | Rejection | Claim]:
     """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
-    then the span's rejections."""
+    then the span's rejections; at the end, the feed's shipping claims (shop_shipping.py)."""
     raw = _head(path)
     encoding = unicode_encoding(raw)  # UTF-16 or UTF-32 by its byte order mark (or an XML declaration)
     head = raw.decode(encoding, errors="ignore") if encoding else raw.decode("utf-8", errors="ignore")
@@ -147,6 +152,7 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None) -> Iter
         yield rows.copy()
     yield _SPAN_END
     yield from rejections
+    yield from tally.shipping.claims(config.shop.location, name)  # after every item: a feed-wide summary
     if notes is not None:
         notes.extend(_notes(path.name, currency, tally))
 
@@ -273,6 +279,9 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
             availability = _availability_value(text)
             if availability is None:
                 unknown[text.strip()] += 1  # not worth a rejection: reported once per file in the notes
+        if "shipping" in f or "free_shipping_threshold" in f:
+            order = price[0] if sale[0] is None else min(price[0], sale[0])  # the least it can be ordered at
+            tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
         append((sku, normalize_gtin(get("gtin")),  # an invalid gtin is dropped: the id still keys the offer
                 normalize_url(get("link")), _human(get("title")), _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),

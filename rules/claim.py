@@ -42,6 +42,7 @@ from unisono.domain.claims import ClaimType
 from unisono.domain.config import ClaimReferences
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.rules.base import Channel, RuleBase
+from unisono.rules import claim_shipping
 from unisono.rules.claim_live import Claim, live_claims, product_keys
 from unisono.rules.claim_scope import match_scope
 from unisono.rules.claim_stores import product_gaps, store_locations, words
@@ -301,19 +302,21 @@ class _Judge:
     # -- references in the config -----------------------------------------------------------
 
     def _shipping(self) -> list[Finding]:
-        t, ref = self.claim.terms, self.refs.free_shipping_threshold
-        if ref is None:
-            return self.undecided(f"no claims.free_shipping_threshold in {CONFIG} says what the shop charges")
-        claimed = (t.threshold or Decimal(0), t.currency or self.currency)
-        if claimed == (ref, self.currency):
+        t = self.claim.terms
+        if t.threshold is None:
+            return []  # a feed's record of a charge is evidence, not a promise
+        claimed = (t.threshold, t.currency or self.currency)
+        feed = [c for c in live_claims(self.ctx.conn, self.ctx.at, ["shop"]) if c.terms.type == "shipping"]
+        verdict = claim_shipping.judge(claimed, feed, self.refs.free_shipping_threshold, self.currency)
+        if verdict is None:
             return []
-        real = f"{ref:.2f} {self.currency}"
+        if isinstance(verdict, str):
+            return self.undecided(verdict)
         shop = location_label("shop", self.shop)
         said = f"{claimed[0]:.2f} {claimed[1]}" if claimed[0] else "no minimum"
-        charges = f"the shop charges shipping below {real}" if ref else "the shop ships free on every order"
-        return [self.finding(f"{self.head()}; {charges} (claims.free_shipping_threshold).",
-                             values={self.claim.label: said, shop: real}, channels=["shop"], locations=[shop],
-                             extra={"reference": f"{CONFIG} claims.free_shipping_threshold"})]
+        return [self.finding(f"{self.head()}; {verdict.words}.", values={self.claim.label: said, shop: verdict.shop_value},
+                             channels=["shop"], locations=[shop], sources=verdict.sources,
+                             extra={"reference": verdict.reference})]
 
     def _methods(self) -> list[Finding]:
         t = self.claim.terms

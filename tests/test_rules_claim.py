@@ -154,7 +154,9 @@ def test_a_shipping_threshold_differing_from_the_config_is_a_finding(live_conn):
     assert f.values == {"newsletter:bf-2026": "49.00 EUR", "shop:online": "50.00 EUR"}
     assert run_rules(live_conn, [rule()], context(free_shipping_threshold=49)) == []
     [undecided] = run_rules(live_conn, [rule()], context())
-    assert not undecided.judged and "no claims.free_shipping_threshold" in undecided.message
+    assert not undecided.judged and undecided.message.endswith(
+        ": neither the shop feed (free_shipping_threshold, shipping) nor claims.free_shipping_threshold in "
+        "unisono.yaml says what the shop charges.")
 
 
 def test_payment_and_service_claims_against_the_configured_lists(live_conn):
