@@ -45,6 +45,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
              "UPC", "Strichcode"),
     "title": ("Bezeichnung", "Artikelbezeichnung", "Artikelname", "Kurzbezeichnung", "Name", "Title",
               "Produkt", "Produktname", "Product Name", "Item Name", "Description", "Beschreibung"),
+    "brand": ("Marke", "Hersteller", "Fabrikat", "Brand", "Manufacturer"),
     "price": ("VK-Preis", "VK", "Verkaufspreis", "VK brutto", "Preis", "Regulärer Preis", "Normalpreis",
               "Price", "Regular Price", "Retail Price", "Selling Price", "Sales Price"),
     "promo_price": ("Aktionspreis", "Angebotspreis", "Sonderpreis", "Aktions-VK", "Promo Price",
@@ -67,7 +68,8 @@ _AVAILABILITY = {
     Availability.in_stock: ("in stock", "available", "verfügbar", "lieferbar", "auf Lager", "vorrätig",
                             "ja", "yes", "true"),
     Availability.out_of_stock: ("out of stock", "sold out", "unavailable", "nicht verfügbar",
-                                "nicht lieferbar", "ausverkauft", "nein", "no", "false"),
+                                "nicht lieferbar", "ausverkauft", "nein", "no", "false",
+                                "discontinued", "delisted", "ausgelistet", "auslaufartikel", "ausgelaufen"),
     Availability.preorder: ("preorder", "vorbestellbar"),
     Availability.backorder: ("backorder", "nachbestellt", "wird nachgeliefert"),
 }
@@ -443,6 +445,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     lowest = _money(cell["lowest_30d"], layout.decimal_comma, "lowest price")[0] if cell["lowest_30d"] else None
     offer = Offer(
         channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell["title"].split()) or None,
+        brand=" ".join(cell["brand"].split()) or None,
         price=price, sale_price=sale_price, sale_start=start, sale_end=end, lowest_30d=lowest or None,
         currency=_currency(cell["currency"]) or symbol or layout.currency,
         availability=_availability(cell["availability"], layout.decimal_comma), source=source,

@@ -254,7 +254,7 @@ class ColumnReader:
             "url": pa.nulls(n, pa.string()),
             "image_url": pa.nulls(n, pa.string()),
             "title": null_if_empty(title),
-            "brand": pa.nulls(n, pa.string()),
+            "brand": null_if_empty(pc.utf8_trim_whitespace(pc.replace_substring_regex(get("brand"), _WHITESPACE, " "))),
             "category": pa.nulls(n, pa.string()),
             "currency": currency,
             "price_cents": _spread(prices, price_index, pa.int64(), lambda r: cents(r[0])),

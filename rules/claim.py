@@ -31,21 +31,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from sqlalchemy import (
-    Column, Float, Integer, MetaData, Select, Table, Text, and_, case, cast, distinct, false, func, insert, literal, or_,
-    select,
-)
+from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from unisono.catalog.live import drop_temporary
 from unisono.domain.claims import ClaimType
 from unisono.domain.config import ClaimReferences
 from unisono.domain.findings import Finding, Severity, location_label
-from unisono.rules.base import Channel, RuleBase
 from unisono.rules import claim_shipping
+from unisono.rules.base import Channel, RuleBase
 from unisono.rules.claim_live import Claim, live_claims, product_keys
 from unisono.rules.claim_scope import match_scope
 from unisono.rules.claim_stores import product_gaps, store_locations, words
+from unisono.rules.found_rows import found_rows, from_row, none_found
 from unisono.rules.messages import fill_template, offer_name, short_instant
 
 if TYPE_CHECKING:
@@ -55,7 +52,6 @@ if TYPE_CHECKING:
 
 CLASSES: tuple[ClaimType, ...] = ("discount", "shipping", "exclusivity", "payment", "service")
 CONFIG = "unisono.yaml"
-_FOUND = Table("claim_findings", MetaData(), Column("n", Integer), Column("finding", Text), prefixes=["TEMPORARY"])
 
 
 class ClaimRule(RuleBase):
@@ -77,23 +73,16 @@ class ClaimRule(RuleBase):
     # -- evaluation -------------------------------------------------------------------------
 
     def query(self, live: Table, ctx: EvalContext) -> Select:
-        empty = select(literal("", type_=Text).label("finding")).where(false())
         if ctx.conn is None:
-            return empty
+            return none_found()
         refs = ctx.config.claims if ctx.config is not None else ClaimReferences()
         found: list[Finding] = []
         for claim in self._live_claims(ctx):
             found += _Judge(self, live, ctx, refs, claim).findings()
-        if not found:
-            return empty
-        # the findings as rows of a temporary table (SQLite has no VALUES with column names)
-        drop_temporary(ctx.conn, _FOUND)
-        _FOUND.create(ctx.conn)
-        ctx.conn.execute(insert(_FOUND), [{"n": i, "finding": f.model_dump_json()} for i, f in enumerate(found)])
-        return select(_FOUND.c.finding).order_by(_FOUND.c.n)
+        return found_rows(ctx.conn, "claim_findings", found)
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
-        return Finding.model_validate_json(row._mapping["finding"])
+        return from_row(row)
 
     def _live_claims(self, ctx: EvalContext) -> list[Claim]:
         return [c for c in live_claims(ctx.conn, ctx.at, self.channels) if c.terms.type in self.claims]

@@ -76,3 +76,19 @@ def test_an_online_only_discount_exempts_its_scope_and_both_engines_agree(live_c
     sql = run_rules(live_conn, [parity()], ctx)
     assert [f.sku for f in sql] == ["100301"]  # the shoes are not covered by the claim
     assert run_rules_rete(live_conn, [parity()], ctx) == sql
+
+
+def test_presence_does_not_require_a_product_in_the_channel_its_claim_excludes(live_conn):
+    from unisono.rules.presence import PresenceRule
+
+    in_stores = PresenceRule.model_validate({"id": "in-stores", "kind": "presence", "when_in": "newsletter",
+                                             "require_in": ["store"]})
+    in_shop = in_stores.model_copy(update={"id": "in-shop", "require_in": ["shop"]})
+    add_offers(live_conn, offer("newsletter", "bf-2026", "100401", "69.99"), offer("shop", "online", "100401", "69.99"),
+               offer("newsletter", "bf-2026", "100501", "19.99"), offer("store", "1001", "100501", "19.99"))
+    said(live_conn, ONLINE_ONLY, ("Kerzen: nur im Markt", {"type": "exclusivity", "exclusivity": "store_only",
+                                                            "product": "100501"}))
+    assert run_rules(live_conn, [in_stores, in_shop], context()) == []
+    assert run_rules_rete(live_conn, [in_stores, in_shop], context()) == []
+    later = context(datetime(2026, 12, 2, 12, tzinfo=BERLIN))  # the claims' window is over
+    assert located(run_rules(live_conn, [in_stores, in_shop], later)) == [("in-shop", "shop:*"), ("in-stores", "store:*")]

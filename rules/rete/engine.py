@@ -154,7 +154,7 @@ def _run(conn, rules, ctx, keys, *, workers, keys_per_worker, retries, batch_key
         stats.seconds["rete"] = time.perf_counter() - t
         t = time.perf_counter()
         exclusive = exclusive_keys(conn, live, ctx.at, ctx.config) \
-            if any(r.kind == "parity" and r.exclusive_claims for r in plan.rules) else {}
+            if any(r.kind in ("parity", "presence") and r.exclusive_claims for r in plan.rules) else {}
         builder = _FindingBuilder(plan, ctx, fold_case(case), exclusive)
         for key, rows in _full_rows(conn, sorted(matched), ids):
             findings += builder.key(key, rows, matched[key])
@@ -552,6 +552,10 @@ class _FindingBuilder:
         out = []
         for ch in dict.fromkeys(rule.require_in):
             there = [o for o in offers if o["channel"] == ch]
+            if rule.listed_only and not there:
+                continue  # as the SQL query: a product the channel does not list is no finding
+            if rule.exclusive_claims and sale_exempt(self.exclusive, offers[0]["key"], (ch,)):
+                continue  # a live claim keeps the product out of this channel
             out_of_stock = sorted((o["location"], o["source"]) for o in there if o["availability"] == "out_of_stock")
             for (seen,) in sorted(grouped.get((rule_no, ch), ())):
                 if not in_scope(rule, offers[seen], [offers[seen]], self.fold):
