@@ -60,6 +60,7 @@ class _Tally:
     no_currency: int = 0
     unknown_availability: Counter = field(default_factory=Counter)
     shipping: ShippingTally = field(default_factory=ShippingTally)
+    bad_gtins: int = 0
 
 
 
@@ -207,6 +208,9 @@ def _notes(name: str, currency: str, tally: _Tally) -> list[str]:
     if tally.no_currency:
         notes.append(f"{name}: {tally.no_currency} prices carry no currency and were read as {currency} "
                      "(set shop.currency in unisono.yaml if that is wrong)")
+    if tally.bad_gtins:
+        notes.append(f"{name}: {tally.bad_gtins} items have a gtin that is not a GTIN (its length or check digit): "
+                     "kept without it, keyed by id")
     for value, n in tally.unknown_availability.most_common():
         notes.append(f"{name}: availability {value!r} is not understood ({n} items; left empty)")
     return notes
@@ -282,7 +286,10 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
         if "shipping" in f or "free_shipping_threshold" in f:
             order = price[0] if sale[0] is None else min(price[0], sale[0])  # the least it can be ordered at
             tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
-        append((sku, normalize_gtin(get("gtin")),  # an invalid gtin is dropped: the id still keys the offer
+        gtin = normalize_gtin(text := get("gtin"))
+        if text and gtin is None:  # a wrong length or check digit: dropped, the id still keys the offer
+            tally.bad_gtins += 1
+        append((sku, gtin,
                 normalize_url(get("link")), _human(get("title")), _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),
                 cur, price[2], sale[2], window[2], window[3], availability, line,

@@ -25,7 +25,9 @@ from typing import Iterable, Iterator, TextIO
 
 import charset_normalizer
 
-from unisono.channels.parsing import CURRENCY_SYMBOLS, bounded_amount, normalize_gtin, parse_decimal, parse_instant
+from unisono.channels.parsing import (
+    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, normalize_gtin, parse_decimal, parse_instant,
+)
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
@@ -426,7 +428,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     if not sku and not ean:
         raise ValueError("no sku and no EAN")
     if ean and gtin is None and not sku:
-        raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
+        raise ValueError(f"EAN {ean!r} is not a GTIN ({gtin_problem(ean)})")
     promo, promo_from, promo_to = cell["promo_price"], cell["promo_from"], cell["promo_to"]
     if not cell["price"] and promo:  # some lists blank the regular price while a promotion runs
         raise ValueError(f"price is empty; the row has only a promo price ({promo})")
@@ -526,5 +528,6 @@ def _counts_notes(layout: _Layout, rows: int) -> list[str]:
     if layout.ignored_promo_dates:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
     if layout.bad_gtins:
-        notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN: offers with the sku only")
+        notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN (its length or check digit): "
+                     "offers with the sku only")
     return notes
