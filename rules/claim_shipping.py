@@ -41,6 +41,11 @@ def judge(claimed: tuple[Decimal, str], feed: list[Claim], configured: Decimal |
         other = [c for c in stated if (c.terms.threshold, c.terms.currency) != (amount, cur)]
         if not other:
             return None
+        # one per value: free_shipping_threshold and a free g:shipping entry often say the same
+        first: dict[tuple, Claim] = {}
+        for c in other:
+            first.setdefault((c.terms.threshold, c.terms.currency), c)
+        other = list(first.values())
         return Refuted("the shop feed says " + "; ".join(f"{c.text.split(': ', 1)[1]} ({c.source})" for c in other[:3]),
                        ", ".join(_money(c.terms.threshold, c.terms.currency) for c in other[:3]),
                        f"shop feed {other[0].source}", [c.source for c in other[:3]])

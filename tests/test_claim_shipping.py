@@ -105,3 +105,11 @@ def test_a_fee_below_the_claimed_threshold_is_no_evidence_against_it(live_conn):
     assert run_rules(live_conn, [rule()], context(free_shipping_threshold=49)) == []
     [undecided] = run_rules(live_conn, [rule()], context())  # no threshold anywhere: not guessed
     assert not undecided.judged
+
+
+def test_one_threshold_stated_by_two_attributes_is_named_once(live_conn):
+    said(live_conn, FREE_FROM_49)
+    shop_says(live_conn, ("free_shipping_threshold: free from 50.00 EUR (DE)", {"threshold": 50}),
+              ("shipping: free from 50.00 EUR (DE)", {"threshold": 50}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith("; the shop feed says free from 50.00 EUR (DE) (feed.xml:2).")
