@@ -19,6 +19,9 @@ The database picks the candidate pairs (titles or brands that differ as text); P
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
@@ -85,18 +88,23 @@ class ContentRule(RuleBase):
         return from_row(row)
 
     def _judge(self, r) -> Finding | None:
-        ref, other = offer_name(r.ref_channel, r.ref_location), offer_name(r.other_channel, r.other_location)
-        parts, values, extra = [], {}, {}
-        ref_label, other_label = location_label(r.ref_channel, r.ref_location), \
-            location_label(r.other_channel, r.other_location)
+        score = None
         if "title" in self.fields and r.ref_title and r.other_title:
             score = fuzz.token_set_ratio(fold_words(r.ref_title), fold_words(r.other_title))
-            if score < self.title_similarity:
-                parts.append(f"{other} calls {r.key} '{r.other_title}', {ref} '{r.ref_title}' "
-                             f"(title similarity {score:.0f} of 100)")
-                values = {ref_label: r.ref_title, other_label: r.other_title}
-                extra["title_similarity"] = f"{score:.0f}"
-        if "brand" in self.fields and r.ref_brand and r.other_brand and fold(r.ref_brand) != fold(r.other_brand):
+            score = score if score < self.title_similarity else None
+        brands = "brand" in self.fields and r.ref_brand and r.other_brand and fold(r.ref_brand) != fold(r.other_brand)
+        if score is None and not brands:
+            return None  # most candidates: the titles differ only in case, accents or abbreviation
+        ref, other = offer_name(r.ref_channel, r.ref_location), offer_name(r.other_channel, r.other_location)
+        ref_label, other_label = location_label(r.ref_channel, r.ref_location), \
+            location_label(r.other_channel, r.other_location)
+        parts, values, extra = [], {}, {}
+        if score is not None:
+            parts.append(f"{other} calls {r.key} '{r.other_title}', {ref} '{r.ref_title}' "
+                         f"(title similarity {score:.0f} of 100)")
+            values = {ref_label: r.ref_title, other_label: r.other_title}
+            extra["title_similarity"] = f"{score:.0f}"
+        if brands:
             parts.append(f"{other} gives {r.key} the brand '{r.other_brand}', {ref} '{r.ref_brand}'")
             extra["brands"] = f"{r.ref_brand} / {r.other_brand}"
             values = values or {ref_label: r.ref_brand, other_label: r.other_brand}
@@ -110,6 +118,12 @@ class ContentRule(RuleBase):
                        message=message, sources=[r.ref_source, r.other_source], extra=extra)
 
 
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, once NFKD has split them off their letters
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=1 << 16)  # a shop title is compared with every store's
 def fold_words(title: str) -> str:
-    """Words folded for comparison: case, accents and punctuation aside, spaces kept."""
-    return " ".join(w for w in (fold(t) for t in title.split()) if w)
+    """Words folded for comparison: case, accents and punctuation aside, words kept apart."""
+    plain = _MARKS.sub("", unicodedata.normalize("NFKD", title.casefold().replace("ß", "ss")))
+    return _NON_WORD.sub(" ", plain).strip()
