@@ -7,8 +7,9 @@
       title_similarity: 70        # 0-100; below it the titles name different things
       severity: warning
 
-A store calling 100203 "WANDERSCHUH ALPIN GTX H." where the shop says "Wanderschuh Alpin GTX Herren"
-is an abbreviation, not drift; "Daunenweste Damen" for the same sku is (a wrong sku, a re-used article
+A store calling 100203 "WANDERSCH. ALPIN GTX" where the shop says "Wanderschuh Alpin GTX Herren"
+is an abbreviation, not drift (a word of three letters or more that begins a word of the reference
+title counts as that word); "Daunenweste Damen" for the same sku is (a wrong sku, a re-used article
 number, a label printed for another product). Titles are compared by rapidfuzz's token_set_ratio of
 the titles with case, accents and punctuation folded (a title whose words are all in the other scores
 100), and differ when the score is below `title_similarity`. Brands are compared folded, each channel's
@@ -90,7 +91,8 @@ class ContentRule(RuleBase):
     def _judge(self, r) -> Finding | None:
         score = None
         if "title" in self.fields and r.ref_title and r.other_title:
-            score = fuzz.token_set_ratio(fold_words(r.ref_title), fold_words(r.other_title))
+            ref_words, other_words = fold_words(r.ref_title), fold_words(r.other_title)
+            score = fuzz.token_set_ratio(ref_words, expand(other_words, ref_words))
             score = score if score < self.title_similarity else None
         brands = "brand" in self.fields and r.ref_brand and r.other_brand and fold(r.ref_brand) != fold(r.other_brand)
         if score is None and not brands:
@@ -120,6 +122,17 @@ class ContentRule(RuleBase):
 
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, once NFKD has split them off their letters
 _NON_WORD = re.compile(r"[\W_]+")
+
+
+def expand(words: str, full: str) -> str:
+    """A POS abbreviation ("wandersch." for "wanderschuh") read as the word of `full` it begins."""
+    known = full.split()
+    out = []
+    for w in words.split():
+        if len(w) >= 3 and w not in known:
+            w = next((k for k in known if k.startswith(w)), w)
+        out.append(w)
+    return " ".join(out)
 
 
 @lru_cache(maxsize=1 << 16)  # a shop title is compared with every store's

@@ -76,8 +76,8 @@ def sheet_rows(ws) -> list[dict]:
 def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(project, tmp_path):
     wb = openpyxl.load_workbook(report(project, tmp_path / "r.xlsx"))
     assert wb.sheetnames == ["Summary", "price-parity", "newsletter-price-honoured", "advertised-in-shop",
-                             "advertised-in-stock-in-stores", "title-and-brand-drift", "reference-price-30-days",
-                             "newsletter-claims-hold", "newsletter-service-claims"]
+                             "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims",
+                             "advertised-in-stock-in-stores", "title-and-brand-drift"]
     summary = [[c.value for c in row] for row in wb["Summary"].iter_rows()]
     counts = {r[0]: r[4] for r in summary if r and r[0] in wb.sheetnames}
     assert counts == {"price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2,
@@ -177,8 +177,8 @@ def test_junit_has_a_suite_per_rule_a_failure_per_finding_and_a_passing_case_for
     assert root.tag == "testsuites" and (root.get("tests"), root.get("failures")) == ("12", "7")
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert list(suites) == ["price-parity", "newsletter-price-honoured", "advertised-in-shop",
-                            "advertised-in-stock-in-stores", "title-and-brand-drift", "reference-price-30-days",
-                            "newsletter-claims-hold", "newsletter-service-claims"]
+                            "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims",
+                            "advertised-in-stock-in-stores", "title-and-brand-drift"]
     parity = suites["price-parity"]
     assert (parity.get("tests"), parity.get("failures")) == ("4", "4")
     assert len(parity.findall("testcase/failure")) == 4

@@ -22,7 +22,7 @@ def rule(**options) -> ContentRule:
 
 def test_titles_are_compared_by_similarity_not_by_spelling(live_conn):
     add_offers(live_conn, offer("shop", "online", "100203", "99.99", title="Wanderschuh Alpin GTX Herren"),
-               offer("store", "1001", "100203", "99.99", title="WANDERSCHUH ALPIN GTX"),  # abbreviated: the same
+               offer("store", "1001", "100203", "99.99", title="WANDERSCH. ALPIN GTX"),  # abbreviated: the same
                offer("store", "1002", "100203", "99.99", title="Daunenweste Damen"),  # another product
                offer("store", "1003", "100203", "99.99"))  # no title: nothing to compare
     [f] = run_rules(live_conn, [rule()], context())
@@ -31,6 +31,13 @@ def test_titles_are_compared_by_similarity_not_by_spelling(live_conn):
                                 "Herren' (title similarity ")
     assert int(f.extra["title_similarity"]) < 70
     assert run_rules(live_conn, [rule(title_similarity=10)], context()) == []
+
+
+def test_an_abbreviation_counts_as_the_word_it_begins():
+    from unisono.rules.content import expand
+
+    assert expand("wandersch alpin gtx", "wanderschuh alpin gtx herren") == "wanderschuh alpin gtx"
+    assert expand("wj alpin", "winterjacke alpin") == "wj alpin"  # two letters: too short to tell
 
 
 def test_folding_keeps_words_apart_and_drops_case_accents_and_punctuation():
