@@ -60,6 +60,14 @@ store:
 #   template: {{block: "td.product", link: "a.product-link", title: "h3", price: ".price",
 #               reference_price: ".old-price", discount: ".badge"}}
 newsletter: {{}}
+
+# What the newsletter's words ("Versandkostenfrei ab 49 €", "Kauf auf Rechnung") are checked against
+# where no channel file says it (the claim rules); a reference left out makes its claims undecided:
+# claims:
+#   free_shipping_threshold: 50          # the shop feed's free_shipping_threshold / g:shipping wins
+#   payment_methods: [paypal, invoice]   # invoice, installments, paypal, klarna, credit_card, ...
+#   services: [click_collect, free_returns]
+#   scopes: {{Winterware: "Bekleidung > Jacken"}}   # claim words that match no category path
 """
 
 

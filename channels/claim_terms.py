@@ -30,6 +30,7 @@ _ALL_STORES = re.compile(
     r"in\s+al(?:le|onze)\s+winkels|we\s+wszystkich\s+sklepach)\b", re.I)
 _ONLINE = re.compile(r"\b(?:online|im\s+(?:online-?)?shop|onlineshop|webshop|en\s+ligne|en\s+l[ií]nea|sur\s+le\s+site)\b",
                      re.I)
+_ALSO = re.compile(r"\b(?:auch|ebenfalls|also|as\s+well|too|aussi|tambi[ée]n|anche|ook|r[óo]wnie[żz])\b", re.I)
 _STORES = re.compile(r"\b(?:filialen?|m[äa]rkten?|im\s+markt|stores?|in-store|magasins?|tiendas?|negozi[o]?|winkels?|"
                      r"sklep(?:ach|ie|y)?)\b", re.I)
 
@@ -160,9 +161,10 @@ def _discount(text: str, currency: str) -> ClaimTerms | None:
         amount=amount[0] if amount else None, currency=amount[1] if amount else None,
         up_to=bool(_UP_TO.search(text[:(percent or money).start()])),
         scope=scope, everything=everything or bool(_SITEWIDE.search(text)),
-        selected=bool(_SELECTED.search(text)), channels=_named_channels(text),
-        exclusivity=exclusivity(text) if exclusivity(text) != "all_stores" else None,
+        selected=bool(_SELECTED.search(text)), channels=_named_channels(text), exclusivity=exclusivity(text),
     )
+    if terms.exclusivity == "all_stores" and _ALSO.search(text):
+        terms.channels = ["shop", "store"]  # "auch in allen Filialen": online and in every store
     return terms
 
 

@@ -260,14 +260,40 @@ def normalize_url(url: str | None) -> str | None:
 
 
 def normalize_gtin(text: str | None) -> str | None:
-    """A GTIN/EAN as digits zero-padded to 14; None when empty or not a GTIN (wrong length)."""
+    """A GTIN/EAN as digits zero-padded to 14; None when empty or not a GTIN (wrong length, or a
+    check digit that does not add up: a typo; a store's own restricted-circulation numbers excepted)."""
     if not text:
         return None
     if text.isdigit():  # the common case, spared the regex: no spaces, no ".0"
-        return text.zfill(14) if len(text) in (8, 12, 13, 14) else None
+        return _checked(text.zfill(14)) if len(text) in (8, 12, 13, 14) else None
     digits = re.sub(r"\s", "", text.strip())
     if digits.endswith(".0"):  # spreadsheets turn EANs into floats
         digits = digits[:-2]
     if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
         return None
-    return digits.zfill(14)
+    return _checked(digits.zfill(14))
+
+
+def gtin_check_digit(padded: str) -> int:
+    """The GS1 check digit of a 14-digit GTIN's first 13 digits (weights 3, 1, 3, … from the left)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(padded[:13]))
+    return (10 - total % 10) % 10
+
+
+def gtin_problem(text: str) -> str:
+    """Why a non-empty text is not a GTIN, for a rejection: its length, or its check digit."""
+    digits = re.sub(r"\s", "", text.strip()).removesuffix(".0")
+    if digits.isdigit() and len(digits) in (8, 12, 13, 14):
+        return f"its check digit is {digits[-1]}, not {gtin_check_digit(digits.zfill(14))}"
+    return "8, 12, 13 or 14 digits"
+
+
+def restricted_circulation(padded: str) -> bool:
+    """A number a store assigns itself (GS1 restricted circulation: EAN-13 2…, UPC 2…/4…, EAN-8 0…/2…),
+    e.g. a weighed article's base code "2801954000000" whose price digits, check digit included, are
+    filled in at the scale: kept as read, its check digit not judged."""
+    return padded[1] == "2" or padded[1:3] in ("02", "04") or (padded[:6] == "000000" and padded[6] in "02")
+
+
+def _checked(padded: str) -> str | None:
+    return padded if restricted_circulation(padded) or gtin_check_digit(padded) == int(padded[13]) else None

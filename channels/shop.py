@@ -29,10 +29,11 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
 from unisono.domain.config import ProjectConfig
-from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
+from unisono.domain.models import Availability, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
 
 CHANNEL = "shop"
 BATCH = 50_000  # items per span of the stream: a span's offers are one OfferBatch
@@ -59,6 +60,15 @@ class _Tally:
     rows: int = 0
     no_currency: int = 0
     unknown_availability: Counter = field(default_factory=Counter)
+    shipping: ShippingTally = field(default_factory=ShippingTally)
+    bad_gtins: int = 0
+
+    def add_later(self, later: _Tally) -> None:
+        """What a later part of the feed counted (a split read's second half); rows are the reader's."""
+        self.no_currency += later.no_currency
+        self.bad_gtins += later.bad_gtins
+        self.unknown_availability.update(later.unknown_availability)
+        self.shipping.add_later(later.shipping)
 
 
 
@@ -76,6 +86,8 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
     for entry in _entries(path, config, result.notes):
         if isinstance(entry, Rejection):
             result.rejections.append(entry)
+        elif isinstance(entry, Claim):
+            result.claims.append(entry)
         elif entry is not _SPAN_END:  # the same rows stream() makes batches of, with the exact prices and instants
             result.offers.extend(_offer(row, location, path.name) for row in entry)
     return result
@@ -97,7 +109,8 @@ def tables(entries: Iterable, location: str, name: str) -> Iterator[OfferBatch |
     """_entries' spans as OfferBatches and Rejections."""
     parts: list[pa.Table] = []
     for entry in entries:
-        if isinstance(entry, (Rejection, OfferBatch)):  # (a batch: made by the second process of a split read)
+        # (a batch: made by the second process of a split read; claims: the feed's shipping terms)
+        if isinstance(entry, (Rejection, OfferBatch, Claim)):
             yield entry
         elif entry is _SPAN_END:
             if parts:
@@ -108,10 +121,11 @@ def tables(entries: Iterable, location: str, name: str) -> Iterator[OfferBatch |
 
 
 def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
-             split_from: int | None = None) -> Iterator[list[tuple] | object | Rejection | OfferBatch]:
+             split_from: int | None = None) -> Iterator[list[tuple] | object | Rejection | OfferBatch | Claim]:
     """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
     then the span's rejections; an XML feed of split_from bytes or more (None: never) is read in
-    two halves, the second's spans as OfferBatches."""
+    two halves, the second's spans as OfferBatches; at the end, the feed's shipping claims
+    (shop_shipping.py)."""
     raw = _head(path)
     encoding = unicode_encoding(raw)  # UTF-16 or UTF-32 by its byte order mark (or an XML declaration)
     head = raw.decode(encoding, errors="ignore") if encoding else raw.decode("utf-8", errors="ignore")
@@ -134,6 +148,7 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
         yield from shop_split.entries(path, config, reader)
     else:
         yield from reader.spans(xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path))
+    yield from reader.tally.shipping.claims(config.shop.location, path.name)  # after every item: a feed-wide summary
     if notes is not None:
         notes.extend(_notes(path.name, reader.currency, why, reader.tally))
 
@@ -259,6 +274,9 @@ def _notes(name: str, currency: str, why: str, tally: _Tally) -> list[str]:
         notes.append(f"{name}: the feed has no items")
     if tally.no_currency:
         notes.append(f"{name}: {tally.no_currency} prices carry no currency and were read as {currency}{why}")
+    if tally.bad_gtins:
+        notes.append(f"{name}: {tally.bad_gtins} items have a gtin that is not a GTIN (its length or check digit): "
+                     "kept without it, keyed by id")
     for value, n in tally.unknown_availability.most_common():
         notes.append(f"{name}: availability {value!r} is not understood ({n} items; left empty)")
     return notes
@@ -332,7 +350,13 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
             availability = _availability_value(text)
             if availability is None:
                 unknown[text.strip()] += 1  # not worth a rejection: reported once per file in the notes
-        append((sku, normalize_gtin(get("gtin")),  # an invalid gtin is dropped: the id still keys the offer
+        if "shipping" in f or "free_shipping_threshold" in f:
+            order = price[0] if sale[0] is None else min(price[0], sale[0])  # the least it can be ordered at
+            tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
+        gtin = normalize_gtin(text := get("gtin"))
+        if text and gtin is None:  # a wrong length or check digit: dropped, the id still keys the offer
+            tally.bad_gtins += 1
+        append((sku, gtin,
                 normalize_url(get("link")), _human(get("title")), _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),
                 cur, price[2], sale[2], window[2], window[3], availability, line,

@@ -11,6 +11,7 @@ from typing import IO, BinaryIO
 
 from lxml import etree
 
+from unisono.channels.shop_shipping import NESTED
 from unisono.channels.xml_lines import ascii_based, start_tag_lines
 from unisono.domain.models import InputError
 
@@ -27,7 +28,8 @@ _ALIASES = {
 
 # The GMC attributes an offer is made of; everything else in a feed is ignored.
 _FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
-                     "brand", "gtin", "product_type", "google_product_category", "image_link"})
+                     "brand", "gtin", "product_type", "google_product_category", "image_link",
+                     "shipping", "free_shipping_threshold"})
 
 # One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
 # and where its raw text comes from (only asked for rejections): the XML element, or a function.
@@ -153,6 +155,10 @@ def _xml_fields(item: etree._Element, keys: dict) -> dict[str, str]:
         if known is None:
             continue
         key, r = known
+        if key in NESTED and len(child):  # <g:shipping><g:country>DE</g:country>…: the tabular form
+            value = ":".join((child.findtext(f"{{*}}{sub}") or "").strip() for sub in NESTED[key])
+            fields[key] = f"{fields[key]},{value}" if key in fields else value  # an item may have several
+            continue
         text = child.text if len(child) == 0 else "".join(child.itertext())  # fast path: no children
         value = text.strip() if text else ""
         if not value and key == "link":

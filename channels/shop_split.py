@@ -170,8 +170,7 @@ def _second_half(out: Path, reader: Reader) -> Iterator | None:
         return None
     reader.items += items
     reader.tally.rows = reader.items
-    reader.tally.no_currency += tally.no_currency
-    reader.tally.unknown_availability.update(tally.unknown_availability)
+    reader.tally.add_later(tally)
     return _replayed(out / "spans")
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from unisono.channels.parsing import (
-    CURRENCY_SYMBOLS, bounded_amount, local_time_note, normalize_gtin, parse_decimal, parse_instant,
+    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, local_time_note, normalize_gtin, parse_decimal, parse_instant,
 )
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.channels.store_text import Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
@@ -45,6 +45,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
              "UPC", "Strichcode"),
     "title": ("Bezeichnung", "Artikelbezeichnung", "Artikelname", "Kurzbezeichnung", "Name", "Title",
               "Produkt", "Produktname", "Product Name", "Item Name", "Description", "Beschreibung"),
+    "brand": ("Marke", "Hersteller", "Fabrikat", "Brand", "Manufacturer"),
     "price": ("VK-Preis", "VK", "Verkaufspreis", "VK brutto", "Preis", "Regulärer Preis", "Normalpreis",
               "Price", "Regular Price", "Retail Price", "Selling Price", "Sales Price"),
     "promo_price": ("Aktionspreis", "Angebotspreis", "Sonderpreis", "Aktions-VK", "Promo Price",
@@ -67,7 +68,8 @@ _AVAILABILITY = {
     Availability.in_stock: ("in stock", "available", "verfügbar", "lieferbar", "auf Lager", "vorrätig",
                             "ja", "yes", "true"),
     Availability.out_of_stock: ("out of stock", "sold out", "unavailable", "nicht verfügbar",
-                                "nicht lieferbar", "ausverkauft", "nein", "no", "false"),
+                                "nicht lieferbar", "ausverkauft", "nein", "no", "false",
+                                "discontinued", "delisted", "ausgelistet", "auslaufartikel", "ausgelaufen"),
     Availability.preorder: ("preorder", "vorbestellbar"),
     Availability.backorder: ("backorder", "nachbestellt", "wird nachgeliefert"),
 }
@@ -342,7 +344,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     if not sku and not ean:
         raise ValueError("no sku and no EAN")
     if ean and gtin is None and not sku:
-        raise ValueError(f"EAN {ean!r} is not a GTIN (8, 12, 13 or 14 digits)")
+        raise ValueError(f"EAN {ean!r} is not a GTIN ({gtin_problem(ean)})")
     promo, promo_from, promo_to = cell["promo_price"], cell["promo_from"], cell["promo_to"]
     promo_only = not cell["price"] and promo
     if promo_only:  # lists that blank the regular price while a promotion runs: the shelf charges the promo price
@@ -366,6 +368,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     lowest = _money(cell["lowest_30d"], layout.decimal_comma, "lowest price")[0] if cell["lowest_30d"] else None
     offer = Offer(
         channel=CHANNEL, location=location, sku=sku, gtin=gtin, title=" ".join(cell["title"].split()) or None,
+        brand=" ".join(cell["brand"].split()) or None,
         price=price, sale_price=sale_price, sale_start=start, sale_end=end, lowest_30d=lowest or None,
         currency=_currency(cell["currency"]) or symbol or layout.currency,
         availability=_availability(cell["availability"], layout.decimal_comma), source=source,
@@ -463,5 +466,6 @@ def _counts_notes(layout: _Layout, rows: int) -> list[str]:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
     notes.extend(layout.time_notes)
     if layout.bad_gtins:
-        notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN: offers with the sku only")
+        notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN (its length or check digit): "
+                     "offers with the sku only")
     return notes

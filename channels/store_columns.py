@@ -268,7 +268,7 @@ class ColumnReader:
             "url": pa.nulls(n, pa.string()),
             "image_url": pa.nulls(n, pa.string()),
             "title": null_if_empty(title),
-            "brand": pa.nulls(n, pa.string()),
+            "brand": null_if_empty(pc.utf8_trim_whitespace(pc.replace_substring_regex(get("brand"), _WHITESPACE, " "))),
             "category": pa.nulls(n, pa.string()),
             "currency": currency,
             "price_cents": _spread(prices, price_index, pa.int64(), lambda r: cents(r[0])),
@@ -300,6 +300,7 @@ def _gtins(column: pa.Array, normalize: Callable[[str], str | None]) -> pa.Array
     nearly as many as the rows); any other text goes through normalize_gtin() itself."""
     plain = pc.fill_null(pc.match_substring_regex(column, r"^(?:[0-9]{8}|[0-9]{12,14})$"), False)
     padded = pc.if_else(plain, pc.utf8_lpad(column, 14, "0"), pa.scalar(None, pa.string()))
+    padded = pc.if_else(pc.fill_null(_check_digit_holds(padded), False), padded, pa.scalar(None, pa.string()))
     other = pc.and_(pc.invert(plain), pc.not_equal(column, ""))
     if not pc.any(other).as_py():
         return padded
@@ -309,6 +310,21 @@ def _gtins(column: pa.Array, normalize: Callable[[str], str | None]) -> pa.Array
     for position, i in zip(positions, index):
         values[position] = results[i] if results[i] is not _FAILED else None
     return pa.array(values, pa.string())
+
+
+def _check_digit_holds(padded: pa.Array) -> pa.Array:
+    """parsing._checked() by the column: whether each 14-digit GTIN's last digit is its check digit (or
+    it is a restricted-circulation number, whose check digit is not judged)."""
+    digit = lambda i: pc.cast(pc.utf8_slice_codeunits(padded, i, i + 1), pa.int64())  # noqa: E731
+    total = pc.multiply(digit(0), 3)
+    for i in range(1, 13):
+        total = pc.add(total, pc.multiply(digit(i), 3 if i % 2 == 0 else 1))
+    rest = pc.subtract(total, pc.multiply(pc.divide(total, 10), 10))  # total % 10 (integer division)
+    check = pc.if_else(pc.equal(rest, 0), 0, pc.subtract(10, rest))
+    part = lambda start, stop: pc.utf8_slice_codeunits(padded, start, stop)  # noqa: E731
+    restricted = pc.or_(pc.or_(pc.equal(part(1, 2), "2"), pc.is_in(part(1, 3), pa.array(["02", "04"]))),
+                        pc.and_(pc.equal(part(0, 6), "000000"), pc.is_in(part(6, 7), pa.array(["0", "2"]))))
+    return pc.or_(restricted, pc.equal(check, digit(13)))  # parsing.restricted_circulation(): not judged
 
 
 def _blocks(reader, name: str, line: Callable[[], int]) -> Iterator[pa.RecordBatch]:

@@ -118,7 +118,7 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
         per_location = Counter(loc for f in current for loc in f.concerned)
         hanging(console, Text("By rule: ", style="dim"), Text(", ".join(f"{r} {n:,}" for r, n in per_rule.most_common())))
         hanging(console, Text("By location: ", style="dim"),
-                Text(", ".join(f"{loc} {n:,}" for loc, n in per_location.most_common(12))
+                Text(", ".join(f"{visible(loc, lines=False)} {n:,}" for loc, n in per_location.most_common(12))
                      + (f", … {len(per_location) - 12:,} more" if len(per_location) > 12 else "")))
     shown = current[:limit] if limit is not None else current
     for rule, group in groupby(shown, key=lambda f: f.rule):

@@ -38,5 +38,7 @@ class ClaimTerms(BaseModel):
     channels: list[ClaimChannel] = Field(default_factory=list)  # the channels it names; empty = not named
     exclusivity: Exclusivity | None = None  # "nur online", "nur im Markt", "in allen Filialen"
     threshold: Decimal | None = None  # shipping: free from this order value (0: free on every order)
+    charged_on: Decimal | None = None  # shipping, a feed's evidence: an order of this value is charged `fee`
+    fee: Decimal | None = None
     methods: list[str] = Field(default_factory=list)  # payment methods or services (PAYMENT_METHODS, SERVICES)
     product: str | None = None  # a claim inside a product block: that product's key (sku, else gtin, else link)

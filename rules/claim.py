@@ -26,26 +26,23 @@ its rows carry the findings (as JSON) that to_finding() returns.
 """
 from __future__ import annotations
 
-import hashlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from sqlalchemy import (
-    Column, Float, Integer, MetaData, Select, Table, Text, and_, case, cast, distinct, false, func, insert, literal, or_,
-    select,
-)
+from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
-from unisono.catalog.live import drop_temporary
-from unisono.catalog.state import _current_publications
-from unisono.catalog.tables import ClaimRow
-from unisono.domain.claims import ClaimTerms, ClaimType
+from unisono.domain.claims import ClaimType
 from unisono.domain.config import ClaimReferences
 from unisono.domain.findings import Finding, Severity, location_label
+from unisono.rules import claim_shipping
 from unisono.rules.base import Channel, RuleBase
+from unisono.rules.claim_live import Claim, live_claims, product_keys
 from unisono.rules.claim_scope import match_scope
+from unisono.rules.claim_stores import product_gaps, store_locations, words
+from unisono.rules.found_rows import found_rows, from_row, none_found
 from unisono.rules.messages import fill_template, offer_name, short_instant
 
 if TYPE_CHECKING:
@@ -55,7 +52,6 @@ if TYPE_CHECKING:
 
 CLASSES: tuple[ClaimType, ...] = ("discount", "shipping", "exclusivity", "payment", "service")
 CONFIG = "unisono.yaml"
-_FOUND = Table("claim_findings", MetaData(), Column("n", Integer), Column("finding", Text), prefixes=["TEMPORARY"])
 
 
 class ClaimRule(RuleBase):
@@ -77,60 +73,25 @@ class ClaimRule(RuleBase):
     # -- evaluation -------------------------------------------------------------------------
 
     def query(self, live: Table, ctx: EvalContext) -> Select:
-        empty = select(literal("", type_=Text).label("finding")).where(false())
         if ctx.conn is None:
-            return empty
+            return none_found()
         refs = ctx.config.claims if ctx.config is not None else ClaimReferences()
         found: list[Finding] = []
         for claim in self._live_claims(ctx):
             found += _Judge(self, live, ctx, refs, claim).findings()
-        if not found:
-            return empty
-        # the findings as rows of a temporary table (SQLite has no VALUES with column names)
-        drop_temporary(ctx.conn, _FOUND)
-        _FOUND.create(ctx.conn)
-        ctx.conn.execute(insert(_FOUND), [{"n": i, "finding": f.model_dump_json()} for i, f in enumerate(found)])
-        return select(_FOUND.c.finding).order_by(_FOUND.c.n)
+        return found_rows(ctx.conn, "claim_findings", found)
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
-        return Finding.model_validate_json(row._mapping["finding"])
+        return from_row(row)
 
-    def _live_claims(self, ctx: EvalContext) -> list[_Claim]:
-        """The claims with terms of the current publications whose window covers the instant."""
-        cl, at = ClaimRow.__table__, ctx.at
-        cur = _current_publications(at)
-        rows = ctx.conn.execute(
-            select(cl.c.channel, cl.c.location, cl.c.text, cl.c.source, cl.c.terms, cl.c.valid_from, cl.c.valid_to)
-            .join(cur, and_(cl.c.publication_id == cur.c.publication_id, cl.c.location == cur.c.location))
-            .where(cl.c.terms.is_not(None), cl.c.channel.in_(self.channels),
-                   or_(cl.c.valid_from.is_(None), cl.c.valid_from <= at), or_(cl.c.valid_to.is_(None), cl.c.valid_to > at))
-            .order_by(cl.c.id)
-        )
-        claims = [_Claim(r.channel, r.location, r.text, r.source, ClaimTerms.model_validate_json(r.terms),
-                         r.valid_from, r.valid_to) for r in rows]
-        return [c for c in claims if c.terms.type in self.claims]
-
-
-class _Claim:
-    def __init__(self, channel: str, location: str, text: str, source: str, terms: ClaimTerms,
-                 valid_from: datetime | None, valid_to: datetime | None):
-        self.channel, self.location, self.text, self.source, self.terms = channel, location, text, source, terms
-        self.valid_from, self.valid_to = valid_from, valid_to
-
-    @property
-    def label(self) -> str:
-        return location_label(self.channel, self.location)
-
-    @property
-    def key(self) -> str:
-        """The finding's product key: the product it names, else the claim's own (stable across runs)."""
-        return self.terms.product or "claim:" + hashlib.sha256(self.text.encode()).hexdigest()[:10]
+    def _live_claims(self, ctx: EvalContext) -> list[Claim]:
+        return [c for c in live_claims(ctx.conn, ctx.at, self.channels) if c.terms.type in self.claims]
 
 
 class _Judge:
     """One claim judged at the instant: its findings."""
 
-    def __init__(self, rule: ClaimRule, live: Table, ctx: EvalContext, refs: ClaimReferences, claim: _Claim):
+    def __init__(self, rule: ClaimRule, live: Table, ctx: EvalContext, refs: ClaimReferences, claim: Claim):
         self.rule, self.live, self.ctx, self.refs, self.claim = rule, live, ctx, refs, claim
         self.currency = refs.currency or (ctx.config.currency if ctx.config else "EUR")
         self.shop = ctx.config.shop.location if ctx.config else "online"
@@ -228,6 +189,13 @@ class _Judge:
                        "examples": ", ".join(skus)}))
         if t.exclusivity == "online_only":
             out += self._granted_in_stores(scope, what)
+        if t.exclusivity == "all_stores":  # a store that lists nothing in scope carries none of it
+            stores = store_locations(self.ctx.conn, o, self.ctx.at)
+            for s in [s for s in stores if ("store", s) not in counts]:
+                out.append(self.finding(
+                    f"{self.head()}: {_place('store', s)} lists none of the {what} ({len(stores)} stores).",
+                    values={self.claim.label: f"{stated} in all stores", location_label("store", s): "not listed"},
+                    channels=["store"], locations=[location_label("store", s)]))
         return out
 
     def _scope(self, channels: list[str]) -> tuple[ColumnElement | None, str, list[Finding]]:
@@ -290,11 +258,7 @@ class _Judge:
 
     def _product_exclusivity(self) -> list[Finding]:
         t, o, c = self.claim.terms, self.live, self.claim
-        own = o.alias("claimed")
-        keys = select(own.c.key).where(own.c.channel == c.channel, own.c.location == c.location,
-                                       or_(own.c.key == t.product, own.c.sku == t.product, own.c.gtin == t.product,
-                                           own.c.url == t.product))
-        product = or_(o.c.key == t.product, o.c.key.in_(keys))
+        product = or_(o.c.key == t.product, o.c.key.in_(product_keys(o, c)))
         if t.exclusivity in ("online_only", "store_only"):
             other = "store" if t.exclusivity == "online_only" else "shop"
             rows = self.ctx.conn.execute(
@@ -312,43 +276,36 @@ class _Judge:
                 channels=[other] * len(rows), locations=[location_label(other, r.location) for r in rows],
                 sku=rows[0].key,
                 sources=[r.source for r in rows])]
-        # in allen Filialen: every store lists it, reduced
-        stores = sorted(self.ctx.conn.execute(select(o.c.location).where(o.c.channel == "store").distinct()).scalars())
-        if not stores:
+        # in allen Filialen: every store in effect lists it, reduced over the claim's whole window
+        gaps = product_gaps(self.ctx.conn, o, self.ctx.at, self.ctx.tz, product, c.valid_from, c.valid_to)
+        if not gaps.stores:
             return self.undecided("no store's prices are live")
-        listed = {r.location: r for r in self.ctx.conn.execute(
-            select(o.c.location, o.c.on_sale, o.c.effective_cents, o.c.currency).where(o.c.channel == "store", product))}
-        lacking = [s for s in stores if s not in listed]
-        unreduced = [s for s in stores if s in listed and not listed[s].on_sale]
-        if not lacking and not unreduced:
+        if not gaps.bad:
             return []
-        places = lambda ids: _listed([_place("store", s) for s in ids])  # noqa: E731
-        parts = [f"{places(lacking)} do{'es' if len(lacking) == 1 else ''} not list it" if lacking else "",
-                 f"{places(unreduced)} do{'es' if len(unreduced) == 1 else ''} not reduce it" if unreduced else ""]
-        bad = lacking + unreduced
         return [self.finding(
-            f"{self.head()}: {'; '.join(p for p in parts if p)} ({len(bad)} of {len(stores)} stores).",
-            values={c.label: "in all stores", **{location_label("store", s): "not listed" for s in lacking},
-                    **{location_label("store", s): _money(listed[s].effective_cents, listed[s].currency)
-                       for s in unreduced}},
-            channels=["store"] * len(bad), locations=[location_label("store", s) for s in bad])]
+            f"{self.head()}: {words(gaps, lambda s: _place('store', s))} ({len(gaps.bad)} of {gaps.stores} stores).",
+            values={c.label: "in all stores", **{location_label("store", s): gaps.values[s] for s in gaps.bad}},
+            channels=["store"] * len(gaps.bad), locations=[location_label("store", s) for s in gaps.bad],
+            sources=gaps.sources)]
 
     # -- references in the config -----------------------------------------------------------
 
     def _shipping(self) -> list[Finding]:
-        t, ref = self.claim.terms, self.refs.free_shipping_threshold
-        if ref is None:
-            return self.undecided(f"no claims.free_shipping_threshold in {CONFIG} says what the shop charges")
-        claimed = (t.threshold or Decimal(0), t.currency or self.currency)
-        if claimed == (ref, self.currency):
+        t = self.claim.terms
+        if t.threshold is None:
+            return []  # a feed's record of a charge is evidence, not a promise
+        claimed = (t.threshold, t.currency or self.currency)
+        feed = [c for c in live_claims(self.ctx.conn, self.ctx.at, ["shop"]) if c.terms.type == "shipping"]
+        verdict = claim_shipping.judge(claimed, feed, self.refs.free_shipping_threshold, self.currency)
+        if verdict is None:
             return []
-        real = f"{ref:.2f} {self.currency}"
+        if isinstance(verdict, str):
+            return self.undecided(verdict)
         shop = location_label("shop", self.shop)
         said = f"{claimed[0]:.2f} {claimed[1]}" if claimed[0] else "no minimum"
-        charges = f"the shop charges shipping below {real}" if ref else "the shop ships free on every order"
-        return [self.finding(f"{self.head()}; {charges} (claims.free_shipping_threshold).",
-                             values={self.claim.label: said, shop: real}, channels=["shop"], locations=[shop],
-                             extra={"reference": f"{CONFIG} claims.free_shipping_threshold"})]
+        return [self.finding(f"{self.head()}; {verdict.words}.", values={self.claim.label: said, shop: verdict.shop_value},
+                             channels=["shop"], locations=[shop], sources=verdict.sources,
+                             extra={"reference": verdict.reference})]
 
     def _methods(self) -> list[Finding]:
         t = self.claim.terms

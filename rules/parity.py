@@ -18,13 +18,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, field_validator
-from sqlalchemy import Select, Table, and_, case, func, or_, select
+from sqlalchemy import Select, Table, and_, case, exists, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from unisono.domain.findings import Finding
 from unisono.rules.base import (
     FIELD_COLUMNS, MONEY_FIELDS, Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title,
 )
+from unisono.rules.claim_live import SALE_FIELDS, exclusive_keys, exclusive_table
 from unisono.rules.messages import field_label, possessive, sentence, short_instant
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class ParityRule(RuleBase):
     """A fraction of the reference value (0.02 = 2 %); the larger of both tolerances counts."""
     direction: Literal["both", "not_above", "not_below"] = "both"
     """Money fields: not_above = the others may not charge more than the reference; not_below = not less."""
+    exclusive_claims: bool = True
+    """Honour claims that reserve a product's reduction to one side: for a product a live claim calls
+    "nur online" the stores' sale (effective_price, sale_price) is not compared, nor the shop's for "nur
+    im Markt"; regular prices still are. The claim rule reports a store that reduces it anyway."""
 
     @field_validator("fields")
     @classmethod
@@ -87,6 +92,8 @@ class ParityRule(RuleBase):
             # within one channel (channels: [store, store]) compare each pair of locations once
             pairs = and_(pairs, or_(other.c.channel != ref.c.channel, other.c.location > ref.c.location))
         differs = {f: self._differs(f, ref, other) for f in self.fields}
+        if (exempt := self._exempt(live, ctx, ref, other)) is not None:
+            differs = {f: and_(d, ~exempt) if f in SALE_FIELDS else d for f, d in differs.items()}
         return (
             select(
                 *offer_columns(ref, "ref"), *offer_columns(other, "other"), shop_title(live, ref.c.key),
@@ -95,6 +102,17 @@ class ParityRule(RuleBase):
             .select_from(ref.join(other, pairs))
             .where(ref.c.channel == self.reference, or_(*differs.values()), *self.scope_clauses(ref, [other]))
         )
+
+    def _exempt(self, live: Table, ctx: EvalContext | None, ref: FromClause,
+                other: FromClause) -> ColumnElement | None:
+        """True for a pair whose sale a live exclusive claim keeps out of comparison (claim_live.py)."""
+        if not self.exclusive_claims or ctx is None or ctx.conn is None or not SALE_FIELDS & set(self.fields):
+            return None
+        keys = exclusive_keys(ctx.conn, live, ctx.at, ctx.config)
+        if not keys:
+            return None
+        ex = exclusive_table(ctx.conn, keys)
+        return exists().where(ex.c.key == ref.c.key, ex.c.excluded.in_([ref.c.channel, other.c.channel]))
 
     def _differs(self, field: str, ref: FromClause, other: FromClause) -> ColumnElement:
         col = FIELD_COLUMNS[field]

@@ -20,6 +20,7 @@ from sqlalchemy.sql import FromClause
 
 from unisono.domain.findings import Finding, location_label
 from unisono.rules.base import Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title
+from unisono.rules.claim_live import exclusive_keys, exclusive_table
 from unisono.rules.messages import sentence
 
 if TYPE_CHECKING:
@@ -42,11 +43,19 @@ class PresenceRule(RuleBase):
     """Each of these channels must have an offer for the product (any location)."""
     require_available: bool = False
     """An offer that is out_of_stock does not count."""
+    exclusive_claims: bool = True
+    """A product a live claim reserves to one side is not required in the channel it excludes: "nur online"
+    not in the stores, "nur im Markt" not in the shop (claim_live.py)."""
+    listed_only: bool = False
+    """With require_available: only products the required channel lists (all its listings out of stock or
+    discontinued) are findings; one it does not list at all is not (a product the stores do not carry)."""
 
     @model_validator(mode="after")
     def _not_itself(self) -> PresenceRule:
         if self.when_in in self.require_in:
             raise ValueError(f"require_in names {self.when_in!r}, the when_in channel itself: that always holds")
+        if self.listed_only and not self.require_available:
+            raise ValueError("listed_only needs require_available: true (else nothing listed is ever missing)")
         return self
 
     def template_channels(self) -> list[str]:
@@ -54,12 +63,15 @@ class PresenceRule(RuleBase):
 
     def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
         seen = live.alias("seen")
-        per_channel = [self._missing_in(live, seen, ch) for ch in dict.fromkeys(self.require_in)]
+        keys = exclusive_keys(ctx.conn, live, ctx.at, ctx.config) \
+            if self.exclusive_claims and ctx is not None and ctx.conn is not None else {}
+        ex = exclusive_table(ctx.conn, keys) if keys else None
+        per_channel = [self._missing_in(live, seen, ch, ex) for ch in dict.fromkeys(self.require_in)]
         if len(per_channel) == 1:
             return per_channel[0]
         return select(union_all(*per_channel).subquery())
 
-    def _missing_in(self, live: Table, seen: FromClause, channel: str) -> Select:
+    def _missing_in(self, live: Table, seen: FromClause, channel: str, ex: Table | None) -> Select:
         there = live.alias("there")
         same_product = and_(there.c.channel == channel, there.c.key == seen.c.key)
         listed = exists().where(same_product)
@@ -76,7 +88,9 @@ class PresenceRule(RuleBase):
             literal(channel).label("missing_channel"), listed.label("listed"),
             first_out_of_stock(there.c.location).label("oos_location"),
             first_out_of_stock(there.c.source).label("oos_source"),
-        ).where(seen.c.channel == self.when_in, ~counts, *self.scope_clauses(seen, [seen]))
+        ).where(seen.c.channel == self.when_in, ~counts, *([listed] if self.listed_only else []),
+                *([~exists().where(ex.c.key == seen.c.key, ex.c.excluded == channel)] if ex is not None else []),
+                *self.scope_clauses(seen, [seen]))
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
         seen = OfferView.from_row(row, "seen")

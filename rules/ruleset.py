@@ -14,6 +14,7 @@ from typing import Annotated, Any, Union, get_args
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from unisono.rules.claim import ClaimRule
+from unisono.rules.content import ContentRule
 from unisono.rules.expression import ExpressionRule
 from unisono.rules.messages import did_you_mean
 from unisono.rules.parity import ParityRule
@@ -24,9 +25,10 @@ from unisono.rules.window import WindowRule
 from unisono.rules.yaml_lines import YamlProblem, line_of, load_with_lines
 
 KINDS = {"parity": ParityRule, "presence": PresenceRule, "expression": ExpressionRule,
-         "reference_price": ReferencePriceRule, "window": WindowRule, "promotion": PromotionRule, "claim": ClaimRule}
+         "reference_price": ReferencePriceRule, "window": WindowRule, "promotion": PromotionRule, "claim": ClaimRule,
+         "content": ContentRule}
 Rule = Annotated[Union[ParityRule, PresenceRule, ExpressionRule, ReferencePriceRule, WindowRule, PromotionRule,
-                       ClaimRule], Field(discriminator="kind")]
+                       ClaimRule, ContentRule], Field(discriminator="kind")]
 _RULE = TypeAdapter(Rule)
 TEST_SUFFIXES = (".test.yaml", ".test.yml")  # rule tests beside the rules (`unisono rules test`), never rules
 

@@ -36,7 +36,12 @@ def terms(text: str) -> dict:
     ("Nur online: 20 % auf alle Winterjacken",
      {"percent": Decimal(20), "scope": ["Winterjacken"], "channels": ["shop"], "exclusivity": "online_only"}),
     ("20 % auf ausgewählte Winterjacken online und in allen Filialen",
-     {"percent": Decimal(20), "scope": ["Winterjacken"], "selected": True, "channels": ["shop", "store"]}),
+     {"percent": Decimal(20), "scope": ["Winterjacken"], "selected": True, "channels": ["shop", "store"],
+      "exclusivity": "all_stores"}),
+    ("20 % auf alle Winterjacken – auch in allen Filialen",  # "auch": online too
+     {"percent": Decimal(20), "scope": ["Winterjacken"], "channels": ["shop", "store"], "exclusivity": "all_stores"}),
+    ("20 % on all coats in all stores",
+     {"percent": Decimal(20), "scope": ["coats"], "channels": ["store"], "exclusivity": "all_stores"}),
 ])
 def test_discount_claims(text, expected):
     assert terms(text) == {"type": "discount", **expected}

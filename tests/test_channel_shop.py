@@ -381,6 +381,8 @@ def test_stream_rows_are_in_the_catalogs_form(tmp_path):
     ]
     assert "<g:price>abc</g:price>" in rejections[0].raw
     assert notes == ["edge.xml: 1 prices carry no currency and were read as EUR (set shop.currency in unisono.yaml if that is wrong)",
+                     "edge.xml: 1 items have a gtin that is not a GTIN (its length or check digit): kept without it, "
+                     "keyed by id",
                      "edge.xml: availability 'auf Anfrage' is not understood (1 items; left empty)"]
 
 
@@ -460,7 +462,9 @@ def test_links_the_plain_path_leaves_to_the_general_one():
 
 @pytest.mark.parametrize("text, gtin", [
     ("4088490000003", "04088490000003"), ("4088 4900 0000 3", "04088490000003"), ("4088490000003.0", "04088490000003"),
-    ("12345678", "00000012345678"), ("12345", None), ("", None), (None, None),
+    ("12345670", "00000012345670"), ("12345", None), ("", None), (None, None),
+    ("12345678", None), ("4088490000004", None),  # a check digit that does not add up: a typo, not a GTIN
+    ("2801954000000", "02801954000000"),  # a store's own weighed-article code: its check digit is not judged
 ])
 def test_gtins_are_digits_padded_to_14(text, gtin):
     assert normalize_gtin(text) == gtin

@@ -10,7 +10,7 @@ from unisono.channels import shop_split
 from unisono.channels.shop import stream
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
-from unisono.domain.models import InputError
+from unisono.domain.models import Claim, InputError
 
 CONFIG = ProjectConfig()
 NEVER = 1 << 62  # split_from: one reader
@@ -40,6 +40,8 @@ def read(path: Path, split_from: int):
     for entry in stream(path, CONFIG, notes, split_from=split_from):
         if isinstance(entry, OfferBatch):
             batches.append(entry.table)
+        elif isinstance(entry, Claim):  # the feed's shipping terms, after its items
+            rejections.append((entry.source.line, entry.kind, entry.text))
         else:
             rejections.append((entry.source.line, entry.reason, entry.raw))
     return pa.concat_tables(batches) if batches else None, rejections, notes
@@ -158,3 +160,15 @@ def test_start_tags_in_comments_cdata_and_instructions_are_no_items_across_any_b
            b'<?pi <item> ?></g:item>\n<itemx></itemx><entry/>\n</channel></rss>')
     for block in (1, 3, 7, 64, 1 << 20):
         assert start_tag_lines(io.BytesIO(doc), block=block) == [4, 7, 9], block
+
+
+def test_the_feeds_shipping_terms_from_both_halves_are_one_readers(tmp_path):
+    def shipping(i: int) -> str:
+        if i == 10:
+            return "\n      <g:free_shipping_threshold><g:country>DE</g:country><g:price_threshold>50.00 EUR</g:price_threshold></g:free_shipping_threshold>"
+        fee = "\n      <g:shipping><g:country>DE</g:country><g:price>4.95 EUR</g:price></g:shipping>"
+        return fee if i in (20, 2500) else ""
+    items = [item(i, price=f"{40 + i % 20}.00 EUR", extra=shipping(i)) for i in range(3000)]
+    _, entries, _ = assert_same_as_one_reader(feed(tmp_path, items))
+    claims = [e for e in entries if e[1] == "shipping"]
+    assert len(claims) == 2 and "free from 50.00 EUR" in claims[0][2] and "4.95 EUR" in claims[1][2]

@@ -172,3 +172,16 @@ def test_a_stated_30_day_lowest_price_column_is_read_the_same_either_way(tmp_pat
     offers, rejections, _ = columns
     assert [(o["sku"], o["lowest_30d_cents"]) for o in offers] == [("100203", 8499), ("100204", None), ("100206", None)]
     assert rejections == [(4, "lowest price 'acht' is not a number")]
+
+
+def test_a_wrong_gtin_check_digit_reads_the_same_by_the_column_as_row_by_row(tmp_path):
+    # EAN only, wrong check digit: rejected, naming the digit; with an sku: an offer without the EAN (a note)
+    path = write(tmp_path, "Filiale;Artikelnummer;EAN;Bezeichnung;Marke;VK-Preis\n1;;4006381333932;Stift;Stabilo;1,99\n"
+                           "1;A2;4006381333932;Stift;Stabilo;1,99\n1;;4006381333931;Stift;Stabilo;1,99\n")
+    columns, rows = outcome(path, True), outcome(path, False)
+    assert columns == rows
+    offers, rejections, notes = columns
+    assert rejections == [(2, "EAN '4006381333932' is not a GTIN (its check digit is 2, not 1)")]
+    assert [(o["sku"], o["gtin"], o["brand"]) for o in offers] == [("A2", None, "Stabilo"),
+                                                                    (None, "04006381333931", "Stabilo")]
+    assert any("not a GTIN (its length or check digit)" in n for n in notes)

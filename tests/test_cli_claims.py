@@ -74,6 +74,10 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
          "Newsletter bf-2026: 'Versandkostenfrei ab 49 €' (valid 27.11.–30.11.); the shop charges shipping below "
          "50.00 EUR (claims.free_shipping_threshold).", ["bf-2026.html:3 (p[2])"]),
     ]
+    # the vest is online only: store 1001 charging its regular price is no parity finding
+    parity = json.loads(result.output)["findings"]
+    assert sorted((f["sku"], f["locations"][-1]) for f in parity if f["rule"] == "price-parity") == [
+        ("100202", "store:1002"), ("100204", "store:1002")]
     # after the newsletter's window its claims say nothing
     after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]

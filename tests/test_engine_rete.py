@@ -86,9 +86,9 @@ def test_the_demo_through_durable_rules_with_every_match_accounted_for(demo):
         sql, rete = both_at(conn, rules, at, verify=True, stats=stats)
     assert rete == sql
     assert stats.keys == 301 and stats.worker_crashes == 0
-    # the price history and a claim's scope are not one key's live offers: reference_price and claim run
-    # on the SQL engine, and say so
-    assert set(stats.delegated) == {r.id for r in rules if r.kind in ("reference_price", "claim")}
+    # the price history and a claim's scope are not one key's live offers, title similarity is scored in
+    # Python: reference_price, claim and content run on the SQL engine, and say so
+    assert set(stats.delegated) == {r.id for r in rules if r.kind in ("reference_price", "claim", "content")}
 
 
 @pytest.mark.parametrize("skus, stores, seed, rate", [(600, 5, 11, None), (1500, 3, 3, 0.02), (300, 1, 29, 0.05)])

@@ -76,11 +76,13 @@ def sheet_rows(ws) -> list[dict]:
 def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(project, tmp_path):
     wb = openpyxl.load_workbook(report(project, tmp_path / "r.xlsx"))
     assert wb.sheetnames == ["Summary", "price-parity", "newsletter-price-honoured", "advertised-in-shop",
-                             "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims"]
+                             "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims",
+                             "advertised-in-stock-in-stores", "title-and-brand-drift"]
     summary = [[c.value for c in row] for row in wb["Summary"].iter_rows()]
     counts = {r[0]: r[4] for r in summary if r and r[0] in wb.sheetnames}
     assert counts == {"price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2,
-                      "reference-price-30-days": 0, "newsletter-claims-hold": 0, "newsletter-service-claims": 0}
+                      "advertised-in-stock-in-stores": 0, "title-and-brand-drift": 0, "reference-price-30-days": 0,
+                      "newsletter-claims-hold": 0, "newsletter-service-claims": 0}
     assert ["as of", datetime(2026, 11, 24, 12, 0)] == summary[3][:2]
     where = [r[0] for r in summary].index("location (where to act)")  # as the terminal's "By location"
     assert [r[:2] for r in summary[where + 1:]] == [["newsletter:newsletter", 3], ["store:1002", 2], ["store:1003", 2]]
@@ -178,10 +180,11 @@ def test_html_shows_a_script_in_a_title_as_text(hostile, tmp_path):
 
 def test_junit_has_a_suite_per_rule_a_failure_per_finding_and_a_passing_case_for_a_clean_rule(project, tmp_path):
     root = ET.parse(report(project, tmp_path / "junit.xml")).getroot()
-    assert root.tag == "testsuites" and (root.get("tests"), root.get("failures")) == ("10", "7")
+    assert root.tag == "testsuites" and (root.get("tests"), root.get("failures")) == ("12", "7")
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert list(suites) == ["price-parity", "newsletter-price-honoured", "advertised-in-shop",
-                            "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims"]
+                            "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims",
+                            "advertised-in-stock-in-stores", "title-and-brand-drift"]
     parity = suites["price-parity"]
     assert (parity.get("tests"), parity.get("failures")) == ("4", "4")
     assert len(parity.findall("testcase/failure")) == 4
@@ -191,7 +194,7 @@ def test_junit_has_a_suite_per_rule_a_failure_per_finding_and_a_passing_case_for
 
 def test_junit_fail_on_blocker_turns_errors_into_passing_cases(project, tmp_path):
     root = ET.parse(report(project, tmp_path / "junit.xml", "--fail-on", "blocker")).getroot()
-    assert (root.get("tests"), root.get("failures")) == ("10", "0")
+    assert (root.get("tests"), root.get("failures")) == ("12", "0")
     assert len(root.findall(".//system-out")) == 7
 
 
@@ -232,7 +235,8 @@ def test_json_report_of_a_stored_run_has_the_check_shape_and_every_rule(project,
     assert set(doc) == {"findings", "waived", "undecided", "summary"}
     assert {f["fingerprint"] for f in doc["findings"]} == {f["fingerprint"] for f in live["findings"]}
     assert doc["summary"]["by_rule"] == live["summary"]["by_rule"] == {
-        "price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2, "reference-price-30-days": 0,
+        "price-parity": 4, "newsletter-price-honoured": 1, "advertised-in-shop": 2,
+        "advertised-in-stock-in-stores": 0, "title-and-brand-drift": 0, "reference-price-30-days": 0,
         "newsletter-claims-hold": 0, "newsletter-service-claims": 0}
     assert doc["summary"]["status"] == {"new": 7, "open": 0, "resolved": 0}
 

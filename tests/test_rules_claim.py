@@ -154,7 +154,9 @@ def test_a_shipping_threshold_differing_from_the_config_is_a_finding(live_conn):
     assert f.values == {"newsletter:bf-2026": "49.00 EUR", "shop:online": "50.00 EUR"}
     assert run_rules(live_conn, [rule()], context(free_shipping_threshold=49)) == []
     [undecided] = run_rules(live_conn, [rule()], context())
-    assert not undecided.judged and "no claims.free_shipping_threshold" in undecided.message
+    assert not undecided.judged and undecided.message.endswith(
+        ": neither the shop feed (free_shipping_threshold, shipping) nor claims.free_shipping_threshold in "
+        "unisono.yaml says what the shop charges.")
 
 
 def test_payment_and_service_claims_against_the_configured_lists(live_conn):
@@ -240,3 +242,48 @@ def test_an_online_only_discount_granted_in_a_store_is_a_finding_for_that_store(
     assert set(found) == {"store:1001", "store:1002"}  # the shop grants it: as promised
     assert found["store:1001"].endswith("the offer is online only, but store 1001 also reduces 3 Winterjacken "
                                         "(100201, 100202, 100203).")
+
+
+def store_without_offers(conn, store: str) -> None:
+    """A store whose current price file lists nothing live: a store location of the catalog all the same."""
+    pub = conn.execute(insert(Publication.__table__).values(
+        channel="store", source="stores.csv", sha256="y", published_at=datetime(2026, 11, 20, tzinfo=BERLIN),
+        effective_from=datetime(2026, 11, 20, tzinfo=BERLIN), loaded_at=datetime(2026, 11, 20, tzinfo=BERLIN),
+    ).returning(Publication.__table__.c.id)).scalar_one()
+    conn.execute(insert(PublicationLocation.__table__).values(publication_id=pub, channel="store", location=store))
+
+
+ALL_STORES = ("Daunenweste: auch in allen Filialen", {"type": "exclusivity", "exclusivity": "all_stores",
+                                                      "product": "100401"})
+
+
+def test_in_all_stores_counts_every_store_of_the_catalog_and_the_whole_window(live_conn):
+    late, early = datetime(2026, 11, 28, tzinfo=BERLIN), datetime(2026, 11, 30, tzinfo=BERLIN)
+    add_offers(live_conn, offer("store", "1001", "100401", "89.99", "69.99", sale_start=FROM, sale_end=TO),
+               offer("store", "1002", "100401", "89.99", "69.99", sale_start=late, sale_end=TO),
+               offer("store", "1003", "100401", "89.99", "69.99", sale_start=FROM, sale_end=early))
+    store_without_offers(live_conn, "1004")
+    said(live_conn, ALL_STORES)
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith(": store 1004 does not list it; store 1002 reduces it only from 28.11.; store 1003 "
+                              "reduces it only until 29.11. (3 of 4 stores).")
+    assert f.locations == ["newsletter:bf-2026", "store:1004", "store:1002", "store:1003"]
+    assert f.values["store:1004"] == "not listed" and f.values["store:1002"] == "69.99 EUR"
+
+
+def test_in_all_stores_holds_when_every_store_reduces_it_over_the_window(live_conn):
+    add_offers(live_conn, *[offer("store", s, "100401", "89.99", "69.99", sale_start=FROM, sale_end=TO)
+                            for s in ("1001", "1002")])
+    said(live_conn, ALL_STORES)
+    assert run_rules(live_conn, [rule()], context()) == []
+
+
+def test_a_discount_in_all_stores_names_a_store_listing_nothing_in_its_scope(live_conn):
+    twenty_percent_on_jackets(live_conn)
+    add_offers(live_conn, jacket("store", "1003", "100301", "129.99", category=SHOES))
+    said(live_conn, ("20 % auf alle Winterjacken – auch in allen Filialen",
+                     {"type": "discount", "percent": 20, "scope": ["Winterjacken"], "channels": ["shop", "store"],
+                      "exclusivity": "all_stores"}))
+    found = {f.locations[1]: f.message for f in run_rules(live_conn, [rule()], context())}
+    assert set(found) == {"store:1002", "store:1003"}
+    assert found["store:1003"].endswith(": store 1003 lists none of the Winterjacken (3 stores).")

@@ -29,14 +29,16 @@ def problems_of(tmp_path: Path, text: str) -> list[str]:
 def test_default_ruleset_has_the_ids_other_code_relies_on():
     rules = load_rules([default_rules_path()])
     assert [r.id for r in rules] == ["price-parity", "newsletter-price-honoured", "advertised-in-shop",
-                                     "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims"]
+                                     "reference-price-30-days", "newsletter-claims-hold", "newsletter-service-claims",
+                                     "advertised-in-stock-in-stores", "title-and-brand-drift"]
     parity, honoured, advertised, reference, *_claims = rules
     assert (parity.kind, parity.channels, parity.fields) == ("parity", ["shop", "store"], ["price", "effective_price"])
     assert (honoured.channels, honoured.fields) == (["newsletter", "shop"], ["effective_price"])
     assert str(parity.tolerance) == str(honoured.tolerance) == "0.01"
     assert (advertised.when_in, advertised.require_in, advertised.require_available) == ("newsletter", ["shop"], True)
     assert (reference.kind, reference.days, reference.history_channel) == ("reference_price", 30, {"newsletter": "shop"})
-    assert [r.severity.value for r in rules] == ["error"] * 5 + ["warning"]  # payment and service claims warn
+    # payment and service claims, stock in the stores and title or brand drift warn
+    assert [r.severity.value for r in rules] == ["error"] * 5 + ["warning"] * 3
 
 
 def test_the_commented_out_examples_in_the_default_rules_are_valid_rules(tmp_path):

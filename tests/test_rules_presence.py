@@ -109,3 +109,29 @@ def test_a_message_template_can_use_the_advertising_offer(live_conn):
     rule = presence(message="{sku} ({newsletter.effective_price}) from {newsletter.location} is missing online")
     (f,) = check(live_conn, rule, offer("newsletter", "bf-2026", "1", "9.99", "7.99"))
     assert f.message == "1 (7.99 EUR) from bf-2026 is missing online"
+
+
+def test_listed_only_flags_a_product_every_listing_store_has_out_of_stock_not_one_no_store_carries(live_conn):
+    from unisono.rules.rete import run_rules_rete
+
+    rule = presence(id="advertised-in-stock-in-stores", require_in=["store"], require_available=True,
+                    listed_only=True)
+    add_offers(live_conn,
+               offer("newsletter", "bf-2026", "100203", "79.99"), offer("newsletter", "bf-2026", "100204", "19.99"),
+               offer("newsletter", "bf-2026", "100205", "9.99"),  # sold online only: no store lists it
+               offer("store", "1001", "100203", "99.99", availability="out_of_stock"),
+               offer("store", "1002", "100203", "99.99", availability="out_of_stock"),
+               offer("store", "1001", "100204", "19.99", availability="out_of_stock"),
+               offer("store", "1002", "100204", "19.99", availability="in_stock"))
+    found = run_rules(live_conn, [rule], context())
+    assert [(f.sku, f.values["store:*"]) for f in found] == [("100203", "out of stock")]
+    assert found[0].message.endswith("which is out of stock in every store that lists it.")
+    assert run_rules_rete(live_conn, [rule], context()) == found
+
+
+def test_listed_only_without_require_available_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="listed_only needs require_available"):
+        presence(listed_only=True)

@@ -89,6 +89,7 @@ DELEGATED_KINDS = {
     "window": "per key, but not compiled for durable_rules yet",
     "promotion": "per key, but not compiled for durable_rules yet",
     "claim": "it judges a channel's statements over every product in their scope, not one key's live offers",
+    "content": "it scores titles by similarity (rapidfuzz) in Python, not by a condition durable_rules matches",
 }
 
 

@@ -54,6 +54,7 @@ from sqlalchemy import select as sql_select
 from unisono.catalog.live import live
 from unisono.domain.findings import Finding
 from unisono.rules.base import OFFER_COLUMNS
+from unisono.rules.claim_live import SALE_FIELDS, exclusive_keys, sale_exempt
 from unisono.rules.evaluate import EvalContext, run_rules
 from unisono.rules.rete import worker as wire
 from unisono.rules.rete.scope import fold_case, in_scope
@@ -152,7 +153,9 @@ def _run(conn, rules, ctx, keys, *, workers, keys_per_worker, retries, batch_key
         matched = pool.run(_batches(_wire_rows(conn, plan, keys, ids, stats), batch_keys))
         stats.seconds["rete"] = time.perf_counter() - t
         t = time.perf_counter()
-        builder = _FindingBuilder(plan, ctx, fold_case(case))
+        exclusive = exclusive_keys(conn, live, ctx.at, ctx.config) \
+            if any(r.kind in ("parity", "presence") and r.exclusive_claims for r in plan.rules) else {}
+        builder = _FindingBuilder(plan, ctx, fold_case(case), exclusive)
         for key, rows in _full_rows(conn, sorted(matched), ids):
             findings += builder.key(key, rows, matched[key])
         stats.seconds["findings"] = time.perf_counter() - t
@@ -504,8 +507,9 @@ class _Row:
 class _FindingBuilder:
     """durable_rules' matches of one key -> the rows each kind's SQL query returns -> findings."""
 
-    def __init__(self, plan: Plan, ctx: EvalContext, fold):
+    def __init__(self, plan: Plan, ctx: EvalContext, fold, exclusive: dict[str, str]):
         self.plan, self.ctx, self.fold = plan, ctx, fold
+        self.exclusive = exclusive  # product key -> online_only / store_only: parity's exemption (claim_live.py)
 
     def key(self, key: str, rows: list[tuple], matches: Sequence[tuple[int, tuple[int, ...]]]) -> list[Finding]:
         offers = [{"key": key, **dict(zip(FULL_COLUMNS, r, strict=True))} for r in rows]
@@ -534,6 +538,10 @@ class _FindingBuilder:
                 continue  # within one channel each pair of locations once, as the SQL query pairs them
             if not in_scope(rule, offers[ref], [offers[other]], self.fold):
                 continue
+            if rule.exclusive_claims and sale_exempt(self.exclusive, a["key"], (a["channel"], b["channel"])):
+                fields = fields - SALE_FIELDS
+                if not fields:
+                    continue
             mapping = _prefixed(offers[ref], "ref") | _prefixed(offers[other], "other")
             mapping["shop_title"] = shop_title
             mapping.update({f"differs_{f}": int(f in fields) for f in rule.fields})
@@ -544,6 +552,10 @@ class _FindingBuilder:
         out = []
         for ch in dict.fromkeys(rule.require_in):
             there = [o for o in offers if o["channel"] == ch]
+            if rule.listed_only and not there:
+                continue  # as the SQL query: a product the channel does not list is no finding
+            if rule.exclusive_claims and sale_exempt(self.exclusive, offers[0]["key"], (ch,)):
+                continue  # a live claim keeps the product out of this channel
             out_of_stock = sorted((o["location"], o["source"]) for o in there if o["availability"] == "out_of_stock")
             for (seen,) in sorted(grouped.get((rule_no, ch), ())):
                 if not in_scope(rule, offers[seen], [offers[seen]], self.fold):

@@ -1,0 +1,142 @@
+"""content: the same product is described alike in every channel: its title and its brand.
+
+    - id: title-and-brand-drift
+      kind: content
+      channels: [shop, store]     # the first is the reference
+      fields: [title, brand]
+      title_similarity: 70        # 0-100; below it the titles name different things
+      severity: warning
+
+A store calling 100203 "WANDERSCH. ALPIN GTX" where the shop says "Wanderschuh Alpin GTX Herren"
+is an abbreviation, not drift (a word of three letters or more that begins a word of the reference
+title counts as that word); "Daunenweste Damen" for the same sku is (a wrong sku, a re-used article
+number, a label printed for another product). Titles are compared by rapidfuzz's token_set_ratio of
+the titles with case, accents and punctuation folded (a title whose words are all in the other scores
+100), and differ when the score is below `title_similarity`. Brands are compared folded, each channel's
+own (a store file's Marke column), never the product's merged brand. Unknown on either side is no
+difference. One finding per product and pair of locations, as parity gives it.
+
+The database picks the candidate pairs (titles or brands that differ as text); Python scores them.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BeforeValidator, Field
+from rapidfuzz import fuzz
+from sqlalchemy import Select, Table, and_, func, or_, select
+
+from unisono.catalog.tables import OfferRow
+from unisono.domain.findings import Finding, location_label
+from unisono.rules.base import Channel, RuleBase, one_or_many
+from unisono.rules.claim_scope import fold
+from unisono.rules.found_rows import found_rows, from_row, none_found
+from unisono.rules.messages import fill_template, offer_name, sentence
+
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    from unisono.rules.evaluate import EvalContext
+
+ContentField = Literal["title", "brand"]
+
+
+class ContentRule(RuleBase):
+    """The same product has the same title (by similarity) and brand in every channel."""
+
+    kind: Literal["content"]
+    channels: list[Channel] = Field(default_factory=lambda: ["shop", "store"], min_length=2)
+    """The reference channel first, then the channels compared with it."""
+    fields: Annotated[list[ContentField], BeforeValidator(one_or_many)] = Field(
+        default_factory=lambda: ["title", "brand"], min_length=1)
+    """title (by similarity) and brand (folded: case, accents and punctuation aside)."""
+    title_similarity: float = Field(default=70, ge=0, le=100)
+    """rapidfuzz token_set_ratio of the folded titles, 0-100: titles scoring below it differ."""
+
+    def template_channels(self) -> list[str]:
+        return []  # a finding names {sku}, {title}, {rule}
+
+    def query(self, live: Table, ctx: EvalContext) -> Select:
+        if ctx.conn is None:
+            return none_found()
+        ref, other = live.alias("ref"), live.alias("other")
+        o = OfferRow.__table__
+        ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
+        differs = []
+        if "title" in self.fields:
+            differs.append(and_(ref.c.title.is_not(None), other.c.title.is_not(None),
+                                func.lower(func.trim(ref.c.title)) != func.lower(func.trim(other.c.title))))
+        if "brand" in self.fields:
+            differs.append(and_(ref_row.c.brand.is_not(None), other_row.c.brand.is_not(None),
+                                func.lower(func.trim(ref_row.c.brand)) != func.lower(func.trim(other_row.c.brand))))
+        q = (select(ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
+                    ref.c.title.label("ref_title"), ref_row.c.brand.label("ref_brand"), ref.c.source.label("ref_source"),
+                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
+                    other.c.title.label("other_title"), other_row.c.brand.label("other_brand"),
+                    other.c.source.label("other_source"))
+             .select_from(ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
+                          .outerjoin(ref_row, ref_row.c.id == ref.c.offer_id)
+                          .outerjoin(other_row, other_row.c.id == other.c.offer_id))
+             .where(ref.c.channel == self.channels[0], or_(*differs), *self.scope_clauses(ref, [other]))
+             .order_by(ref.c.key, other.c.channel, other.c.location, ref.c.location))
+        found = [f for r in ctx.conn.execute(q) if (f := self._judge(r)) is not None]
+        return found_rows(ctx.conn, "content_findings", found)
+
+    def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
+        return from_row(row)
+
+    def _judge(self, r) -> Finding | None:
+        score = None
+        if "title" in self.fields and r.ref_title and r.other_title:
+            ref_words, other_words = fold_words(r.ref_title), fold_words(r.other_title)
+            score = fuzz.token_set_ratio(ref_words, expand(other_words, ref_words))
+            score = score if score < self.title_similarity else None
+        brands = "brand" in self.fields and r.ref_brand and r.other_brand and fold(r.ref_brand) != fold(r.other_brand)
+        if score is None and not brands:
+            return None  # most candidates: the titles differ only in case, accents or abbreviation
+        ref, other = offer_name(r.ref_channel, r.ref_location), offer_name(r.other_channel, r.other_location)
+        ref_label, other_label = location_label(r.ref_channel, r.ref_location), \
+            location_label(r.other_channel, r.other_location)
+        parts, values, extra = [], {}, {}
+        if score is not None:
+            parts.append(f"{other} calls {r.key} '{r.other_title}', {ref} '{r.ref_title}' "
+                         f"(title similarity {score:.0f} of 100)")
+            values = {ref_label: r.ref_title, other_label: r.other_title}
+            extra["title_similarity"] = f"{score:.0f}"
+        if brands:
+            parts.append(f"{other} gives {r.key} the brand '{r.other_brand}', {ref} '{r.ref_brand}'")
+            extra["brands"] = f"{r.ref_brand} / {r.other_brand}"
+            values = values or {ref_label: r.ref_brand, other_label: r.other_brand}
+        if not parts:
+            return None
+        message = sentence("; ".join(parts))
+        if self.message is not None:
+            message = fill_template(self.message, {"sku": r.key, "title": r.ref_title or "", "rule": self.title or self.id})
+        return Finding(rule=self.id, kind=self.kind, severity=self.severity, sku=r.key, title=r.ref_title,
+                       channels=[r.ref_channel, r.other_channel], locations=[ref_label, other_label], values=values,
+                       message=message, sources=[r.ref_source, r.other_source], extra=extra)
+
+
+_MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, once NFKD has split them off their letters
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def expand(words: str, full: str) -> str:
+    """A POS abbreviation ("wandersch." for "wanderschuh") read as the word of `full` it begins."""
+    known = full.split()
+    out = []
+    for w in words.split():
+        if len(w) >= 3 and w not in known:
+            w = next((k for k in known if k.startswith(w)), w)
+        out.append(w)
+    return " ".join(out)
+
+
+@lru_cache(maxsize=1 << 16)  # a shop title is compared with every store's
+def fold_words(title: str) -> str:
+    """Words folded for comparison: case, accents and punctuation aside, words kept apart."""
+    plain = _MARKS.sub("", unicodedata.normalize("NFKD", title.casefold().replace("ß", "ss")))
+    return _NON_WORD.sub(" ", plain).strip()
