@@ -16,6 +16,7 @@ per feed (caches), and the offer is one tuple of column values, not an Offer obj
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -99,10 +100,11 @@ def stream(path: Path, config: ProjectConfig, notes: list[str] | None = None, *,
     in file order by spans: the items are taken BATCH at a time; of each span, first its offers
     (one batch, in file order), then its rejections (in file order). Every item is exactly one row
     or one rejection. When the iteration is complete, what a user should know about the whole
-    file is appended to `notes`. An XML feed of `split_from` bytes or more (default SPLIT_FROM) is
-    read by two processes, each half (channels/shop_split.py), on a machine with two cores."""
-    yield from tables(_entries(path, config, notes, SPLIT_FROM if split_from is None else split_from),
-                      config.shop.location, path.name)
+    file is appended to `notes`. An XML feed of `split_from` bytes or more (default: SPLIT_FROM on a
+    machine with two cores) is read by two processes, each half (channels/shop_split.py)."""
+    if split_from is None:  # by default on two cores or more (one core would read both halves in turn)
+        split_from = SPLIT_FROM if len(os.sched_getaffinity(0)) >= 2 else None
+    yield from tables(_entries(path, config, notes, split_from), config.shop.location, path.name)
 
 
 def tables(entries: Iterable, location: str, name: str) -> Iterator[OfferBatch | Rejection]:

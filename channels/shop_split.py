@@ -19,7 +19,6 @@ file itself after the items it has read: the same offers, rejections and errors,
 from __future__ import annotations
 
 import itertools
-import os
 import pickle
 import re
 import subprocess
@@ -53,10 +52,8 @@ class Cut:
 
 
 def cut(path: Path) -> Cut | None:
-    """Where to cut the feed, or None (one process reads it): fewer than two cores, no item start
-    tag found near the start or the middle, or a head that is not open elements only."""
-    if len(os.sched_getaffinity(0)) < 2:
-        return None
+    """Where to cut the feed, or None (one process reads it): no item start tag found near the start
+    or the middle, or a head that is not open elements only."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         start = fh.read(_LOOK)

@@ -1,6 +1,5 @@
 """A large XML feed read in two halves by two processes says exactly what one reader says:
 the same offers (values and lines), rejections, notes and errors, whatever the feed does at the cut."""
-import os
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,8 +14,6 @@ from unisono.domain.models import Claim, InputError
 CONFIG = ProjectConfig()
 NEVER = 1 << 62  # split_from: one reader
 ALWAYS = 0  # split_from: two halves whatever the size
-
-pytestmark = pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="a split read needs two cores")
 
 
 def item(i: int, *, price: str | None = "19.99 EUR", sku: str | None = None, extra: str = "") -> str:
