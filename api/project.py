@@ -34,7 +34,7 @@ timing = logging.getLogger("unisono.timing")  # what each step took, shown by `u
 SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
 
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
@@ -157,11 +157,12 @@ class Project:
         try:
             published_at = published_at or datetime.now(timezone.utc)
             started = time.perf_counter()
+            identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
             if channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
                 entries = ahead.stream(channel, file, config, notes)
             else:
                 entries = stream(channel, file, config, notes, published_at)
-            result = publish_stream(self.engine, channel, entries,
+            result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
                                     notes=notes, source=str(file), sha256=file_sha256(file),
                                     published_at=published_at, effective_from=effective_from, progress=progress,
                                     after=after)
@@ -318,3 +319,24 @@ def ruleset_digest(rules: list[Rule]) -> str:
     for r in rules:
         h.update(r.model_dump_json().encode())
     return h.hexdigest()[:16]
+
+
+def _identity(file: Path) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another: its inode (a new file renamed over it), size
+    and modification time (written in place)."""
+    st = file.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _unchanged(file: Path, identity: tuple, entries: Iterable) -> Iterator:
+    """`entries`, then a check that the file is still the version it was when publishing began:
+    the hash and every reading process (a large file is read by several, each opening it by name)
+    must have seen the same bytes. Raised before the commit, so the catalog stays as it was."""
+    yield from entries
+    try:
+        same = _identity(file) == identity
+    except OSError:
+        same = False
+    if not same:
+        raise InputError(f"{file} changed while it was published (replaced or written to): nothing was "
+                         "stored; publish it again once the file is complete")
