@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import hashlib
-from itertools import islice
+from itertools import chain, islice
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
@@ -416,11 +416,20 @@ def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
             elif name == "source":
                 columns.append(source.to_pylist())
             elif text_instants and pa.types.is_timestamp(part[name].type):
-                columns.append(pc.strftime(part[name], format="%Y-%m-%d %H:%M:%S").to_pylist())
+                columns.append(_instant_texts(part[name]))
             else:
                 columns.append(part[name].to_pylist())
-        flat = [value for row in zip(*columns) for value in row]
-        _insert_values(conn, present, flat, part.num_rows)
+        _insert_rows(conn, present, zip(*columns), part.num_rows)
+
+
+def _instant_texts(column) -> list:
+    """A timestamp column as SQLite's text form, each distinct instant formatted once (a file has
+    few promotion windows; pyarrow's strftime costs as much per row as the insert itself)."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    texts = pc.strftime(encoded.dictionary, format="%Y-%m-%d %H:%M:%S").to_pylist()
+    return [None if i is None else texts[i] for i in encoded.indices.to_pylist()]
 
 
 def _sources(batch: OfferBatch, part):
@@ -447,10 +456,16 @@ def _values_statement(conn, names: list[str], n_rows: int) -> str:
 def _insert_values(conn, names: list[str], flat: list, n_rows: int) -> None:
     """Rows given as one flat list of processed values, many rows per INSERT."""
     width = len(names)
-    per = max(1, _MAX_PARAMETERS // width)  # rows per statement
-    whole = n_rows // per * per  # rows that fill whole statements; the rest go in one more
+    _insert_rows(conn, names, (flat[i:i + width] for i in range(0, n_rows * width, width)), n_rows)
+
+
+def _insert_rows(conn, names: list[str], rows: Iterator, n_rows: int) -> None:
+    """Rows (sequences of processed values, in `names`' order), many rows per INSERT: each
+    statement's parameters one tuple of its rows' values one after the other."""
+    per = max(1, _MAX_PARAMETERS // len(names))  # rows per statement
+    whole = n_rows // per  # statements filled; the rest of the rows go in one more
     if whole:
         conn.exec_driver_sql(_values_statement(conn, names, per),
-                             [tuple(flat[i * width:(i + per) * width]) for i in range(0, whole, per)])
-    if whole < n_rows:
-        conn.exec_driver_sql(_values_statement(conn, names, n_rows - whole), tuple(flat[whole * width:]))
+                             [tuple(chain.from_iterable(islice(rows, per))) for _ in range(whole)])
+    if whole * per < n_rows:
+        conn.exec_driver_sql(_values_statement(conn, names, n_rows - whole * per), tuple(chain.from_iterable(rows)))

@@ -276,7 +276,7 @@ def normalize_gtin(text: str | None) -> str | None:
 
 def gtin_check_digit(padded: str) -> int:
     """The GS1 check digit of a 14-digit GTIN's first 13 digits (weights 3, 1, 3, … from the left)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(padded[:13]))
+    total = 3 * sum(map(int, padded[0:13:2])) + sum(map(int, padded[1:13:2]))  # (a feed's hot path)
     return (10 - total % 10) % 10
 
 
