@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,7 +194,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     if fmt == "json":
         doc = result.as_json()
         if findings is not None:
-            from unisono.cli.output import finding_json
+            from unisono.reports.jsonfile import finding_json
 
             doc["checked_at"] = checked_at.isoformat()
             doc["findings"] = [finding_json(f) for f in findings]
@@ -252,10 +253,9 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
             summary["narrowed"] = narrowed
         if limit is not None:
             summary["not_listed"] = len(result.findings) + len(result.waived) - len(listed.findings) - len(listed.waived)
-        click.echo(json_visible(output.to_json(listed, summary)))
+        output.write_json(listed, summary, sys.stdout)
     elif fmt == "csv":
-        # the csv module ends rows with \r\n; on stdout a line is a line (a lone \r in a cell stays visible)
-        echo(output.to_csv(listed.findings + listed.waived).replace("\r\n", "\n"), nl=False)
+        output.write_csv(chain(listed.findings, listed.waived), sys.stdout)
     elif fmt == "md":
         echo(output.to_markdown(listed, summary, tz), nl=False)
     else:
