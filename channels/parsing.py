@@ -265,11 +265,11 @@ def normalize_gtin(text: str | None) -> str | None:
     if not text:
         return None
     if text.isdigit():  # the common case, spared the regex: no spaces, no ".0"
-        return _checked(text.zfill(14)) if len(text) in (8, 12, 13, 14) else None
+        return _checked(text.zfill(14)) if 8 <= len(text) <= 14 else None
     digits = re.sub(r"\s", "", text.strip())
     if digits.endswith(".0"):  # spreadsheets turn EANs into floats
         digits = digits[:-2]
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+    if not digits.isdigit() or not 8 <= len(digits) <= 14:
         return None
     return _checked(digits.zfill(14))
 
@@ -283,9 +283,9 @@ def gtin_check_digit(padded: str) -> int:
 def gtin_problem(text: str) -> str:
     """Why a non-empty text is not a GTIN, for a rejection: its length, or its check digit."""
     digits = re.sub(r"\s", "", text.strip()).removesuffix(".0")
-    if digits.isdigit() and len(digits) in (8, 12, 13, 14):
+    if digits.isdigit() and 8 <= len(digits) <= 14:
         return f"its check digit is {digits[-1]}, not {gtin_check_digit(digits.zfill(14))}"
-    return "8, 12, 13 or 14 digits"
+    return "8 to 14 digits"
 
 
 def restricted_circulation(padded: str) -> bool:

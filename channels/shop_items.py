@@ -207,6 +207,13 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     for i, name in enumerate(header):
         if _ALIASES.get(name) in _FIELDS:
             columns.setdefault(_ALIASES[name], i)
+    from unisono.channels.store import store_column
+
+    stores = store_column(next(csv.reader([header_line], delimiter=delimiter), []))
+    if stores is not None and _name(stores) not in ("shop", "shop_id", "location", "location_id"):  # (words a feed may use)
+        # a store price file's rows would become shop offers (its sku as id), replacing the shop's feed
+        raise InputError(f"{path.name} line 1: a column {stores.strip()!r} names stores, as a store price file's "
+                         "does; a shop feed has one row per product")
     missing = [c for c in ("id", "price") if c not in columns]
     if missing:
         have = ", ".join(h for h in header[:12] if h) or "nothing"

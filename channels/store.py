@@ -97,6 +97,11 @@ def _known(header: str) -> tuple[str, int] | None:
     return _KNOWN.get(key) or _KNOWN.get(re.sub(r"(in)?(eur|euro|chf|usd|gbp)$", "", key))
 
 
+def store_column(header: list[str]) -> str | None:
+    """The header's column naming stores ("Filiale", "Store ID"), if it has one."""
+    return next((h for h in header if (_known(h) or ("",))[0] == "store"), None)
+
+
 def read(path: Path, config: ProjectConfig, *, columnar: bool = True) -> ChannelRead:
     """Read one store price file into offers and rejections (rows == offers + rejections)."""
     out = ChannelRead(channel=CHANNEL, source=path.name)
