@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, func, literal, or_, select
+from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, false, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from unisono.domain.claims import ClaimType
@@ -40,10 +40,11 @@ from unisono.domain.findings import Finding, Severity, location_label
 from unisono.rules import claim_shipping
 from unisono.rules.base import Channel, RuleBase
 from unisono.rules.claim_live import Claim, live_claims, product_keys
+from unisono.rules.claim_promotions import applies, live_promotions, mentions, price_after
 from unisono.rules.claim_scope import match_scope
 from unisono.rules.claim_stores import last_day, product_gaps, sale_gaps, store_locations, words
 from unisono.rules.found_rows import found_rows, from_row, none_found
-from unisono.rules.messages import fill_template, offer_name, short_instant
+from unisono.rules.messages import fill_template, offer_name, sentence, short_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -150,18 +151,27 @@ class _Judge:
         if scope is None:
             return out
         base = and_(o.c.channel.in_(channels), o.c.price_cents > 0, scope, *self.rule.scope_clauses(o, [o]))
-        reached, reaches_sale = self._reaches(t)
-        short, reaches, exceeds = ~reached(o.c.effective_cents), reached(o.c.effective_cents), \
-            self._exceeds(t)
+        reached, exceeded = self._measures(t)
+        eff = o.c.effective_cents
+        promotions = live_promotions(self.ctx.conn, self.ctx.at)
+        counted = [p for p in promotions if (p.terms.percent is not None or p.terms.amount is not None)
+                   and not p.terms.threshold and p.covers(self.claim.valid_from, self.claim.valid_to)]
+        # the shop's promotions lower prices on top of the sale price; over the whole window when they run over it
+        granted = [and_(applies(p, o), reached(price_after(p, o, eff))) for p in counted]
+        reaches = or_(reached(eff), *granted)
+        exceeds = or_(exceeded(eff), *[and_(applies(p, o), exceeded(price_after(p, o, eff))) for p in counted])
         if t.amount is not None:
             base = and_(base, o.c.currency == (t.currency or self.currency))
-        conditions = {"short": short, "reaches": reaches, "exceeds": exceeds}
+        conditions = {"short": ~reaches, "reaches": reaches, "exceeds": exceeds}
         every = not t.up_to and not t.selected
         if every:  # "auf alle": every offer reduced over the claim's whole window, not only at the instant
             late, early = sale_gaps(o, self.claim.valid_from, self.claim.valid_to)
-            conditions["late"] = and_(reaches_sale, late)
-            conditions["early"] = and_(reaches_sale, early, ~late)
-            conditions["short"] = and_(short, ~conditions["late"], ~conditions["early"])
+            throughout = or_(false(), *[and_(applies(p, o), reached(price_after(p, o, o.c.price_cents)))
+                                        for p in counted])
+            reaches_sale = and_(o.c.sale_price_cents.is_not(None), reached(o.c.sale_price_cents))
+            conditions["late"] = and_(reaches_sale, late, ~throughout)
+            conditions["early"] = and_(reaches_sale, early, ~late, ~throughout)
+            conditions["short"] = and_(~reaches, ~conditions["late"], ~conditions["early"])
         counts = self._counts(base, conditions)
         stated = f"{t.percent:g} %" if t.percent is not None else f"{t.amount:.2f} {t.currency or self.currency}"
         for (channel, location), n in sorted(counts.items()):
@@ -191,10 +201,13 @@ class _Judge:
                     value.append(said)
                     shown_skus += skus
             failing = sum(p[2] for p in parts) + (n["late"] + n["early"] if every else 0)
+            granted_by, sources = mentions(self.ctx.conn, o, and_(base, o.c.channel == channel, o.c.location == location),
+                                           promotions, self.claim.valid_from, self.claim.valid_to, self.ctx.tz)
+            text += f"; {granted_by}" if granted_by else ""
             out.append(self.finding(
-                f"{self.head()}: {text}.", values={self.claim.label: stated,
+                sentence(f"{self.head()}: {text}"), values={self.claim.label: stated,
                                                    location_label(channel, location): "; ".join(value)},
-                channels=[channel], locations=[location_label(channel, location)],
+                channels=[channel], locations=[location_label(channel, location)], sources=sources,
                 extra={"in_scope": str(n["all"]), "failing": str(failing), "examples": ", ".join(shown_skus)}))
         if t.exclusivity == "online_only":
             out += self._granted_in_stores(scope, what)
@@ -249,24 +262,17 @@ class _Judge:
             .distinct().order_by(o.c.key).limit(self.rule.examples)
         return list(self.ctx.conn.execute(q).scalars())
 
-    def _reaches(self, t):
-        """(whether a price reaches the stated reduction, a SQL function of the price; whether the
-        offer's sale price does, wherever its sale window lies)."""
+    def _measures(self, t):
+        """SQL functions of a price (cents): it reaches the stated reduction from the regular price;
+        it exceeds it (beyond the tolerance, or a cent for amounts)."""
         o = self.live
         if t.amount is not None:
             stated = int(t.amount * 100)
-            reached = lambda price: o.c.price_cents - price >= stated - 1  # noqa: E731
-        else:
-            least = float(t.percent) - self.rule.tolerance
-            reached = lambda price: cast(o.c.price_cents - price, Float) * 100.0 / o.c.price_cents >= least  # noqa: E731
-        return reached, and_(o.c.sale_price_cents.is_not(None), reached(o.c.sale_price_cents))
-
-    def _exceeds(self, t):
-        o = self.live
-        if t.amount is not None:
-            return o.c.price_cents - o.c.effective_cents > int(t.amount * 100) + 1
-        return cast(o.c.price_cents - o.c.effective_cents, Float) * 100.0 / o.c.price_cents > \
-            float(t.percent) + self.rule.tolerance
+            return (lambda price: o.c.price_cents - price >= stated - 1,  # noqa: E731
+                    lambda price: o.c.price_cents - price > stated + 1)
+        pct = lambda price: cast(o.c.price_cents - price, Float) * 100.0 / o.c.price_cents  # noqa: E731
+        least, most = float(t.percent) - self.rule.tolerance, float(t.percent) + self.rule.tolerance
+        return lambda price: pct(price) >= least, lambda price: pct(price) > most
 
     def _when(self, base, condition, channel: str, location: str, which: str) -> str:
         """"from 28.11." (late sales; "from 28.11. to 29.11." when they start on several days) or
