@@ -50,6 +50,9 @@ valgrind) while building this:
               where durable_rules may read past its array (harmless unless it reaches unmapped
               memory; a crash is contained and retried like any other).
 
+  content     per compared channel:  c.ref << ch == reference,  c.other << ch == other & TAIL:
+              every pair; rete/content.py scores its titles and brands with the kind's own judgement.
+
 Kinds not listed (reference_price reads the price history, not one key's live offers; window
 and promotion are not compiled yet) and rules the compiler cannot write (see `Unsupported`) are
 returned in Plan.delegated: engine.py evaluates them with the SQL engine and says so.
