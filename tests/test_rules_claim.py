@@ -327,3 +327,49 @@ def test_up_to_and_selected_claims_ask_no_whole_window_of_every_offer(live_conn)
          ("20 % auf ausgewählte Winterjacken", {"type": "discount", "percent": 20, "selected": True,
                                                 "scope": ["Winterjacken"]}))
     assert run_rules(live_conn, [rule()], context()) == []
+
+
+# -- one test per remaining claim class: money off, "ausgewählte", stores only, "nur im Markt", more methods
+
+def test_money_off_is_measured_in_cents_from_the_regular_price(live_conn):
+    add_offers(live_conn, jacket("shop", "online", "100201", "99.99", "89.99"),  # 10.00 off: holds
+               jacket("shop", "online", "100202", "99.99", "91.99"))  # 8.00 off
+    said(live_conn, ("10 € Rabatt auf alle Winterjacken", {"type": "discount", "amount": 10, "currency": "EUR",
+                                                           "scope": ["Winterjacken"]}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith(": 1 of 2 Winterjacken is not reduced by 10.00 EUR in the shop (100202).")
+
+
+def test_selected_breaks_only_where_no_offer_of_the_scope_reaches_it(live_conn):
+    twenty_percent_on_jackets(live_conn)
+    add_offers(live_conn, jacket("store", "1003", "100201", "199.99"))
+    said(live_conn, ("20 % auf ausgewählte Winterjacken", {"type": "discount", "percent": 20, "selected": True,
+                                                           "scope": ["Winterjacken"]}))
+    [f] = run_rules(live_conn, [rule()], context())  # store 1002 reduces one of three: enough
+    assert f.locations[1] == "store:1003" and f.message.endswith(": none of 1 Winterjacken is reduced by 20 % in "
+                                                                 "store 1003.")
+
+
+def test_a_discount_naming_the_stores_judges_only_the_stores(live_conn):
+    add_offers(live_conn, jacket("shop", "online", "100201", "99.99"), jacket("store", "1001", "100201", "99.99"))
+    said(live_conn, ("20 % auf alle Winterjacken in unseren Filialen",
+                     {"type": "discount", "percent": 20, "scope": ["Winterjacken"], "channels": ["store"]}))
+    assert [f.locations[1] for f in run_rules(live_conn, [rule()], context())] == ["store:1001"]
+
+
+def test_store_only_product_reduced_by_the_shop_is_a_finding(live_conn):
+    add_offers(live_conn, offer("shop", "online", "100401", "89.99", "69.99"), offer("store", "1001", "100401", "89.99",
+                                                                                      "69.99"))
+    said(live_conn, ("Daunenweste: nur im Markt", {"type": "exclusivity", "exclusivity": "store_only",
+                                                   "product": "100401"}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith(": the reduction is in stores only, but the shop (69.99 EUR instead of 89.99 EUR) also "
+                              "reduces it.")
+
+
+def test_installments_and_made_in_germany_are_judged_against_the_configured_lists(live_conn):
+    said(live_conn, ("Bequem in Raten zahlen: Ratenkauf", {"type": "payment", "methods": ["installments"]}),
+         ("Made in Germany", {"type": "service", "methods": ["made_in_germany"]}))
+    found = run_rules(live_conn, [rule()], context(payment_methods=["installments"], services=["click_collect"]))
+    assert [f.message.split("): ", 1)[1] for f in found] == [
+        "the shop does not offer made_in_germany (claims.services: click_collect)."]
