@@ -40,6 +40,8 @@ def looks_like(file: Path) -> tuple[str, str | None]:
         root = _root(text)
         if root and root.split(":")[-1].lower() in ("rss", "feed"):
             return "a product feed (XML)", "shop"
+        if root and root.split(":")[-1].lower() == "promotions":
+            return "the shop's promotions feed (XML)", "shop"
         return f"an XML document <{root or '?'}>, not a product feed (<rss> or <feed>) nor a CSV price list", None
     header = {h.strip().strip('"').lower() for h in re.split(r"[,;\t|]", text.split("\n", 1)[0])}
     if "handle" in header and any(h.startswith("variant ") for h in header):

@@ -143,6 +143,7 @@ class Project:
         store of a single-store file, the shop's country. `progress(result)`: the counts so far,
         after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
+        from unisono.channels import shop_promotions
 
         if not file.is_file():
             raise InputError(f"{file}: no such file")
@@ -158,7 +159,9 @@ class Project:
             published_at = published_at or datetime.now(timezone.utc)
             started = time.perf_counter()
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
-            if channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
+            if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed
+                entries = shop_promotions.stream(file, config, notes)
+            elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
                 entries = ahead.stream(channel, file, config, notes)
             else:
                 entries = stream(channel, file, config, notes, published_at)

@@ -219,6 +219,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted."""
     per_location: Counter = Counter()
     offers, rejections, claims, withdrawn = [], [], [], []
+    claimed: set[str] = set()  # locations with claims
 
     def flush() -> None:
         if offers:
@@ -252,6 +253,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             if entry.withdraws_offer:
                 withdrawn.append(str(entry.source))
         else:
+            claimed.add(entry.location)
             claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
                            "kind": entry.kind, "text": entry.text, "source": str(entry.source),
                            "terms": entry.terms.model_dump_json(exclude_defaults=True) if entry.terms else None,
@@ -266,7 +268,10 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
         for location, n in _withdraw(conn, pub_id, withdrawn):
             per_location[location] -= n
             result.offers -= n
-    return +per_location  # locations left without offers are not covered
+    covered = +per_location  # locations left without offers are not covered
+    if not result.offers:  # a file of statements only (a promotions feed): its claims' locations are covered
+        covered.update({loc: 0 for loc in claimed if loc not in covered})
+    return covered
 
 
 def attributed(table) -> int:

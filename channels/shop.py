@@ -30,6 +30,7 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
@@ -62,6 +63,7 @@ class _Tally:
     no_currency: int = 0
     unknown_availability: Counter = field(default_factory=Counter)
     shipping: ShippingTally = field(default_factory=ShippingTally)
+    promotions: PromotionLinks = field(default_factory=PromotionLinks)
     bad_gtins: int = 0
 
     def add_later(self, later: _Tally) -> None:
@@ -70,6 +72,7 @@ class _Tally:
         self.bad_gtins += later.bad_gtins
         self.unknown_availability.update(later.unknown_availability)
         self.shipping.add_later(later.shipping)
+        self.promotions.add_later(later.promotions)
 
 
 
@@ -151,6 +154,7 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
     else:
         yield from reader.spans(xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path))
     yield from reader.tally.shipping.claims(config.shop.location, path.name)  # after every item: a feed-wide summary
+    yield from reader.tally.promotions.claims(config.shop.location, path.name)
     if notes is not None:
         notes.extend(_notes(path.name, reader.currency, why, reader.tally))
 
@@ -355,6 +359,8 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
         if "shipping" in f or "free_shipping_threshold" in f:
             order = price[0] if sale[0] is None else min(price[0], sale[0])  # the least it can be ordered at
             tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
+        if text := get("promotion_id"):
+            tally.promotions.add(text, sku, line)
         gtin = normalize_gtin(text := get("gtin"))
         if text and gtin is None:  # a wrong length or check digit: dropped, the id still keys the offer
             tally.bad_gtins += 1

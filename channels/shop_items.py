@@ -29,7 +29,7 @@ _ALIASES = {
 # The GMC attributes an offer is made of; everything else in a feed is ignored.
 _FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
                      "brand", "gtin", "product_type", "google_product_category", "image_link",
-                     "shipping", "free_shipping_threshold"})
+                     "shipping", "free_shipping_threshold", "promotion_id"})
 
 # One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
 # and where its raw text comes from (only asked for rejections): the XML element, or a function.
@@ -163,7 +163,9 @@ def _xml_fields(item: etree._Element, keys: dict) -> dict[str, str]:
         value = text.strip() if text else ""
         if not value and key == "link":
             value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
-        if value and (key not in fields or r < rank[key]):
+        if value and key == "promotion_id" and key in fields:  # up to 10 promotions: repeated elements
+            fields[key] += "," + value
+        elif value and (key not in fields or r < rank[key]):
             fields[key], rank[key] = value, r
     return fields
 

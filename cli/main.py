@@ -169,7 +169,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
                 recheck: bool, fail_on: str, fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
-    CHANNEL is shop (Google Merchant Center feed: XML or TSV), store (POS price export: CSV) or
+    CHANNEL is shop (Google Merchant Center feed: XML or TSV; or its promotions feed), store (POS price export: CSV) or
     newsletter (the email's HTML). Every row becomes an offer or a rejection with file, line and
     reason. Publishing the same bytes again changes nothing.
     """
