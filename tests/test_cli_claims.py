@@ -78,6 +78,10 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
     parity = json.loads(result.output)["findings"]
     assert sorted((f["sku"], f["locations"][-1]) for f in parity if f["rule"] == "price-parity") == [
         ("100202", "store:1002"), ("100204", "store:1002")]
+    # narrowed to a jacket the claim names, the claim's finding is the jacket's too (a gate on it fails)
+    jacket = run("check", "--at", "2026-11-28T12:00", "--sku", "100204", "--format", "json", project=project)
+    assert jacket.exit_code == 1 and {f["rule"] for f in json.loads(jacket.output)["findings"]} == {
+        "newsletter-claims-hold", "price-parity"}
     # after the newsletter's window its claims say nothing
     after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
