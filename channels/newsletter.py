@@ -284,10 +284,14 @@ _SENTENCE = re.compile(r"(?<=[^\W\d_][.!?])\s+(?=[A-ZÄÖÜ„\"*])")
 _ABBREVIATION = re.compile(r"\b(?:inkl|zzgl|ggf|bzw|evtl|ca|nr|str|usw|etc|vgl|max|min|mind|incl|approx|no)\.$", re.I)
 
 
+# what banners put between promises on one line: "Versandkostenfrei ab 50 € · Kauf auf Rechnung"
+_SEPARATOR = re.compile(r"(?:^|\s+)(?:[·•|✓✔★◆▪]|\+{2,})(?:\s+|$)")
+
+
 def _sentences(line: str) -> list[str]:
-    """A line's sentences ("zzgl. Versandkosten" is not two)."""
+    """A line's sentences ("zzgl. Versandkosten" is not two), and the promises a banner separates."""
     out: list[str] = []
-    for piece in _SENTENCE.split(line):
+    for piece in (p for part in _SEPARATOR.split(line) if part for p in _SENTENCE.split(part)):
         if out and _ABBREVIATION.search(out[-1]):
             out[-1] += " " + piece
         else:
