@@ -178,6 +178,15 @@ class Project:
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
 
+    def withdraw(self, publication_id: int):
+        """Remove a publication made by mistake with all it brought (catalog/publications.py)."""
+        from unisono.catalog.publications import withdraw_publication
+
+        withdrawn = withdraw_publication(self.engine, publication_id)
+        if withdrawn is None:
+            raise InputError(f"no publication #{publication_id} (`unisono publications` lists them)")
+        return withdrawn
+
     def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
               record: bool = True, kind: str = "check") -> CheckResult:

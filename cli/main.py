@@ -425,7 +425,7 @@ def demo(keep: Path | None) -> None:
 
 
 # Commands in modules of their own register themselves on `cli` (they import only click until run).
-from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
+from unisono.cli import publications as _publications, runs as _runs, waivers as _waivers  # noqa: E402,F401
 
 
 from unisono.cli import authoring, explain_cmd, report_cmd  # noqa: E402,F401  (they import this module)
