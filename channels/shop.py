@@ -65,11 +65,13 @@ class _Tally:
     shipping: ShippingTally = field(default_factory=ShippingTally)
     promotions: PromotionLinks = field(default_factory=PromotionLinks)
     bad_gtins: int = 0
+    sale_above_price: int = 0
 
     def add_later(self, later: _Tally) -> None:
         """What a later part of the feed counted (a split read's second half); rows are the reader's."""
         self.no_currency += later.no_currency
         self.bad_gtins += later.bad_gtins
+        self.sale_above_price += later.sale_above_price
         self.unknown_availability.update(later.unknown_availability)
         self.shipping.add_later(later.shipping)
         self.promotions.add_later(later.promotions)
@@ -280,6 +282,9 @@ def _notes(name: str, currency: str, why: str, tally: _Tally) -> list[str]:
         notes.append(f"{name}: the feed has no items")
     if tally.no_currency:
         notes.append(f"{name}: {tally.no_currency} prices carry no currency and were read as {currency}{why}")
+    if tally.sale_above_price:
+        notes.append(f"{name}: {tally.sale_above_price} items have a sale price above their price: kept at their "
+                     "price, the sale price ignored (as Merchant Center does)")
     if tally.bad_gtins:
         notes.append(f"{name}: {tally.bad_gtins} items have a gtin that is not a GTIN (its length or check digit): "
                      "kept without it, keyed by id")
@@ -344,6 +349,9 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
                     return f"sale price is in {sale[1]} but the price is in {cur}"
                 text = get("sale_price_effective_date")  # no window: the sale is always on
                 window = _sale_window(text, tz) if text else _NO_WINDOW
+                if sale[0] > price[0]:  # Merchant Center ignores such a sale price: the item sells at its price
+                    tally.sale_above_price += 1
+                    sale, window = _NO_SALE, _NO_WINDOW
             else:
                 sale, window = _NO_SALE, _NO_WINDOW
         except ValueError as e:

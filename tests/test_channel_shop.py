@@ -569,3 +569,17 @@ def test_a_configured_shop_currency_is_taken_whatever_the_feed_names(tmp_path):
     config = ProjectConfig(shop=ShopOptions(currency="CZK"))
     result = read(_czech_feed(tmp_path, ["12490", "9990"]), config)
     assert {o.currency for o in result.offers} == {"CZK"}
+
+
+def test_a_sale_price_above_the_price_is_ignored_with_a_note(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel>'
+                    "<item><g:id>A1</g:id><g:price>50.00 EUR</g:price><g:sale_price>60.00 EUR</g:sale_price>"
+                    "<g:sale_price_effective_date>2026-11-20/2026-11-30</g:sale_price_effective_date></item>"
+                    "<item><g:id>A2</g:id><g:price>50.00 EUR</g:price><g:sale_price>40.00 EUR</g:sale_price></item>"
+                    "</channel></rss>")
+    result = read(feed, CONFIG)
+    assert [(o.sku, o.price, o.sale_price, o.sale_start) for o in result.offers] == [
+        ("A1", Decimal("50.00"), None, None), ("A2", Decimal("50.00"), Decimal("40.00"), None)]
+    assert "feed.xml: 1 items have a sale price above their price: kept at their price, the sale price ignored " \
+           "(as Merchant Center does)" in result.notes
