@@ -209,7 +209,8 @@ class Project:
             rejected = conn.execute(select(func.count()).select_from(RejectionRow.__table__).where(
                 RejectionRow.__table__.c.publication_id.in_(select(live.c.publication_id).distinct()))).scalar_one()
         if not live_offers:  # a gate that passes because nothing was checked would lie
-            when = f"between {cuts[0].isoformat()} and {cuts[-1].isoformat()}" if window else f"at {at.isoformat()}"
+            local = lambda t: f"{t.astimezone(self.config.tz):%d.%m.%Y %H:%M %Z}"  # noqa: E731
+            when = f"between {local(cuts[0])} and {local(cuts[-1])}" if window else f"at {local(at)}"
             raise InputError(f"nothing to check: no offers are live {when} "
                              "(publish channel files first, or check a later instant)")
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],

@@ -200,7 +200,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
     location = None
     if "store" not in columns:
         location = config.store.location or Path(name).stem
-        why = "store.location in unisono.yaml" if config.store.location else "the file name"
+        why = "--location or store.location in unisono.yaml" if config.store.location else "the file name"
         notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)

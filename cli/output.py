@@ -52,7 +52,7 @@ def interval(f: Finding, tz: tzinfo) -> str:
 
 
 def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
-    lines = [f"# unisono {result.kind} as of {summary['at']}", "",
+    lines = [f"# unisono {result.kind} as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}", "",
              f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
              f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}", ""]
     rows = result.findings + result.waived

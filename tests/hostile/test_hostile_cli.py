@@ -150,4 +150,4 @@ def test_a_typed_local_time_the_clocks_skip_is_refused_in_one_line(published, ar
 def test_a_typed_local_time_that_occurs_twice_is_its_first_occurrence(published):
     # nothing is live before the demo's files were published: the refusal names the instant as read
     line = refused(run("check", "--at", "2026-10-25T02:30", project=published), "no offers are live")
-    assert "2026-10-25T02:30:00+02:00" in line  # still summer time: the first 02:30
+    assert "25.10.2026 02:30 CEST" in line  # still summer time (CEST, not CET): the first 02:30
