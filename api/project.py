@@ -25,7 +25,6 @@ from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
-from unisono.channels import ahead, stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
@@ -143,7 +142,7 @@ class Project:
         store of a single-store file, the shop's country. `progress(result)`: the counts so far,
         after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
-        from unisono.channels import shop_promotions
+        from unisono.channels import ahead, shop_promotions, stream  # (not at the top: a check reads no channel file)
 
         if not file.is_file():
             raise InputError(f"{file}: no such file")
