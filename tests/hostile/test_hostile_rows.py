@@ -156,6 +156,9 @@ JSONLD = [
     ('"price": "9.99", "priceValidUntil": "9999-12-31"', "offer"),
     ('"price": "9.99", "validFrom": "0001-01-01"', "offer"),
     ('"price": "9.99", "priceValidUntil": "2026-02-30"', "is not a date"),
+    ('"price": "9.99", "validFrom": "2026-11-25", "priceValidUntil": "2026-11-20"',
+     "schema.org offer ends (2026-11-20) before it starts (2026-11-25)"),
+    ('"price": "9.99", "validFrom": "2026-12-05"', "schema.org validFrom '2026-12-05' is after the newsletter's validity ends"),
 ]
 
 
@@ -175,6 +178,35 @@ def test_a_hostile_schema_org_offer_is_an_offer_or_a_rejection_with_one_line(tmp
     else:
         assert not hostile_offers and len(read.rejections) == 1
         assert becomes in read.rejections[0].reason
+
+
+def test_schema_org_times_in_a_daylight_saving_change_are_read_by_the_stated_rule_with_a_note(tmp_path):
+    items = [product("1", price="9.99", validFrom="2026-03-29T02:30:00", priceValidUntil="2026-04-05"),
+             product("2", price="9.99", validFrom="2026-10-25T02:30:00", priceValidUntil="2026-10-31")]
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity="", items=json.dumps(items)), encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 2)
+    starts = {o.sku: o.valid_from.astimezone(timezone.utc) for o in read.offers}
+    assert starts == {"1": datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc),  # 03:30 summer time
+                      "2": datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)}  # the first 02:30 (summer time)
+    assert any("validFrom '2026-03-29T02:30:00' does not exist in Europe/Berlin" in n for n in read.notes), read.notes
+    assert any("validFrom '2026-10-25T02:30:00' occurs twice" in n for n in read.notes), read.notes
+
+
+@pytest.mark.parametrize("price, reason", [
+    ("100000000000000000,00 €", "price '100000000000000000,00 €' is out of range"),
+    ("99999999999999999999999999999,00 €", "is out of range"),
+    ("19,99 € statt 100000000000000000,00 €", "reference price '100000000000000000,00 €' is out of range"),
+])
+def test_a_price_beyond_the_bound_in_a_product_block_is_a_rejection_of_that_block(tmp_path, price, reason):
+    block = "<td><a href='https://shop.example/p/{n}'><h3>Artikel {n}</h3></a><span>{price}</span></td>"
+    path = tmp_path / "nl.html"
+    path.write_text("<html><body><p>gültig bis 30.11.2026</p><table><tr>"
+                    + block.format(n=1, price=price) + block.format(n=2, price="5,00 €")
+                    + block.format(n=3, price="7,00 €") + "</tr></table></body></html>", encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 3)
+    assert [o.price for o in read.offers] == [5, 7]
+    assert reason in read.rejections[0].reason
 
 
 @pytest.mark.parametrize("validity, note", [
