@@ -28,6 +28,8 @@ def encoding_of(path: Path) -> str:
         head = f.read(1 << 20)
         if not head.strip():
             raise InputError(f"{name}: the file is empty")
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts like it
+            return "utf-32"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"  # Excel's "Unicode text"
         if head.startswith(b"PK\x03\x04"):

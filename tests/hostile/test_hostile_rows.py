@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -282,3 +283,20 @@ def test_one_huge_value_in_a_tsv_feed_is_a_rejection_of_its_item_and_the_others_
     read = outcome(shop.read(path, CONFIG), 3)
     assert [o.sku for o in read.offers] == ["a", "c"]
     assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-32-be"])
+def test_a_store_file_or_newsletter_in_utf_16_or_32_with_its_mark_is_read_as_in_utf_8(tmp_path, encoding):
+    def encoded(text: str) -> bytes:  # Python writes the mark for utf-16/utf-32, not for the -be form
+        return (b"\x00\x00\xfe\xff" if encoding == "utf-32-be" else b"") + text.encode(encoding)
+
+    prices = tmp_path / "prices.csv"
+    prices.write_bytes(encoded(HEADER + GOOD + "1001;100003;;Größe XL;-5,00;;;\n"))
+    read = outcome(store.read(prices, CONFIG), 3)
+    assert [o.sku for o in read.offers] == ["100001", "100002"] and read.offers[1].sale_price == Decimal("7.99")
+    assert "is negative" in read.rejections[0].reason
+    mail = tmp_path / "nl.html"
+    mail.write_bytes(encoded(PAGE.format(validity="Angebote gültig bis 30.11.2026",
+                                         items=json.dumps([product("1", price="19.99")]))))
+    sent = outcome(newsletter.read(mail, CONFIG, published_at=SENT), 1)
+    assert sent.offers[0].price == Decimal("19.99") and sent.offers[0].valid_to.year == 2026
