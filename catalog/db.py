@@ -74,6 +74,13 @@ _DUCKDB_UNQUOTABLE = {"at", "by", "anti", "asof", "semi", "glob", "map", "struct
                       "collation", "concurrently", "generated", "positional", "tablesample", "try_cast", "unpack"}
 
 
+def shown_url(url: str) -> str:
+    """A database URL fit for a message: never the password, neither in user:password@ (up to the
+    last @: a password may hold @ and :) nor as ?password= (libpq also takes it there)."""
+    url = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url)
+
+
 def create_catalog_engine(url: str) -> Engine:
     """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made)."""
     try:
@@ -86,8 +93,12 @@ def create_catalog_engine(url: str) -> Engine:
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
         hint = " (pip install 'unisono[duckdb]')" if url.startswith("duckdb") and isinstance(
             e, (ImportError, NoSuchModuleError)) else ""
-        shown = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)  # never the password
-        raise CatalogError(f"cannot use database {shown!r}: {str(e).replace(url, shown)}{hint}") from None
+        shown = shown_url(url)
+        if isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
+            detail = str(e).replace(url, shown)
+        else:  # "invalid literal for int(): 'et@localhost'" quotes what follows an @ of the password
+            detail = "not a URL it can read (in a password, write @ as %40, : as %3A and / as %2F)"
+        raise CatalogError(f"cannot use database {shown!r}: {detail}{hint}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -201,7 +212,7 @@ def _duckdb_limits(context) -> None:
 def open_catalog(url: str) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
     engine = create_catalog_engine(url)
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine.url.render_as_string(hide_password=True))
     if engine.dialect.name in ("sqlite", "duckdb") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "

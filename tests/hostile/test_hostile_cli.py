@@ -115,6 +115,18 @@ def test_a_missing_driver_never_shows_the_password(published):
     assert "s3cret-pw" not in result.output
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://merchant@127.0.0.1:1/unisono?password=s3cret-pw",  # libpq's own parameter
+    "postgresql+pg8000://merchant:s3cret-pw@127.0.0.1:1/unisono?password=s3cret-pw",  # and no driver
+    "postgresql+psycopg://merchant:s3cr@t:pw@127.0.0.1:1/unisono",  # an @ and a : in the password
+])
+def test_a_password_is_never_shown_wherever_the_url_holds_it(published, url):
+    result = run("runs", "--db", url, project=published)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "***" in result.output and "Traceback" not in result.output
+    assert not any(part in result.output for part in ("s3cret-pw", "s3cr", "t:pw")), result.output
+
+
 def test_a_busy_timeout_that_is_no_number_is_one_line(published):
     refused(run("waive", "price-parity", "b", "--reason", "r", project=published, UNISONO_BUSY_TIMEOUT="soon"),
             "UNISONO_BUSY_TIMEOUT='soon' is not a number of seconds")
