@@ -240,6 +240,18 @@ def test_one_huge_cell_is_a_rejection_of_its_row_and_the_rows_around_it_are_kept
     assert len(rejected.raw) < 1000  # the rejection keeps a shortened row, not 50 MB
 
 
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_a_huge_quoted_cell_over_many_lines_is_one_rejection_and_the_rows_after_it_are_kept(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    cell = ("y" * 999 + "\n") * 300  # 300 KB over 300 lines, quoted: the reader must not resume inside it
+    path.write_text(HEADER + GOOD + f'1001;100003;;"{cell}";9,99;;;\n1001;100004;;Becher;3,99;;;\n', encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 4)
+    assert sorted(o.sku for o in read.offers) == ["100001", "100002", "100004"]
+    assert read.offers[-1].source.line == 305
+    [rejected] = read.rejections
+    assert rejected.source.line == 4 and "longer than 131,072 characters (lines 4-304)" in rejected.reason
+
+
 def test_a_very_wide_file_is_read_row_by_row_in_bounded_memory(tmp_path):
     import tracemalloc
 
