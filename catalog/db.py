@@ -107,7 +107,31 @@ def create_catalog_engine(url: str) -> Engine:
         preparer = engine.dialect.identifier_preparer
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
         event.listen(engine, "handle_error", _duckdb_limits)
+        event.listen(engine, "do_connect", _duckdb_connect)
     return engine
+
+
+def _duckdb_connect(dialect, _record, cargs, cparams):
+    """DuckDB lets one process at a time open a catalog file: the next one waits for it, as SQLite's
+    writers wait for each other (the busy timeout, with a progress line), then gives up in one line."""
+    import time
+
+    deadline = None
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as e:  # duckdb.IOException; anything else is not ours to retry
+            if "Could not set lock on file" not in str(e):
+                raise
+            if deadline is None:
+                timeout = busy_timeout()
+                deadline = time.monotonic() + timeout
+                if timeout > 0:
+                    log.warning("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
+                                cparams.get("database") or (cargs[0] if cargs else ""), timeout)
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 WRITE = "unisono_write"  # execution option: this transaction writes the catalog (write_transaction)
@@ -200,10 +224,11 @@ def _duckdb_limits(context) -> None:
     where = context.engine.url.database if context.engine is not None else "the DuckDB catalog"
     if "Could not set lock on file" in text:
         pid = re.search(r"\(PID (\d+)\)", text)
-        raise CatalogError(f"the DuckDB catalog {where} is in use by another process"
-                           f"{f' (PID {pid.group(1)})' if pid else ''}: DuckDB lets one process at a time open a "
-                           "catalog file; run the commands one after the other, or use PostgreSQL for concurrent "
-                           "access") from None
+        waited = f" for {busy_timeout():g} s" if busy_timeout() else ""
+        raise CatalogError(f"the DuckDB catalog {where} was in use by another process"
+                           f"{f' (PID {pid.group(1)})' if pid else ''}{waited}: DuckDB lets one process at a time open a "
+                           "catalog file; run the commands one after the other, wait longer with "
+                           "UNISONO_BUSY_TIMEOUT=SECONDS, or use PostgreSQL for concurrent access") from None
     if type(error).__name__ == "OutOfMemoryException":
         raise CatalogError(f"the DuckDB catalog {where} ran out of memory ({text}); raise the limit in the URL, "
                            "e.g. duckdb:///catalog.duckdb?memory_limit=4GB") from None
