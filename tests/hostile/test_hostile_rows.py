@@ -210,6 +210,19 @@ def test_a_price_beyond_the_bound_in_a_product_block_is_a_rejection_of_that_bloc
     assert reason in read.rejections[0].reason
 
 
+@pytest.mark.parametrize("validity, start, end", [
+    ("Angebote gültig vom 20.03.2026 bis 31.03.2026", datetime(2026, 3, 19, 23), datetime(2026, 3, 31, 22)),  # spring
+    ("Angebote gültig vom 24.10.2026 bis 25.10.2026", datetime(2026, 10, 23, 22), datetime(2026, 10, 25, 23)),  # autumn
+])
+def test_a_newsletter_validity_over_a_daylight_saving_change_is_whole_local_days(tmp_path, validity, start, end):
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity=validity, items=json.dumps([product("1", price="19.99")])),
+                    encoding="utf-8")
+    [offer] = outcome(newsletter.read(path, CONFIG, published_at=SENT), 1).offers
+    assert offer.valid_from.astimezone(timezone.utc) == start.replace(tzinfo=timezone.utc)
+    assert offer.valid_to.astimezone(timezone.utc) == end.replace(tzinfo=timezone.utc)  # midnight after the last day
+
+
 @pytest.mark.parametrize("validity, note", [
     ("Angebote gültig vom 30.11.2026 bis 20.11.2026", "ends (20.11.2026) before it starts (30.11.2026)"),
     ("Angebote gültig bis 30.02.2026", "names no such day"),
