@@ -310,6 +310,16 @@ def test_one_huge_value_in_a_tsv_feed_is_a_rejection_of_its_item_and_the_others_
     assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
 
 
+def test_a_huge_quoted_value_over_many_lines_in_a_tsv_feed_is_one_rejection_and_the_feed_is_read_on(tmp_path):
+    path = tmp_path / "feed.tsv"
+    value = ("y" * 999 + "\n") * 300  # quoted over 300 lines: the reader must not resume inside it
+    path.write_text(f'id\ttitle\tprice\na\tA\t1.00 EUR\nb\t"{value}"\t2.00 EUR\nc\tC\t3.00 EUR\nd\tD\t4.00 EUR\n',
+                    encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 4)
+    assert [(o.sku, o.source.line) for o in read.offers] == [("a", 2), ("c", 304), ("d", 305)]
+    assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-32-be"])
 def test_a_store_file_or_newsletter_in_utf_16_or_32_with_its_mark_is_read_as_in_utf_8(tmp_path, encoding):
     def encoded(text: str) -> bytes:  # Python writes the mark for utf-16/utf-32, not for the -be form
