@@ -51,7 +51,7 @@ def published(tmp_path_factory) -> Path:
     return project
 
 
-OUT_OF_RANGE = "is outside the instants unisono handles (0001-01-02 to 9999-12-30)"
+OUT_OF_RANGE = "is outside the instants unisono handles (0001-01-02 00:00 to 9999-12-30 00:00 UTC)"
 
 
 @pytest.mark.parametrize("args", [
@@ -61,6 +61,8 @@ OUT_OF_RANGE = "is outside the instants unisono handles (0001-01-02 to 9999-12-3
     ["check", "--at", "0001-01-01T00:00+14:00"],
     ["check", "--window", "0001-01-01/2026-11-30"],
     ["check", "--window", "2026-11-01/9999-12-31"],
+    ["check", "--window", "0001-01-02/2026-11-30"],  # midnight in Berlin (LMT, +00:53) is 01.01. in UTC
+    ["check", "--window", "2026-11-01/9999-12-30"],  # a window's last day runs to midnight after it
     ["reconcile", "--at", "9999-12-31"],
     ["waive", "price-parity", "100017", "--reason", "r", "--until", "9999-12-31"],
     ["waivers", "--at", "0001-01-01"],
