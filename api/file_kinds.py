@@ -18,7 +18,8 @@ READS = {
 def _text(file: Path) -> str:
     with file.open("rb") as f:
         head = f.read(8192)
-    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if head.startswith(bom):
             return head.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")

@@ -26,7 +26,7 @@ _ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
 FIRST_INSTANT = datetime(1, 1, 2, tzinfo=timezone.utc)
 LAST_INSTANT = datetime(9999, 12, 30, tzinfo=timezone.utc)
 MAX_PRICE = Decimal(10) ** 12
-RANGE_TEXT = "0001-01-02 to 9999-12-30"
+RANGE_TEXT = "0001-01-02 00:00 to 9999-12-30 00:00 UTC"  # instants: a local date near them may be beyond
 
 
 def bounded_amount(value: Decimal, text: str, what: str = "price") -> Decimal:

@@ -197,6 +197,33 @@ def tabular_items(path: Path, encoding: str = "utf-8-sig") -> Iterator[_Item]:
                          "decode); export the feed as UTF-8") from None
 
 
+class _QuotedLines:
+    """The feed's lines for csv.reader, with the quotes of the record being read counted: a quoted
+    value too long to keep is skipped to its closing quote (csv.reader would resume inside it)."""
+
+    def __init__(self, fh: IO[str]):
+        self.fh, self.quotes, self.skipped = fh, 0, 0
+
+    def __iter__(self) -> _QuotedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.quotes += line.count('"')
+        return line
+
+    def skip_quoted(self) -> int:
+        """After an oversized value: when a quote is open, the lines up to the one closing it (not
+        kept); the count of lines skipped so far, which csv.reader's line_num does not hold."""
+        if self.quotes % 2:
+            for line in self.fh:
+                self.skipped += 1
+                if line.count('"') % 2:
+                    break
+        self.quotes = 0
+        return self.skipped
+
+
 def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     header_line = fh.readline()
     # the delimiter is the one the header uses most: GMC attribute names contain none of them
@@ -223,7 +250,8 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
                          f"(the header has: {have}); is this a product feed?")
     width = len(header)
     picks = list(columns.items())
-    reader = csv.reader(fh, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
+    lines = _QuotedLines(fh)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
     consumed = 0  # lines the reader has used up; a row starts on the next one (after the header)
     try:
         while True:
@@ -234,11 +262,13 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
             except csv.Error as e:
                 if "field limit" not in str(e):
                     raise
-                # one oversized cell: a rejection of its row; the reader starts afresh on the next line
-                line, consumed = consumed + 2, reader.line_num
+                # one oversized cell: a rejection of its row; the reader starts afresh on the next line,
+                # or, when the cell is quoted and goes on over lines, after the line that closes it
+                line, consumed = consumed + 2, reader.line_num + lines.skip_quoted()
                 yield f"a value is longer than {csv.field_size_limit():,} characters", line, lambda: ""
                 continue
-            line, consumed = consumed + 2, reader.line_num
+            lines.quotes = 0
+            line, consumed = consumed + 2, reader.line_num + lines.skipped
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are no items
             raw = lambda r=row: delimiter.join(r)  # noqa: E731

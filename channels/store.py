@@ -129,7 +129,7 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
     name = path.name
     encoding = encoding_of(path)
-    if encoding not in ("utf-8-sig", "utf-16"):
+    if encoding not in ("utf-8-sig", "utf-16", "utf-32"):
         notes.append(f"{name} is not UTF-8; read it as {encoding}")
     with path.open(encoding=encoding, newline="") as f:
         lines = Lines(f)
@@ -218,7 +218,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
             return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
 
     rows = 0
-    if columnar and encoding != "utf-16" and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
+    if columnar and encoding not in ("utf-16", "utf-32") and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
         # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
         widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
         width = widths.most_common(1)[0][0] if widths else layout.width

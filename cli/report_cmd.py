@@ -132,7 +132,11 @@ def _narrow(project, stored, limit: int | None, *, rule_ids, skus, stores, sever
 
 
 def _to_stdout(run, fmt: str, csv_dialect: str) -> None:
-    out = sys.stdout
+    from unisono.cli.terminal import VisibleWriter, json_visible, visible
+
+    # the stored text of channel files on its way to a terminal: control characters as escapes
+    # (\x1b in CSV, \u001b in JSON, the same JSON value); files written with --output keep it as is
+    out = VisibleWriter(sys.stdout, json_visible if fmt == "json" else lambda t: visible(t.replace("\r\n", "\n")))
     if fmt == "csv":
         from unisono.reports.csvfile import write_csv
 
