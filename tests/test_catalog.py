@@ -155,7 +155,7 @@ def test_a_publication_is_not_live_before_it_was_published(catalog):
 def test_many_offers_are_stored_in_file_order_across_chunks_and_statements(catalog, monkeypatch, driver_sql):
     monkeypatch.setattr("unisono.catalog.publish.CHUNK", 120)  # chunks of several statements and a remainder
     if not driver_sql:  # a driver whose paramstyle the fast path does not write
-        monkeypatch.setattr("unisono.catalog.publish._PLACEHOLDER", {})
+        monkeypatch.setattr("unisono.catalog.offer_insert._PLACEHOLDER", {})
     offers = [offer("store", f"{1001 + i % 3}", f"{i}.995", sku=str(i), line=i + 2) for i in range(300)]
     result = publish(catalog, read("store", *offers), source="f", sha256="many")
     assert (result.offers, result.locations) == (300, ["1001", "1002", "1003"])
