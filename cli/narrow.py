@@ -44,8 +44,10 @@ def narrow(project: Project, result: CheckResult, *, rule_ids: tuple[str, ...], 
     """The narrowed result, and the filter in words for the report's head ("" when none)."""
     from unisono.domain.findings import Severity
 
-    keys = {key for f in (*result.findings, *result.waived, *result.undecided)
-            for key in (f.sku, *filter(None, f.extra.get("examples", "").split(", ")))} if skus else set()
+    from unisono.api.results import products_named
+
+    keys = {key for f in (*result.findings, *result.waived, *result.undecided) for key in products_named(f)} \
+        if skus else set()
     words = checked(project, set(result.rule_titles), rule_ids=rule_ids, skus=skus, stores=stores, severity=severity,
                     found=keys.__contains__)
     if not words:

@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from unisono.domain.claims import ClaimTerms
 from unisono.rules.claim_live import live_claims
-from unisono.rules.claim_stores import _utc
+from unisono.rules.claim_stores import as_utc
 
 
 @dataclass
@@ -40,8 +40,8 @@ class Promotion:
 
     def covers(self, start: datetime | None, end: datetime | None) -> bool:
         """Whether it runs over the whole window [start, end) (None: open)."""
-        return (self.valid_from is None or (start is not None and _utc(self.valid_from) <= _utc(start))) and \
-            (self.valid_to is None or (end is not None and _utc(self.valid_to) >= _utc(end)))
+        return (self.valid_from is None or (start is not None and as_utc(self.valid_from) <= as_utc(start))) and \
+            (self.valid_to is None or (end is not None and as_utc(self.valid_to) >= as_utc(end)))
 
 
 def live_promotions(conn: Connection, at: datetime) -> list[Promotion]:
@@ -119,7 +119,7 @@ def mentions(conn: Connection, o: Table, where: ColumnElement, promotions: list[
         if p.terms.threshold:
             text += f" from a purchase of {p.terms.threshold:.2f} {p.terms.currency or ''}".rstrip()
         if not p.covers(start, end):
-            late = p.valid_from is not None and start is not None and _utc(p.valid_from) > _utc(start)
+            late = p.valid_from is not None and start is not None and as_utc(p.valid_from) > as_utc(start)
             text += f", only from {short_instant(p.valid_from, tz)}" if late else \
                 f", only until {last_day(p.valid_to, tz)}" if p.valid_to is not None else ""
         parts.append(text)

@@ -91,7 +91,7 @@ def sale_gaps(o: Table, valid_from: datetime | None, valid_to: datetime | None) 
 
 def last_day(end: datetime, tz: ZoneInfo) -> str:
     """A sale's end as its last day: an end at midnight is exclusive, the day before is the last."""
-    return short_instant(_utc(end) - timedelta(microseconds=1), tz)[:6] if _midnight(end, tz) else short_instant(end, tz)
+    return short_instant(as_utc(end) - timedelta(microseconds=1), tz)[:6] if _midnight(end, tz) else short_instant(end, tz)
 
 
 def words(gaps: StoreGaps, place) -> str:
@@ -112,10 +112,10 @@ def words(gaps: StoreGaps, place) -> str:
     return "; ".join(parts)
 
 
-def _utc(t: datetime) -> datetime:
+def as_utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # databases without zones: UTC
 
 
 def _midnight(t: datetime, tz: ZoneInfo) -> bool:
-    local = _utc(t).astimezone(tz)
+    local = as_utc(t).astimezone(tz)
     return (local.hour, local.minute) == (0, 0)
