@@ -281,6 +281,17 @@ def test_an_unmarked_now_was_pair_reads_the_lower_as_the_price(tmp_path):
     assert (offer.price, offer.reference_price, offer.currency) == (Decimal("74.99"), Decimal("84.99"), "CHF")
 
 
+def test_an_amount_taken_off_is_no_price_but_a_spaced_dash_before_a_price_is_a_separator(tmp_path):
+    path = write(tmp_path, """<html><body><table><tr>
+      <td><a href="https://shop.example/p/jacke"><img src="j.jpg"></a><b>Jacke</b> 89,99 € <i>-10 €</i></td>
+      <td><a href="https://shop.example/p/hose"><img src="h.jpg"></a><b>Hose</b> − 59,99 €</td>
+      <td><a href="https://shop.example/p/schal"><img src="s.jpg"></a><b>Schal</b> −9,99 € 19,99 €</td>
+      </tr></table></body></html>""")
+    offers = newsletter.read(path, ProjectConfig()).offers
+    assert [(o.title, o.price) for o in offers] == [
+        ("Jacke", Decimal("89.99")), ("Hose", Decimal("59.99")), ("Schal", Decimal("19.99"))]
+
+
 # ---- files that cannot be read ------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, message", [

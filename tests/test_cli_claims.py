@@ -82,6 +82,11 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
     jacket = run("check", "--at", "2026-11-28T12:00", "--sku", "100204", "--format", "json", project=project)
     assert jacket.exit_code == 1 and {f["rule"] for f in json.loads(jacket.output)["findings"]} == {
         "newsletter-claims-hold", "price-parity"}
+    # and `explain` of that jacket shows it under the claim rule
+    why = run("explain", "100204", "--at", "2026-11-28T12:00", "--rule", "newsletter-claims-hold", "--format", "json",
+              project=project)
+    [claim_rule] = json.loads(why.output)["rules"]
+    assert claim_rule["verdict"] == "finding" and "2 of 4 Winterjacken" in claim_rule["findings"][0]["message"]
     # after the newsletter's window its claims say nothing
     after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
