@@ -9,14 +9,14 @@ reports for the product, so `explain` cannot disagree with `check`. This module 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from unisono.catalog.live import live
-from unisono.domain.models import CHANNELS
+from unisono.domain.models import CHANNELS, as_utc
 from unisono.rules.base import MONEY_FIELDS, OFFER_COLUMNS, OfferView
 from unisono.rules.messages import capitalized, field_label, possessive
 from unisono.rules.scope import scope_clause
@@ -62,7 +62,7 @@ def offers_of(conn: Connection, key: str, channels: list[str] | None = None) -> 
 def _day(t: datetime | None, tz: ZoneInfo, *, end: bool = False) -> str:
     if t is None:
         return "…"
-    t = (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(tz)
+    t = as_utc(t).astimezone(tz)
     if end and (t.hour, t.minute) == (0, 0):  # [start, end): a midnight end is the day before's last
         t = t - timedelta(days=1)
         return t.strftime("%d.%m.%Y")
@@ -72,8 +72,7 @@ def _day(t: datetime | None, tz: ZoneInfo, *, end: bool = False) -> str:
 def seen(offer: OfferView, at: datetime, tz: ZoneInfo) -> SeenOffer:
     """One offer as the rule sees it, with the price it charges at `at` and why."""
     start, end = offer.sale_start, offer.sale_end
-    aware = (lambda t: t if t is None or t.tzinfo else t.replace(tzinfo=timezone.utc))
-    start, end = aware(start), aware(end)
+    start, end = as_utc(start), as_utc(end)
     if offer.sale_price_cents is None:
         why = "advertised price" if offer.channel == "newsletter" else "regular price, no sale"
         sale = "none"
