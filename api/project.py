@@ -26,7 +26,7 @@ from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from unisono.domain.findings import Finding, RuleInfo
+from unisono.domain.findings import Finding, RuleInfo, location_label
 from unisono.domain.models import InputError
 
 timing = logging.getLogger("unisono.timing")  # what each step took, shown by `unisono --verbose`
@@ -252,17 +252,25 @@ class Project:
 
     def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
-        that publication touched, through the rete engine (only those keys are matched); and apart
-        from them those a waiver in force then covers."""
-        from unisono.rules import EvalContext, load_rules
+        that publication touched, through the rete engine (only those keys are matched), and the
+        claims that name one of them or one of its locations ("20 % auf alle Schuhe" not granted in a
+        store whose file this was); and apart from them those a waiver in force then covers."""
+        from unisono.rules import EvalContext, load_rules, run_rules
         from unisono.rules.rete import recheck_keys
 
         at = at or datetime.now(timezone.utc)
         rules = load_rules(self.rule_paths())
+        ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         with self.engine.begin() as conn:
             build_live(conn, at)
-            keys = conn.execute(select(live.c.key).where(live.c.publication_id == publication_id).distinct()).scalars()
-            found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz, config=self.config), list(keys))
+            mine = live.c.publication_id == publication_id
+            keys = set(conn.execute(select(live.c.key).where(mine).distinct()).scalars())
+            places = {location_label(c, loc) for c, loc in conn.execute(
+                select(live.c.channel, live.c.location).where(mine).distinct())}
+            found = recheck_keys(conn, [r for r in rules if r.kind != "claim"], ctx, keys)
+            claims = [r for r in rules if r.kind == "claim"]
+            found += [f for f in (run_rules(conn, claims, ctx) if claims else [])
+                      if not keys.isdisjoint(f.products) or not places.isdisjoint(f.locations)]
         in_force = [w for w in list_waivers(self.engine) if w.until is None or w.until > at]
         findings, waived = [], []
         for f in found:

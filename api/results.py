@@ -24,7 +24,7 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
 def products_named(f: Finding) -> list[str]:
     """The products a finding is about: its key, and for a finding about many (a claim: "2 of 4 Jacken
     are not reduced … (J2, J4)") each product it names as an example."""
-    return [f.sku, *filter(None, f.extra.get("examples", "").split(", "))]
+    return f.products
 
 
 @dataclass
