@@ -156,6 +156,10 @@ class Project:
             from unisono.catalog.matching import match_newsletter as after
         try:
             published_at = published_at or datetime.now(timezone.utc)
+            if effective_from is not None and effective_from < published_at:  # said, since it rewrites the past
+                notes.append(f"{file.name} goes live {effective_from.astimezone(config.tz):%d.%m.%Y %H:%M}, before it "
+                             f"was published ({published_at.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
+                             "history now shows its prices as live since then (--effective-from)")
             started = time.perf_counter()
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
             if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed

@@ -404,6 +404,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
 
 _AMOUNT = re.compile(r"(?P<pre>[^\d\s.,+-][^\d\s,+-]*)?\s*(?P<num>[-+]?[\d\s.,']+?)\s*(?P<post>[^\d\s.,+-][^\d\s,+-]*)?")
 _PLAIN = {True: re.compile(r"\d*,?\d+"), False: re.compile(r"\d*\.?\d+")}  # "7,99", ",69", "1299"
+_WHOLE = re.compile(r"(?<=\d)[.,][-–]{1,2}(?=\s*[^\d\s.,+-]*$)")  # "120,-", "120,– €": whole euros
 
 
 @lru_cache(maxsize=8192)  # a price list repeats few distinct prices
@@ -413,7 +414,7 @@ def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | No
         return bounded_amount(Decimal(text.replace(",", ".")), text, what), None
     if not text:
         raise ValueError(f"{what} is empty")
-    m = _AMOUNT.fullmatch(text)
+    m = _AMOUNT.fullmatch(_WHOLE.sub("", text))
     signs = [_currency(s, strict=False) for s in (m.group("pre"), m.group("post")) if s] if m else []
     if not m or None in signs or len(signs) > 1:
         raise ValueError(f"{what} {text!r} is not a number")

@@ -66,6 +66,14 @@ def test_a_decimal_comma_file_reads_padded_prices_missing_zeros_euro_signs_and_t
     assert offers[("1042", "100207")].sale_price == Decimal("1099.00")  # "1.099,00"
 
 
+def test_whole_euros_written_with_a_dash_are_prices(tmp_path):
+    path = write(tmp_path, "Filiale;SKU;Preis;Aktionspreis\n1;A1;120,-;99,– €\n1;A2;12,--;\n1;A3;-;\n")
+    result = read(path, CONFIG)
+    assert [(o.sku, o.price, o.sale_price) for o in result.offers] == [
+        ("A1", Decimal("120"), Decimal("99")), ("A2", Decimal("12"), None)]
+    assert [(r.source.line, r.reason) for r in result.rejections] == [(4, "price '-' is not a number")]
+
+
 def test_utf8_bom_english_comma_file_with_quoted_fields():
     result = store("store_prices_utf8_bom.csv")
     assert not result.rejections and not result.notes

@@ -65,6 +65,14 @@ def report(project: Path, path: Path, *args: str):
     return path
 
 
+@pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.xml", "r.csv", "r.json", "r.md"])
+def test_a_report_into_a_folder_that_does_not_exist_is_a_one_line_error(project, tmp_path, name):
+    path = tmp_path / "no-such-folder" / name
+    result = run("report", "--output", str(path), project=project)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: cannot write {path}: No such file or directory"
+
+
 def sheet_rows(ws) -> list[dict]:
     rows = list(ws.iter_rows())
     head = [c.value for c in rows[0]]
