@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from unisono.rules.evaluate import EvalContext
 
 ContentField = Literal["title", "brand"]
+Pair = tuple[str, str]  # (reference title, other title)
 
 
 class ContentRule(RuleBase):
@@ -106,7 +107,7 @@ class ContentRule(RuleBase):
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
         return from_row(row)
 
-    def judge_titles(self, pairs: Iterable[tuple[str, str]], strip_case: bool = False) -> dict[tuple[str, str], float | None]:
+    def judge_titles(self, pairs: Iterable[tuple[str, str]], strip_case: bool = False) -> dict[Pair, float | None]:
         """title_drift() of each distinct (reference title, other title), folding each title once.
         strip_case: pairs equal but for case and surrounding spaces are left out (what SQLite's
         query cannot tell apart by itself)."""
@@ -135,7 +136,7 @@ class ContentRule(RuleBase):
         score = fuzz.token_set_ratio(ref_words, expand(other_words, ref_words))
         return score if score < self.title_similarity else None
 
-    def _judge(self, r, judged: dict[tuple[str, str], float | None] | None = None) -> Finding | None:
+    def _judge(self, r, judged: dict[Pair, float | None] | None = None) -> Finding | None:
         score = None
         if "title" in self.fields:
             pair = (r.ref_title, r.other_title)
