@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from price_parser import Price
 
 CURRENCY_SYMBOLS = {
     "€": "EUR", "eur": "EUR", "euro": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP",
@@ -102,6 +101,8 @@ def parse_feed_money(text: str, default_currency: str, *, what: str = "price") -
 
 def parse_text_price(text: str, default_currency: str, *, decimal_comma: bool | None = None) -> tuple[Decimal, str] | None:
     """A price inside free text ("ab 329,99 €", "€79.99", "74.99 Fr.", "statt 99,99 €"); None if none."""
+    from price_parser import Price  # loaded here: commands that only parse an --at never read prices in text
+
     sep = None if decimal_comma is None else ("," if decimal_comma else ".")
     p = Price.fromstring(text, decimal_separator=sep)
     if p.amount is None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from collections import Counter
 from itertools import groupby
-
-from rich.console import Console
-from rich.text import Text
 
 from unisono.api.results import CheckResult
 from unisono.cli import text
@@ -18,6 +15,10 @@ from unisono.domain.findings import Finding
 from unisono.reports.csvfile import write_plain
 from unisono.reports.jsonfile import write_sections
 from unisono.reports.markdown import md_cell
+
+if TYPE_CHECKING:  # rich is loaded for the terminal report only: --format json|csv|md never draws
+    from rich.console import Console
+    from rich.text import Text
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
@@ -66,6 +67,8 @@ def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
 def hanging(console: Console, prefix: str | Text, body: Text) -> None:
     """`prefix` then `body`, wrapped lines indented under the body's start (a hanging indent), at
     words; unwrapped when the console does not wrap (piped output stays one line per item)."""
+    from rich.text import Text
+
     indent = len(prefix) or 2  # a paragraph of its own: continued two columns in
     if console.soft_wrap:
         console.print(Text.assemble(prefix, body))
@@ -90,6 +93,8 @@ def _at_words(body: Text, width: int) -> list[Text]:
 
 def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> None:
     """Each finding behind its bullet, its evidence under it; wrapped lines stay under the text."""
+    from rich.text import Text
+
     for f in findings:
         parts = []
         if f.status:
@@ -112,6 +117,8 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
     """The terminal report: findings grouped by rule, each with its message and its evidence.
     A list, not a table, so long messages stay readable in any terminal width. `limit`: list at
     most that many current findings (the counts still cover all); `narrowed`: the filter applied."""
+    from rich.text import Text
+
     live = ", ".join(f"{n:,} {c}" for c, n in sorted(result.live_offers.items())) + " offers live"
     when = (f"over {text.span(result.at, result.window_end, tz)} ({text.plural(result.pieces, 'piece')}; {live})"
             if result.window_end else f"as of {text.instant(result.at, tz)} {result.at.astimezone(tz):%Z} ({live})")

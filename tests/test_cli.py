@@ -217,6 +217,8 @@ def test_check_loads_nothing_of_publishing(published):
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
                                                    "unisono.channels.newsletter", "unisono.channels.ahead"))}
     assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+    # JSON draws nothing on a terminal; an --at is no price to read out of text
+    assert not {m for m in loaded if m.startswith(("rich", "price_parser"))}
 
 
 def test_a_check_with_an_expression_rule_parses_its_condition(published):
