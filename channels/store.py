@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from unisono.channels.parsing import (
-    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, local_time_note, normalize_gtin, parse_decimal, parse_instant,
+    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, is_currency_code, local_time_note, normalize_gtin, parse_decimal,
+    parse_instant,
 )
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.channels.store_text import Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
@@ -451,7 +452,7 @@ def _currency(text: str, strict: bool = True) -> str | None:
     """ "EUR", "eur", "€" -> "EUR"; empty -> None. Unknown: a rejection, or None when not strict."""
     if not text:
         return None
-    code = text.upper() if re.fullmatch(r"[A-Za-z]{3}", text) else CURRENCY_SYMBOLS.get(text.lower())
+    code = text.upper() if is_currency_code(text) else CURRENCY_SYMBOLS.get(text.lower())
     if code is None and strict:
         raise ValueError(f"currency {text!r} is not a currency code")
     return code

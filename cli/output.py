@@ -162,13 +162,14 @@ def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinf
                 f"{_undecided_count(g):,})" for r, g in per_rule]
         history = (' ("was" prices need 30 days of price history: publish older files with --published-at)'
                    if any(f.kind == "reference_price" for f in result.undecided) else "")
-        console.print(Text.assemble(("\nCould not judge ", "cyan"), " and ".join(what),
+        console.print(Text.assemble(("\nCould not judge ", "cyan"), text.listing(what),
                                     f": see `--format json` → undecided{history}."))
     if result.rejected_rows:
         rows = text.plural(result.rejected_rows, "input row")
         console.print(Text.assemble((f"\n{rows} {'was' if result.rejected_rows == 1 else 'were'} rejected at publish "
                                      "and not checked", "yellow"),
-                                    " (`unisono publish` listed the first ones with file, line and reason)."))
+                                    " (`unisono rejections ID` lists them with file, line and reason; "
+                                    "`unisono publications` the IDs)."))
     counts = ", ".join(text.plural(n, s, SEVERITY_PLURAL.get(s)) for s, n in summary["by_severity"].items() if n) \
         or "no findings"
     status = summary.get("status")

@@ -74,6 +74,15 @@ def test_whole_euros_written_with_a_dash_are_prices(tmp_path):
     assert [(r.source.line, r.reason) for r in result.rejections] == [(4, "price '-' is not a number")]
 
 
+def test_three_letters_before_a_number_are_a_currency_only_if_iso_4217_has_them(tmp_path):
+    path = write(tmp_path, "Filiale;SKU;Preis\n1;A1;abc0\n1;A2;xyz 5,00\n1;A3;chf 5,00\n1;A4;5,00 EUR\n")
+    result = read(path, CONFIG)
+    assert [(o.sku, o.price, o.currency) for o in result.offers] == [("A3", Decimal("5.00"), "CHF"),
+                                                                    ("A4", Decimal("5.00"), "EUR")]
+    assert [(r.source.line, r.reason) for r in result.rejections] == [
+        (2, "price 'abc0' is not a number"), (3, "price 'xyz 5,00' is not a number")]
+
+
 def test_utf8_bom_english_comma_file_with_quoted_fields():
     result = store("store_prices_utf8_bom.csv")
     assert not result.rejections and not result.notes

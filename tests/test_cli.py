@@ -391,3 +391,22 @@ def test_output_given_twice_is_refused_in_one_line_and_writes_nothing(published,
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"Error: --output given 2 times ({first}, {second}): give it once"
     assert not first.exists() and not second.exists()
+
+
+def test_rejections_lists_every_rejected_row_of_a_publication(project):
+    rows = ["Filiale;Artikelnummer;VK-Preis", "1009;100201;19,99"] + [f"1009;1003{i:02};abc{i}" for i in range(8)] \
+        + ['1009;100399;=HYPERLINK("x")']
+    (project / "prices.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    published = run("publish", "store", str(project / "prices.csv"), "--published-at", "2026-11-19T06:00", project=project)
+    assert "… and 4 more rejections (all of them: unisono rejections 1)" in " ".join(published.output.split())
+    listed = run("rejections", "1", project=project)
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[:2] == ["prices.csv:3: price 'abc0' is not a number", "    1009;100300;abc0"]
+    assert len(listed.output.splitlines()) == 18
+    as_csv = list(csv.reader(io.StringIO(run("rejections", "1", "--format", "csv", project=project).output)))
+    assert as_csv[0] == ["file", "line", "reason", "row"] and [r[1] for r in as_csv[1:]] == [str(n) for n in range(3, 12)]
+    assert "HYPERLINK" in as_csv[-1][3] and not any(c.startswith(("=", "+", "-", "@")) for r in as_csv for c in r)
+    lines = run("rejections", "1", "--format", "json", project=project).output.splitlines()
+    assert [json.loads(x)["line"] for x in lines] == list(range(3, 12))
+    missing = run("rejections", "7", project=project)
+    assert missing.exit_code == 2 and "no publication #7" in missing.output
