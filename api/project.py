@@ -194,11 +194,12 @@ class Project:
         """Evaluate the rules as of an instant, or over a window cut at every change point. The
         findings go to a spool as the rules find them (catalog/spool.py), from there into the run's
         table and to the outputs: the result's findings, waived and undecided are read from it."""
+        from unisono.reports.jsonfile import finding_line
         from unisono.rules import load_rules
 
         rules = rules if rules is not None else load_rules(rule_files or self.rule_paths())
         at = (window[0] if window else at) or datetime.now(timezone.utc)
-        spool = FindingSpool()
+        spool = FindingSpool(render=finding_line)  # (JSON output then writes the lines as they were made)
         if kind == "reconcile":  # new or open: by the fingerprints of the runs it is compared with
             from unisono.catalog.runs import baseline_runs, iter_fingerprints
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 
 from unisono.domain.findings import Finding
@@ -18,7 +19,7 @@ from unisono.domain.findings import Finding
 PARTS = ("findings", "waived", "undecided")
 CHUNK = 2_000  # findings held at once: inserted per statement, read per fetch
 
-_COLUMNS = "part, section, rank, rule, sku, locs, vfrom, fingerprint, kind, severity, message, status, data"
+_COLUMNS = "part, section, rank, rule, sku, locs, vfrom, fingerprint, kind, severity, message, status, data, line"
 # Python's order of (-rank, rule, sku, locations, start): text compares by code point in both (SQLite's
 # BINARY is memcmp of UTF-8); the locations list as one blob, each ended by NUL, so a shorter list
 # that is a prefix sorts first, as in Python; rowid keeps equal keys in the order they came (a stable sort)
@@ -27,7 +28,10 @@ _ORDER = f"{_KEY}, rowid"  # (every index ends in the rowid: the index below giv
 
 
 class FindingSpool:
-    def __init__(self) -> None:
+    def __init__(self, render: Callable[[Finding], str] | None = None) -> None:
+        """`render`: each finding's line of the JSON output, made while the object is at hand (printing
+        it then needs no finding read back: api/project.py passes reports/jsonfile.py's)."""
+        self.render = render
         # "": a temporary database on disk, private to this connection and deleted when it closes
         self.db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
         self.db.executescript(f"""
@@ -42,6 +46,17 @@ class FindingSpool:
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def _transaction(self):
+        """One transaction per chunk (the module's autocommit would end one per row)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
     # ---- writing ------------------------------------------------------------------------------
 
     def set_baseline(self, fingerprints: Iterable[str]) -> None:
@@ -49,7 +64,8 @@ class FindingSpool:
         `open` when its fingerprint is among them, else `new`."""
         it = iter(fingerprints)
         while chunk := list(islice(it, CHUNK)):
-            self.db.executemany("INSERT OR IGNORE INTO baseline VALUES (?)", ((fp,) for fp in chunk))
+            with self._transaction():
+                self.db.executemany("INSERT OR IGNORE INTO baseline VALUES (?)", ((fp,) for fp in chunk))
         self._baseline = True
 
     def add(self, part: str, f: Finding, *, resolved: bool = False) -> None:
@@ -70,10 +86,11 @@ class FindingSpool:
             known = self._known([f.fingerprint for f in current])
             for f in current:
                 f.status = "open" if f.fingerprint in known else "new"
-        self.db.executemany(f"INSERT INTO spool ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", [
-            (part, section, f.severity.rank, f.rule, f.sku, b"".join(loc.encode() + b"\x00" for loc in f.locations),
-             f.valid_from.timestamp() if f.valid_from else 0, f.fingerprint, f.kind, f.severity.value, f.message,
-             f.status, f.model_dump_json()) for part, section, f in pending])
+        rows = [(part, section, f.severity.rank, f.rule, f.sku, b"".join(loc.encode() + b"\x00" for loc in f.locations),
+                 f.valid_from.timestamp() if f.valid_from else 0, f.fingerprint, f.kind, f.severity.value, f.message,
+                 f.status, f.model_dump_json(), self.render(f) if self.render else None) for part, section, f in pending]
+        with self._transaction():
+            self.db.executemany(f"INSERT INTO spool ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
         self._indexed = False
 
     def _known(self, fingerprints: list[str]) -> set[str]:
@@ -111,8 +128,14 @@ class FindingSpool:
             self._indexed = True
 
     def read(self, part: str) -> Iterator[Finding]:
-        for (data,) in self._rows(part, "data"):  # (a status is in the data: set before it was written)
-            yield Finding.model_validate_json(data)
+        for data, fp in self._rows(part, "data, fingerprint"):  # (a status is in the data: set before it was written)
+            f = Finding.model_validate_json(data)
+            f.__dict__["fingerprint"] = fp  # the cached property, as it was computed when the finding was added
+            yield f
+
+    def lines(self, part: str) -> Iterator[str] | None:
+        """The part's findings as their JSON output lines (see `render`), or None without a renderer."""
+        return (line for (line,) in self._rows(part, "line")) if self.render else None
 
     def _rows(self, part: str, columns: str) -> Iterator[tuple]:
         self._ready()
@@ -191,6 +214,10 @@ class SpooledFindings(Sequence):
 
     def __repr__(self) -> str:
         return f"<{len(self)} {self.part} (spooled)>"
+
+    def json_lines(self) -> Iterator[str] | None:
+        """Each finding's line of the JSON output as rendered when it was added; None when filtered."""
+        return self.spool.lines(self.part) if self.keep is None else None
 
     def filter(self, keep: Callable[[Finding], bool]) -> SpooledFindings:
         both = keep if self.keep is None else (lambda f, first=self.keep: first(f) and keep(f))
