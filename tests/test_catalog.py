@@ -286,3 +286,15 @@ def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_an
     assert rows == [(pub, "store", f"A{i}", i * 100 + 99, f"prices.csv:{i + 2}") for i in range(12)] + [
         (pub, "store", "A3", 800, "prices.csv:15")]
     assert rejected == [("prices.csv", 14, "duplicate row for store 1001 and sku A3 (first at line 5)")]
+
+
+def test_a_duckdb_catalog_draws_no_progress_bar_of_its_own_into_the_commands_output(tmp_path):
+    """DuckDB draws a bar on the terminal for a statement over 2 s (inserting a large batch):
+    unisono's output (and -q) must stay unisono's."""
+    duckdb_or_skip()
+    from unisono.catalog.db import open_catalog
+
+    engine = open_catalog(f"duckdb:///{tmp_path / 'c.duckdb'}")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT current_setting('enable_progress_bar')").scalar() is False
+    engine.dispose()
