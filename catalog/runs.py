@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, or_, select
 
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import FindingRow, Run, RunRule
@@ -139,7 +139,7 @@ def resolved_findings(engine: Engine, run_ids: list[int], run_id: int) -> Iterat
     CHUNK fingerprints at a time in their order: never all of them at once."""
     finding, later = FindingRow.__table__, FindingRow.__table__.alias("later")
     still = select(later.c.id).where(later.c.run_id == run_id, later.c.fingerprint == finding.c.fingerprint,
-                                     later.c.aside.is_(None)).exists()
+                                     or_(later.c.aside.is_(None), later.c.aside == "waived")).exists()  # waived: not fixed
     last = ""
     while True:
         with engine.connect() as conn:

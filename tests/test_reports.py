@@ -385,6 +385,7 @@ def test_a_stored_run_keeps_its_waived_and_undecided_findings_apart_from_the_com
     assert stored["summary"]["undecided"] == len(live["undecided"])
     # waived is neither resolved now nor open later: the comparison is over the findings that stand
     assert stored["summary"]["status"] == {"new": 0, "open": 6, "resolved": 0}
+    assert not [f for f in stored["findings"] if f["status"] == "resolved"]  # nor listed as resolved
     assert run("waivers", "remove", "1", project=project).exit_code == 0
     assert run("reconcile", "--at", "2026-11-24T14:00", project=project).exit_code == 1
     again = json.loads(run("report", "--format", "json", project=project).output)
