@@ -109,7 +109,8 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         lines = list(lines)
         if rule.kind == "parity":
             flagged = {frozenset(f.locations) for f in failing}
-            lines += why.parity_comparisons(rule, seen_offers, flagged)
+            waived = {frozenset(f.locations) for f in mine if "waiver" in f.extra}
+            lines += why.parity_comparisons(rule, seen_offers, flagged, waived)
         else:
             lines += kind_reasons.get(rule.id, [])
         for w in waivers:

@@ -104,9 +104,11 @@ def scope_notes(conn: Connection, rule: Rule, key: str) -> list[str]:
     return notes
 
 
-def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozenset[str]]) -> list[str]:
+def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozenset[str]],
+                       waived: set[frozenset[str]] = frozenset()) -> list[str]:
     """Each offer of the other channels against each of the reference, field by field, with the
-    tolerance the rule allows. `flagged`: the location pairs the check reports (the verdict)."""
+    tolerance the rule allows. `flagged`: the location pairs the check reports (the verdict);
+    `waived`: those it reports as waived."""
     refs = [o for o in offers if o.channel == rule.reference]
     lines = []
     for ref in refs:
@@ -120,8 +122,9 @@ def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozens
             for text, differs in compared:
                 verdict = ""
                 if differs:
-                    verdict = " → finding" if found else \
-                        " → differs, yet the check reports nothing for this pair (see the scope and waivers above)"
+                    pair = frozenset({ref.label, other.label})
+                    verdict = " → finding" if found else " → finding, waived (see the waivers below)" \
+                        if pair in waived else " → differs, yet the check reports nothing for this pair (see the scope above)"
                 lines.append(f"{capitalized(other.name)}: {text}{verdict}")
             if found and not any(differs for _, differs in compared):
                 lines.append(f"{capitalized(other.name)}: → finding (as the check reports it)")
