@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from sqlalchemy import or_, select
 
 from unisono.api.project import Project
-from unisono.api.results import products_named
 from unisono.catalog.live import live
 from unisono.catalog.state import build_live
 from unisono.catalog.tables import OfferRow
@@ -99,7 +98,7 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
     places = {o.label for o in offers}
     for rule in rules:
         mine = [f for f in [*checked.findings, *checked.waived, *checked.undecided]
-                if f.rule == rule.id and key in products_named(f)]
+                if f.rule == rule.id and key in f.products]
         # what a rule could not judge is summed up per location ("Cannot judge 59 announced reductions in the shop")
         mine += [f for f in checked.undecided if f.rule == rule.id and f.sku == "*" and set(f.locations) & places]
         failing = [f for f in mine if f.judged and "waiver" not in f.extra]

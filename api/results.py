@@ -13,7 +13,7 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
     """Whether a finding is of these rules, products and locations (a location "store:1002" or just
     "1002"), at or above a severity; an empty set selects all."""
     def keep(f: Finding) -> bool:
-        return ((not rules or f.rule in rules) and (not skus or not skus.isdisjoint(products_named(f)))
+        return ((not rules or f.rule in rules) and (not skus or not skus.isdisjoint(f.products))
                 and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
                                           for loc in f.locations))
                 and (min_severity is None or f.severity.rank >= min_severity.rank))
@@ -21,15 +21,9 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
     return keep
 
 
-def products_named(f: Finding) -> list[str]:
-    """The products a finding is about: its key, and for a finding about many (a claim: "2 of 4 Jacken
-    are not reduced … (J2, J4)") each product it names as an example."""
-    return f.products
-
-
 def named(key: str, *findings: Iterable[Finding]) -> bool:
     """Whether any of these findings is about product `key` (read through, never collected)."""
-    return any(key in products_named(f) for fs in findings for f in fs)
+    return any(key in f.products for fs in findings for f in fs)
 
 
 @dataclass
