@@ -68,4 +68,5 @@ def console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     wrap = stream.isatty() or bool(os.environ.get("COLUMNS"))
-    return Console(stderr=stderr, highlight=False, soft_wrap=not wrap)
+    # piped: tables as wide as their cells (at rich's 80 columns, ids and file names were cut with "…")
+    return Console(stderr=stderr, highlight=False, soft_wrap=not wrap, width=None if wrap else 1000)

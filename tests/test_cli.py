@@ -410,3 +410,12 @@ def test_rejections_lists_every_rejected_row_of_a_publication(project):
     assert [json.loads(x)["line"] for x in lines] == list(range(3, 12))
     missing = run("rejections", "7", project=project)
     assert missing.exit_code == 2 and "no publication #7" in missing.output
+
+
+def test_tables_piped_keep_whole_ids_and_file_names(project):
+    # piped into grep or a log, a table is as wide as its cells: nothing cut with "…" at 80 columns
+    name = "filialen_2026-11-27_nachlieferung_region_sued.csv"
+    (project / name).write_text("Filiale;Artikelnummer;VK-Preis\n1009;100201;19,99\n", encoding="utf-8")
+    run("publish", "store", str(project / name), "--published-at", "2026-11-19T06:00", project=project)
+    assert name in run("publications", project=project).output
+    assert "advertised-in-stock-in-stores" in run("rules", "list", project=project).output
