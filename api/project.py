@@ -147,7 +147,7 @@ class Project:
         from unisono.channels import ahead, shop_promotions, stream  # (not at the top: a check reads no channel file)
 
         if not file.is_file():
-            raise InputError(f"{file}: no such file")
+            raise InputError(f"{file}: {'not a regular file' if file.exists() else 'no such file'}")
         config = self.config
         if location:
             options = getattr(config, channel).model_copy(update={"location": location})

@@ -419,3 +419,11 @@ def test_tables_piped_keep_whole_ids_and_file_names(project):
     run("publish", "store", str(project / name), "--published-at", "2026-11-19T06:00", project=project)
     assert name in run("publications", project=project).output
     assert "advertised-in-stock-in-stores" in run("rules", "list", project=project).output
+
+
+def test_an_xml_bomb_is_refused_in_one_line_without_a_wrong_hint(project):
+    bomb = Path(__file__).parent / "fixtures" / "shop" / "billion_laughs.xml"
+    result = run("publish", "shop", str(bomb), project=project)
+    assert result.exit_code == 2
+    assert "refused: the XML declares entities" in result.output and "looks like" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
