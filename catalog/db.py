@@ -30,11 +30,24 @@ class ReadOnlyCatalog(CatalogError):
 
 
 def database_url(project: Path, configured: str | None = None, override: str | None = None) -> str:
-    """--db beats UNISONO_DB beats the config file beats the SQLite file in the project folder."""
-    url = override or os.environ.get("UNISONO_DB") or configured
+    """--db beats UNISONO_DB beats the config file beats the SQLite file in the project folder.
+    A file URL in the config file with a relative path is read from the project folder (the
+    command line's and UNISONO_DB's from where the command runs, as any path given there)."""
+    url = override or os.environ.get("UNISONO_DB")
     if url:
         return url
+    if configured:
+        return in_folder(configured, project)
     return f"sqlite:///{(project / DEFAULT_DB_FILE).resolve()}"
+
+
+def in_folder(url: str, folder: Path) -> str:
+    """A SQLite or DuckDB file URL whose path is relative, made absolute from `folder`."""
+    match = re.fullmatch(r"((?:sqlite|duckdb)[+\w]*:///)([^/?][^?]*)(\?.*)?", url)
+    if not match or match.group(2) == ":memory:":
+        return url
+    scheme, path, query = match.groups()
+    return f"{scheme}{(folder / path).resolve()}{query or ''}"
 
 
 def busy_timeout() -> float:

@@ -68,6 +68,34 @@ def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_p
     assert bad.exit_code == 2 and "unknown timezone" in bad.output and "Traceback" not in bad.output
 
 
+def test_init_db_duckdb_keeps_the_catalog_in_the_project_folder_wherever_commands_run(tmp_path, monkeypatch):
+    from tests.conftest import duckdb_or_skip
+
+    duckdb_or_skip()
+    project = tmp_path / "p"
+    assert run("init", str(project), "--db", "duckdb").exit_code == 0
+    shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the URL's relative path is the project's, not the working folder's
+    published = run("publish", "shop", str(project / "feed.xml"), "--published-at", "2026-11-19T06:00", project=project)
+    assert published.exit_code == 0, published.output
+    assert (project / "catalog.duckdb").is_file() and not (project / "unisono.db").exists()
+    assert list(elsewhere.iterdir()) == []
+    shown = run("publications", project=project)
+    assert shown.exit_code == 0 and "feed.xml" in shown.output
+
+
+def test_init_db_writes_the_url_quoted_and_refuses_what_is_no_url(tmp_path):
+    url = "postgresql+psycopg://shop:p#ss@db.example/unisono"  # a # would start a YAML comment unquoted
+    assert run("init", str(tmp_path / "p"), "--db", url).exit_code == 0
+    from unisono.domain.config import load_config
+
+    assert load_config(tmp_path / "p").database == url
+    bad = run("init", str(tmp_path / "q"), "--db", "not a url")
+    assert bad.exit_code == 2 and "not a database URL" in bad.output and not (tmp_path / "q").exists()
+
+
 def test_publish_json_reports_what_was_read(project):
     shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
     result = run("publish", "shop", str(project / "feed.xml"), "--format", "json", project=project)
