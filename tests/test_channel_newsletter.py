@@ -532,3 +532,18 @@ def test_a_threshold_saving_or_unit_price_beside_a_product_is_no_second_price(tm
             f'<p><strong>199,00 €</strong></p><p>{text}</p></td></tr></table></body></html>')
     result = newsletter.read(write(tmp_path, html), ProjectConfig())
     assert [(o.title, o.price) for o in result.offers] == [("Zelt Trail 2", Decimal("199.00"))]
+
+
+@pytest.mark.parametrize("headline, small_print, window", [
+    ("Black Week – nur bis 30.11.!", "Angebote gültig vom 20.11. bis 30.11.2026.", ((2026, 11, 20), (2026, 12, 1))),
+    ("Nur bis 30.11.2026!", "Alle Angebote gültig ab 20.11.2026.", ((2026, 11, 20), (2026, 12, 1))),
+    ("Black Week", "Angebote gültig bis 30.11.2026.", (None, (2026, 12, 1))),
+])
+def test_the_newsletters_window_takes_its_start_and_end_wherever_the_text_states_them(tmp_path, headline, small_print,
+                                                                                      window):
+    html = (f"<html><body><h1>{headline}</h1><table><tr><td><a href='https://shop.example/p/1'>Helm Urban</a>"
+            f"<p><strong>99,99 €</strong> <s>statt 129,99 €</s></p></td></tr></table><p>{small_print}</p></body></html>")
+    [offer] = newsletter.read(write(tmp_path, html), ProjectConfig(),
+                              published_at=datetime(2026, 11, 19, 7, tzinfo=timezone.utc)).offers
+    start, end = window
+    assert (offer.valid_from, offer.valid_to) == (start and berlin(*start), berlin(*end))
