@@ -99,7 +99,7 @@ class Project:
 
         database = {"duckdb": "duckdb:///catalog.duckdb", "sqlite": None}.get(database, database)
         try:  # validate before anything is written
-            ProjectConfig(timezone=timezone_name, currency=currency, database=database)
+            currency = ProjectConfig(timezone=timezone_name, currency=currency, database=database).currency
             if database is not None:
                 make_url(database)
         except ValidationError as e:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from unisono.domain.models import is_currency_code
 
 
 CURRENCY_SYMBOLS = {
@@ -47,18 +48,6 @@ def _currency(token: str | None, default: str) -> str:
     if _ISO_CURRENCY.match(t):
         return t
     return CURRENCY_SYMBOLS.get(t.lower(), default)
-
-
-@lru_cache(maxsize=1)
-def _iso_codes() -> frozenset[str]:
-    from babel.numbers import list_currencies  # (CLDR's data: loaded only when a text names a code)
-
-    return frozenset(list_currencies())
-
-
-def is_currency_code(text: str) -> bool:
-    """Whether text is an ISO 4217 code ("EUR", "chf"): three letters are not enough ("abc0")."""
-    return len(text) == 3 and text.upper() in _iso_codes()
 
 
 def parse_decimal(text: str, *, decimal_comma: bool | None = None, what: str = "price") -> Decimal:

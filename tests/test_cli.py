@@ -455,3 +455,22 @@ def test_an_xml_bomb_is_refused_in_one_line_without_a_wrong_hint(project):
     assert result.exit_code == 2
     assert "refused: the XML declares entities" in result.output and "looks like" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("given", ["EURO", "€", "Euro", "EU"])
+def test_a_currency_that_is_no_iso_code_is_refused_in_init_and_in_the_config(tmp_path, given):
+    refused = run("init", str(tmp_path / "p"), "--currency", given)
+    assert refused.exit_code == 2 and f"unknown currency {given!r}" in refused.output
+    assert run("init", str(tmp_path / "q")).exit_code == 0
+    config = tmp_path / "q" / "unisono.yaml"
+    config.write_text(config.read_text().replace("currency: EUR", f"currency: '{given}'"))
+    result = run("publications", project=tmp_path / "q")
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"Error: {config}: currency: unknown currency {given!r} (an ISO 4217 code such as EUR, CHF or GBP)")
+
+
+def test_a_currency_code_in_lower_case_reads_as_the_code(tmp_path):
+    from unisono.domain.config import load_config
+
+    assert run("init", str(tmp_path / "p"), "--currency", "chf").exit_code == 0
+    assert load_config(tmp_path / "p").currency == "CHF"
