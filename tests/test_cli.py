@@ -209,6 +209,7 @@ def test_publish_loads_no_rules(tmp_path):
     loaded = _modules_loaded_by(_run_cli("publish", "shop", str(DEMO / "shop_feed.xml")), cwd=tmp_path / "p")
     assert "unisono.catalog.publish" in loaded
     assert not {m for m in loaded if m.startswith(("sqlglot", "durable", "unisono.rules"))}
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
 
 
 def test_check_loads_nothing_of_publishing(published):
@@ -217,6 +218,7 @@ def test_check_loads_nothing_of_publishing(published):
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
                                                    "unisono.channels.newsletter", "unisono.channels.ahead"))}
     assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
     # JSON draws nothing on a terminal; an --at is no price to read out of text
     assert not {m for m in loaded if m.startswith(("rich", "price_parser"))}
 
