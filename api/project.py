@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,6 +131,9 @@ class Project:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = open_catalog(self.db_url)
+            # its connections closed when the project is dropped, or at the latest when the process exits
+            # (the CLI exits without collecting: cli/main.py), so SQLite checkpoints and removes its WAL
+            weakref.finalize(self, self._engine.dispose)
         return self._engine
 
     def rule_paths(self) -> list[Path]:

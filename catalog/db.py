@@ -12,9 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
-from sqlmodel import SQLModel
 
-from unisono.catalog import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from unisono.catalog.tables import metadata
 
 DEFAULT_DB_FILE = "unisono.db"
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one (UNISONO_BUSY_TIMEOUT, or ?timeout= in a SQLite URL)
@@ -282,17 +281,17 @@ def _create_schema(engine: Engine) -> None:
     if engine.dialect.name != "duckdb":
         with engine.connect() as conn:
             have = set(inspect(conn).get_table_names())
-        if have >= set(SQLModel.metadata.tables):
+        if have >= set(metadata.tables):
             return
     with write_transaction(engine, lock="unisono schema") as conn:
-        SQLModel.metadata.create_all(conn)  # checks again, inside the lock
+        metadata.create_all(conn)  # checks again, inside the lock
 
 
 def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     """A catalog of an older unisono gets the columns added since (nullable, no default: rows it
     already holds simply have none, as a file without that column would give); returns what
     cannot be added that way. Under the write lock, so two commands do not both add them."""
-    columns = [SQLModel.metadata.tables[name.split(".")[0]].c[name.split(".")[1]] for name in missing]
+    columns = [metadata.tables[name.split(".")[0]].c[name.split(".")[1]] for name in missing]
     addable = [c for c in columns if c.nullable and c.server_default is None and not c.primary_key]
     if addable:
         with write_transaction(engine, lock="unisono schema") as conn:
@@ -323,5 +322,5 @@ def _missing_columns(bind) -> list[str]:
     else:
         found = inspect(bind)
         columns = lambda name: {c["name"] for c in found.get_columns(name)}  # noqa: E731
-    return [f"{table.name}.{column.name}" for table in SQLModel.metadata.sorted_tables
+    return [f"{table.name}.{column.name}" for table in metadata.sorted_tables
             for column in table.columns if column.name not in columns(table.name)]

@@ -26,7 +26,8 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table
-from sqlmodel.sql.sqltypes import UTCDateTime
+
+from unisono.catalog.tables import UTCDateTime
 
 live_metadata = MetaData()
 

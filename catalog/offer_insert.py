@@ -29,7 +29,7 @@ def insert_offers(conn, rows: list[dict]) -> None:
     (measured: a third of publishing 500,000 store rows); SQLite also stores a VALUES list of 47
     rows about 30 % faster than 47 single-row statements. exec_driver_sql keeps the connection,
     the transaction and SQLAlchemy's error wrapping. Values go through the bind processors Core
-    would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
+    would apply (the catalog's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
     stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
     """
     duckdb = conn.dialect.name == "duckdb"  # DuckDB: by the column, as Arrow (_insert_arrow)

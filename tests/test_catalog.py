@@ -48,7 +48,8 @@ def test_publish_stores_offers_and_rejections_with_their_sources(catalog):
     assert (result.offers, result.rejections, result.locations) == (2, 1, ["1001", "1002"])
     assert counts(catalog) == {"publication": 1, "offer": 2, "rejection": 1}
     with catalog.connect() as c:
-        assert c.execute(select(RejectionRow.line, RejectionRow.reason)).one() == (7, "price 'abc' is not a number")
+        rej = RejectionRow.__table__.c
+        assert c.execute(select(rej.line, rej.reason)).one() == (7, "price 'abc' is not a number")
 
 
 def test_publishing_the_same_bytes_again_changes_nothing_and_says_so(catalog):
@@ -128,7 +129,8 @@ def test_a_products_brand_and_category_come_from_publications_that_name_them(cat
     publish(catalog, read("store", offer("store", "1002", "5.00", sku="B", category="Restposten")),
             source="t", sha256="3", published_at=NOV20)
     with catalog.connect() as c:
-        assert c.execute(select(Publication.source, Publication.attributed).order_by(Publication.id)).all() == [
+        pub = Publication.__table__.c
+        assert c.execute(select(pub.source, pub.attributed).order_by(pub.id)).all() == [
             ("feed", 1), ("s", 0), ("t", 1)]
     attributes = {(r["location"], r["sku"]): (r["brand"], r["category"]) for r in live_rows(catalog, NOV20)}
     assert attributes == {("online", "A"): ("Alpina", None), ("1001", "A"): ("Alpina", None),
@@ -160,8 +162,8 @@ def test_many_offers_are_stored_in_file_order_across_chunks_and_statements(catal
     result = publish(catalog, read("store", *offers), source="f", sha256="many")
     assert (result.offers, result.locations) == (300, ["1001", "1002", "1003"])
     with catalog.connect() as c:
-        rows = c.execute(select(OfferRow.sku, OfferRow.location, OfferRow.price_cents, OfferRow.source)
-                         .order_by(OfferRow.id)).all()
+        o = OfferRow.__table__.c
+        rows = c.execute(select(o.sku, o.location, o.price_cents, o.source).order_by(o.id)).all()
     assert rows == [(str(i), f"{1001 + i % 3}", i * 100 + 100, f"store.file:{i + 2}") for i in range(300)]
 
 
@@ -279,9 +281,9 @@ def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_an
                             source=str(path), sha256="by-column")
     assert (result.offers, result.rejections, result.locations) == (13, 1, ["1001", "1002"])
     with catalog.connect() as c:
-        rows = c.execute(select(OfferRow.publication_id, OfferRow.channel, OfferRow.sku, OfferRow.price_cents,
-                                OfferRow.source).order_by(OfferRow.id)).all()
-        rejected = c.execute(select(RejectionRow.source, RejectionRow.line, RejectionRow.reason)).all()
+        o, rej = OfferRow.__table__.c, RejectionRow.__table__.c
+        rows = c.execute(select(o.publication_id, o.channel, o.sku, o.price_cents, o.source).order_by(o.id)).all()
+        rejected = c.execute(select(rej.source, rej.line, rej.reason)).all()
     pub = result.publication_id
     assert rows == [(pub, "store", f"A{i}", i * 100 + 99, f"prices.csv:{i + 2}") for i in range(12)] + [
         (pub, "store", "A3", 800, "prices.csv:15")]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import re
@@ -237,6 +238,7 @@ def test_publish_loads_no_rules(tmp_path):
     loaded = _modules_loaded_by(_run_cli("publish", "shop", str(DEMO / "shop_feed.xml")), cwd=tmp_path / "p")
     assert "unisono.catalog.publish" in loaded
     assert not {m for m in loaded if m.startswith(("sqlglot", "durable", "unisono.rules"))}
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
 
 
 def test_check_loads_nothing_of_publishing(published):
@@ -245,8 +247,19 @@ def test_check_loads_nothing_of_publishing(published):
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
                                                    "unisono.channels.newsletter", "unisono.channels.ahead"))}
     assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
     # JSON draws nothing on a terminal; an --at is no price to read out of text
     assert not {m for m in loaded if m.startswith(("rich", "price_parser"))}
+
+
+def test_a_command_closes_the_catalog_when_it_ends(published):
+    """The process ends without collecting its objects (cli/main.py): the catalog is still closed, so
+    SQLite folds its write-ahead log back into the file and the project folder keeps only unisono.db."""
+    gc.collect()  # the in-process publishes above: their catalogs closed too
+    done = subprocess.run([sys.executable, "-m", "unisono.cli.main", "check", "--at", AT, "--format", "json", "--save"],
+                          cwd=published, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    assert sorted(p.name for p in published.iterdir() if p.name.startswith("unisono.db")) == ["unisono.db"]
 
 
 def test_a_check_with_an_expression_rule_parses_its_condition(published):
