@@ -32,7 +32,7 @@ from unisono.catalog.tables import UTCDateTime
 live_metadata = MetaData()
 
 LIVE_COLUMNS = [
-    Column("offer_id", Integer),
+    Column("offer_id", BigInteger),  # a BIGINT in DuckDB catalogs
     Column("publication_id", Integer),
     Column("channel", String, nullable=False),
     Column("location", String, nullable=False),

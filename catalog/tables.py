@@ -265,8 +265,10 @@ def offer_to_row(offer: Offer, publication_id: int) -> dict:
 
 
 # DuckDB: no SERIAL. Its dialect (duckdb-engine, PostgreSQL's compiler) would write SERIAL for an
-# id whose Sequence is optional; there the id is an INTEGER numbered by its sequence, as a server
-# default, so inserts that leave the id out (Core's, with RETURNING, and the bulk ones) get one.
+# id whose Sequence is optional; there the id is numbered by its sequence, as a server default, so
+# inserts that leave the id out (Core's, with RETURNING, and the bulk ones) get one. A BIGINT (offers,
+# findings: billions over the years), but INTEGER where another table refers to it (publication, run:
+# one per command), since DuckDB's foreign keys need the same type on both sides.
 def _sequence(column) -> Sequence | None:
     default = column.default
     return default if isinstance(default, Sequence) else None
@@ -279,7 +281,8 @@ def _duckdb_id(element, compiler, **kw):
     if seq is None or not column.primary_key:
         return compiler.visit_create_column(element, **kw)
     quote = compiler.preparer.quote
-    return f"{quote(column.name)} INTEGER DEFAULT nextval('{seq.name}') NOT NULL"
+    referred = any(fk.references(column.table) for t in column.table.metadata.tables.values() for fk in t.foreign_keys)
+    return f"{quote(column.name)} {'INTEGER' if referred else 'BIGINT'} DEFAULT nextval('{seq.name}') NOT NULL"
 
 
 def _duckdb_sequences(table, connection, **_kw) -> None:

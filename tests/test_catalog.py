@@ -256,12 +256,54 @@ def test_duckdb_runs_with_a_memory_limit_the_url_may_change(tmp_path):
     from unisono.catalog.db import open_catalog
 
     pytest.importorskip("duckdb_engine")
-    for url, expected in ((f"duckdb:///{tmp_path / 'a.duckdb'}", "953.6 MiB"),  # DUCKDB_DEFAULTS: 1GB
+    for url, expected in ((f"duckdb:///{tmp_path / 'a.duckdb'}", "732.4 MiB"),  # DUCKDB_DEFAULTS: 768MB
                           (f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=2GB", "1.8 GiB")):
         engine = open_catalog(url)
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == expected
         engine.dispose()
+
+
+def test_a_duckdb_publish_that_runs_out_of_memory_names_the_fix_and_leaves_the_catalog_unchanged(tmp_path):
+    from unisono.catalog.db import open_catalog
+    from unisono.catalog.publish import publish_stream
+    from unisono.channels import store
+    from unisono.domain.config import ProjectConfig
+
+    duckdb_or_skip()
+    path, db = tmp_path / "prices.csv", tmp_path / "c.duckdb"
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(30_000)))
+    tiny = open_catalog(f"duckdb:///{db}?memory_limit=12MB")  # opens; 30,000 offers do not fit
+    notes: list[str] = []
+    with pytest.raises(CatalogError, match=r"catalog is unchanged: the DuckDB catalog .* ran out of memory .*"
+                                           r"raise the limit in the URL, e.g. duckdb:///catalog.duckdb\?memory_limit=") as e:
+        publish_stream(tiny, "store", store.stream(path, ProjectConfig(), notes), notes=notes, source=str(path),
+                       sha256="big")
+    assert "\n" not in str(e.value)
+    tiny.dispose()
+    again = open_catalog(f"duckdb:///{db}")
+    assert counts(again) == {"publication": 0, "offer": 0, "rejection": 0}
+    again.dispose()
+
+
+def test_offer_ids_beyond_32_bits_are_stored_and_checked_in_a_new_duckdb_catalog(tmp_path):
+    """A DuckDB catalog numbers offers (and findings, rejections, claims) as BIGINT: years of nightly
+    store files pass 2^31 rows."""
+    import duckdb
+
+    from unisono.catalog.db import open_catalog
+
+    duckdb_or_skip()
+    db = tmp_path / "c.duckdb"
+    with duckdb.connect(str(db)) as con:  # as if 3 billion offers had been stored before
+        con.execute(f"CREATE SEQUENCE offer_id_seq START {3_000_000_000}")
+    engine = open_catalog(f"duckdb:///{db}")
+    publish(engine, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f")
+    with engine.begin() as conn:
+        assert conn.execute(select(OfferRow.__table__.c.id)).scalar_one() == 3_000_000_000
+        build_live(conn, datetime(2030, 1, 1, tzinfo=timezone.utc))
+        assert conn.execute(select(live.c.offer_id, live.c.key)).one() == (3_000_000_000, "100203")
+    engine.dispose()
 
 
 def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_and_withdraws_duplicates(
