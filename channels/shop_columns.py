@@ -27,7 +27,7 @@ def gtin_column(texts: Sequence[str | None]) -> tuple[pa.Array, int]:
     if pc.any(others).as_py():
         values = [normalize_gtin(t) for t in texts.filter(others).to_pylist()]
         result = pc.replace_with_mask(result, others, pa.array(values, pa.string()))
-    return result, pc.sum(given).as_py() - (len(result) - result.null_count)
+    return result, pc.sum(given, min_count=0).as_py() - (len(result) - result.null_count)
 
 
 def _valid(padded: pa.Array) -> np.ndarray:

@@ -203,7 +203,8 @@ def _each_field(item: etree._Element, keys: dict) -> dict[str, str]:
         value = text.strip() if text else ""
         if not value and key == "link":
             value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
-        if value and key == "promotion_id" and key in fields:  # up to 10 promotions: repeated elements
+        if value and key in fields and (key == "promotion_id" or key not in rank):
+            # up to 10 promotions: repeated elements; a g:shipping text after a nested one (no rank): both
             fields[key] += "," + value
         elif value and (key not in fields or r < rank[key]):
             fields[key], rank[key] = value, r
