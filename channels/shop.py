@@ -29,11 +29,11 @@ from pathlib import Path
 import pyarrow as pa
 from lxml import etree
 
-from unisono.channels.shop_columns import gtin_column
+from unisono.channels.shop_columns import gtin_column, title_column, url_column
 from unisono.channels.shop_items import xml_items, tabular_items
 from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
-from unisono.channels.parsing import normalize_url, parse_feed_money, parse_interval
+from unisono.channels.parsing import parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
@@ -96,7 +96,7 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
         elif isinstance(entry, Claim):
             result.claims.append(entry)
         elif entry is not _SPAN_END:  # the same rows stream() makes batches of, with the exact prices and instants
-            entry[_GTIN] = entry[_GTIN].to_pylist()
+            entry[_GTIN], entry[_URL], entry[_TITLE] = (entry[i].to_pylist() for i in (_GTIN, _URL, _TITLE))
             result.offers.extend(_offer(row, location, path.name) for row in zip(*entry))
     return result
 
@@ -197,10 +197,12 @@ class Reader:
 
     def part(self) -> list:
         """The rows taken so far by the column (a list per _row place), their gtins checked together
-        (a wrong length or check digit: dropped, the id still keys the offer; counted for the notes)."""
+        (a wrong length or check digit: dropped, the id still keys the offer; counted for the notes),
+        links and titles normalised together."""
         columns = list(zip(*self.rows))
         self.rows.clear()
         columns[_GTIN], bad = gtin_column(columns[_GTIN])
+        columns[_URL], columns[_TITLE] = url_column(columns[_URL]), title_column(columns[_TITLE], _human)
         self.tally.bad_gtins += bad
         return columns
 
@@ -378,8 +380,8 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
             tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
         if text := get("promotion_id"):
             tally.promotions.add(text, sku, line)
-        append((sku, get("gtin"),  # the text: checked by the column (Reader.part)
-                normalize_url(get("link")), _human(get("title")), _label(get("brand")),
+        append((sku, get("gtin"), get("link"), get("title"),  # (the texts: by the column, Reader.part)
+                _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),
                 cur, price[2], sale[2], window[2], window[3], availability, line,
                 price[0], sale[0], window[0], window[1], (get("image_link") or "").strip() or None))

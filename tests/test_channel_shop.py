@@ -1,4 +1,5 @@
 """The shop channel adapter: Google Merchant Center feeds (RSS/Atom XML and tabular) -> offers."""
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,8 @@ from hypothesis import strategies as st
 from unisono.channels.parsing import normalize_gtin, normalize_url
 from unisono.channels import shop as shop_module
 from unisono.channels.shop import read, stream
-from unisono.channels.shop_columns import gtin_column
+from unisono.channels import shop_columns
+from unisono.channels.shop_columns import gtin_column, title_column, url_column
 from unisono.domain.batch import SCHEMA, OfferBatch
 from unisono.domain.config import ProjectConfig, ShopOptions
 from unisono.domain.models import Availability, InputError, Rejection
@@ -499,6 +501,28 @@ def test_gtins_checked_by_the_column_are_those_normalize_gtin_gives(texts):
     expected = [normalize_gtin(t) for t in texts]
     assert column.to_pylist() == expected
     assert bad == sum(1 for t, g in zip(texts, expected) if t and g is None)
+
+
+def test_the_spaces_titles_are_checked_for_are_every_one_str_split_splits_at():
+    spaces = {c for c in map(chr, range(0x110000)) if c.isspace()} - {" "}
+    assert {c for c in spaces if re.fullmatch(f"[{shop_columns.SPACES}]", c)} == spaces
+    assert not re.search(f"[{shop_columns.SPACES}]", "".join(chr(c) for c in range(0x3100) if not chr(c).isspace()))
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" &;#x3a9amp\t\n\xa0\u2003\u00e9ABC", max_size=20)), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_titles_normalised_by_the_column_are_those_of_one_title(texts):
+    texts = [t.strip() if t is not None else None for t in texts]  # (as the fields hold them)
+    assert title_column(texts, shop_module._human).to_pylist() == [shop_module._human(t) for t in texts]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="hHtTpPsS:/wW.-ab?#&=_ü%", max_size=30),
+                          st.from_regex(r"[Hh][Tt][Tt][Pp][Ss]?://(www\.)?[A-Za-z0-9.-]{0,8}(/[a-zA-Z0-9/._~%!$'()*+,;=:@-]*)?",
+                                        fullmatch=True)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_links_normalised_by_the_column_are_those_of_one_link(texts):
+    texts = [t.strip() if t is not None else None for t in texts]
+    assert url_column(texts).to_pylist() == [normalize_url(t) for t in texts]
 
 
 def test_items_of_one_layout_read_alike_whatever_a_field_holds(tmp_path):
