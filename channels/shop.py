@@ -9,9 +9,11 @@ Both stream: `stream` turns items into offers by the column (OfferBatch, up to B
 time), so a feed of a million items never becomes a tree, nor a million objects, in memory. Every
 item becomes one offer (a row of a batch, with its line) or one rejection.
 
-Per item the work is small: the item's children are read once through a tag -> field table,
-repeated texts (prices, sale windows, availability words, brands, categories) are parsed once
-per feed (caches), and the offer is one tuple of column values, not an Offer object.
+Per item the work is small: the item's children are read once per layout of its children
+(shop_items.py), repeated texts (prices, sale windows, availability words, brands, categories)
+are parsed once per feed (caches), and the offer is one tuple of column values, not an Offer
+object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
+column, PART rows at a time (shop_columns.py).
 """
 from __future__ import annotations
 
@@ -80,7 +82,8 @@ class _Tally:
 
 
 # One offer as a tuple of column values (_row): the catalog's form (cents, UTC microseconds,
-# availability value) for the batch, then the exact values (Decimal, aware datetime) for read().
+# availability value) for the batch, then the exact values (Decimal, aware datetime) for read();
+# gtin, link and title as the feed wrote them until Reader.part normalises them by the column.
 _SKU, _GTIN, _URL, _TITLE, _BRAND, _CATEGORY, _CURRENCY, _PRICE_CENTS, _SALE_CENTS, _START_US, _END_US, \
     _AVAILABILITY_VALUE, _LINE, _PRICE, _SALE_PRICE, _SALE_START, _SALE_END, _IMAGE = range(18)
 
