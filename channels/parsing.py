@@ -269,12 +269,12 @@ def normalize_gtin(text: str | None) -> str | None:
     check digit that does not add up: a typo; a store's own restricted-circulation numbers excepted)."""
     if not text:
         return None
-    if text.isdigit():  # the common case, spared the regex: no spaces, no ".0"
+    if text.isascii() and text.isdigit():  # the common case, spared the regex (isdigit alone takes "²")
         return _checked(text.zfill(14)) if 8 <= len(text) <= 14 else None
     digits = re.sub(r"\s", "", text.strip())
     if digits.endswith(".0"):  # spreadsheets turn EANs into floats
         digits = digits[:-2]
-    if not digits.isdigit() or not 8 <= len(digits) <= 14:
+    if not (digits.isascii() and digits.isdigit()) or not 8 <= len(digits) <= 14:
         return None
     return _checked(digits.zfill(14))
 
@@ -288,7 +288,7 @@ def gtin_check_digit(padded: str) -> int:
 def gtin_problem(text: str) -> str:
     """Why a non-empty text is not a GTIN, for a rejection: its length, or its check digit."""
     digits = re.sub(r"\s", "", text.strip()).removesuffix(".0")
-    if digits.isdigit() and 8 <= len(digits) <= 14:
+    if digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 14:
         return f"its check digit is {digits[-1]}, not {gtin_check_digit(digits.zfill(14))}"
     return "8 to 14 digits"
 

@@ -662,3 +662,14 @@ def test_a_sale_price_above_the_price_is_ignored_with_a_note(tmp_path):
         ("A1", Decimal("50.00"), None, None), ("A2", Decimal("50.00"), Decimal("40.00"), None)]
     assert "feed.xml: 1 items have a sale price above their price: kept at their price, the sale price ignored " \
            "(as Merchant Center does)" in result.notes
+
+
+@pytest.mark.parametrize("text", ["²²²²²²²²", "٤٠٠٦٣٨١٣٣٣٩٣١", "4006381333931²"])
+def test_digits_of_other_scripts_are_no_gtin_and_the_item_keeps_its_price(tmp_path, text):
+    """str.isdigit() takes superscripts and Arabic-Indic digits; a GTIN is ASCII digits only."""
+    assert normalize_gtin(text) is None
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>A1</g:id><g:title>Jacke</g:title>'
+                    f'<g:gtin>{text}</g:gtin><g:price>9.99 EUR</g:price></item></channel></rss>', encoding="utf-8")
+    [offer] = shop_module.read(feed, ProjectConfig()).offers
+    assert (offer.sku, offer.gtin, offer.price) == ("A1", None, Decimal("9.99"))
