@@ -168,3 +168,26 @@ def _polynomial(keys: pa.Array) -> np.ndarray:
                            np.cumsum((b.astype(np.uint64) + np.uint64(1)) * _powers[position], dtype=np.uint64)])
     relative = (offsets - start).astype(np.int64)
     return _mixed(sums[relative[1:]] - sums[relative[:-1]] + size.astype(np.uint64)).view(np.int64)
+
+
+# The amounts nearly every price list writes, read by the column as store._money() reads them: at
+# most 12 integer digits (or 1.299.000 with thousands marks), at most two decimals, no sign, "€" or
+# "EUR" after it or nothing. Anything else is left to _money().
+_AMOUNTS = {
+    True: r"^(?P<whole>[0-9]{1,12}|[0-9]{1,3}(?:\.[0-9]{3}){1,3})(?:,(?P<fraction>[0-9]{1,2}))?(?P<sign> ?(?:€|EUR))?$",
+    False: r"^(?P<whole>[0-9]{1,12}|[0-9]{1,3}(?:,[0-9]{3}){1,3})(?:\.(?P<fraction>[0-9]{1,2}))?(?P<sign> ?(?:€|EUR))?$",
+}
+
+
+def amounts(texts: pa.Array, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(cents, whether "€"/"EUR" follows, whether the text has one of the common shapes) per text."""
+    n = len(texts)
+    known = pc.fill_null(pc.match_substring_regex(texts, _AMOUNTS[decimal_comma]), False).to_numpy(zero_copy_only=False)
+    cents, euro = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool)
+    if known.any():
+        parts = pc.extract_regex(texts.filter(pa.array(known)), _AMOUNTS[decimal_comma])
+        whole = pc.replace_substring(parts.field(0), "." if decimal_comma else ",", "")
+        fraction = pc.utf8_rpad(parts.field(1), 2, "0")
+        cents[known] = pc.add(pc.multiply(pc.cast(whole, pa.int64()), 100), pc.cast(fraction, pa.int64())).to_numpy()
+        euro[known] = (lengths(parts.field(2)) > 0)
+    return cents, euro, known

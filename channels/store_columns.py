@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from unisono.channels.store_cells import gtins, hashes, lengths, spaced, stripped
+from unisono.channels.store_cells import amounts, gtins, hashes, lengths, spaced, stripped
 from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
 
@@ -200,6 +200,30 @@ class ColumnReader:
         if batch.num_rows:
             yield OfferBatch("store", self.layout.name, batch)
 
+    def _money(self, column: pa.Array, what: str, parse: Callable) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        """An amount column in cents (null where empty), the currency its sign names, and which rows
+        it cannot take: each distinct text once, the common shapes by the column (store_cells.amounts),
+        the rest by the row path's parse (store._money). An empty price is the row path's to word."""
+        dc = self.layout.decimal_comma
+        encoded = column.dictionary_encode()
+        texts = encoded.dictionary
+        in_cents, euro, known = amounts(texts, dc)
+        valid, failed = known.copy(), np.zeros(len(texts), dtype=bool)
+        currency = np.where(euro, "EUR", None).astype(object)
+        for i in np.flatnonzero(~known):
+            text = texts[i].as_py()
+            if not text and what != "price":
+                continue  # no promotion, no stated lowest price
+            try:
+                amount, currency[i] = _in_cents(parse(text, dc, what))
+            except ValueError:
+                failed[i] = True
+                continue
+            in_cents[i], valid[i] = cents(amount), True
+        index = encoded.indices
+        return (pa.array(in_cents, mask=~valid).take(index), pa.array(currency, pa.string()).take(index),
+                failed[index.to_numpy(zero_copy_only=False)])
+
     def _columns(self, block: pa.RecordBatch, cells: list[pa.Array], lines: np.ndarray) -> tuple[pa.Table, np.ndarray]:
         """The block as offer columns, and which rows must take the row path instead."""
         from unisono.channels import store as row  # the row path's cell parsers (imported late: store imports us)
@@ -227,11 +251,11 @@ class ColumnReader:
         slow |= (is_empty["sku"] & is_empty["gtin"]) | (bad_gtin & is_empty["sku"])
 
         dc = layout.decimal_comma
-        prices, price_index = parsed("price", lambda t: _in_cents(row._money(t, dc, "price")))
-        promos, promo_index = parsed("promo_price", lambda t: _in_cents(row._money(t, dc, "promo price"))
-                                     if t else (None, None))
-        promo_amount = np.array([r is not _FAILED and r[0] is not None and r[0] != 0 for r in promos] or [False])
-        on_promo = promo_amount[promo_index] if len(promos) else np.zeros(n, dtype=bool)
+        price_cents, symbol, failed = self._money(get("price"), "price", row._money)
+        promo_cents, _, promo_failed = self._money(get("promo_price"), "promo price", row._money)
+        lowest_cents, _, lowest_failed = self._money(get("lowest_30d"), "lowest price", row._money)
+        slow |= failed | promo_failed | lowest_failed
+        on_promo = pc.fill_null(pc.not_equal(promo_cents, 0), False).to_numpy(zero_copy_only=False)
         zero_promo = ~is_empty["promo_price"] & ~on_promo
         # dates count only beside a promo price: a bad date without one is ignored, as on the row path
         starts, start_index = _per_text(get("promo_from"), lambda t: row.promo_instant(layout, t, what="promo from")
@@ -239,8 +263,6 @@ class ColumnReader:
         ends, end_index = _per_text(get("promo_to"), lambda t: row.promo_instant(layout, t, end_of_day=True,
                                                                                  what="promo to") if t else None)
         slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
-        lowest, lowest_index = parsed("lowest_30d", lambda t: _in_cents(row._money(t, dc, "lowest price"))
-                                      if t else (None, None))
         currencies, currency_index = parsed("currency", row._currency)
         availabilities, availability_index = parsed("availability", lambda t: row._availability(t, dc))
 
@@ -252,7 +274,6 @@ class ColumnReader:
         # promo to before promo from: the row path words it
         slow |= pc.fill_null(pc.less_equal(sale_end, sale_start), False).to_numpy(zero_copy_only=False)
 
-        symbol = _spread(prices, price_index, pa.string(), lambda r: r[1])
         currency = pc.coalesce(_spread(currencies, currency_index, pa.string()), symbol,
                                pa.scalar(layout.currency, pa.string()))
         # " ".join(title.split()): Python's whitespace is RE2's \s, \v, the separators \x1c-\x1f, NEL and \p{Z}
@@ -268,10 +289,8 @@ class ColumnReader:
             "brand": null_if_empty(stripped(spaced(get("brand"), _WHITESPACE))),
             "category": pa.nulls(n, pa.string()),
             "currency": currency,
-            "price_cents": _spread(prices, price_index, pa.int64(), lambda r: cents(r[0])),
-            "sale_price_cents": pc.if_else(promo_mask, _spread(promos, promo_index, pa.int64(),
-                                                               lambda r: cents(r[0]) if r[0] else None),
-                                           pa.scalar(None, pa.int64())),
+            "price_cents": price_cents,
+            "sale_price_cents": pc.if_else(promo_mask, promo_cents, pa.scalar(None, pa.int64())),
             "sale_start": sale_start,
             "sale_end": sale_end,
             "valid_from": pa.nulls(n, UTC_INSTANT),
@@ -279,7 +298,7 @@ class ColumnReader:
             "reference_cents": pa.nulls(n, pa.int64()),
             "list_price_cents": pa.nulls(n, pa.int64()),
             "discount_percent": pa.nulls(n, pa.float64()),
-            "lowest_30d_cents": _spread(lowest, lowest_index, pa.int64(), lambda r: cents(r[0]) if r[0] else None),
+            "lowest_30d_cents": pc.if_else(pc.equal(lowest_cents, 0), pa.scalar(None, pa.int64()), lowest_cents),
             "availability": _spread(availabilities, availability_index, pa.string(), lambda r: r.value if r else None),
             "line": pa.array(lines, pa.int64()),
             "path": pa.nulls(n, pa.string()),

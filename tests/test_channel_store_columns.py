@@ -256,3 +256,44 @@ def test_titles_beside_non_ascii_letters_are_spaced_as_python_does(tmp_path):
     columns = outcome(path, True)
     assert columns == outcome(path, False)
     assert [o["title"] for o in columns[0]] == [" ".join(t.split()) for t in titles]
+
+
+AMOUNTS = ["12,99", "12,9", "7", "0,00", "1.299", "1.299,50", "999.999.999.999,99", "999999999999", "1000000000000",
+           "12,99 €", "12,99€", "12,99 EUR", "12,99EUR", "12,99 eur", "€ 12,99", "12,99 CHF", "12,999", "12,990", "12,",
+           ",69", "12.99", "-1,00", "12,99  €", "12,99\u00a0€", "0012,50", "1.2999,00", "12,99 € EUR", "120,-"]
+
+
+@pytest.mark.parametrize("decimal_comma", [True, False])
+def test_every_amount_shape_reads_the_same_by_the_column_as_row_by_row(tmp_path, decimal_comma):
+    # the column reads the common shapes itself: a wrong rounding, a lost currency sign or a shifted
+    # line would show against the row path; the project's currency is CHF, so a lost "€" shows too
+    texts = AMOUNTS if decimal_comma else [a.translate(str.maketrans(",.", ".,")) for a in AMOUNTS]
+    config = ProjectConfig(currency="CHF")
+    delimiter = ";" if decimal_comma else "\t"
+    rows = [delimiter.join(["1", f"A{i}", "9,99" if decimal_comma else "9.99", t, t, "20.11.2026", "30.11.2026"])
+            for i, t in enumerate(texts)]
+    rows += [delimiter.join(["1", f"B{i}", t, "", "", "", ""]) for i, t in enumerate(texts)]
+    header = delimiter.join(["Filiale", "SKU", "Preis", "Aktionspreis", "Tiefstpreis", "Aktion von", "Aktion bis"])
+    path = write(tmp_path, header + "\n" + "\n".join(rows) + "\n")
+    columns = outcome(path, True, config)
+    assert columns == outcome(path, False, config)
+    by_sku = {o["sku"]: o for o in columns[0]}
+    assert by_sku["B1"]["price_cents"] == 1290 and by_sku["B4"]["price_cents"] == 129900 and by_sku["B7"]["price_cents"] == 99999999999900
+    assert [by_sku[f"B{i}"]["currency"] for i in (0, 9, 10, 11, 15)] == ["CHF", "EUR", "EUR", "EUR", "CHF"]
+    assert by_sku["A9"]["sale_price_cents"] == 1299 and by_sku["A3"]["sale_price_cents"] is None
+    assert by_sku["A5"]["lowest_30d_cents"] == 129950 and by_sku["A3"]["lowest_30d_cents"] is None
+    assert (len(texts) + 2 + 8, "price '1000000000000' is out of range (unisono takes amounts below 1,000,000,000,000)") \
+        in columns[1]
+
+
+amount_texts = st.lists(st.sampled_from(["0", "1", "5", "9", "12", ",", ".", " ", "€", "EUR", "-"]), max_size=9).map("".join)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(amount_texts, min_size=1, max_size=15), st.booleans())
+def test_any_amount_text_reads_the_same_by_the_column_as_row_by_row(tmp_path_factory, texts, comma):
+    delimiter = ";" if comma else "\t"
+    body = "".join(f"1{delimiter}A{i}{delimiter}{t}{delimiter}{t[::-1]}\n" for i, t in enumerate(texts))
+    path = tmp_path_factory.mktemp("amounts") / "amounts.csv"
+    path.write_text(f"Filiale{delimiter}SKU{delimiter}Preis{delimiter}Aktionspreis\n" + body, encoding="utf-8")
+    assert outcome(path, True, ProjectConfig(currency="CHF")) == outcome(path, False, ProjectConfig(currency="CHF"))
