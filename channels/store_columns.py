@@ -105,6 +105,7 @@ class ColumnReader:
         self.key_lines: list[np.ndarray] = []
 
     def batches(self, path: Path) -> Iterator[OfferBatch | Rejection]:
+        self.path = path
         names = [f"c{i}" for i in range(self.width)]
         reader = pcsv.open_csv(
             path,
@@ -147,10 +148,26 @@ class ColumnReader:
             seen = first.setdefault(text, line)
             if seen != line:
                 found.append((line, seen, text))
-        for line, seen, text in sorted(found):
+        found.sort()
+        raw = self._raw_lines({line for line, _, _ in found})
+        for line, seen, text in found:
             location, kind, key = text.split("\x1f")
             yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
-                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})")
+                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})",
+                            raw=raw.get(line))
+
+    def _raw_lines(self, wanted: set[int]) -> dict[int, str]:
+        """The text of some lines, read again from the file (a record is one line on this path): a
+        duplicate's row, shown with its rejection, is known only once the whole file was read."""
+        found: dict[int, str] = {}
+        last = max(wanted)
+        with self.path.open(encoding=self.encoding, errors="replace", newline="") as f:
+            for number, text in enumerate(f, 1):
+                if number in wanted:
+                    found[number] = text.rstrip("\r\n").lstrip("\ufeff")
+                if number >= last:
+                    break
+        return found
 
     def _invalid(self, row) -> str:
         self.invalid.append((row.number, row.text))

@@ -297,3 +297,18 @@ def test_any_amount_text_reads_the_same_by_the_column_as_row_by_row(tmp_path_fac
     path = tmp_path_factory.mktemp("amounts") / "amounts.csv"
     path.write_text(f"Filiale{delimiter}SKU{delimiter}Preis{delimiter}Aktionspreis\n" + body, encoding="utf-8")
     assert outcome(path, True, ProjectConfig(currency="CHF")) == outcome(path, False, ProjectConfig(currency="CHF"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])  # (UTF-16 is read row by row)
+def test_a_duplicate_found_by_the_column_keeps_its_row_as_read_row_by_row(tmp_path, monkeypatch, encoding):
+    monkeypatch.setattr(store_columns, "BLOCK", 200)  # the duplicate in a later block than its first row
+    rows = "".join(f"1001;A{i};Mütze {i};{i},99\r\n" for i in range(40)) + "1001;A3;Mütze „drei“;3,49\r\n"
+    path = tmp_path / "prices.csv"
+    path.write_text("Filiale;Artikelnummer;Bezeichnung;VK-Preis\r\n" + rows, encoding=encoding)
+    items = list(store.stream(path, CONFIG, []))
+    assert any(isinstance(item, OfferBatch) for item in items)  # read by the column
+    [duplicate] = [item for item in items if getattr(item, "withdraws_offer", False)]
+    row_by_row = [r for r in store.read(path, CONFIG, columnar=False).rejections]
+    assert [(r.source.line, r.reason, r.raw) for r in row_by_row] == \
+        [(duplicate.source.line, duplicate.reason, duplicate.raw)] == \
+        [(42, "duplicate row for store 1001 and sku A3 (first at line 5)", "1001;A3;Mütze „drei“;3,49")]
