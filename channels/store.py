@@ -366,11 +366,19 @@ def _well_quoted(raw: str, delimiter: str) -> bool:
 _NO_CELLS = dict.fromkeys(FIELDS, "")
 
 
+# "-" in an optional column is "none" as exports write it (no promotion, no lowest price), no bad number
+NOT_GIVEN_AS_DASH = ("promo_price", "promo_from", "promo_to", "lowest_30d")
+DASHES = ("-", "--", "---", "–", "—", "−")
+
+
 def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     """One row as an offer; ValueError with the reason a merchandiser reads when it cannot be one."""
     cell = _NO_CELLS.copy()  # a field the file has no column for reads as empty
     for field, i in layout.columns.items():
         cell[field] = fields[i].strip()
+    for field in NOT_GIVEN_AS_DASH:
+        if cell[field] in DASHES:
+            cell[field] = ""
 
     location = layout.location or cell["store"]
     if not location:

@@ -248,6 +248,9 @@ class ColumnReader:
         layout, n = self.layout, block.num_rows
         empty = pa.array([""] * n, pa.string())
         cell = {field: cells[i] for field, i in layout.columns.items()}
+        for field in row.NOT_GIVEN_AS_DASH:
+            if field in cell:
+                cell[field] = pc.if_else(pc.is_in(cell[field], pa.array(row.DASHES)), "", cell[field])
         get = lambda field: cell.get(field, empty)  # noqa: E731 (a column the file lacks reads as empty)
         slow = np.zeros(n, dtype=bool)
 

@@ -312,3 +312,16 @@ def test_a_duplicate_found_by_the_column_keeps_its_row_as_read_row_by_row(tmp_pa
     assert [(r.source.line, r.reason, r.raw) for r in row_by_row] == \
         [(duplicate.source.line, duplicate.reason, duplicate.raw)] == \
         [(42, "duplicate row for store 1001 and sku A3 (first at line 5)", "1001;A3;Mütze „drei“;3,49")]
+
+
+def test_a_dash_in_an_optional_column_is_no_promotion_and_the_row_keeps_its_price(tmp_path):
+    path = write(tmp_path, "Filiale;Artikelnummer;VK-Preis;Aktionspreis;Aktion von;Aktion bis;Tiefstpreis 30 Tage\n"
+                           "1001;A1;19,99;-;-;-;-\n1001;A2;29,99;–;;;\n1001;A3;39,99;34,99;20.11.2026;-;—\n"
+                           "1001;A4;-;;;;\n")
+    columns, rows = outcome(path, True), outcome(path, False)
+    assert columns == rows
+    offers, rejections, notes = columns
+    assert [(o["sku"], o["price_cents"], o["sale_price_cents"], o["lowest_30d_cents"]) for o in offers] == \
+        [("A1", 1999, None, None), ("A2", 2999, None, None), ("A3", 3999, 3499, None)]
+    assert rejections == [(5, "price '-' is not a number")]  # the regular price is no optional column
+    assert not any("promo dates" in note for note in notes)
