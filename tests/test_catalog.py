@@ -298,10 +298,11 @@ def test_offer_ids_beyond_32_bits_are_stored_and_checked_in_a_new_duckdb_catalog
     with duckdb.connect(str(db)) as con:  # as if 3 billion offers had been stored before
         con.execute(f"CREATE SEQUENCE offer_id_seq START {3_000_000_000}")
     engine = open_catalog(f"duckdb:///{db}")
-    publish(engine, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f")
+    publish(engine, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f",
+            published_at=NOV20)
     with engine.begin() as conn:
         assert conn.execute(select(OfferRow.__table__.c.id)).scalar_one() == 3_000_000_000
-        build_live(conn, datetime(2030, 1, 1, tzinfo=timezone.utc))
+        build_live(conn, NOV20 + timedelta(days=1))
         assert conn.execute(select(live.c.offer_id, live.c.key)).one() == (3_000_000_000, "100203")
     engine.dispose()
 
