@@ -54,7 +54,34 @@ class UnisonoError(click.ClickException):
 
 
 class Unisono(click.Group):
-    """Turns every failure into one line and exit code 2."""
+    """Turns every failure into one line and exit code 2; takes -q/-v after the command too."""
+
+    EVERYWHERE = ("-q", "--quiet", "-v", "--verbose")  # the group's flags, as users also type them
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`unisono publish shop f.xml -q` as `unisono -q publish shop f.xml`: the flags are moved
+        before the command, unless they are an option's value or come after `--`."""
+        name = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        command = self.get_command(ctx, args[name]) if name is not None else None
+        if command is None:
+            return super().parse_args(ctx, args)
+        takes_value = {o for p in command.params if isinstance(p, click.Option) and not p.is_flag
+                       for o in p.opts + p.secondary_opts}
+        hoisted, rest, i = [], args[:name + 1], name + 1
+        while i < len(args):
+            a = args[i]
+            if a == "--":
+                rest.extend(args[i:])
+                break
+            if a in self.EVERYWHERE:
+                hoisted.append(a)
+            else:
+                rest.append(a)
+                if a in takes_value and i + 1 < len(args):  # its value, whatever it looks like
+                    rest.append(args[i + 1])
+                    i += 1
+            i += 1
+        return super().parse_args(ctx, rest[:name] + hoisted + rest[name:])
 
     def invoke(self, ctx: click.Context):
         show_log_lines()

@@ -407,6 +407,17 @@ def test_quiet_prints_nothing_but_errors_and_keeps_the_exit_code(published):
     assert wrong.exit_code == 2 and wrong.stdout == "" and "--at 'nonsense'" in wrong.stderr
 
 
+def test_quiet_and_verbose_also_after_the_command_but_not_as_an_option_value(published):
+    env = {"UNISONO_PROJECT": str(published)}
+    after = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "-q"], env=env)
+    assert (after.exit_code, after.stdout) == (1, "")
+    verbose = CliRunner().invoke(cli, ["check", "--format", "json", "--verbose", "--at", "2026-11-24T12:00"], env=env)
+    assert verbose.exit_code == 1 and "live offers as of" in verbose.stderr
+    assert json.loads(verbose.stdout)["summary"]["findings"] == 7
+    value = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--rule", "-q"], env=env)
+    assert value.exit_code == 2 and "--rule -q: the ruleset has no such rule" in value.stderr
+
+
 def test_verbose_says_on_stderr_what_each_step_took(published):
     result = CliRunner().invoke(cli, ["--verbose", "check", "--at", "2026-11-24T12:00", "--format", "json"],
                                 env={"UNISONO_PROJECT": str(published)})
