@@ -88,6 +88,7 @@ class Publication:
         # offers naming a brand or category (stores rarely do): a product's attributes are looked up only in
         # publications that have some (catalog/state.py); NULL: published before unisono counted them
         Column("attributed", Integer),
+        sqlite_autoincrement=True,  # a withdrawn publication's number is never given again (PostgreSQL, DuckDB: sequences)
     )
 
 
