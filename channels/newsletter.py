@@ -316,6 +316,7 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     claims: list[Claim] = []
     windows: list[_Window] = []
     seen: set[tuple[str, str]] = set()
+    promised: dict[tuple[str, str], Claim] = {}  # one promise said twice (preheader and banner) is one claim
     for offset, line in ctx.doc.lines():
         if offset in outside:
             continue
@@ -330,13 +331,18 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
             if kind is None or (kind, sentence) in seen:
                 continue
             seen.add((kind, sentence))
+            if window is not None:
+                windows.append(window)
+            promise = (kind, terms.model_dump_json()) if terms is not None else None
+            if promise in promised and window in (None, (promised[promise].valid_from, promised[promise].valid_to)):
+                continue
             text = sentence if len(sentence) <= 300 else sentence[:299] + "…"
             own = window or (None, None)  # a claim holds in its own window, else in the newsletter's
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind=kind, text=text,
                                 source=ctx.source(ctx.doc.owner(offset)), terms=terms,
                                 valid_from=own[0], valid_to=own[1]))
-            if window is not None:
-                windows.append(window)
+            if promise is not None:
+                promised.setdefault(promise, claims[-1])
     wide = next((w for w in windows if None not in w), None) or (
         next((w[0] for w in windows if w[0]), None), next((w[1] for w in windows if w[1]), None))
     for claim in claims:

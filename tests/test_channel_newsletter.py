@@ -576,3 +576,15 @@ def test_the_newsletters_window_takes_its_start_and_end_wherever_the_text_states
                               published_at=datetime(2026, 11, 19, 7, tzinfo=timezone.utc)).offers
     start, end = window
     assert (offer.valid_from, offer.valid_to) == (start and berlin(*start), berlin(*end))
+
+
+def test_one_promise_in_the_preheader_and_the_banner_is_one_claim_without_the_preheaders_padding(tmp_path):
+    html = ('<html><body><div style="display:none">Nur bis Sonntag: 20 % auf alle Schuhe &#847; &zwnj; &#847; &zwnj;'
+            '</div><table><tr><td><h1>BLACK WEEK</h1><p>20 % auf alle Schuhe</p></td></tr>'
+            '<tr><td><p>10 % auf alle Jacken</p></td></tr><tr><td><a href="https://shop.example/p/a1">Laufschuh Speed'
+            '</a> <b>80,00 €</b></td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_text(html, encoding="utf-8")
+    claims = newsletter.read(tmp_path / "nl.html", ProjectConfig(),
+                             published_at=datetime(2026, 11, 23, 7, tzinfo=timezone.utc)).claims
+    assert [c.text for c in claims if c.kind == "discount"] == ["Nur bis Sonntag: 20 % auf alle Schuhe",
+                                                                "10 % auf alle Jacken"]
