@@ -31,7 +31,7 @@ from unisono.channels import newsletter_blocks as nb
 from unisono.channels.claim_terms import block_claim, parse_terms
 from unisono.channels.newsletter_schema import _schema_items, _schema_offer
 from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
-from unisono.channels.newsletter_validity import ValidityProblem, read_validity
+from unisono.channels.newsletter_validity import ValidityProblem, is_relative, read_validity
 from unisono.channels.parsing import (
     bounded_amount, normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
@@ -311,10 +311,12 @@ _DISCOUNT_WORDS = re.compile(r"\b(?:rabatt|gutschein|aktionscode|code|coupon|vou
 def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     """Claims from the text outside product blocks, and the newsletter-wide validity window: the
     first the text states with both ends, else its first start and its first end ("nur bis 30.11.!"
-    in the headline does not hide the small print's "gültig vom 20.11. bis 30.11.")."""
+    in the headline does not hide the small print's "gültig vom 20.11. bis 30.11."); statements
+    without a date ("nur bis Sonntag") only where no statement has one."""
     around = ctx.sent
     claims: list[Claim] = []
     windows: list[_Window] = []
+    relative: list[_Window] = []
     seen: set[tuple[str, str]] = set()
     promised: dict[tuple[str, str], Claim] = {}  # one promise said twice (preheader and banner) is one claim
     for offset, line in ctx.doc.lines():
@@ -332,7 +334,7 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
                 continue
             seen.add((kind, sentence))
             if window is not None:
-                windows.append(window)
+                (relative if is_relative(sentence) else windows).append(window)
             promise = (kind, terms.model_dump_json()) if terms is not None else None
             if promise in promised and window in (None, (promised[promise].valid_from, promised[promise].valid_to)):
                 continue
@@ -343,6 +345,7 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
                                 valid_from=own[0], valid_to=own[1]))
             if promise is not None:
                 promised.setdefault(promise, claims[-1])
+    windows = windows or relative
     wide = next((w for w in windows if None not in w), None) or (
         next((w[0] for w in windows if w[0]), None), next((w[1] for w in windows if w[1]), None))
     for claim in claims:

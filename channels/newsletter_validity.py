@@ -98,6 +98,12 @@ def parse_validity(text: str, around: date) -> tuple[date | None, date | None] |
         return None
 
 
+def is_relative(text: str) -> bool:
+    """Whether a validity text names no date, only a weekday or today ("nur bis Sonntag"): weaker
+    than a dated statement in the same email ("Angebote gültig bis 30.11.")."""
+    return not _DATE.search(text) and parse_validity(text, date(2001, 1, 1)) is not None
+
+
 def read_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
     """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
     "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.

@@ -474,6 +474,10 @@ def test_a_newsletter_valid_until_sunday_advertises_its_offers_to_the_end_of_tha
     [offer] = read.offers
     assert offer.valid_to == datetime(2026, 11, 22, 23, tzinfo=timezone.utc)  # 23.11. 00:00 in Berlin
     assert not any("no validity statement" in note for note in read.notes)
+    dated = html.replace("</table>", "</table><p>Angebote gültig bis 30.11.</p>")  # a date beats the weekday
+    (tmp_path / "nl.html").write_text(dated, encoding="utf-8")
+    [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig(), published_at=sent).offers
+    assert offer.valid_to == datetime(2026, 11, 30, 23, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("text", [
