@@ -15,6 +15,7 @@ The HTML is untrusted: it is parsed, never executed; JSON-LD is read with json.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -178,6 +179,10 @@ def _load(path: Path) -> tuple[HtmlElement, str]:
         raise InputError(f"{path.name}: the file is empty")
     if "\x00" in text:
         raise InputError(f"{path.name}: this is not an HTML file (it contains NUL bytes)")
+    if re.search(r"<html[\s>]", text, re.I) and not re.search(r"</(?:body|html)\s*>", text, re.I):
+        # a cut-off copy would replace the complete issue and drop the products after the cut from every check
+        raise InputError(f"{path.name}: the email ends before </body> and </html>: a cut-off download or export? "
+                         "Publish the complete email")
     text = re.sub(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)  # stray control characters: lxml refuses them
     # lxml refuses str input that declares an encoding; the text is decoded already
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
@@ -205,10 +210,11 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     m = re.search(rb"""charset=["']?([\w-]+)""", data[:4096], re.I)
-    try:
-        return data.decode(m.group(1).decode("ascii") if m else "cp1252", errors="replace")
+    try:  # not UTF-8 whatever it declares (a template's <meta charset="utf-8"> saved as Windows-1252): cp1252
+        declared = codecs.lookup(m.group(1).decode("ascii")).name if m else "cp1252"
     except LookupError:  # an unknown charset name
-        return data.decode("cp1252", errors="replace")
+        declared = "cp1252"
+    return data.decode("cp1252" if declared == "utf-8" else declared, errors="replace")
 
 
 def _strip_invisible(root: HtmlElement) -> None:

@@ -592,3 +592,21 @@ def test_one_promise_in_the_preheader_and_the_banner_is_one_claim_without_the_pr
                              published_at=datetime(2026, 11, 23, 7, tzinfo=timezone.utc)).claims
     assert [c.text for c in claims if c.kind == "discount"] == ["Nur bis Sonntag: 20 % auf alle Schuhe",
                                                                 "10 % auf alle Jacken"]
+
+
+def test_a_cut_off_email_is_refused_not_published_as_the_issue(tmp_path):
+    whole = ('<html><body><table><tr><td><a href="https://shop.example/p/a1">Laufschuh Speed</a> 80,00 €</td></tr>'
+             '<tr><td><a href="https://shop.example/p/a2">Hallenschuh Court</a> 90,00 €</td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_text(whole[:110], encoding="utf-8")
+    with pytest.raises(InputError, match=r"^nl.html: the email ends before </body> and </html>: a cut-off"):
+        newsletter.read(tmp_path / "nl.html", ProjectConfig())
+    (tmp_path / "nl.html").write_text(whole.replace("</html>", ""), encoding="utf-8")  # </body> is enough
+    assert len(newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers) == 2
+
+
+def test_an_email_declaring_utf8_but_saved_as_windows_1252_is_read_as_windows_1252(tmp_path):
+    html = ('<html><head><meta charset="utf-8"></head><body><table><tr><td><a href="https://shop.example/p/a1">'
+            'Größe Laufschuh</a> 79,99 € <s>statt 99,99 €</s></td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_bytes(html.encode("cp1252"))
+    [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers
+    assert (offer.title, offer.price) == ("Größe Laufschuh", Decimal("79.99"))
