@@ -53,6 +53,9 @@ class UnisonoError(click.ClickException):
         super().__init__(visible(message))
 
 
+MACHINE_OUTPUT = "unisono.machine_output"  # ctx.meta: the command was asked for --format json/csv/md on stdout
+
+
 class Unisono(click.Group):
     """Turns every failure into one line and exit code 2; takes -q/-v after the command too."""
 
@@ -80,6 +83,8 @@ class Unisono(click.Group):
                 if a in takes_value and i + 1 < len(args):  # its value, whatever it looks like
                     rest.append(args[i + 1])
                     i += 1
+                if a == "--format" and i < len(args) or a.startswith("--format="):
+                    ctx.meta[MACHINE_OUTPUT] = args[i].split("=", 1)[-1] not in ("text", "table")
             i += 1
         return super().parse_args(ctx, rest[:name] + hoisted + rest[name:])
 
@@ -131,7 +136,8 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
 @click.group(cls=Unisono, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="unisono")
 @click.option("-q", "--quiet", is_flag=True, envvar="UNISONO_QUIET",
-              help="Print nothing but errors (on stderr): for cron and CI, where the exit code speaks.")
+              help="Print nothing but errors (on stderr) and what --format json/csv/md asks for: for cron and CI, "
+                   "where the exit code speaks.")
 @click.option("-v", "--verbose", is_flag=True, envvar="UNISONO_VERBOSE",
               help="Also say on stderr what each step took: reading and storing a file, the live offers, each rule.")
 def cli(quiet: bool, verbose: bool) -> None:
@@ -149,7 +155,9 @@ def cli(quiet: bool, verbose: bool) -> None:
     import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
 
     logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
-    if quiet:  # standard output goes nowhere; errors (stderr) and the exit code stay
+    # standard output goes nowhere; errors (stderr) and the exit code stay. A machine format asked for
+    # (`reconcile --format json > night.json` under UNISONO_QUIET=1) is the output, not talk: it stays.
+    if quiet and not click.get_current_context().meta.get(MACHINE_OUTPUT):
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
 
 

@@ -414,6 +414,10 @@ def test_quiet_and_verbose_also_after_the_command_but_not_as_an_option_value(pub
     verbose = CliRunner().invoke(cli, ["check", "--format", "json", "--verbose", "--at", "2026-11-24T12:00"], env=env)
     assert verbose.exit_code == 1 and "live offers as of" in verbose.stderr
     assert json.loads(verbose.stdout)["summary"]["findings"] == 7
+    asked = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--format", "json", "--output",
+                                     str(published / "out.csv")], env={**env, "UNISONO_QUIET": "1"})
+    assert asked.exit_code == 1 and json.loads(asked.stdout)["summary"]["findings"] == 7  # what it asked for
+    assert asked.stderr == "" and (published / "out.csv").exists()
     value = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--rule", "-q"], env=env)
     assert value.exit_code == 2 and "--rule -q: the ruleset has no such rule" in value.stderr
 
