@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, make_url, select
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog, shown_url
 from unisono.catalog.live import live
@@ -102,9 +102,12 @@ class Project:
         try:  # validate before anything is written
             currency = ProjectConfig(timezone=timezone_name, currency=currency, database=database).currency
             if database is not None:
-                make_url(database)
+                make_url(database).get_dialect()  # its driver installed: not a project only `init` can open
         except ValidationError as e:
             raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        except (ImportError, NoSuchModuleError):
+            hint = " (pip install 'unisono[duckdb]')" if database.startswith("duckdb") else ""
+            raise ConfigError(f"--db {shown_url(database)!r}: its database driver is not installed{hint}") from None
         except ArgumentError:
             raise ConfigError(f"--db {shown_url(database)!r} is not a database URL "
                               "(e.g. duckdb:///catalog.duckdb, postgresql+psycopg://user@host/db)") from None

@@ -181,9 +181,10 @@ def init(directory: Path, timezone_name: str, currency: str, database: str | Non
 fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", envvar="UNISONO_FAIL_ON",
                               show_default=True, show_envvar=True,
                               help="Exit 1 when a finding has this severity or higher.")
-format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
-                             envvar="UNISONO_FORMAT", show_default=True, show_envvar=True,
-                             help="table for people; json, csv or md for machines and merge requests.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "text", "json", "csv", "md"]),
+                             default="table", envvar="UNISONO_FORMAT", show_default=True, show_envvar=True,
+                             help="table (or text, as other commands call it) for people; json, csv or md for "
+                                  "machines and merge requests.")
 engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
                              envvar="UNISONO_ENGINE", show_envvar=True,
                              help="sql: set-based queries over the catalog; rete: durable_rules, per product.")

@@ -95,6 +95,10 @@ def test_init_db_writes_the_url_quoted_and_refuses_what_is_no_url(tmp_path):
     assert load_config(tmp_path / "p").database == url
     bad = run("init", str(tmp_path / "q"), "--db", "not a url")
     assert bad.exit_code == 2 and "not a database URL" in bad.output and not (tmp_path / "q").exists()
+    # a driver that is not installed: refused by init, not by every command after it
+    driverless = run("init", str(tmp_path / "r"), "--db", "firebird+nosuchdriver://db.example/unisono")
+    assert driverless.exit_code == 2 and not (tmp_path / "r").exists()
+    assert "its database driver is not installed" in driverless.output
 
 
 def test_publish_json_reports_what_was_read(project):
