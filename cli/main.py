@@ -61,6 +61,27 @@ class Unisono(click.Group):
 
     EVERYWHERE = ("-q", "--quiet", "-v", "--verbose")  # the group's flags, as users also type them
 
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but a usage error is one line too ("Error: No such option '-x' (see `unisono
+        check --help`)"), not click's usage, hint and blank line."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:  # plain `unisono`: its help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message()}{where}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """`unisono publish shop f.xml -q` as `unisono -q publish shop f.xml`: the flags are moved
         before the command, unless they are an option's value or come after `--`."""

@@ -506,3 +506,11 @@ def test_a_currency_code_in_lower_case_reads_as_the_code(tmp_path):
 
     assert run("init", str(tmp_path / "p"), "--currency", "chf").exit_code == 0
     assert load_config(tmp_path / "p").currency == "CHF"
+
+
+def test_a_usage_error_is_one_line_naming_the_help(project):
+    for args, says in ((["check", "--nope"], "No such option '--nope'"), (["publsh", "shop"], "No such command 'publsh'"),
+                       (["withdraw", "abc"], "'abc' is not a valid integer")):
+        result = CliRunner().invoke(cli, args, prog_name="unisono", env={"UNISONO_PROJECT": str(project)})
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("Error: ") and says in result.stderr and "--help`)" in result.stderr
