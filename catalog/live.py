@@ -22,12 +22,20 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
   source                    "file:line" (or "file (element path)") of the offer
   valid_from, valid_to      the offer's own validity [from, to) (a newsletter's "gültig bis"), NULL = open;
                             only offers valid at the instant are live
+
+Stored narrow: `live_narrow` holds one row per live offer with what rules compare and filter on (the key,
+channel, location, prices at the instant, the product's brand and category ...); the long texts and
+instants a finding only shows (EVIDENCE: title, link, source, windows) stay in the catalog's offer rows.
+`live_offers`, the relation rules query, is a temporary view joining both by offer id: a rule that
+compares only narrow columns reads the offer rows of the rows it finds, and one that needs more (an
+expression rule on a title) joins them for every row, with the same result.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, select
+from sqlalchemy.schema import CreateTable
 
-from unisono.catalog.tables import UTCDateTime
+from unisono.catalog.tables import OfferRow, UTCDateTime
 
 live_metadata = MetaData()
 
@@ -58,16 +66,42 @@ LIVE_COLUMNS = [
     Column("valid_from", UTCDateTime()),
     Column("valid_to", UTCDateTime()),
 ]
+# what a finding shows but no rule of the default set compares: read from the offer rows, not copied
+EVIDENCE = ("url", "title", "sale_start", "sale_end", "source", "valid_from", "valid_to")
 
-live = Table("live_offers", live_metadata, *LIVE_COLUMNS, prefixes=["TEMPORARY"])
+# the relation rules query (a view: never created from this metadata, see create_live)
+live = Table("live_offers", MetaData(), *LIVE_COLUMNS)
+# what build_live fills: one row per live offer, the compared columns only
+live_narrow = Table("live_narrow", live_metadata, *[Column(c.name, c.type, nullable=c.nullable) for c in LIVE_COLUMNS if c.name not in EVIDENCE],
+                    prefixes=["TEMPORARY"])
 # built by build_live after the table is filled (an index maintained row by row while filling costs more)
-live_key_index = Index("ix_live_offers_key", live.c.key)
+live_key_index = Index("ix_live_narrow_key", live_narrow.c.key)
+
+
+def _view_sql(conn) -> str:
+    o = OfferRow.__table__
+    n = live_narrow
+    wide = select(*[(o.c[c.name] if c.name in EVIDENCE else n.c[c.name]).label(c.name) for c in LIVE_COLUMNS])
+    wide = wide.select_from(n.join(o, o.c.id == n.c.offer_id))
+    return str(wide.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+
+
+def create_live(conn) -> None:
+    """(Re)create the empty narrow table and the `live_offers` view over it on this connection."""
+    conn.exec_driver_sql(f"DROP VIEW IF EXISTS {_quoted(conn, live)}")
+    drop_temporary(conn, live_narrow)
+    conn.execute(CreateTable(live_narrow))  # without its index (build_live makes it once the rows are in)
+    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {_quoted(conn, live)} AS {_view_sql(conn)}")
+
+
+def _quoted(conn, table: Table) -> str:
+    return conn.dialect.identifier_preparer.quote(table.name)
 
 
 def drop_temporary(conn, table: Table) -> None:
     """Drop a TEMPORARY table of this connection if it exists. DuckDB's dialect (duckdb-engine)
     does not see temporary tables when SQLAlchemy asks whether a table exists: there, IF EXISTS."""
     if conn.dialect.name == "duckdb":
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{conn.dialect.identifier_preparer.quote(table.name)}")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_quoted(conn, table)}")
     else:
         table.drop(conn, checkfirst=True)

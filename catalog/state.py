@@ -13,9 +13,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     CTE, Column, Connection, MetaData, String, Table, and_, case, cast, func, insert, literal, or_, select, update,
 )
-from sqlalchemy.schema import CreateTable
-
-from unisono.catalog.live import drop_temporary, live, live_key_index
+from unisono.catalog.live import create_live, drop_temporary, live, live_key_index, live_narrow
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
 
@@ -90,7 +88,7 @@ def _fresh(conn: Connection, table: Table) -> Table:
 
 
 def _live_rows(at: datetime, attrs: Table):
-    """The SELECT that fills the live table: one pass over the current publications' offers valid at
+    """The SELECT that fills the narrow live table: one pass over the current publications' offers valid at
     `at`. The key is the sku (or, provisionally, the GTIN, link or "offer:<id>": rows without a sku are
     re-keyed afterwards, _resolve_keys); brand and category the sku's where its rows disagree (`attrs`)."""
     o = OfferRow.__table__
@@ -102,13 +100,10 @@ def _live_rows(at: datetime, attrs: Table):
     effective = case((on_sale, o.c.sale_price_cents), else_=o.c.price_cents)
     key = func.coalesce(o.c.sku, o.c.gtin, o.c.url, literal("offer:") + cast(o.c.id, String))
     product = lambda col: case((o.c.sku.is_(None), o.c[col]), else_=attrs.c[col])  # noqa: E731
+    computed = {"offer_id": o.c.id, "key": key, "brand": product("brand"), "category": product("category"),
+                "effective_cents": effective, "on_sale": effective < o.c.price_cents}
     return _current_offers(
-        at,
-        o.c.id, o.c.publication_id, o.c.channel, o.c.location, key,
-        o.c.sku, o.c.gtin, o.c.url, o.c.title, product("brand"), product("category"),
-        o.c.currency, o.c.price_cents, o.c.sale_price_cents, o.c.sale_start, o.c.sale_end,
-        effective, effective < o.c.price_cents, o.c.reference_cents, o.c.discount_percent, o.c.lowest_30d_cents,
-        o.c.availability, o.c.source, o.c.valid_from, o.c.valid_to,
+        at, *[computed[c.name] if c.name in computed else o.c[c.name] for c in live_narrow.columns],
     ).outerjoin(attrs, attrs.c.sku == o.c.sku)
 
 
@@ -129,8 +124,9 @@ def _sku_attributes(conn: Connection, at: datetime) -> Table:
 def _resolve_keys(conn: Connection) -> bool:
     """Rows without a sku take the sku of a live row with the same GTIN, else the same link (the
     smallest, as with_keys): looked up among the rows sharing a GTIN or link with such a row, taken
-    in one pass. False when every row has a sku (nothing to do)."""
-    lv = live
+    in one pass. False when every row has a sku (nothing to do). Reads the links through the
+    `live` view (the narrow table has none), re-keys the narrow rows."""
+    lv, ln, o = live, live_narrow, OfferRow.__table__
     skuless = _fresh(conn, Table("live_skuless", MetaData(), Column("gtin", String), Column("url", String),
                                  prefixes=["TEMPORARY"]))
     n = conn.execute(insert(skuless).from_select(["gtin", "url"], (
@@ -148,9 +144,10 @@ def _resolve_keys(conn: Connection) -> bool:
             lv.c.url.in_(select(skuless.c.url).where(skuless.c.url.is_not(None))),
         ))
     )))
-    by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == lv.c.gtin).scalar_subquery()
-    by_url = select(func.min(shares.c.sku)).where(shares.c.url == lv.c.url).scalar_subquery()
-    conn.execute(update(lv).where(lv.c.sku.is_(None)).values(key=func.coalesce(by_gtin, by_url, lv.c.key)))
+    by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == ln.c.gtin).scalar_subquery()
+    url = select(o.c.url).where(o.c.id == ln.c.offer_id).correlate(ln).scalar_subquery()
+    by_url = select(func.min(shares.c.sku)).where(shares.c.url == url).scalar_subquery()
+    conn.execute(update(ln).where(ln.c.sku.is_(None)).values(key=func.coalesce(by_gtin, by_url, ln.c.key)))
     shares.drop(conn)
     skuless.drop(conn)
     return True
@@ -158,7 +155,7 @@ def _resolve_keys(conn: Connection) -> bool:
 
 def _key_attributes(conn: Connection) -> None:
     """brand and category redone, over the live rows, for the keys that rows without a sku have."""
-    lv = live
+    lv = live_narrow
     touched = select(lv.c.key).where(lv.c.sku.is_(None))
     attrs = _fresh(conn, _attrs_table("live_key_attrs", "key"))
     conn.execute(insert(attrs).from_select(["key", "brand", "category"], (
@@ -179,10 +176,9 @@ def build_live(conn: Connection, at: datetime) -> int:
     needed (rows without a sku; products whose channels disagree on brand or category), and the key
     index is built on the filled table."""
     at = at.astimezone(timezone.utc)
-    drop_temporary(conn, live)
-    conn.execute(CreateTable(live))
+    create_live(conn)
     attrs = _sku_attributes(conn, at)
-    n = conn.execute(insert(live).from_select([c.name for c in live.columns], _live_rows(at, attrs))).rowcount
+    n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at, attrs))).rowcount
     attrs.drop(conn)
     rekeyed = _resolve_keys(conn)
     if conn.dialect.name != "duckdb":  # DuckDB joins by hashing: an index would only cost its build
@@ -190,7 +186,7 @@ def build_live(conn: Connection, at: datetime) -> int:
     if rekeyed:
         _key_attributes(conn)
     if conn.dialect.name == "postgresql":  # a fresh temp table has no statistics: without them the
-        conn.exec_driver_sql("ANALYZE live_offers")  # planner picks quadratic nested loops
+        conn.exec_driver_sql("ANALYZE live_narrow")  # planner picks quadratic nested loops
     if n is None or n < 0:
-        n = conn.execute(select(func.count()).select_from(live)).scalar_one()
+        n = conn.execute(select(func.count()).select_from(live_narrow)).scalar_one()
     return n
