@@ -24,9 +24,9 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
                             only offers valid at the instant are live
 
 Stored narrow: `live_narrow` holds one row per live offer with what rules compare and filter on (the key,
-channel, location, prices at the instant, the product's brand and category ...); the long texts and
-instants a finding only shows (EVIDENCE: title, link, source, windows) stay in the catalog's offer rows.
-`live_offers`, the relation rules query, is a temporary view joining both by offer id: a rule that
+channel, location, prices at the instant ...); `live_product` one row per key with the product's brand and
+category; the long texts and instants a finding only shows (EVIDENCE: title, link, source, windows) stay in
+the catalog's offer rows. `live_offers`, the relation rules query, is a temporary view joining them: a rule that
 compares only narrow columns reads the offer rows of the rows it finds, and one that needs more (an
 expression rule on a title) joins them for every row, with the same result.
 """
@@ -68,29 +68,36 @@ LIVE_COLUMNS = [
 ]
 # what a finding shows but no rule of the default set compares: read from the offer rows, not copied
 EVIDENCE = ("url", "title", "sale_start", "sale_end", "source", "valid_from", "valid_to")
+# the product's, the same on each of its offers: one row per key in live_product
+PRODUCT = ("brand", "category")
 
 # the relation rules query (a view: never created from this metadata, see create_live)
 live = Table("live_offers", MetaData(), *LIVE_COLUMNS)
 # what build_live fills: one row per live offer, the compared columns only
-live_narrow = Table("live_narrow", live_metadata, *[Column(c.name, c.type, nullable=c.nullable) for c in LIVE_COLUMNS if c.name not in EVIDENCE],
-                    prefixes=["TEMPORARY"])
+live_narrow = Table("live_narrow", live_metadata, *[Column(c.name, c.type, nullable=c.nullable) for c in LIVE_COLUMNS
+                                                    if c.name not in EVIDENCE + PRODUCT], prefixes=["TEMPORARY"])
+# per key: the product's brand and category (catalog/state.py, product_attributes)
+live_product = Table("live_product", live_metadata, Column("key", String, primary_key=True), Column("brand", String),
+                     Column("category", String), prefixes=["TEMPORARY"])
 # built by build_live after the table is filled (an index maintained row by row while filling costs more)
 live_key_index = Index("ix_live_narrow_key", live_narrow.c.key)
 
 
 def _view_sql(conn) -> str:
-    o = OfferRow.__table__
-    n = live_narrow
-    wide = select(*[(o.c[c.name] if c.name in EVIDENCE else n.c[c.name]).label(c.name) for c in LIVE_COLUMNS])
-    wide = wide.select_from(n.join(o, o.c.id == n.c.offer_id))
+    o, n, p = OfferRow.__table__, live_narrow, live_product
+    source = {**{c: o for c in EVIDENCE}, **{c: p for c in PRODUCT}}
+    wide = select(*[source.get(c.name, n).c[c.name].label(c.name) for c in LIVE_COLUMNS])
+    wide = wide.select_from(n.join(o, o.c.id == n.c.offer_id).outerjoin(p, p.c.key == n.c.key))
     return str(wide.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
 
 
 def create_live(conn) -> None:
-    """(Re)create the empty narrow table and the `live_offers` view over it on this connection."""
+    """(Re)create the empty narrow and product tables and the `live_offers` view over them on this connection."""
     conn.exec_driver_sql(f"DROP VIEW IF EXISTS {_quoted(conn, live)}")
     drop_temporary(conn, live_narrow)
     conn.execute(CreateTable(live_narrow))  # without its index (build_live makes it once the rows are in)
+    drop_temporary(conn, live_product)
+    live_product.create(conn)
     conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {_quoted(conn, live)} AS {_view_sql(conn)}")
 
 

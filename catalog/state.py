@@ -1,4 +1,4 @@
-"""The state of every channel at an instant, materialised as the `live` temp table rules query.
+"""The state of every channel at an instant, materialised as the temp tables behind the `live` view rules query.
 
 A channel's state at t is, per location, its latest publication effective at t (the one that
 took effect last; ties by publication time), restricted to offers whose own validity covers t.
@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, func, insert, literal, or_, select, update,
+    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, or_, select,
+    update,
 )
-from unisono.catalog.live import create_live, drop_temporary, live, live_key_index, live_narrow
+
+from unisono.catalog.live import create_live, drop_temporary, live, live_key_index, live_narrow, live_product
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
 
@@ -76,21 +78,16 @@ def _shop_first(channel, col):
     return func.coalesce(func.max(case((channel == "shop", col))), func.max(col))
 
 
-def _attrs_table(name: str, key: str) -> Table:
-    return Table(name, MetaData(), Column(key, String, primary_key=True), Column("brand", String),
-                 Column("category", String), prefixes=["TEMPORARY"])
-
-
 def _fresh(conn: Connection, table: Table) -> Table:
     drop_temporary(conn, table)
     table.create(conn)
     return table
 
 
-def _live_rows(at: datetime, attrs: Table):
+def _live_rows(at: datetime):
     """The SELECT that fills the narrow live table: one pass over the current publications' offers valid at
     `at`. The key is the sku (or, provisionally, the GTIN, link or "offer:<id>": rows without a sku are
-    re-keyed afterwards, _resolve_keys); brand and category the sku's where its rows disagree (`attrs`)."""
+    re-keyed afterwards, _resolve_keys)."""
     o = OfferRow.__table__
     on_sale = and_(
         o.c.sale_price_cents.is_not(None),
@@ -99,26 +96,23 @@ def _live_rows(at: datetime, attrs: Table):
     )
     effective = case((on_sale, o.c.sale_price_cents), else_=o.c.price_cents)
     key = func.coalesce(o.c.sku, o.c.gtin, o.c.url, literal("offer:") + cast(o.c.id, String))
-    product = lambda col: case((o.c.sku.is_(None), o.c[col]), else_=attrs.c[col])  # noqa: E731
-    computed = {"offer_id": o.c.id, "key": key, "brand": product("brand"), "category": product("category"),
-                "effective_cents": effective, "on_sale": effective < o.c.price_cents}
-    return _current_offers(
-        at, *[computed[c.name] if c.name in computed else o.c[c.name] for c in live_narrow.columns],
-    ).outerjoin(attrs, attrs.c.sku == o.c.sku)
+    computed = {"offer_id": o.c.id, "key": key, "effective_cents": effective, "on_sale": effective < o.c.price_cents}
+    return _current_offers(at, *[computed[c.name] if c.name in computed else o.c[c.name] for c in live_narrow.columns])
 
 
-def _sku_attributes(conn: Connection, at: datetime) -> Table:
-    """Per sku: the product's brand and category (see _shop_first). Only rows with either count (a
-    NULL adds nothing to a max), so a sku missing here has neither. Rows without a sku that take one
-    (_resolve_keys) are not counted here: the attributes of their keys are redone after."""
-    o = OfferRow.__table__
-    attrs = _fresh(conn, _attrs_table("live_sku_attrs", "sku"))
-    conn.execute(insert(attrs).from_select(["sku", "brand", "category"], (
-        _current_offers(at, o.c.sku, _shop_first(o.c.channel, o.c.brand), _shop_first(o.c.channel, o.c.category),
-                        attributed=True)
-        .where(o.c.sku.is_not(None), or_(o.c.brand.is_not(None), o.c.category.is_not(None))).group_by(o.c.sku)
+def product_attributes(conn: Connection) -> None:
+    """(Re)fill live_product: per key, the brand and category of the product (_shop_first over its live
+    offers' own; stores rarely name them). Only offers of publications that name some are read, and only
+    those with either count (a NULL adds nothing to a max), so a key missing there has neither."""
+    ln, o, pub = live_narrow, OfferRow.__table__, Publication.__table__
+    conn.execute(delete(live_product))
+    conn.execute(insert(live_product).from_select(["key", "brand", "category"], (
+        select(ln.c.key, _shop_first(ln.c.channel, o.c.brand), _shop_first(ln.c.channel, o.c.category))
+        .join(o, o.c.id == ln.c.offer_id)
+        .where(ln.c.publication_id.not_in(select(pub.c.id).where(pub.c.attributed == 0)),
+               or_(o.c.brand.is_not(None), o.c.category.is_not(None)))
+        .group_by(ln.c.key)
     )))
-    return attrs
 
 
 def _resolve_keys(conn: Connection) -> bool:
@@ -153,40 +147,22 @@ def _resolve_keys(conn: Connection) -> bool:
     return True
 
 
-def _key_attributes(conn: Connection) -> None:
-    """brand and category redone, over the live rows, for the keys that rows without a sku have."""
-    lv = live_narrow
-    touched = select(lv.c.key).where(lv.c.sku.is_(None))
-    attrs = _fresh(conn, _attrs_table("live_key_attrs", "key"))
-    conn.execute(insert(attrs).from_select(["key", "brand", "category"], (
-        select(lv.c.key, _shop_first(lv.c.channel, lv.c.brand), _shop_first(lv.c.channel, lv.c.category))
-        .where(lv.c.key.in_(touched)).group_by(lv.c.key)
-    )))
-    conn.execute(update(lv).where(lv.c.key.in_(select(attrs.c.key))).values(
-        brand=select(attrs.c.brand).where(attrs.c.key == lv.c.key).scalar_subquery(),
-        category=select(attrs.c.category).where(attrs.c.key == lv.c.key).scalar_subquery(),
-    ))
-    attrs.drop(conn)
-
-
 def build_live(conn: Connection, at: datetime) -> int:
-    """(Re)fill the live temp table for instant `at` on this connection; returns its row count.
+    """(Re)fill the live relation for instant `at` on this connection; returns its row count.
 
-    One pass copies the live offers; keys and product attributes are then fixed up in place where
-    needed (rows without a sku; products whose channels disagree on brand or category), and the key
+    One pass copies the compared columns of the live offers (catalog/live.py); rows without a sku are then
+    re-keyed in place, each key's brand and category are worked out once (live_product), and the key
     index is built on the filled table."""
     at = at.astimezone(timezone.utc)
     create_live(conn)
-    attrs = _sku_attributes(conn, at)
-    n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at, attrs))).rowcount
-    attrs.drop(conn)
-    rekeyed = _resolve_keys(conn)
+    n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at))).rowcount
+    _resolve_keys(conn)
+    product_attributes(conn)  # before the key index: grouping the rows by sorting them is cheaper than in index order
     if conn.dialect.name != "duckdb":  # DuckDB joins by hashing: an index would only cost its build
         live_key_index.create(conn)
-    if rekeyed:
-        _key_attributes(conn)
-    if conn.dialect.name == "postgresql":  # a fresh temp table has no statistics: without them the
+    if conn.dialect.name == "postgresql":  # fresh temp tables have no statistics: without them the
         conn.exec_driver_sql("ANALYZE live_narrow")  # planner picks quadratic nested loops
+        conn.exec_driver_sql("ANALYZE live_product")
     if n is None or n < 0:
         n = conn.execute(select(func.count()).select_from(live_narrow)).scalar_one()
     return n

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, insert, select, text
 
 from unisono.catalog.live import EVIDENCE, create_live, live, live_narrow
+from unisono.catalog.state import product_attributes
 from unisono.catalog.tables import OfferRow, Publication, metadata
 from unisono.rules.evaluate import EvalContext
 
@@ -76,11 +77,13 @@ def clear_offers(conn: Connection) -> None:
     """Empty the live relation (and the offer rows add_offers stored for it)."""
     conn.execute(live_narrow.delete())
     conn.execute(OfferRow.__table__.delete())
+    product_attributes(conn)
 
 
 def add_offers(conn: Connection, *rows: dict) -> None:
     """Live rows as build_live leaves them: each an offer row of the catalog (what a finding shows is
-    read from there) and a row of the narrow live table pointing at it."""
+    read from there) and a row of the narrow live table pointing at it; brand and category are the
+    product's, as build_live works them out over all rows of a key (the shop's first)."""
     pub, o = Publication.__table__, OfferRow.__table__
     pub_id = conn.execute(select(pub.c.id).where(pub.c.source == "add_offers")).scalar()
     if pub_id is None:
@@ -95,6 +98,7 @@ def add_offers(conn: Connection, *rows: dict) -> None:
         offer_id = conn.execute(insert(o).values(**stored).returning(o.c.id)).scalar_one()
         conn.execute(insert(live_narrow).values({**{c.name: row[c.name] for c in live_narrow.columns},
                                                  "offer_id": offer_id}))
+    product_attributes(conn)
 
 
 def context(at: datetime = NOW, tz: str = "Europe/Berlin") -> EvalContext:
