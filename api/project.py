@@ -235,7 +235,8 @@ class Project:
                 started = time.perf_counter()
                 n = build_live(conn, start)
                 timing.info("live offers as of %s: %d in %.2f s", start.isoformat(), n, time.perf_counter() - started)
-                for channel, n in conn.execute(select(live_narrow.c.channel, func.count()).group_by(live_narrow.c.channel)):
+                for channel, n in conn.execute(select(live_narrow.c.channel, func.count()).group_by(live_narrow.c.channel)
+                                               .order_by(live_narrow.c.channel)):  # (DuckDB groups in no order)
                     live_offers[channel] = max(n, live_offers.get(channel, 0))
                 found = self._run_rules(conn, rules, start, engine)
                 if window:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, select
 from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql import FromClause
 
 from unisono.catalog.tables import OfferRow, UTCDateTime
 
@@ -81,6 +82,20 @@ live_product = Table("live_product", live_metadata, Column("key", String, primar
                      Column("category", String), prefixes=["TEMPORARY"])
 # built by build_live after the table is filled (an index maintained row by row while filling costs more)
 live_key_index = Index("ix_live_narrow_key", live_narrow.c.key)
+
+
+def compared(columns) -> FromClause:
+    """The narrowest relation rules can find their rows in when they compare and filter on `columns`
+    (names of the live columns): the narrow table; with the product's brand and category when named;
+    the wide view when an evidence column is compared (a title). Each has offer_id to join the wide
+    view back on for the rows found (see `found_offers` in rules/base.py)."""
+    columns = set(columns)
+    if columns & set(EVIDENCE):
+        return live
+    if not columns & set(PRODUCT):
+        return live_narrow
+    n, p = live_narrow, live_product
+    return select(n, p.c.brand, p.c.category).select_from(n.outerjoin(p, p.c.key == n.c.key)).subquery("live_compared")
 
 
 def _view_sql(conn) -> str:

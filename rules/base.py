@@ -154,10 +154,24 @@ def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
     return [alias.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS]
 
 
-def shop_title(live: Table, key: ColumnElement) -> ColumnElement:
-    """The shop's title for a key (findings prefer it: stores and newsletters abbreviate)."""
+def with_offers(live: Table, found: FromClause, *prefixes: str) -> tuple[list[FromClause], FromClause]:
+    """The rows a rule found on the narrow live relation (`found`, with an `<prefix>_id` offer id per
+    offer involved) joined to those offers' wide live rows, the evidence a finding shows: (one alias of
+    `live` per prefix, the join). Only the found rows are widened, not every live offer."""
+    aliases = [live.alias(f"{p}_offer") for p in prefixes]
+    joined = found
+    for p, a in zip(prefixes, aliases):
+        joined = joined.join(a, a.c.offer_id == found.c[f"{p}_id"])
+    return aliases, joined
+
+
+def shop_title(live: Table, key: ColumnElement, among: Select | None = None) -> ColumnElement:
+    """The shop's title for a key (findings prefer it: stores and newsletters abbreviate). among: the
+    keys it is asked for (a rule's found rows), so that a database that works the subquery out for
+    every key at once (DuckDB) reads only the shop titles of those."""
     s = live.alias("shop_title")
-    q = select(s.c.title).where(s.c.channel == "shop", s.c.key == key, s.c.title.isnot(None))
+    q = select(s.c.title).where(s.c.channel == "shop", s.c.key == key, s.c.title.isnot(None),
+                                *([s.c.key.in_(among)] if among is not None else []))
     return q.order_by(s.c.location).limit(1).scalar_subquery().label("shop_title")
 
 
@@ -216,6 +230,11 @@ class RuleBase(BaseModel):
         return self
 
     # -- helpers for the kinds ------------------------------------------------------------
+
+    def scope_columns(self) -> set[str]:
+        """The live columns `where` and `unless` filter on (catalog/live.py `compared`)."""
+        product = {f for s in (self.where, self.unless) if s is not None for f in ("brand", "category") if getattr(s, f)}
+        return {"key", "channel", "location", "availability", *product}
 
     def scope_clauses(self, product: FromClause, offers: list[FromClause]) -> list[ColumnElement]:
         """WHERE clauses for `where` and `unless`. product: the alias whose key/brand/category
