@@ -86,16 +86,18 @@ live_key_index = Index("ix_live_narrow_key", live_narrow.c.key)
 
 def compared(columns) -> FromClause:
     """The narrowest relation rules can find their rows in when they compare and filter on `columns`
-    (names of the live columns): the narrow table; with the product's brand and category when named;
-    the wide view when an evidence column is compared (a title). Each has offer_id to join the wide
-    view back on for the rows found (see `found_offers` in rules/base.py)."""
+    (names of the live columns): the narrow table, joined to the offer rows for the evidence columns
+    named (a title) and to the products for brand and category when named: never wider than asked.
+    Each has offer_id to join the wide view back on for the rows found (`with_offers`, rules/base.py)."""
     columns = set(columns)
-    if columns & set(EVIDENCE):
-        return live
-    if not columns & set(PRODUCT):
+    evidence, product = [c for c in EVIDENCE if c in columns], [c for c in PRODUCT if c in columns]
+    if not evidence and not product:
         return live_narrow
-    n, p = live_narrow, live_product
-    return select(n, p.c.brand, p.c.category).select_from(n.outerjoin(p, p.c.key == n.c.key)).subquery("live_compared")
+    n, o, p = live_narrow, OfferRow.__table__, live_product
+    joined = n.join(o, o.c.id == n.c.offer_id) if evidence else n
+    joined = joined.outerjoin(p, p.c.key == n.c.key) if product else joined
+    return select(n, *[o.c[c] for c in evidence], *[p.c[c] for c in product]).select_from(joined) \
+        .subquery("live_compared")
 
 
 def _view_sql(conn) -> str:

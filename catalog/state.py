@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, or_, select,
-    update,
+    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, null, or_,
+    select, update,
 )
 
-from unisono.catalog.live import create_live, drop_temporary, live, live_key_index, live_narrow, live_product
+from unisono.catalog.live import create_live, drop_temporary, live_key_index, live_narrow, live_product
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
 
 
@@ -118,13 +118,13 @@ def product_attributes(conn: Connection) -> None:
 def _resolve_keys(conn: Connection) -> bool:
     """Rows without a sku take the sku of a live row with the same GTIN, else the same link (the
     smallest, as with_keys): looked up among the rows sharing a GTIN or link with such a row, taken
-    in one pass. False when every row has a sku (nothing to do). Reads the links through the
-    `live` view (the narrow table has none), re-keys the narrow rows."""
-    lv, ln, o = live, live_narrow, OfferRow.__table__
+    in one pass. False when every row has a sku (nothing to do). Reads the links from the offer rows
+    (the narrow table has none), re-keys the narrow rows."""
+    ln, o = live_narrow, OfferRow.__table__
     skuless = _fresh(conn, Table("live_skuless", MetaData(), Column("gtin", String), Column("url", String),
                                  prefixes=["TEMPORARY"]))
     n = conn.execute(insert(skuless).from_select(["gtin", "url"], (
-        select(lv.c.gtin, lv.c.url).where(lv.c.sku.is_(None)).distinct()
+        select(o.c.gtin, o.c.url).select_from(ln.join(o, o.c.id == ln.c.offer_id)).where(ln.c.sku.is_(None)).distinct()
     ))).rowcount
     if n == 0:
         skuless.drop(conn)
@@ -132,11 +132,13 @@ def _resolve_keys(conn: Connection) -> bool:
     shares = Table("live_sku_sharing", MetaData(), Column("gtin", String, index=True), Column("url", String, index=True),
                    Column("sku", String), prefixes=["TEMPORARY"])
     _fresh(conn, shares)
+    # the rows with a sku sharing a GTIN (the narrow table has it) or a link (the offer rows have it) with
+    # a row without: two semi-joins, each a filter on one scan (one OR of both would test every row)
+    conn.execute(insert(shares).from_select(["gtin", "url", "sku"], select(ln.c.gtin, null(), ln.c.sku).where(
+        ln.c.sku.is_not(None), ln.c.gtin.in_(select(skuless.c.gtin).where(skuless.c.gtin.is_not(None))))))
     conn.execute(insert(shares).from_select(["gtin", "url", "sku"], (
-        select(lv.c.gtin, lv.c.url, lv.c.sku).where(lv.c.sku.is_not(None), or_(
-            lv.c.gtin.in_(select(skuless.c.gtin).where(skuless.c.gtin.is_not(None))),
-            lv.c.url.in_(select(skuless.c.url).where(skuless.c.url.is_not(None))),
-        ))
+        select(null(), o.c.url, ln.c.sku).select_from(ln.join(o, o.c.id == ln.c.offer_id))
+        .where(ln.c.sku.is_not(None), o.c.url.in_(select(skuless.c.url).where(skuless.c.url.is_not(None))))
     )))
     by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == ln.c.gtin).scalar_subquery()
     url = select(o.c.url).where(o.c.id == ln.c.offer_id).correlate(ln).scalar_subquery()

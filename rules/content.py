@@ -30,7 +30,7 @@ from pydantic import BeforeValidator, Field
 from rapidfuzz import fuzz
 from sqlalchemy import Column, MetaData, Select, Table, Text, and_, exists, func, insert, null, or_, select
 
-from unisono.catalog.live import drop_temporary
+from unisono.catalog.live import compared, drop_temporary, live_narrow
 from unisono.catalog.tables import OfferRow, Publication
 from unisono.domain.findings import Finding, location_label
 from unisono.rules.base import Channel, RuleBase, one_or_many
@@ -68,7 +68,8 @@ class ContentRule(RuleBase):
         if ctx.conn is None:
             return none_found()
         conn = ctx.conn
-        ref, other = live.alias("ref"), live.alias("other")
+        rel = compared({"title", "source"} | self.scope_columns())  # not the wide view: a title pair per row
+        ref, other = rel.alias("ref"), rel.alias("other")
         joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
         where = [ref.c.channel == self.channels[0], *self.scope_clauses(ref, [other])]
         differs, judged = [], {}
@@ -82,7 +83,7 @@ class ContentRule(RuleBase):
             drifted = [pair for pair, score in judged.items() if score is not None]
             if drifted:
                 differs.append(and_(titles_differ, _one_of(conn, drifted, ref.c.title, other.c.title)))
-        brands = "brand" in self.fields and _named_brands(conn, live, self.channels)
+        brands = "brand" in self.fields and _named_brands(conn, live_narrow, self.channels)
         columns = [ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
                    ref.c.title.label("ref_title"), ref.c.source.label("ref_source"),
                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
