@@ -68,7 +68,8 @@ LIVE_COLUMNS = [
     Column("valid_to", UTCDateTime()),
 ]
 # what a finding shows but no rule of the default set compares: read from the offer rows, not copied
-EVIDENCE = ("url", "title", "sale_start", "sale_end", "source", "valid_from", "valid_to")
+# (the title stays in the narrow table: title-and-brand-drift compares it for every offer)
+EVIDENCE = ("url", "sale_start", "sale_end", "source", "valid_from", "valid_to")
 # the product's, the same on each of its offers: one row per key in live_product
 PRODUCT = ("brand", "category")
 
@@ -81,7 +82,7 @@ live_narrow = Table("live_narrow", live_metadata, *[Column(c.name, c.type, nulla
 live_product = Table("live_product", live_metadata, Column("key", String, primary_key=True), Column("brand", String),
                      Column("category", String), prefixes=["TEMPORARY"])
 # built by build_live after the table is filled (an index maintained row by row while filling costs more)
-live_key_index = Index("ix_live_narrow_key", live_narrow.c.key)
+live_key_index = Index("ix_live_narrow_key", live_narrow.c.key, live_narrow.c.offer_id)  # (offer id: rows found, widened)
 
 
 def compared(columns) -> FromClause:

@@ -17,6 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, mode
 from sqlalchemy import Select, Table, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from unisono.catalog.live import EVIDENCE, PRODUCT, live_product
+from unisono.catalog.tables import OfferRow
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS, TITLE_KEY
 from unisono.rules.messages import check_template, did_you_mean, fill_template, offer_name
@@ -154,15 +156,26 @@ def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
     return [alias.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS]
 
 
-def with_offers(live: Table, found: FromClause, *prefixes: str) -> tuple[list[FromClause], FromClause]:
-    """The rows a rule found on the narrow live relation (`found`, with an `<prefix>_id` offer id per
-    offer involved) joined to those offers' wide live rows, the evidence a finding shows: (one alias of
-    `live` per prefix, the join). Only the found rows are widened, not every live offer."""
-    aliases = [live.alias(f"{p}_offer") for p in prefixes]
-    joined = found
-    for p, a in zip(prefixes, aliases):
-        joined = joined.join(a, a.c.offer_id == found.c[f"{p}_id"])
-    return aliases, joined
+def carried(rel: FromClause, prefix: str) -> list[ColumnElement]:
+    """What a rule's found rows keep of one offer from the narrow live relation: its offer id
+    (`<prefix>_id`) and the columns of offer_columns() the narrow table has (`<prefix>__<column>`)."""
+    return [rel.c.offer_id.label(f"{prefix}_id"),
+            *[rel.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS if c not in EVIDENCE + PRODUCT]]
+
+
+def widened(found: FromClause, *prefixes: str) -> tuple[list[ColumnElement], FromClause]:
+    """The rows a rule found on the narrow live relation (`found`, with carried() columns per offer
+    involved) widened to what a finding shows: the offer_columns() of each, the evidence read from its
+    offer row (by primary key) and the product's brand and category (by key). Only the found rows are
+    widened, never every live offer: (the columns, the join)."""
+    columns, joined = [], found
+    for p in prefixes:
+        row, product = OfferRow.__table__.alias(f"{p}_row"), live_product.alias(f"{p}_product")
+        joined = joined.join(row, row.c.id == found.c[f"{p}_id"]) \
+            .outerjoin(product, product.c.key == found.c[f"{p}__key"])
+        columns += [(row.c[c] if c in EVIDENCE else product.c[c] if c in PRODUCT else found.c[f"{p}__{c}"])
+                    .label(f"{p}__{c}") for c in OFFER_COLUMNS]
+    return columns, joined
 
 
 def shop_title(live: Table, key: ColumnElement, among: Select | None = None) -> ColumnElement:

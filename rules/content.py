@@ -68,7 +68,8 @@ class ContentRule(RuleBase):
         if ctx.conn is None:
             return none_found()
         conn = ctx.conn
-        rel = compared({"title", "source"} | self.scope_columns())  # not the wide view: a title pair per row
+        # the narrow relation (titles are in it); the sources only once some pair drifted (rarely)
+        rel = compared({"title"} | self.scope_columns())
         ref, other = rel.alias("ref"), rel.alias("other")
         joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
         where = [ref.c.channel == self.channels[0], *self.scope_clauses(ref, [other])]
@@ -84,15 +85,13 @@ class ContentRule(RuleBase):
             if drifted:
                 differs.append(and_(titles_differ, _one_of(conn, drifted, ref.c.title, other.c.title)))
         brands = "brand" in self.fields and _named_brands(conn, live_narrow, self.channels)
+        # each offer's own row: its source, and its own brand (the live brand is the product's, merged)
+        ref_row, other_row = OfferRow.__table__.alias("ref_row"), OfferRow.__table__.alias("other_row")
         columns = [ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
-                   ref.c.title.label("ref_title"), ref.c.source.label("ref_source"),
+                   ref.c.title.label("ref_title"), ref_row.c.source.label("ref_source"),
                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
-                   other.c.title.label("other_title"), other.c.source.label("other_source")]
-        if brands:  # each channel's own brand: the offer rows' (the live brand is the product's, merged)
-            o = OfferRow.__table__
-            ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
-            joined = joined.outerjoin(ref_row, ref_row.c.id == ref.c.offer_id) \
-                .outerjoin(other_row, other_row.c.id == other.c.offer_id)
+                   other.c.title.label("other_title"), other_row.c.source.label("other_source")]
+        if brands:
             columns += [ref_row.c.brand.label("ref_brand"), other_row.c.brand.label("other_brand")]
             differs.append(and_(ref_row.c.brand.is_not(None), other_row.c.brand.is_not(None),
                                 _differ(conn, ref_row.c.brand, other_row.c.brand)))
@@ -100,6 +99,7 @@ class ContentRule(RuleBase):
             columns += [null().label("ref_brand"), null().label("other_brand")]
         if not differs:
             return none_found()  # most runs: no title scores below the threshold, no brands to compare
+        joined = joined.join(ref_row, ref_row.c.id == ref.c.offer_id).join(other_row, other_row.c.id == other.c.offer_id)
         q = (select(*columns).select_from(joined).where(*where, or_(*differs))
              .order_by(ref.c.key, other.c.channel, other.c.location, ref.c.location))
         found = [f for r in conn.execute(q) if (f := self._judge(r, judged)) is not None]

@@ -24,8 +24,8 @@ from sqlalchemy.sql import ColumnElement, FromClause
 from unisono.catalog.live import compared
 from unisono.domain.findings import Finding
 from unisono.rules.base import (
-    FIELD_COLUMNS, MONEY_FIELDS, Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title,
-    with_offers,
+    FIELD_COLUMNS, MONEY_FIELDS, Channel, OfferView, RuleBase, accept_single_item, one_or_many, shop_title,
+    carried, widened,
 )
 from unisono.rules.claim_live import SALE_FIELDS, exclusive_keys, exclusive_table
 from unisono.rules.found_rows import materialise
@@ -102,7 +102,7 @@ class ParityRule(RuleBase):
             differs = {f: and_(d, ~exempt) if f in SALE_FIELDS else d for f, d in differs.items()}
         found = (
             select(
-                ref.c.offer_id.label("ref_id"), other.c.offer_id.label("other_id"), ref.c.key.label("key"),
+                *carried(ref, "ref"), *carried(other, "other"),
                 *[case((d, 1), else_=0).label(f"differs_{f}") for f, d in differs.items()],
             )
             .select_from(ref.join(other, pairs))
@@ -110,10 +110,9 @@ class ParityRule(RuleBase):
         )
         found = materialise(ctx.conn, "parity_found", found) if ctx is not None and ctx.conn is not None \
             else found.subquery("found")
-        (ref_offer, other_offer), joined = with_offers(live, found, "ref", "other")
+        columns, joined = widened(found, "ref", "other")
         return select(
-            *offer_columns(ref_offer, "ref"), *offer_columns(other_offer, "other"),
-            shop_title(live, found.c.key, among=select(found.c.key)),
+            *columns, shop_title(live, found.c.ref__key, among=select(found.c.ref__key)),
             *[found.c[f"differs_{f}"] for f in differs],
         ).select_from(joined)
 

@@ -20,8 +20,9 @@ from sqlalchemy.sql import FromClause
 
 from unisono.domain.findings import Finding, location_label
 from unisono.catalog.live import compared
+from unisono.catalog.tables import OfferRow
 from unisono.rules.base import (
-    Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title, with_offers,
+    Channel, OfferView, RuleBase, accept_single_item, carried, one_or_many, shop_title, widened,
 )
 from unisono.rules.claim_live import exclusive_keys, exclusive_table
 from unisono.rules.found_rows import materialise
@@ -77,13 +78,13 @@ class PresenceRule(RuleBase):
         found = per_channel[0] if len(per_channel) == 1 else select(union_all(*per_channel).subquery())
         found = materialise(ctx.conn, "presence_found", found) if ctx is not None and ctx.conn is not None \
             else found.subquery("found")
-        (seen_offer,), joined = with_offers(live, found, "seen")
-        oos = live.alias("oos_offer")  # the out-of-stock offer shown as evidence, where there is one
+        columns, joined = widened(found, "seen")
+        oos = OfferRow.__table__.alias("oos_row")  # the out-of-stock offer shown as evidence, where there is one
         return select(
-            *offer_columns(seen_offer, "seen"), shop_title(live, found.c.key, among=select(found.c.key)),
+            *columns, shop_title(live, found.c.seen__key, among=select(found.c.seen__key)),
             found.c.missing_channel, found.c.listed,
             oos.c.location.label("oos_location"), oos.c.source.label("oos_source"),
-        ).select_from(joined.outerjoin(oos, oos.c.offer_id == found.c.oos_id))
+        ).select_from(joined.outerjoin(oos, oos.c.id == found.c.oos_id))
 
     def _missing_in(self, rel: FromClause, seen: FromClause, channel: str, ex: Table | None) -> Select:
         there = rel.alias("there")
@@ -97,7 +98,7 @@ class PresenceRule(RuleBase):
             .order_by(there.c.location, there.c.offer_id).limit(1).scalar_subquery()
 
         return select(
-            seen.c.offer_id.label("seen_id"), seen.c.key.label("key"),
+            *carried(seen, "seen"),
             literal(channel).label("missing_channel"), listed.label("listed"), first_out_of_stock.label("oos_id"),
         ).where(seen.c.channel == self.when_in, ~counts, *([listed] if self.listed_only else []),
                 *([~exists().where(ex.c.key == seen.c.key, ex.c.excluded == channel)] if ex is not None else []),
