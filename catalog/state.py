@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    CTE, Column, Connection, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, null, or_,
+    CTE, BigInteger, Column, Connection, MetaData, String, Table, and_, case, cast, delete, func, insert, literal, null, or_,
     select, update,
 )
 
@@ -143,7 +143,14 @@ def _resolve_keys(conn: Connection) -> bool:
     by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == ln.c.gtin).scalar_subquery()
     url = select(o.c.url).where(o.c.id == ln.c.offer_id).correlate(ln).scalar_subquery()
     by_url = select(func.min(shares.c.sku)).where(shares.c.url == url).scalar_subquery()
-    conn.execute(update(ln).where(ln.c.sku.is_(None)).values(key=func.coalesce(by_gtin, by_url, ln.c.key)))
+    # the new keys of the rows without sku first (a few), then those rows updated by offer id: an UPDATE
+    # with the lookups in it had DuckDB work them out for every live row
+    rekey = _fresh(conn, Table("live_rekey", MetaData(), Column("offer_id", BigInteger), Column("key", String),
+                               prefixes=["TEMPORARY"]))
+    conn.execute(insert(rekey).from_select(["offer_id", "key"], select(
+        ln.c.offer_id, func.coalesce(by_gtin, by_url, ln.c.key)).where(ln.c.sku.is_(None))))
+    conn.execute(update(ln).where(ln.c.offer_id == rekey.c.offer_id).values(key=rekey.c.key))
+    rekey.drop(conn)
     shares.drop(conn)
     skuless.drop(conn)
     return True

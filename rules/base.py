@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, model_validator
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, and_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
-from unisono.catalog.live import EVIDENCE, PRODUCT, live_product
+from unisono.catalog.live import EVIDENCE, PRODUCT, live_narrow, live_product
 from unisono.catalog.tables import OfferRow
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS, TITLE_KEY
@@ -156,24 +156,25 @@ def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
     return [alias.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS]
 
 
-def carried(rel: FromClause, prefix: str) -> list[ColumnElement]:
-    """What a rule's found rows keep of one offer from the narrow live relation: its offer id
-    (`<prefix>_id`) and the columns of offer_columns() the narrow table has (`<prefix>__<column>`)."""
-    return [rel.c.offer_id.label(f"{prefix}_id"),
-            *[rel.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS if c not in EVIDENCE + PRODUCT]]
+def carried(rel: FromClause, prefix: str) -> ColumnElement:
+    """What a rule's found rows keep of one offer: its offer id (`<prefix>_id`); beside it, they keep
+    the product `key` (all offers of a found row share it). Nothing wider: the join that finds them
+    carries no more than it compares (widened() adds the rest to the few rows found)."""
+    return rel.c.offer_id.label(f"{prefix}_id")
 
 
 def widened(found: FromClause, *prefixes: str) -> tuple[list[ColumnElement], FromClause]:
-    """The rows a rule found on the narrow live relation (`found`, with carried() columns per offer
-    involved) widened to what a finding shows: the offer_columns() of each, the evidence read from its
-    offer row (by primary key) and the product's brand and category (by key). Only the found rows are
-    widened, never every live offer: (the columns, the join)."""
+    """The rows a rule found on the narrow live relation (`found`: `key` and a carried() id per offer
+    involved) widened to what a finding shows, offer_columns() of each: from its narrow row (by key and
+    id: the live key index), its offer row (by primary key) and its product (by key). Only the found
+    rows are widened, never every live offer: (the columns, the join)."""
     columns, joined = [], found
     for p in prefixes:
-        row, product = OfferRow.__table__.alias(f"{p}_row"), live_product.alias(f"{p}_product")
-        joined = joined.join(row, row.c.id == found.c[f"{p}_id"]) \
-            .outerjoin(product, product.c.key == found.c[f"{p}__key"])
-        columns += [(row.c[c] if c in EVIDENCE else product.c[c] if c in PRODUCT else found.c[f"{p}__{c}"])
+        narrow, row = live_narrow.alias(f"{p}_narrow"), OfferRow.__table__.alias(f"{p}_row")
+        product = live_product.alias(f"{p}_product")
+        joined = joined.join(narrow, and_(narrow.c.key == found.c.key, narrow.c.offer_id == found.c[f"{p}_id"])) \
+            .join(row, row.c.id == found.c[f"{p}_id"]).outerjoin(product, product.c.key == found.c.key)
+        columns += [(row.c[c] if c in EVIDENCE else product.c[c] if c in PRODUCT else narrow.c[c])
                     .label(f"{p}__{c}") for c in OFFER_COLUMNS]
     return columns, joined
 

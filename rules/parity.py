@@ -102,7 +102,7 @@ class ParityRule(RuleBase):
             differs = {f: and_(d, ~exempt) if f in SALE_FIELDS else d for f, d in differs.items()}
         found = (
             select(
-                *carried(ref, "ref"), *carried(other, "other"),
+                ref.c.key, carried(ref, "ref"), carried(other, "other"),
                 *[case((d, 1), else_=0).label(f"differs_{f}") for f, d in differs.items()],
             )
             .select_from(ref.join(other, pairs))
@@ -112,7 +112,7 @@ class ParityRule(RuleBase):
             else found.subquery("found")
         columns, joined = widened(found, "ref", "other")
         return select(
-            *columns, shop_title(live, found.c.ref__key, among=select(found.c.ref__key)),
+            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
             *[found.c[f"differs_{f}"] for f in differs],
         ).select_from(joined)
 

@@ -81,7 +81,7 @@ class PresenceRule(RuleBase):
         columns, joined = widened(found, "seen")
         oos = OfferRow.__table__.alias("oos_row")  # the out-of-stock offer shown as evidence, where there is one
         return select(
-            *columns, shop_title(live, found.c.seen__key, among=select(found.c.seen__key)),
+            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
             found.c.missing_channel, found.c.listed,
             oos.c.location.label("oos_location"), oos.c.source.label("oos_source"),
         ).select_from(joined.outerjoin(oos, oos.c.id == found.c.oos_id))
@@ -98,7 +98,7 @@ class PresenceRule(RuleBase):
             .order_by(there.c.location, there.c.offer_id).limit(1).scalar_subquery()
 
         return select(
-            *carried(seen, "seen"),
+            seen.c.key, carried(seen, "seen"),
             literal(channel).label("missing_channel"), listed.label("listed"), first_out_of_stock.label("oos_id"),
         ).where(seen.c.channel == self.when_in, ~counts, *([listed] if self.listed_only else []),
                 *([~exists().where(ex.c.key == seen.c.key, ex.c.excluded == channel)] if ex is not None else []),
