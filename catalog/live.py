@@ -112,6 +112,8 @@ def _view_sql(conn) -> str:
 def create_live(conn) -> None:
     """(Re)create the empty narrow and product tables and the `live_offers` view over them on this connection."""
     conn.exec_driver_sql(f"DROP VIEW IF EXISTS {_quoted(conn, live)}")
+    if conn.dialect.name == "duckdb":  # (build_live makes it a view there)
+        conn.exec_driver_sql(f"DROP VIEW IF EXISTS {_quoted(conn, live_narrow)}")
     drop_temporary(conn, live_narrow)
     conn.execute(CreateTable(live_narrow))  # without its index (build_live makes it once the rows are in)
     drop_temporary(conn, live_product)

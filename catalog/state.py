@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from unisono.catalog.live import create_live, drop_temporary, live_key_index, live_narrow, live_product
-from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
+from unisono.catalog.tables import OfferRow, Publication, PublicationLocation, UTCDateTime
 
 
 def _current_publications(at):
@@ -84,7 +84,7 @@ def _fresh(conn: Connection, table: Table) -> Table:
     return table
 
 
-def _live_rows(at: datetime):
+def _live_rows(at, rekey: Table | None = None):
     """The SELECT that fills the narrow live table: one pass over the current publications' offers valid at
     `at`. The key is the sku (or, provisionally, the GTIN, link or "offer:<id>": rows without a sku are
     re-keyed afterwards, _resolve_keys)."""
@@ -96,8 +96,12 @@ def _live_rows(at: datetime):
     )
     effective = case((on_sale, o.c.sale_price_cents), else_=o.c.price_cents)
     key = func.coalesce(o.c.sku, o.c.gtin, o.c.url, literal("offer:") + cast(o.c.id, String))
+    if rekey is not None:  # (streamed: the rows without sku take their keys from live_rekey as they are read)
+        key = func.coalesce(rekey.c.key, key)
     computed = {"offer_id": o.c.id, "key": key, "effective_cents": effective, "on_sale": effective < o.c.price_cents}
-    return _current_offers(at, *[computed[c.name] if c.name in computed else o.c[c.name] for c in live_narrow.columns])
+    rows = _current_offers(at, *[(computed[c.name] if c.name in computed else o.c[c.name]).label(c.name)
+                                 for c in live_narrow.columns])
+    return rows if rekey is None else rows.outerjoin(rekey, rekey.c.offer_id == o.c.id)
 
 
 def product_attributes(conn: Connection) -> None:
@@ -115,7 +119,11 @@ def product_attributes(conn: Connection) -> None:
     )))
 
 
-def _resolve_keys(conn: Connection) -> bool:
+def _rekey_table() -> Table:
+    return Table("live_rekey", MetaData(), Column("offer_id", BigInteger), Column("key", String), prefixes=["TEMPORARY"])
+
+
+def _resolve_keys(conn: Connection, streamed: bool = False) -> bool:
     """Rows without a sku take the sku of a live row with the same GTIN, else the same link (the
     smallest, as with_keys): looked up among the rows sharing a GTIN or link with such a row, taken
     in one pass. False when every row has a sku (nothing to do). Reads the links from the offer rows
@@ -145,15 +153,32 @@ def _resolve_keys(conn: Connection) -> bool:
     by_url = select(func.min(shares.c.sku)).where(shares.c.url == url).scalar_subquery()
     # the new keys of the rows without sku first (a few), then those rows updated by offer id: an UPDATE
     # with the lookups in it had DuckDB work them out for every live row
-    rekey = _fresh(conn, Table("live_rekey", MetaData(), Column("offer_id", BigInteger), Column("key", String),
-                               prefixes=["TEMPORARY"]))
-    conn.execute(insert(rekey).from_select(["offer_id", "key"], select(
-        ln.c.offer_id, func.coalesce(by_gtin, by_url, ln.c.key)).where(ln.c.sku.is_(None))))
-    conn.execute(update(ln).where(ln.c.offer_id == rekey.c.offer_id).values(key=rekey.c.key))
-    rekey.drop(conn)
+    rekey = _rekey_table()
+    keys = select(ln.c.offer_id, func.coalesce(by_gtin, by_url, ln.c.key)).where(ln.c.sku.is_(None))
+    if streamed:  # the view reads them from there (it has the table already, empty until now)
+        conn.execute(insert(rekey).from_select(["offer_id", "key"], keys))
+    else:
+        _fresh(conn, rekey)
+        conn.execute(insert(rekey).from_select(["offer_id", "key"], keys))
+        conn.execute(update(ln).where(ln.c.offer_id == rekey.c.offer_id).values(key=rekey.c.key))
+        rekey.drop(conn)
     shares.drop(conn)
     skuless.drop(conn)
     return True
+
+
+def _stream_narrow(conn: Connection, at: datetime) -> None:
+    """DuckDB: the narrow live relation as a view over the offer rows, not a copy: a columnar scan of the
+    compared columns is cheaper than writing them to a temporary table that then holds its share of the
+    memory limit. The instant is in a one-row table (the view holds no parameters); the keys of rows
+    without sku in live_rekey, filled by _resolve_keys."""
+    instant = _fresh(conn, Table("live_at", MetaData(), Column("at", UTCDateTime()), prefixes=["TEMPORARY"]))
+    conn.execute(insert(instant).values(at=at))
+    rekey = _fresh(conn, _rekey_table())
+    rows = _live_rows(select(instant.c.at).scalar_subquery(), rekey)
+    sql = rows.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})  # constants of ours only
+    drop_temporary(conn, live_narrow)
+    conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {live_narrow.name} AS {sql}")
 
 
 def build_live(conn: Connection, at: datetime) -> int:
@@ -164,8 +189,13 @@ def build_live(conn: Connection, at: datetime) -> int:
     index is built on the filled table."""
     at = at.astimezone(timezone.utc)
     create_live(conn)
-    n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at))).rowcount
-    _resolve_keys(conn)
+    streamed = conn.dialect.name == "duckdb"
+    if streamed:
+        _stream_narrow(conn, at)
+        n = None
+    else:
+        n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at))).rowcount
+    _resolve_keys(conn, streamed)
     product_attributes(conn)  # before the key index: grouping the rows by sorting them is cheaper than in index order
     if conn.dialect.name != "duckdb":  # DuckDB joins by hashing: an index would only cost its build
         live_key_index.create(conn)

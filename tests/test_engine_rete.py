@@ -246,6 +246,9 @@ def test_the_python_scope_evaluator_agrees_with_scope_clause(scratch, data):
     clear_offers(scratch)
     add_offers(scratch, *[offer(r["channel"], r["location"], r["key"], "1.00", brand=r["brand"], category=r["category"],
                                 availability=r["availability"], source=f"row{i}") for i, r in enumerate(rows)])
+    # brand and category are the product's in the live relation (one per key, the shop's first): as rete sees them
+    product = {s: (b, c) for s, b, c in scratch.execute(select(live.c.source, live.c.brand, live.c.category))}
+    rows = [{**r, "brand": product[f"row{i}"][0], "category": product[f"row{i}"][1]} for i, r in enumerate(rows)]
     aliases = [live.alias(f"o{i}") for i in range(len(rows))]
     joined = aliases[0]
     for a in aliases[1:]:
