@@ -24,11 +24,12 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
                             only offers valid at the instant are live
 
 Stored narrow: `live_narrow` holds one row per live offer with what rules compare and filter on (the key,
-channel, location, prices at the instant ...); `live_product` one row per key with the product's brand and
-category; the long texts and instants a finding only shows (EVIDENCE: title, link, source, windows) stay in
-the catalog's offer rows. `live_offers`, the relation rules query, is a temporary view joining them: a rule that
-compares only narrow columns reads the offer rows of the rows it finds, and one that needs more (an
-expression rule on a title) joins them for every row, with the same result.
+channel, location, prices at the instant, availability, the title ...); on DuckDB it is a view over the offer
+rows (a columnar scan of those columns costs less than a copy holding the memory limit). `live_product` has
+one row per key with the product's brand and category; what a finding only shows (EVIDENCE: link, source,
+windows) stays in the catalog's offer rows. `live_offers`, the wide relation, is a temporary view joining them.
+Rules find their rows on `compared(columns)`, the narrow table joined to no more than they name, and widen only
+the rows found (rules/base.py `widened`); a kind that needs every column still reads the view, same result.
 """
 from __future__ import annotations
 
