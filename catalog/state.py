@@ -104,17 +104,28 @@ def _live_rows(at, rekey: Table | None = None):
     return rows if rekey is None else rows.outerjoin(rekey, rekey.c.offer_id == o.c.id)
 
 
-def product_attributes(conn: Connection) -> None:
+# DuckDB's streamed narrow relation (a view, _stream_narrow) also shows each offer's own brand and category:
+# a view's column costs nothing until read, and product_attributes then needs no join with the offer rows
+_streamed_narrow = Table(live_narrow.name, MetaData(), *[Column(c.name, c.type) for c in live_narrow.columns],
+                         Column("offer_brand", String), Column("offer_category", String))
+
+
+def product_attributes(conn: Connection, streamed: bool = False) -> None:
     """(Re)fill live_product: per key, the brand and category of the product (_shop_first over its live
     offers' own; stores rarely name them). Only offers of publications that name some are read, and only
     those with either count (a NULL adds nothing to a max), so a key missing there has neither."""
-    ln, o, pub = live_narrow, OfferRow.__table__, Publication.__table__
+    pub = Publication.__table__
+    if streamed:
+        ln = _streamed_narrow
+        brand, category, rows = ln.c.offer_brand, ln.c.offer_category, ln
+    else:
+        ln, o = live_narrow, OfferRow.__table__
+        brand, category, rows = o.c.brand, o.c.category, ln.join(o, o.c.id == ln.c.offer_id)
     conn.execute(delete(live_product))
     conn.execute(insert(live_product).from_select(["key", "brand", "category"], (
-        select(ln.c.key, _shop_first(ln.c.channel, o.c.brand), _shop_first(ln.c.channel, o.c.category))
-        .join(o, o.c.id == ln.c.offer_id)
+        select(ln.c.key, _shop_first(ln.c.channel, brand), _shop_first(ln.c.channel, category)).select_from(rows)
         .where(ln.c.publication_id.not_in(select(pub.c.id).where(pub.c.attributed == 0)),
-               or_(o.c.brand.is_not(None), o.c.category.is_not(None)))
+               or_(brand.is_not(None), category.is_not(None)))
         .group_by(ln.c.key)
     )))
 
@@ -175,7 +186,9 @@ def _stream_narrow(conn: Connection, at: datetime) -> None:
     instant = _fresh(conn, Table("live_at", MetaData(), Column("at", UTCDateTime()), prefixes=["TEMPORARY"]))
     conn.execute(insert(instant).values(at=at))
     rekey = _fresh(conn, _rekey_table())
-    rows = _live_rows(select(instant.c.at).scalar_subquery(), rekey)
+    o = OfferRow.__table__
+    rows = _live_rows(select(instant.c.at).scalar_subquery(), rekey) \
+        .add_columns(o.c.brand.label("offer_brand"), o.c.category.label("offer_category"))
     sql = rows.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})  # constants of ours only
     drop_temporary(conn, live_narrow)
     conn.exec_driver_sql(f"CREATE TEMPORARY VIEW {live_narrow.name} AS {sql}")
@@ -196,7 +209,7 @@ def build_live(conn: Connection, at: datetime) -> int:
     else:
         n = conn.execute(insert(live_narrow).from_select([c.name for c in live_narrow.columns], _live_rows(at))).rowcount
     _resolve_keys(conn, streamed)
-    product_attributes(conn)  # before the key index: grouping the rows by sorting them is cheaper than in index order
+    product_attributes(conn, streamed)  # before the key index: grouping the rows by sorting them is cheaper than in index order
     if conn.dialect.name != "duckdb":  # DuckDB joins by hashing: an index would only cost its build
         live_key_index.create(conn)
     if conn.dialect.name == "postgresql":  # fresh temp tables have no statistics: without them the
