@@ -34,17 +34,20 @@ def insert_offers(conn, rows: list[dict]) -> None:
     if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
         conn.execute(insert(OfferRow.__table__), rows)
         return
-    names, flat = processed_values(conn, rows, lambda conn, names: _values_statement(conn, names, 1))
+    names, flat = processed_values(conn, OfferRow.__table__, rows,
+                                   lambda conn, names: _values_statement(conn, names, 1))
     _insert_values(conn, names, flat, len(rows))
 
 
-def processed_values(conn, rows: list[dict], statement: Callable[[Connection, list[str]], str]) -> tuple[list, list]:
-    """(column names, all rows' values one row after the other) with the values Core's bind
+def processed_values(conn, table, rows: list[dict], statement: Callable[[Connection, list[str]], str]
+                     ) -> tuple[list, list]:
+    """(column names, all rows' values one row after the other) of rows of `table` (the offer table
+    or another) with the values Core's bind
     processors would store (the catalog's UTCDateTime: to UTC, and on SQLite the dialect's text
     form), so the stored bytes are the same; NULLs are left alone, as every processor of this
     table leaves them. A value that cannot be stored fails as Core reports it, with `statement`."""
-    table, dialect = OfferRow.__table__, conn.dialect
-    names = list(rows[0])  # offer_to_row's keys, in its order: every row's values line up
+    dialect = conn.dialect
+    names = list(rows[0])  # the rows' keys (offer_to_row's), in one order: every row's values line up
     processors = [(i, process) for i, name in enumerate(names)
                   if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
     # Sale windows repeat as the very same datetime objects (the adapters parse each text once):

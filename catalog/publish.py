@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from unisono.catalog.db import WRITE, CatalogError, lock_writers
 from unisono.catalog.live import drop_temporary
 from unisono.catalog.offer_insert import CHUNK, STAGED_LINE, insert_batch, insert_offers
-from unisono.catalog.offer_stream import insert_streamed
+from unisono.catalog.offer_stream import insert_rows, insert_streamed
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
@@ -291,7 +291,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     def write_others() -> None:
         for table, rows in ((RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
             if rows:
-                conn.execute(insert(table), rows)
+                insert_rows(conn, table, rows) if conn.dialect.name == "duckdb" else conn.execute(insert(table), rows)
                 rows.clear()
 
     if conn.dialect.name == "duckdb":

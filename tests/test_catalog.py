@@ -410,3 +410,28 @@ def test_rejections_between_batches_are_stored_with_every_offer_in_file_order(ca
         rejected = sorted(c.execute(select(rej.line)).scalars())
     assert stored == [(f"{i}-{j}", f"store.file:{i * 9 + j + 2}") for i in range(8) for j in range(5)]
     assert rejected == [i * 9 + j + 2 for i in range(8) for j in range(5, 9)]
+
+
+def test_claims_and_rejections_are_stored_exactly_as_a_core_insert_stores_them(catalog):
+    """DuckDB writes them as Arrow (its executemany goes row by row): the same bytes as Core's."""
+    from unisono.catalog.tables import ClaimRow
+    from unisono.domain.claims import ClaimTerms
+    from unisono.domain.models import Claim
+
+    claim = Claim(channel="newsletter", location="bf", kind="discount", text="20 % auf alle Schuhe",
+                  source=SourceRef(file="bf.html", path="/html/body/div[2]"),
+                  terms=ClaimTerms(type="discount", percent=20, scope=["Schuhe"]),
+                  valid_from=datetime(2026, 11, 20, 6, 30, 15, 7, tzinfo=ZoneInfo("Europe/Berlin")))
+    bad = Rejection(channel="newsletter", source=SourceRef(file="bf.html", line=7), reason="no price", raw="<div>")
+    read = ChannelRead(channel="newsletter", source="bf.html", claims=[claim], rejections=[bad])
+    pub = publish(catalog, read, source="bf.html", sha256="bf").publication_id
+    with catalog.begin() as c:
+        c.execute(insert(ClaimRow.__table__), [{
+            "publication_id": pub, "channel": "newsletter", "location": "bf", "kind": "discount",
+            "text": "20 % auf alle Schuhe", "source": "bf.html (/html/body/div[2])",
+            "terms": claim.terms.model_dump_json(exclude_defaults=True), "valid_from": claim.valid_from}])
+        c.execute(insert(RejectionRow.__table__), [{"publication_id": pub, "source": "bf.html", "line": 7,
+                                                    "reason": "no price", "raw": "<div>"}])
+        for table in ("claim", "rejection"):
+            published, core = c.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id").all()
+            assert published[1:] == core[1:]
