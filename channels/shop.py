@@ -32,7 +32,8 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_columns import gtin_column, title_column, url_column
-from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_items import tabular_items
+from unisono.channels.shop_plain import items as xml_items
 from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import parse_feed_money, parse_interval
