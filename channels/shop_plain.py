@@ -122,7 +122,8 @@ def _merge(order: list[str], names: list[str]) -> list[str] | None:
 def _unescaped(text: str) -> str:
     """A stripped text as lxml reads it: line breaks as "\n", the five entities as characters (neither
     is or makes whitespace: stripped before or after, the same)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # (XML reads every line break as "\n")
+    if "\r" in text:  # (XML reads every line break as "\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "&" in text:
         for entity, char in _ENTITIES:
             text = text.replace(entity, char)
@@ -267,27 +268,30 @@ def _pieces(feed: _Feed, fh: BinaryIO, buf: bytes, path: Path, line_shift: int) 
 
 def _region(feed: _Feed, text: str, line: int) -> Iterator:
     """The items of whole pieces, as tuples; a list [bytes, line]: a piece for lxml."""
-    marks, cdata_end = "&" in text or "\r" in text, "]]>" in text
+    amp, cr, cdata_end = "&" in text, "\r" in text, "]]>" in text
     opener, pos, counted, end, learned = feed.opener, 0, 0, len(text), -1
-    strip = str.strip
+    strip, find = str.strip, text.find
     while pos < end:
         line += text.count("\n", counted, pos)
         counted = pos
         for _, pattern, keys, once in feed.layouts:
             m = pattern.match(text, pos)
-            if m is not None and not (cdata_end and text.find("]]>", pos, m.end()) >= 0):
-                after = m.end()
-                texts = m.groups("")
-                if marks and (text.find("&", pos, after) >= 0 or text.find("\r", pos, after) >= 0):
-                    texts = _unescaped("\0".join(texts)).split("\0")  # (no text holds a NUL)
-                if once:
-                    texts = list(map(strip, texts))
-                    fields = dict(compress(zip(keys, texts), texts))  # the children given and not empty
-                else:
-                    fields = _fields(keys, texts)
-                yield fields, line, partial(_raw, feed, text, pos, after)
-                pos = after
-                break
+            if m is None:
+                continue
+            after = m.end()
+            if cdata_end and find("]]>", pos, after) >= 0:
+                continue
+            texts = m.groups("")
+            if amp and find("&", pos, after) >= 0 or cr and find("\r", pos, after) >= 0:
+                texts = [_unescaped(t) if "&" in t or "\r" in t else t for t in texts]
+            if once:
+                texts = list(map(strip, texts))
+                fields = dict(compress(zip(keys, texts), texts))  # the children given and not empty
+            else:
+                fields = _fields(keys, texts)
+            yield fields, line, partial(_raw, feed, text, pos, after)
+            pos = after
+            break
         else:
             after = text.find(opener, pos + 1)
             after = end if after < 0 else after
