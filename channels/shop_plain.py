@@ -38,10 +38,10 @@ _CARRY = 32 << 20  # bytes without a `<item>` after which lxml reads on (a tail 
 _LAYOUTS = 8  # orders of child tags kept; items of other orders are tokenised one by one
 
 _ITEM = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?(?:item|entry))[\s>/]")  # (channels/shop_split.py's)
-_WS = "[ \t\r\n]*"
+_WS = "[ \t\r\n]*+"
 _NAME = "[A-Za-z_][A-Za-z0-9._-]*(?::[A-Za-z_][A-Za-z0-9._-]*)?"
 _CHAR = "[^<&\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # (surrogates: refused by the UTF-8 decoding)
-_TEXT = f"{_CHAR}*(?:&(?:amp|lt|gt|quot|apos);{_CHAR}*)*"
+_TEXT = f"{_CHAR}*+(?:&(?:amp|lt|gt|quot|apos);{_CHAR}*+)*+"
 _CHILD = re.compile(f"<({_NAME})>({_TEXT})</")
 _ENCODING = re.compile(rb"""^(?:\xef\xbb\xbf)?<\?xml[^>]*?encoding\s*=\s*["']([^"']*)["']""")
 _ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
