@@ -56,6 +56,7 @@ class _Feed:
         self.opener = f"<{tag}>"
         self.head_lines = head.count(b"\n")
         # a plain item, whatever its children: to learn their order
+        tag = re.escape(tag)  # ("rss:item": a prefix may hold "." or "-")
         self.plain = re.compile(f"<{tag}>(?:{_WS}<({_NAME})>{_TEXT}</\\1>)*{_WS}</{tag}>{_WS}(?=<{tag}>|\\Z)")
         self.layouts: list[tuple[list[str], re.Pattern, tuple, bool]] = []
         self.keys: dict[str, tuple[str, int] | None | bool] = {}
@@ -98,7 +99,8 @@ class _Feed:
             parts.append(f"(?:{_WS}<{re.escape(name)}>{text}</{re.escape(name)}>)?")
             if known:
                 keys.append(known)
-        pattern = re.compile(f"<{self.tag}>{''.join(parts)}{_WS}</{self.tag}>{_WS}(?=<{self.tag}>|\\Z)")
+        tag = re.escape(self.tag)
+        pattern = re.compile(f"<{tag}>{''.join(parts)}{_WS}</{tag}>{_WS}(?=<{tag}>|\\Z)")
         once = len({k for k, _ in keys}) == len(keys)
         return order, pattern, tuple(k for k, _ in keys) if once else tuple(keys), once
 

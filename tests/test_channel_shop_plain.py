@@ -245,3 +245,11 @@ def test_a_feed_of_mostly_tricky_items_is_left_to_lxml(tmp_path, monkeypatch):
     items = [TRICKY["cdata"].replace("C1", f"C{i}") for i in range(1500)]
     seen, error = assert_same(write(tmp_path, "\n".join(items)))
     assert error is None and len(seen) == 1500 and count[0] > 1500  # (read on from the start by lxml)
+
+
+def test_items_written_with_a_prefix_are_read_as_lxml_reads_them(tmp_path, monkeypatch):
+    count = lxml_reads(monkeypatch)
+    head = f'<?xml version="1.0"?>\n<rss xmlns:r.x="urn:r" xmlns:g="{G}"><channel>\n'
+    body = around().replace("<item>", "<r.x:item>").replace("</item>", "</r.x:item>")
+    seen, error = assert_same(write(tmp_path, body, head=head))
+    assert error is None and len(seen) == 400 and count[0] == 1
