@@ -9,11 +9,11 @@ Both stream: `stream` turns items into offers by the column (OfferBatch, up to B
 time), so a feed of a million items never becomes a tree, nor a million objects, in memory. Every
 item becomes one offer (a row of a batch, with its line) or one rejection.
 
-Per item the work is small: a plain item (`<g:x>text</g:x>` children only) is matched as a whole by
-a pattern of its layout, every other one is read by lxml in its context (shop_plain.py, shop_items.py;
-the same items, lines and errors), repeated texts (prices, sale windows, availability words, brands, categories)
-are parsed once per feed (caches), and the offer is one tuple of column values, not an Offer
-object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
+Per item the work is small: a plain item (`<g:x>text</g:x>` children only) is matched as a whole
+by a pattern of its layout, every other one is read by lxml in its context (shop_plain.py,
+shop_items.py: the same items, lines and errors); repeated texts (prices, sale windows,
+availability words, brands, categories) are parsed once per feed (caches), and the offer is one
+tuple of column values, not an Offer object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
 column, PART rows at a time (shop_columns.py).
 """
 from __future__ import annotations
