@@ -189,7 +189,9 @@ def _grouped(conn: Connection, columns: Sequence[str], keys: list[str] | None, *
     raw: read through the DB-API cursor, without SQLAlchemy's result processing (the wire
     columns are plain strings and numbers; half the parent's time went into it)."""
     for q in _select(conn, columns, keys):
-        result = _raw(conn, q) if raw else conn.execution_options(yield_per=10_000).execute(q)
+        # per statement: Connection.execution_options() would stream every later statement of the
+        # connection too (on PostgreSQL a server-side cursor, which refuses DDL)
+        result = _raw(conn, q) if raw else conn.execute(q, execution_options={"yield_per": 10_000})
         for key, group in itertools.groupby(result, key=itemgetter(0)):
             yield key, [r[1:] for r in group]
 
