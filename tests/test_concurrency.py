@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from unisono.catalog.publish import publish_stream
+from unisono.catalog.publish import file_sha256, publish_stream
 from unisono.catalog.tables import OfferRow, Publication
 
 DEMO = Path(str(files("unisono.demo") / "data"))
@@ -217,6 +217,31 @@ def test_the_same_file_published_three_times_at_once_lands_once(project, db_url)
     assert len(pubs) == 1 and offers > 0
     # (on PostgreSQL the publishes that found the same bytes rolled back an id of their own)
     assert sum(f"unchanged, already published as #{pubs[0][0]} " in out for _, out, _ in results) == 2
+
+
+def test_the_same_file_published_at_once_without_a_date_lands_once(project, db_url):
+    """Two publishes of one file dated "now" (no --published-at): the one that started first commits
+    last, its "now" before the other's; it must still see the same bytes stored meanwhile."""
+    from unisono.catalog.db import open_catalog
+
+    engine = open_catalog(db_url)
+    csv = project / "store_prices.csv"
+
+    def entries():
+        from decimal import Decimal
+
+        from unisono.domain.models import Offer, SourceRef
+
+        yield Offer(channel="store", location="1001", sku="1", currency="EUR", price=Decimal("9.99"),
+                    source=SourceRef(file=csv.name, line=2))
+        # the other process publishes the file, without a date, while this one still reads it
+        code, out, err = unisono("publish", "store", str(csv), project=project, UNISONO_DB=db_url)
+        assert code == 0 and out.startswith("Published store_prices.csv as store #"), err
+
+    result = publish_stream(engine, "store", entries(), notes=[], source=csv.name, sha256=file_sha256(csv))
+    engine.dispose()
+    pubs, _ = publications(db_url)
+    assert len(pubs) == 1 and result.duplicate and result.publication_id == pubs[0][0]
 
 
 def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(published):
