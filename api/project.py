@@ -139,6 +139,12 @@ class Project:
             weakref.finalize(self, self._engine.dispose)
         return self._engine
 
+    def rules(self) -> list[Rule]:
+        """The project's rules (its rule files, loaded and checked): an InputError names a bad file."""
+        from unisono.rules import load_rules
+
+        return load_rules(self.rule_paths())
+
     def rule_paths(self) -> list[Path]:
         from unisono.rules.ruleset import TEST_SUFFIXES
 
@@ -277,16 +283,17 @@ class Project:
                 log.warning("warning: the run was not recorded: %s", e)
         return result
 
-    def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
+    def recheck(self, publication_id: int, at: datetime | None = None,
+                rules: list[Rule] | None = None) -> tuple[list[Finding], list[Finding]]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
         that publication touched, through the rete engine (only those keys are matched), and the
         claims that name one of them or one of its locations ("20 % auf alle Schuhe" not granted in a
         store whose file this was); and apart from them those a waiver in force then covers."""
-        from unisono.rules import EvalContext, load_rules, run_rules
+        from unisono.rules import EvalContext, run_rules
         from unisono.rules.rete import recheck_keys
 
         at = at or datetime.now(timezone.utc)
-        rules = load_rules(self.rule_paths())
+        rules = self.rules() if rules is None else rules
         ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         with self.engine.begin() as conn:
             build_live(conn, at)

@@ -239,15 +239,16 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     tz = project.config.tz
     from unisono.cli.progress import PublishProgress
 
+    rules = project.rules() if recheck else None  # a broken rule file stops the gate before the catalog changes
     quiet = click.get_current_context().find_root().params.get("quiet")
     with PublishProgress(file.name, enabled=None if fmt == "text" and not quiet else False) as progress:
         result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                                  effective_from=instant(effective_from, tz, "--effective-from"), location=location,
                                  progress=progress)
-    # as of when the file goes live (now, unless it was dated or staged)
+    # as of when the file goes live (now, unless it was dated or staged); the same bytes again (a retried
+    # CI job) are the publication already there, and are checked as they were the first time
     checked_at = result.effective_from
-    findings, waived = project.recheck(result.publication_id, checked_at) if recheck and not result.duplicate \
-        else (None, [])
+    findings, waived = project.recheck(result.publication_id, checked_at, rules) if recheck else (None, [])
     from unisono.domain.findings import Severity
 
     failing = [f for f in findings or [] if f.severity.rank >= Severity(fail_on).rank]

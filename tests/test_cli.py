@@ -344,6 +344,25 @@ def test_publish_check_rechecks_the_products_the_file_touched(published):
         ("price-parity", "100186", ["shop:online", "store:1003"]), ("price-parity", "100186", ["shop:online", "store:1009"])]
 
 
+def test_publish_check_of_the_same_file_again_checks_it_again(published):
+    """A retried CI job publishes the same bytes: nothing is stored twice, and the gate still fails."""
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    args = ("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00")
+    first, again = run(*args, project=published), run(*args, project=published)
+    assert first.exit_code == 1 and again.exit_code == 1, again.output
+    assert "unchanged, already published as #4" in again.output
+    assert again.output.count("price-parity: Store 1009 charges 1.00 EUR") == 1
+
+
+def test_publish_check_with_a_broken_rule_file_publishes_nothing(published):
+    (published / "rules" / "broken.yaml").write_text("rules:\n  - id: x\n    kind: parity\n    channels: [shop\n",
+                                                     encoding="utf-8")
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    result = run("publish", "store", str(published / "prices.csv"), "--check", project=published)
+    assert result.exit_code == 2 and "broken.yaml" in result.output and "not valid YAML" in result.output
+    assert " prices.csv" not in run("publications", project=published).output  # (store_prices.csv is the demo's)
+
+
 def test_the_generators_closing_commands_reproduce_its_answer_key_on_any_day(tmp_path, monkeypatch):
     # the files are dated 2026; the commands the generator prints must find its findings whatever
     # the day (CI runs this suite a second time with the clock moved years away)
