@@ -183,10 +183,10 @@ class Project:
         if channel == "newsletter":  # offers whose link names no shop product: matched by image and title
             from unisono.catalog.matching import match_newsletter as after
         try:
-            published_at = published_at or datetime.now(timezone.utc)
-            if effective_from is not None and effective_from < published_at:  # said, since it rewrites the past
+            when = published_at or datetime.now(timezone.utc)  # (undated, publish_stream dates it itself)
+            if effective_from is not None and effective_from < when:  # said, since it rewrites the past
                 notes.append(f"{file.name} goes live {effective_from.astimezone(config.tz):%d.%m.%Y %H:%M}, before it "
-                             f"was published ({published_at.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
+                             f"was published ({when.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
                              "history now shows its prices as live since then (--effective-from)")
             started = time.perf_counter()
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
@@ -195,11 +195,11 @@ class Project:
             elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
                 entries = ahead.stream(channel, file, config, notes)
             else:
-                entries = stream(channel, file, config, notes, published_at)
+                entries = stream(channel, file, config, notes, when)
             result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
                                     notes=notes, source=str(file), sha256=file_sha256(file),
                                     published_at=published_at, effective_from=effective_from, progress=progress,
-                                    after=after)
+                                    after=after, location=location)
             timing.info("read and stored %s: %d offers, %d rejections in %.2f s", file.name, result.offers,
                         result.rejections, time.perf_counter() - started)
             return result

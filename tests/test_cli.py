@@ -118,6 +118,16 @@ def test_publishing_the_same_file_twice_says_nothing_changed(project):
     assert again.exit_code == 0 and "unchanged" in again.output and "nothing changed" in again.output
 
 
+def test_one_price_list_published_for_two_stores_is_stored_for_each(project):
+    """A single-store file two branches share (--location): the same bytes, two publications."""
+    (project / "preise.csv").write_text("Artikelnummer;VK-Preis\nA1;12,00\n", encoding="utf-8")
+    outs = [run("publish", "store", str(project / "preise.csv"), "--location", store, "--published-at",
+                "2026-11-19T05:00", project=project).output for store in ("1004", "1005", "1005")]
+    assert outs[0].startswith("Published preise.csv as store #1") and "(1004)" in outs[0]
+    assert outs[1].startswith("Published preise.csv as store #2") and "(1005)" in outs[1]
+    assert "unchanged, already published as #2" in outs[2]
+
+
 def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
     text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
     (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")

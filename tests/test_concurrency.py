@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from unisono.catalog.publish import file_sha256, publish_stream
+from unisono.catalog.publish import publish_stream
 from unisono.catalog.tables import OfferRow, Publication
 
 DEMO = Path(str(files("unisono.demo") / "data"))
@@ -222,24 +222,20 @@ def test_the_same_file_published_three_times_at_once_lands_once(project, db_url)
 def test_the_same_file_published_at_once_without_a_date_lands_once(project, db_url):
     """Two publishes of one file dated "now" (no --published-at): the one that started first commits
     last, its "now" before the other's; it must still see the same bytes stored meanwhile."""
-    from unisono.catalog.db import open_catalog
+    from unisono.api.project import Project
 
-    engine = open_catalog(db_url)
     csv = project / "store_prices.csv"
+    others: list[tuple[int, str, str]] = []
 
-    def entries():
-        from decimal import Decimal
+    def meanwhile(progress) -> None:  # called while this publish reads the file, before it writes
+        if not others:  # the other process publishes the file, without a date
+            others.append(unisono("publish", "store", str(csv), project=project, UNISONO_DB=db_url))
 
-        from unisono.domain.models import Offer, SourceRef
-
-        yield Offer(channel="store", location="1001", sku="1", currency="EUR", price=Decimal("9.99"),
-                    source=SourceRef(file=csv.name, line=2))
-        # the other process publishes the file, without a date, while this one still reads it
-        code, out, err = unisono("publish", "store", str(csv), project=project, UNISONO_DB=db_url)
-        assert code == 0 and out.startswith("Published store_prices.csv as store #"), err
-
-    result = publish_stream(engine, "store", entries(), notes=[], source=csv.name, sha256=file_sha256(csv))
-    engine.dispose()
+    p = Project.open(project, db_url)
+    result = p.publish("store", csv, progress=meanwhile)
+    p.engine.dispose()
+    code, out, err = others[0]
+    assert code == 0 and out.startswith("Published store_prices.csv as store #"), err
     pubs, _ = publications(db_url)
     assert len(pubs) == 1 and result.duplicate and result.publication_id == pubs[0][0]
 
