@@ -128,6 +128,17 @@ def test_one_price_list_published_for_two_stores_is_stored_for_each(project):
     assert "unchanged, already published as #2" in outs[2]
 
 
+def test_reconcile_output_makes_its_folder_and_refuses_what_it_cannot_write_before_running(published):
+    (published / "not-a-folder").write_text("", encoding="utf-8")
+    refused = run("reconcile", "--at", AT, "--output", str(published / "not-a-folder" / "r.json"), project=published)
+    assert refused.exit_code == 2 and "not-a-folder is a file, not a folder" in refused.output
+    assert run("runs", project=published).output.startswith("No runs yet")  # refused before running
+    done = run("reconcile", "--at", AT, "--output", str(published / "reports" / "nightly.json"), project=published)
+    assert done.exit_code == 1, done.output  # the demo's findings
+    doc = json.loads((published / "reports" / "nightly.json").read_text(encoding="utf-8"))
+    assert doc["findings"] and {f["status"] for f in doc["findings"]} == {"new"}  # the first run kept
+
+
 def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
     text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
     (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")
