@@ -265,7 +265,9 @@ class Project:
         if kind == "reconcile":  # resolved: found by the last runs, neither found nor waived now
             from unisono.catalog.runs import run_findings
 
-            spool.add_resolved(lambda fingerprints: run_findings(self.engine, baseline, fingerprints))
+            ran = {r.id for r in rules}  # a rule removed or not run (--rule) fixed nothing
+            spool.add_resolved(lambda fingerprints: (f for f in run_findings(self.engine, baseline, fingerprints)
+                                                     if f.rule in ran))
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None,
                              findings=spool.view("findings"), waived=spool.view("waived"),
                              undecided=spool.view("undecided"), live_offers=live_offers,
