@@ -78,7 +78,10 @@ class Unisono(click.Group):
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
-        except click.Abort:
+        except click.Abort as e:
+            if isinstance(e.__cause__, KeyboardInterrupt):  # ^C (click turns it into Abort): the shell's code
+                click.echo("Interrupted.", err=True)  # (a publish is stored whole or not at all)
+                sys.exit(130)
             click.echo("Aborted!", err=True)
             sys.exit(1)
 
@@ -119,6 +122,8 @@ class Unisono(click.Group):
             sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (nothing more to write)
             return None
         except Exception as e:
+            if _interrupted(e):  # DuckDB stops a query on ^C with an error of its own
+                raise KeyboardInterrupt from None
             if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
                 rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
                 raise UnisonoError(" ".join(str(e).split("\n")) if not rule_error else str(e)) from None
@@ -130,6 +135,16 @@ class Unisono(click.Group):
                 raise UnisonoError(database_error(e)) from None
             # a bug: still no traceback for the user, but say how to see it
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
+
+
+def _interrupted(e: BaseException | None) -> bool:
+    """Whether `e`, or what it was raised from, is DuckDB's ^C: a RuntimeError "Query interrupted",
+    wrapped by SQLAlchemy or by our one-line errors (publishing … failed)."""
+    while e is not None:
+        if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and str(e).startswith("Query interrupted")):
+            return True
+        e = e.__cause__ or e.__context__ or getattr(e, "orig", None)
+    return False
 
 
 project_option = click.option(

@@ -198,6 +198,18 @@ def test_a_bad_instant_is_a_one_line_usage_error(published):
     assert result.exit_code == 2 and "next tuesday" in result.output
 
 
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), RuntimeError("Query interrupted")])  # DuckDB's, on ^C
+def test_ctrl_c_is_one_line_and_exit_130_not_an_internal_error(published, monkeypatch, stop):
+    from unisono.api.project import Project
+
+    def interrupted(self, *args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(Project, "reconcile", interrupted)
+    result = run("reconcile", "--at", AT, project=published)
+    assert result.exit_code == 130 and result.output.strip() == "Interrupted."
+
+
 def test_rules_validate_reports_file_and_line(project):
     (project / "rules" / "bad.yaml").write_text("rules:\n  - id: x\n    title: t\n    kind: parity\n"
                                                 "    channels: [shop, warehouse]\n    fields: [price]\n")
