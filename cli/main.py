@@ -191,6 +191,8 @@ def cli(quiet: bool, verbose: bool) -> None:
     import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
 
     logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
+    # what a command says while it works (waiting for another one's lock) is talk: -q silences it; warnings stay
+    logging.getLogger("unisono").setLevel(logging.WARNING if quiet else logging.INFO)
     # standard output goes nowhere; errors (stderr) and the exit code stay. A machine format asked for
     # (`reconcile --format json > night.json` under UNISONO_QUIET=1) is the output, not talk: it stays.
     if quiet and not click.get_current_context().meta.get(MACHINE_OUTPUT):

@@ -109,6 +109,15 @@ def test_a_writer_gives_up_after_the_busy_timeout_with_one_line_and_exit_2(publi
     assert code == 0 and out.startswith("No runs yet"), err
 
 
+def test_a_quiet_writer_waits_without_a_word_and_fails_with_one_line(published):
+    """-q: nothing but errors; waiting for the lock is talk (the same command without -q says it)."""
+    with WriteLock(published / "unisono.db"):
+        said = [unisono(*q, "waive", "price-parity", "100017", "--reason", "r", project=published,
+                        UNISONO_BUSY_TIMEOUT="0.5")[2].strip().splitlines() for q in ([], ["-q"])]
+    assert said[0][0].startswith("waiting for another unisono command") and len(said[0]) == 2
+    assert len(said[1]) == 1 and "is busy: another unisono command kept writing it" in said[1][0]
+
+
 def test_a_writer_waits_for_the_other_one_and_says_so(published):
     lock = WriteLock(published / "unisono.db").__enter__()
     waiting = start("waive", "price-parity", "100017", "--reason", "clearance", project=published)
