@@ -12,7 +12,7 @@ import logging
 import time
 import weakref
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -183,7 +183,12 @@ class Project:
         if channel == "newsletter":  # offers whose link names no shop product: matched by image and title
             from unisono.catalog.matching import match_newsletter as after
         try:
-            when = published_at or datetime.now(timezone.utc)  # (undated, publish_stream dates it itself)
+            now = datetime.now(timezone.utc)
+            when = published_at or now  # (undated, publish_stream dates it itself)
+            if published_at is not None and effective_from is None and published_at > now + timedelta(hours=1):
+                notes.append(f"{file.name} is dated {published_at.astimezone(config.tz):%d.%m.%Y %H:%M} "
+                             "(--published-at), in the future: until then, checks read the channel's previous "
+                             "files (--effective-from stages a file on purpose)")
             if effective_from is not None and effective_from < when:  # said, since it rewrites the past
                 notes.append(f"{file.name} goes live {effective_from.astimezone(config.tz):%d.%m.%Y %H:%M}, before it "
                              f"was published ({when.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "

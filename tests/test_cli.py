@@ -139,6 +139,18 @@ def test_reconcile_output_makes_its_folder_and_refuses_what_it_cannot_write_befo
     assert doc["findings"] and {f["status"] for f in doc["findings"]} == {"new"}  # the first run kept
 
 
+def test_a_file_dated_in_the_future_is_published_with_a_note_saying_so(project):
+    from datetime import datetime, timedelta
+
+    (project / "s.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1001;A1;12,00\n", encoding="utf-8")
+    (project / "t.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1001;A1;13,00\n", encoding="utf-8")
+    future, past = (f"{datetime.now() + timedelta(days=d):%Y-%m-%dT%H:%M}" for d in (30, -30))  # (the clock's own)
+    dated = run("publish", "store", str(project / "s.csv"), "--published-at", future, project=project)
+    assert dated.exit_code == 0 and "in the future: until then, checks read the channel's previous files" in dated.output
+    assert "in the future" not in run("publish", "store", str(project / "t.csv"), "--published-at", past,
+                                      project=project).output
+
+
 def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
     text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
     (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")
