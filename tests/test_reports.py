@@ -66,11 +66,15 @@ def report(project: Path, path: Path, *args: str):
 
 
 @pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.xml", "r.csv", "r.json", "r.md"])
-def test_a_report_into_a_folder_that_does_not_exist_is_a_one_line_error(project, tmp_path, name):
-    path = tmp_path / "no-such-folder" / name
+def test_a_report_into_a_new_folder_makes_it_and_one_below_a_file_is_a_one_line_error(project, tmp_path, name):
+    path = tmp_path / "reports" / "2026-11" / name
     result = run("report", "--output", str(path), project=project)
+    assert result.exit_code == 0 and path.stat().st_size > 0, result.output
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    below = tmp_path / "a-file" / name
+    result = run("report", "--output", str(below), project=project)
     assert result.exit_code == 2
-    assert result.output.strip() == f"Error: cannot write {path}: No such file or directory"
+    assert result.output.strip() == f"Error: cannot write {below}: {tmp_path / 'a-file'} is a file, not a folder"
 
 
 def sheet_rows(ws) -> list[dict]:
@@ -169,6 +173,16 @@ def test_html_is_self_contained_and_shows_every_rule(project, tmp_path):
     # the rest: what the rules could not judge (too short a history, a claim whose scope matches nothing)
     assert {r[2] for r in rows if r not in standing} == {"undecided"}
     assert "Trend over the last reconcile runs" in html
+
+
+def test_a_window_check_is_titled_by_its_window_as_people_say_it(hostile, tmp_path):
+    html = report(hostile, tmp_path / "w.html").read_text(encoding="utf-8")
+    # --window 2026-11-24/2026-11-25: both whole days (not "to 26.11.2026 00:00")
+    assert "<title>unisono check 24.11.–25.11.2026</title>" in html and "over 24.11.–25.11.2026 ·" in html
+    md = report(hostile, tmp_path / "w.md").read_text(encoding="utf-8")
+    assert md.startswith("# unisono check over 24.11.–25.11.2026\n")
+    shown = run("check", "--window", "2026-11-24/2026-11-24", "--format", "md", project=hostile).output
+    assert shown.startswith("# unisono check over 24.11.2026\n")
 
 
 def test_html_shows_a_script_in_a_title_as_text(hostile, tmp_path):
