@@ -109,7 +109,10 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert "from" not in by_sku["100085"] and "message" in by_sku["100085"]  # an instant: no interval columns
     ws = wb["price-parity"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
-    assert sheet_rows(wb["reference-price-30-days"]) == []  # a rule without findings: its header only
+    # a rule without findings: only what it could not judge, marked (the demo has no 30 days of history)
+    undecided = sheet_rows(wb["reference-price-30-days"])
+    assert undecided and {r["status"].value for r in undecided} == {"undecided"}
+    assert all("Cannot judge" in r["message"].value for r in undecided)
 
 
 def test_xlsx_dates_are_dates_and_no_feed_text_becomes_a_formula(hostile, tmp_path):
@@ -239,7 +242,9 @@ def test_csv_for_german_excel_has_a_bom_semicolons_and_decimal_commas(project, t
     mine = [r for r in rows if r["sku"] == "100085"]
     assert [(r["location"], r["value"], r["currency"], r["difference"]) for r in mine] == [
         ("shop:online", "25,19", "EUR", ""), ("store:1002", "30,19", "EUR", "5,00")]
-    assert len({r["fingerprint"] for r in rows}) == 7
+    assert len({r["fingerprint"] for r in rows if r["status"] != "undecided"}) == 7
+    # what a rule could not judge is listed too, marked (the demo has no 30 days of price history)
+    assert {r["rule"] for r in rows if r["status"] == "undecided"} >= {"reference-price-30-days"}
 
 
 def test_plain_csv_stays_what_machines_read_and_neutralises_formulas(hostile, tmp_path):
