@@ -134,7 +134,8 @@ def _claim(project: Project, claim: str, at: datetime, window: tuple[datetime, d
         failing = [f for f in mine if f.judged and "waiver" not in f.extra]
         verdict = "finding" if failing else "waived" if any("waiver" in f.extra for f in mine) else \
             "undecided" if mine else "no finding"
-        lines = [f"said in {', '.join(f.sources)}" for f in mine]
+        # one line per place the claim was said (its findings per location share the newsletter's)
+        lines = [f"said in {where}" for where in dict.fromkeys(", ".join(f.sources) for f in mine)]
         result.rules.append(RuleExplanation(rule.id, rule.kind, rule.severity.value, rule.title, verdict, [], lines, mine))
     if not any(r.findings for r in result.rules):
         raise InputError(f"{claim}: no claim rule reports this claim at {at:%d.%m.%Y %H:%M} (claim ids come from "

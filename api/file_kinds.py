@@ -45,6 +45,10 @@ def looks_like(file: Path) -> tuple[str, str | None]:
         if root and root.split(":")[-1].lower() == "promotions":
             return "the shop's promotions feed (XML)", "shop"
         return f"an XML document <{root or '?'}>, not a product feed (<rss> or <feed>) nor a CSV price list", None
+    if text[:1] in ("{", "[") and re.match(r"[{\[]\s*[\"{\[\]}]", text):
+        return "a JSON document, not a feed, a price list or a newsletter", None
+    if "\x00" in text or sum(not (c.isprintable() or c in "\r\n\t") for c in text[:2048]) > 20:
+        return "binary data, not text", None
     header = {h.strip().strip('"').lower() for h in re.split(r"[,;\t|]", text.split("\n", 1)[0])}
     if "handle" in header and any(h.startswith("variant ") for h in header):
         return "a Shopify product export (Handle, Variant Price, …), not a feed or a price list", None

@@ -162,6 +162,7 @@ def _existing_catalog(ctx: click.Context, param: click.Parameter, url: str | Non
         file = make_url(url).database
     except Exception:  # (not a URL: said where the catalog is opened)
         return url
+    file = file.removeprefix("file:") if file else file  # SQLite's URI form (?mode=ro&uri=true)
     if file and file != ":memory:" and not Path(file).exists():
         raise click.BadParameter(visible(f"no catalog at {Path(file).resolve()}: nothing was published there "
                                          "(a relative path on the command line or in UNISONO_DB is read from the "

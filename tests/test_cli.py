@@ -370,6 +370,9 @@ SHOPIFY = ("Handle,Title,Body (HTML),Vendor,Type,Tags,Published,Option1 Name,Opt
     ("newsletter", "prices.xml", STUDENAC, "an XML document <Proizvodi>", "did you mean"),
     ("store", "products_export.csv", SHOPIFY, "a Shopify product export", "did you mean"),
     ("shop", "products_export.csv", SHOPIFY, "Google Merchant Center feed", "did you mean `unisono publish store"),
+    ("shop", "export.json", '[{"id": "A1", "price": 9.99}]', "a JSON document", "did you mean"),
+    ("store", "export.json", '{"items": []}', "a JSON document", "did you mean"),
+    ("shop", "data.bin", "\x00\x01\x02PK\x03\x04" * 50, "binary data, not text", "did you mean"),
 ])
 def test_a_file_of_no_channel_says_what_it_looks_like_instead_of_a_wrong_channel(project, channel, name, text, says,
                                                                                  not_says):
