@@ -79,6 +79,13 @@ def create_catalog_engine(url: str) -> Engine:
     try:
         if url.startswith("duckdb"):
             engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
+        elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
+            from sqlalchemy.pool import NullPool
+
+            from unisono.catalog.spark_dialect import register
+
+            register()
+            engine = create_engine(url, poolclass=NullPool)
         elif url.startswith("sqlite") and "timeout=" not in url:  # the sqlite3 module's busy timeout
             engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         else:

@@ -1,0 +1,200 @@
+"""A catalog kept as Parquet under a folder, read and written by Spark (`--db spark:///path`).
+
+Each catalog table is a set of Parquet folders under <path>/<table>/; `<path>/_manifest.json` names
+the folders that make up each table. A transaction's rows are written as new folders first and the
+manifest is replaced (a rename) at commit: a publication is visible whole or not at all, and a
+failed publish leaves the catalog as it was (its folders are unreferenced). Each table is a
+temporary view of the Spark session under its own name, so the catalog's SQL (the live offers,
+the rules, history, runs, waivers) runs unchanged; the dialect (catalog/spark_dialect.py) routes
+writes here. One writer at a time: concurrent writers are not guarded (a later commit wins).
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from functools import reduce
+from pathlib import Path
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, Table
+
+MANIFEST = "_manifest.json"
+# A SparkSession of our own making runs where the driver runs: local mode, bound to the loopback
+DEFAULT_OPTIONS = {
+    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false", "spark.log.structuredLogging.enabled": "false",
+}
+
+
+def spark_session(master: str | None = None, options: dict[str, str] | None = None):
+    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ImportError("pyspark is not installed (pip install 'unisono[spark]'; it needs Java 17 or later)") from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.session.timeZone", "UTC")  # instants are compared and returned as UTC
+        return active
+    builder = SparkSession.builder.appName("unisono")
+    if master or not os.environ.get("SPARK_HOME"):  # under spark-submit the master comes from it
+        builder = builder.master(master or "local[2]")
+    for key, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("FATAL")  # the user reads unisono's one-line errors, not Spark's logs
+    return spark
+
+
+def spark_type(sa_type):
+    from pyspark.sql import types as T
+
+    if isinstance(sa_type, Boolean):
+        return T.BooleanType()
+    if isinstance(sa_type, (Integer, BigInteger)):  # Integer includes BigInteger; ids may pass 2**31
+        return T.LongType()
+    if isinstance(sa_type, Float):
+        return T.DoubleType()
+    python = getattr(sa_type, "impl", sa_type)
+    if python.__class__.__name__ in ("DateTime", "UTCDateTime") or python.__class__.__name__.endswith("DateTime"):
+        return T.TimestampType()
+    return T.StringType()
+
+
+def arrow_type(sa_type):
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    st = spark_type(sa_type)
+    return {T.BooleanType: pa.bool_(), T.LongType: pa.int64(), T.DoubleType: pa.float64(),
+            T.TimestampType: pa.timestamp("us", tz="UTC")}.get(type(st), pa.string())
+
+
+def schema_of(table: Table):
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(c.name, spark_type(c.type), True) for c in table.columns])
+
+
+class ParquetStore:
+    """The committed tables of one catalog folder, and one transaction's changes to them."""
+
+    def __init__(self, spark, path: Path):
+        self.spark, self.path = spark, path
+        self.tables: dict[str, Table] = {}  # the catalog's tables known to this store
+        self.committed: dict[str, list[str]] = self._read_manifest()
+        self.appended: dict[str, list] = {}  # table -> DataFrames added in this transaction
+        self.replaced: dict[str, object] = {}  # table -> its whole new content (an UPDATE or DELETE)
+        self.temporary: dict[str, Table] = {}  # the session's temporary tables (the live offers, ...)
+        self.next_ids: dict[str, int] = {}
+
+    def _read_manifest(self) -> dict[str, list[str]]:
+        file = self.path / MANIFEST
+        return json.loads(file.read_text(encoding="utf-8"))["tables"] if file.is_file() else {}
+
+    # -- reading -------------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.committed or name in self.temporary or name in self.replaced
+
+    def committed_frame(self, table: Table):
+        folders = self.committed.get(table.name) or []
+        if not folders:
+            return self.spark.createDataFrame([], schema_of(table))
+        return self.spark.read.schema(schema_of(table)).parquet(*[str(self.path / f) for f in folders])
+
+    def frame(self, table: Table):
+        """The table as this transaction sees it."""
+        if table.name in self.replaced:
+            base = self.replaced[table.name]
+        elif table.name in self.temporary:
+            base = self.spark.table(f"`{table.name}`")
+            return base
+        else:
+            base = self.committed_frame(table)
+        return reduce(lambda a, b: a.unionByName(b), self.appended.get(table.name, []), base)
+
+    def publish_view(self, table: Table) -> None:
+        self.frame(table).createOrReplaceTempView(table.name)
+
+    def register(self, table: Table) -> None:
+        """A catalog table, as a view of the session (empty until rows are committed)."""
+        self.tables[table.name] = table
+        self.committed.setdefault(table.name, [])
+        self.publish_view(table)
+
+    # -- temporary tables ----------------------------------------------------------------------
+    def create_temporary(self, table: Table) -> None:
+        self.temporary[table.name] = table
+        self.spark.createDataFrame([], schema_of(table)).createOrReplaceTempView(table.name)
+
+    def drop_temporary(self, name: str) -> None:
+        self.temporary.pop(name, None)
+        self.spark.catalog.dropTempView(name)
+
+    # -- writing -------------------------------------------------------------------------------
+    def next_id(self, table: Table, n: int) -> int:
+        """The first of n new ids of `table` (numbered after the largest it has)."""
+        if table.name not in self.next_ids:
+            from pyspark.sql import functions as F
+
+            top = self.frame(table).agg(F.max("id")).first()[0]
+            self.next_ids[table.name] = (top or 0) + 1
+        first = self.next_ids[table.name]
+        self.next_ids[table.name] += n
+        return first
+
+    def append(self, table: Table, frame) -> None:
+        frame = frame.select(*[frame[c.name].cast(spark_type(c.type)).alias(c.name) for c in table.columns])
+        if table.name in self.temporary:
+            merged = self.spark.table(f"`{table.name}`").unionByName(frame).localCheckpoint()
+            merged.createOrReplaceTempView(table.name)
+            return
+        self.appended.setdefault(table.name, []).append(frame.localCheckpoint())
+        self.publish_view(table)
+
+    def replace(self, table: Table, frame, touches_committed: bool) -> None:
+        """The table's new content. When no committed row changes, only this transaction's rows are
+        replaced (an UPDATE of the publication being written rewrites none of the catalog's files)."""
+        frame = frame.localCheckpoint()
+        if table.name in self.temporary:
+            frame.createOrReplaceTempView(table.name)
+        elif touches_committed or table.name in self.replaced:
+            self.replaced[table.name] = frame
+            self.appended.pop(table.name, None)
+            self.publish_view(table)
+        else:
+            self.appended[table.name] = [frame]
+            self.publish_view(table)
+
+    def commit(self) -> None:
+        if not self.appended and not self.replaced and (self.path / MANIFEST).is_file():
+            return
+        txn = uuid.uuid4().hex[:12]
+        tables = {name: list(folders) for name, folders in self.committed.items()}
+        for name, frame in self.replaced.items():
+            tables[name] = [self._write(name, frame, txn)]
+        for name, frames in self.appended.items():
+            frame = reduce(lambda a, b: a.unionByName(b), frames)
+            tables.setdefault(name, []).append(self._write(name, frame, txn))
+        self.path.mkdir(parents=True, exist_ok=True)
+        temp = self.path / f".{MANIFEST}.{txn}"
+        temp.write_text(json.dumps({"tables": tables}, indent=1), encoding="utf-8")
+        os.replace(temp, self.path / MANIFEST)  # the commit: readers see the old or the new folders
+        self.committed = tables
+        self._forget()
+
+    def _write(self, name: str, frame, txn: str) -> str:
+        folder = f"{name}/{txn}"
+        frame.coalesce(4).write.mode("error").parquet(str(self.path / folder))  # a few files per write, not one per chunk
+        return folder
+
+    def rollback(self) -> None:
+        self._forget()
+
+    def _forget(self) -> None:
+        changed = set(self.appended) | set(self.replaced)
+        self.appended, self.replaced, self.next_ids = {}, {}, {}
+        for name in changed:
+            if name in self.tables:
+                self.publish_view(self.tables[name])
