@@ -209,7 +209,7 @@ def open_catalog(url: str) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
     engine = create_catalog_engine(url)
     where = engine.url.render_as_string(hide_password=True)
-    if engine.dialect.name in ("sqlite", "duckdb") and engine.url.database in (None, "", ":memory:"):
+    if engine.dialect.name in ("sqlite", "duckdb", "spark") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "
                            f"name a file, e.g. {engine.dialect.name}:///catalog.db")

@@ -69,7 +69,14 @@ class _DBAPI:
         key = str(Path(path).resolve())
         store = _STORES.get(key)
         if store is None or store.spark._jsc is None or store.spark._jsc.sc().isStopped():
-            store = _STORES[key] = ParquetStore(spark_session(master, options), Path(key))
+            try:
+                session = spark_session(master, options)
+            except ImportError as e:
+                raise OperationalError(str(e)) from None
+            except Exception as e:  # no Java, a master that cannot be reached: one line for the user
+                raise OperationalError(f"Spark did not start ({_first_line(e)}); it needs Java 17 or later "
+                                       "(JAVA_HOME or java on PATH) and a reachable master") from None
+            store = _STORES[key] = ParquetStore(session, Path(key))
         elif not store.appended and not store.replaced:
             store.committed = store._read_manifest()  # another process may have committed meanwhile
         for table in SQLModel.metadata.sorted_tables:
@@ -108,6 +115,19 @@ class _Cursor:
     # -- DBAPI -------------------------------------------------------------------------------
     def execute(self, statement, parameters=None, context=None):
         self.description, self.rowcount, self._rows = None, -1, []
+        try:
+            self._execute(statement, parameters, context)
+        except Error:
+            raise
+        except Exception as e:
+            from py4j.protocol import Py4JError
+            from pyspark.errors import PySparkException
+
+            if isinstance(e, (PySparkException, Py4JError)):  # SQLAlchemy wraps it; the CLI says one line
+                raise DatabaseError(_first_line(e)) from e
+            raise
+
+    def _execute(self, statement, parameters, context):
         compiled = getattr(context, "compiled", None)
         construct = getattr(compiled, "statement", None)
         if isinstance(construct, CreateTable):
@@ -168,16 +188,14 @@ class _Cursor:
         self.conn.dirty = True
         numbered = _numbered(table)
         if stmt.select is not None:
-            frame = self._frame(stmt.select, dialect)
-            frame = frame.toDF(*stmt._select_names)
+            frame = self._frame(stmt.select, dialect).toDF(*stmt._select_names).localCheckpoint()
+            self.rowcount = frame.count()  # build_live and its steps ask how many rows went in
             if numbered and "id" not in stmt._select_names:
                 from pyspark.sql import Window, functions as F
 
-                frame = frame.localCheckpoint()
-                n = frame.count()
-                first = self.store.next_id(table, n)
+                first = self.store.next_id(table, self.rowcount)
                 order = Window.orderBy(F.monotonically_increasing_id())
-                frame = frame.withColumn("id", F.row_number().over(order) + (first - 1))
+                frame = frame.withColumn("id", F.row_number().over(order) + (first - 1)).localCheckpoint()
         else:
             import pyarrow as pa
 
@@ -191,14 +209,17 @@ class _Cursor:
             arrow = pa.table({c.name: pa.array([row.get(c.key) for row in rows], type=arrow_type(c.type))
                               for c in table.columns})
             frame = self.store.spark.createDataFrame(arrow)
+            self.rowcount = len(rows)
+            returning = getattr(context.compiled, "effective_returning", None)
+            if returning:  # INSERT ... RETURNING: what was inserted (the ids numbered here)
+                self.description = [(c.name, None, None, None, None, None, None) for c in returning]
+                self._rows = [tuple(row.get(c.key) for c in returning) for row in rows]
         for c in table.columns:
             if c.name not in frame.columns:
                 from pyspark.sql import functions as F
 
                 frame = frame.withColumn(c.name, F.lit(None))
-        self.store.append(table, frame)
-        self.rowcount = len(rows) if stmt.select is None else self.store.spark.table(f"`{table.name}`").count() \
-            if table.name in self.store.temporary else -1
+        self.store.append(table, frame, computed=stmt.select is not None)
 
     def _rewrite(self, stmt, context) -> None:
         """UPDATE or DELETE as a new content of the table: rows kept, then rows changed."""
@@ -232,6 +253,11 @@ class _Cursor:
 def _epoch_spark(element, compiler, **kw):
     # whole seconds, cut as SQLite's strftime('%s') cuts them
     return f"unix_seconds({compiler.process(element.clauses, **kw)})"
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _numbered(table: Table) -> bool:
@@ -276,6 +302,13 @@ class SparkTypeCompiler(compiler.GenericTypeCompiler):
 
 
 class SparkCompiler(compiler.SQLCompiler):
+    def render_literal_value(self, value, type_):
+        # the literals the compiler itself writes (a LIKE's ESCAPE character): Spark reads a backslash
+        # in a string literal as an escape, so it is escaped too. Values from rules are parameters.
+        if isinstance(value, str):
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return super().render_literal_value(value, type_)
+
     def visit_aggregate_strings_func(self, fn, **kw):
         return super().visit_aggregate_strings_func(fn, use_function_name="string_agg", **kw)
 
@@ -298,7 +331,8 @@ class SparkDialect(default.DefaultDialect):
     supports_native_boolean = True
     div_is_floordiv = False  # Spark's `/` divides exactly, as SQLAlchemy's truediv means
     supports_multivalues_insert = False
-    insert_returning = update_returning = delete_returning = False
+    insert_returning = True  # the ids the cursor numbered (_Cursor._insert)
+    update_returning = delete_returning = False
     postfetch_lastrowid = True
     supports_sequences = False
     supports_default_values = supports_empty_insert = False

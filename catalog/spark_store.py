@@ -87,6 +87,7 @@ class ParquetStore:
         self.appended: dict[str, list] = {}  # table -> DataFrames added in this transaction
         self.replaced: dict[str, object] = {}  # table -> its whole new content (an UPDATE or DELETE)
         self.temporary: dict[str, Table] = {}  # the session's temporary tables (the live offers, ...)
+        self.empty: set[str] = set()  # temporary tables created and not yet written (nothing to union with)
         self.next_ids: dict[str, int] = {}
 
     def _read_manifest(self) -> dict[str, list[str]]:
@@ -126,6 +127,7 @@ class ParquetStore:
     # -- temporary tables ----------------------------------------------------------------------
     def create_temporary(self, table: Table) -> None:
         self.temporary[table.name] = table
+        self.empty.add(table.name)
         self.spark.createDataFrame([], schema_of(table)).createOrReplaceTempView(table.name)
 
     def drop_temporary(self, name: str) -> None:
@@ -144,13 +146,18 @@ class ParquetStore:
         self.next_ids[table.name] += n
         return first
 
-    def append(self, table: Table, frame) -> None:
+    def append(self, table: Table, frame, computed: bool = False) -> None:
+        """Rows added to `table`; `computed`: the frame is checkpointed already (computed once)."""
         frame = frame.select(*[frame[c.name].cast(spark_type(c.type)).alias(c.name) for c in table.columns])
         if table.name in self.temporary:
-            merged = self.spark.table(f"`{table.name}`").unionByName(frame).localCheckpoint()
-            merged.createOrReplaceTempView(table.name)
+            if table.name not in self.empty:
+                frame = self.spark.table(f"`{table.name}`").unionByName(frame)
+                computed = False
+            self.empty.discard(table.name)
+            # computed once, then read by many queries
+            (frame if computed else frame.localCheckpoint()).createOrReplaceTempView(table.name)
             return
-        self.appended.setdefault(table.name, []).append(frame.localCheckpoint())
+        self.appended.setdefault(table.name, []).append(frame if computed else frame.localCheckpoint())
         self.publish_view(table)
 
     def replace(self, table: Table, frame, touches_committed: bool) -> None:
@@ -158,6 +165,7 @@ class ParquetStore:
         replaced (an UPDATE of the publication being written rewrites none of the catalog's files)."""
         frame = frame.localCheckpoint()
         if table.name in self.temporary:
+            self.empty.discard(table.name)
             frame.createOrReplaceTempView(table.name)
         elif touches_committed or table.name in self.replaced:
             self.replaced[table.name] = frame

@@ -1,0 +1,196 @@
+"""The Spark catalog and engine (`--db spark:///path`): the same statements, the same findings.
+
+Differential: the demo, generated retailers with a price history, and the per-kind scenarios of the
+rule tests (their own functions, run on a Spark connection) give on Spark what they give on SQLite.
+One SparkSession in local mode for the whole session (local[2], bound to 127.0.0.1).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from datetime import date
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from unisono.api.project import Project
+
+
+def _spark_or_skip():
+    missing = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing = "pyspark is not installed (pip install -e '.[test]')"
+    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing = "no Java runtime (Spark needs Java 17 or later; .ci/run installs openjdk-17-jre-headless)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {missing}")
+        pytest.skip(missing)
+    from unisono.catalog.spark_store import spark_session
+
+    # small data: interpreted expressions start sooner than compiled ones (test-only settings)
+    return spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false",
+                                      "spark.sql.codegen.factoryMode": "NO_CODEGEN"})
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = _spark_or_skip()
+    yield session
+    session.stop()
+
+
+def _url(path: Path) -> str:
+    return f"spark:///{path}"
+
+
+def _dump(findings) -> list[dict]:
+    return [f.model_dump(mode="json") for f in findings]
+
+
+def _same_results(a, b) -> None:
+    for name in ("findings", "waived", "undecided"):
+        assert _dump(getattr(a, name)) == _dump(getattr(b, name)), name
+    assert a.live_offers == b.live_offers
+    assert a.rejected_rows == b.rejected_rows
+
+
+# -- the demo: publish, check, waive, reconcile ---------------------------------------------------
+
+DEMO_FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]
+
+
+@pytest.fixture(scope="module")
+def demo_pair(spark, tmp_path_factory):
+    """The demo published into a SQLite catalog and into a Spark one (one project folder)."""
+    import json
+    from datetime import datetime
+
+    data = Path(str(files("unisono.demo") / "data"))
+    key = json.loads((data / "answer_key.json").read_text(encoding="utf-8"))
+    folder = tmp_path_factory.mktemp("spark-demo")
+    Project.init(folder / "p")
+    projects = [Project.open(folder / "p"), Project.open(folder / "p", _url(folder / "lake"))]
+    for channel, name in DEMO_FILES:
+        for project in projects:
+            project.publish(channel, data / name, published_at=datetime.fromisoformat(key["published_at"]))
+    return (*projects, datetime.fromisoformat(key["check_at"]), key)
+
+
+def test_the_demo_gives_the_same_findings_on_spark_as_on_sqlite(demo_pair):
+    sqlite, lake, at, key = demo_pair
+    on_sqlite, on_spark = sqlite.check(at, record=False), lake.check(at, record=False)
+    _same_results(on_sqlite, on_spark)
+    assert len(on_spark.findings) == len(key["expected_findings"])
+    assert list((Path(lake.db_url.removeprefix("spark:///")) / "offer").rglob("*.parquet"))  # the offers, as Parquet
+
+
+def test_a_waiver_and_reconcile_runs_behave_on_spark_as_on_sqlite(demo_pair):
+    sqlite, lake, at, _ = demo_pair
+    first = sqlite.check(at, record=False).findings[0]
+    for project in (sqlite, lake):
+        project.waive(first.rule, first.sku, reason="agreed with the store's manager")
+    runs = [(project.reconcile(at), project.reconcile(at)) for project in (sqlite, lake)]
+    (s1, s2), (k1, k2) = runs
+    _same_results(s1, k1)
+    _same_results(s2, k2)
+    assert {f.status for f in k1.findings} == {"new"} and {f.status for f in k2.findings} == {"open"}
+    assert [f.sku for f in k2.waived] == [first.sku]
+    assert k2.run_id == k1.run_id + 1
+
+
+def test_a_failed_publish_leaves_the_spark_catalog_as_it_was(demo_pair, tmp_path):
+    from unisono.domain.models import InputError
+
+    _, lake, at, _ = demo_pair
+    before = lake.check(at, record=False)
+    broken = tmp_path / "shop_feed.xml"
+    broken.write_text((Path(str(files("unisono.demo") / "data")) / "shop_feed.xml").read_text(encoding="utf-8")[:5000],
+                      encoding="utf-8")
+    with pytest.raises(InputError):
+        lake.publish("shop", broken)
+    _same_results(before, lake.check(at, record=False))
+
+
+# -- generated retailers, with a price history for the reference-price rule -----------------------
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_generated_retailers_with_history_give_the_same_findings(spark, tmp_path, seed):
+    from unisono.demo.generator import generate
+
+    earlier = generate(tmp_path / "earlier", skus=40, stores=2, seed=seed, today=date(2026, 11, 6))
+    key = generate(tmp_path / "now", skus=40, stores=2, seed=seed)
+    Project.init(tmp_path / "p")
+    projects = [Project.open(tmp_path / "p"), Project.open(tmp_path / "p", _url(tmp_path / "lake"))]
+    for project in projects:  # two weeks of history: the shop and the stores as of two weeks earlier
+        for channel, name in DEMO_FILES[:2]:
+            project.publish(channel, tmp_path / "earlier" / name, published_at=earlier.published_at)
+        for channel, name in DEMO_FILES:
+            project.publish(channel, tmp_path / "now" / name, published_at=key.published_at)
+    on_sqlite, on_spark = (project.check(key.check_at, record=False) for project in projects)
+    _same_results(on_sqlite, on_spark)
+    assert on_spark.findings and {f.kind for f in on_spark.findings + on_spark.undecided} >= {"parity", "presence"}
+
+
+# -- the per-kind scenarios of the rule tests, on a Spark connection ------------------------------
+
+LIVE_SCENARIOS = [
+    ("test_rules_parity", "test_a_store_not_granting_the_shop_sale_is_flagged_with_a_readable_message"),
+    ("test_rules_parity", "test_the_newsletter_price_is_compared_with_the_shop_and_each_store"),
+    ("test_rules_presence", "test_an_advertised_product_missing_from_the_shop_is_flagged"),
+    ("test_rules_expression", "test_a_string_literal_containing_sql_is_just_a_literal"),
+    ("test_rules_window", "test_a_store_promotion_starting_a_day_later_is_flagged_with_a_readable_message"),
+    ("test_rules_promotion", "test_a_store_charging_the_regular_price_is_flagged_with_a_readable_message"),
+    ("test_rules_promotion", "test_exclusive_to_flags_a_store_granting_an_online_only_price"),
+    ("test_rules_claim", "test_in_all_stores_counts_every_store_of_the_catalog_and_the_whole_window"),
+    ("test_rules_claim_exclusive", "test_without_the_claim_or_outside_its_window_parity_compares_the_sale_as_usual"),
+    ("test_rules_content", "test_titles_are_compared_by_similarity_not_by_spelling"),
+    ("test_rules_default", "test_the_default_rules_flag_what_a_merchandiser_would_fix"),
+]
+
+CATALOG_SCENARIOS = [
+    ("test_rules_reference_price", "test_a_was_price_above_the_30_day_low_is_flagged_with_the_right_numbers"),
+    ("test_rules_reference_price", "test_a_price_raised_shortly_before_the_sale_to_inflate_the_was_price_is_flagged"),
+]
+
+
+def _scenario(module: str, name: str):
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize("module,name", LIVE_SCENARIOS, ids=[n for _, n in LIVE_SCENARIOS])
+def test_rule_scenario_holds_on_spark(spark, tmp_path, module, name):
+    """The scenario's own assertions (the findings SQLite gives) hold on a Spark connection."""
+    from unisono.rules.testing import live_connection
+
+    with live_connection(_url(tmp_path / "lake")) as conn:
+        _scenario(module, name)(conn)
+
+
+@pytest.mark.parametrize("module,name", CATALOG_SCENARIOS, ids=[n for _, n in CATALOG_SCENARIOS])
+def test_history_scenario_holds_on_spark(spark, tmp_path, module, name):
+    from unisono.catalog.db import open_catalog
+
+    _scenario(module, name)(open_catalog(_url(tmp_path / "lake")))
+
+
+def test_a_rule_value_with_quotes_and_backslashes_is_a_value_not_sql(spark, tmp_path):
+    from unisono.rules import run_rules
+    from unisono.rules.expression import ExpressionRule
+    from unisono.rules.testing import add_offers, context, live_connection, offer
+
+    title = "O'Neill \\' Jacke \\\\ 'x' \\"
+    rule = ExpressionRule.model_validate({"id": "odd-title", "kind": "expression", "severity": "warning",
+                                          "when": "shop.title = '" + title.replace("'", "''") + "'"})
+    found = {}
+    for url in ("sqlite://", _url(tmp_path / "lake")):
+        with live_connection(url) as conn:
+            add_offers(conn, offer("shop", "online", "odd", "1.00", title=title),
+                       offer("shop", "online", "plain", "1.00", title="O'Neill"))
+            found[url] = [f.sku for f in run_rules(conn, [rule], context())]
+    assert list(found.values()) == [["odd"], ["odd"]]
+
