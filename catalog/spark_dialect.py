@@ -229,7 +229,7 @@ class _Cursor:
         scope = []  # only this transaction's rows when no committed row matches (see ParquetStore.replace)
         touches = True
         if table.name not in self.store.temporary and table.name in self.store.appended and _numbered(table):
-            first = self.store.next_ids.get(table.name)
+            first = self.store.first_ids.get(table.name)
             if first is not None:
                 probe = select(table.c.id).where(table.c.id < first)
                 if where is not None:

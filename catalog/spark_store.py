@@ -89,6 +89,7 @@ class ParquetStore:
         self.temporary: dict[str, Table] = {}  # the session's temporary tables (the live offers, ...)
         self.empty: set[str] = set()  # temporary tables created and not yet written (nothing to union with)
         self.next_ids: dict[str, int] = {}
+        self.first_ids: dict[str, int] = {}  # the first id this transaction numbered, per table
 
     def _read_manifest(self) -> dict[str, list[str]]:
         file = self.path / MANIFEST
@@ -141,7 +142,7 @@ class ParquetStore:
             from pyspark.sql import functions as F
 
             top = self.frame(table).agg(F.max("id")).first()[0]
-            self.next_ids[table.name] = (top or 0) + 1
+            self.next_ids[table.name] = self.first_ids[table.name] = (top or 0) + 1
         first = self.next_ids[table.name]
         self.next_ids[table.name] += n
         return first
@@ -202,7 +203,7 @@ class ParquetStore:
 
     def _forget(self) -> None:
         changed = set(self.appended) | set(self.replaced)
-        self.appended, self.replaced, self.next_ids = {}, {}, {}
+        self.appended, self.replaced, self.next_ids, self.first_ids = {}, {}, {}, {}
         for name in changed:
             if name in self.tables:
                 self.publish_view(self.tables[name])
