@@ -33,7 +33,7 @@ def _spark_or_skip():
     from unisono.catalog.spark_store import spark_session
 
     # small data: interpreted expressions start sooner than compiled ones (test-only settings)
-    return spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false",
+    return spark_session("local[2]", {"spark.driver.memory": "3g", "spark.sql.shuffle.partitions": "2", "spark.sql.codegen.wholeStage": "false",
                                       "spark.sql.codegen.factoryMode": "NO_CODEGEN"})
 
 
