@@ -18,7 +18,8 @@ READS = {
 def _text(file: Path) -> str:
     with file.open("rb") as f:
         head = f.read(8192)
-    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                          (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if head.startswith(bom):
             return head.decode(encoding, errors="replace").lstrip("\ufeff \t\r\n")
     return head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
@@ -40,6 +41,8 @@ def looks_like(file: Path) -> tuple[str, str | None]:
         root = _root(text)
         if root and root.split(":")[-1].lower() in ("rss", "feed"):
             return "a product feed (XML)", "shop"
+        if root and root.split(":")[-1].lower() == "promotions":
+            return "the shop's promotions feed (XML)", "shop"
         return f"an XML document <{root or '?'}>, not a product feed (<rss> or <feed>) nor a CSV price list", None
     header = {h.strip().strip('"').lower() for h in re.split(r"[,;\t|]", text.split("\n", 1)[0])}
     if "handle" in header and any(h.startswith("variant ") for h in header):

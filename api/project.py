@@ -25,7 +25,6 @@ from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import list_waivers, waiver_for
 from unisono.api.results import CheckResult, merge_pieces, sort_findings
 from unisono.catalog.state import build_live
-from unisono.channels import ahead, stream
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
 from unisono.domain.findings import Finding, RuleInfo
 from unisono.domain.models import InputError
@@ -34,7 +33,7 @@ timing = logging.getLogger("unisono.timing")  # what each step took, shown by `u
 SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Iterator
 
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
@@ -143,6 +142,7 @@ class Project:
         store of a single-store file, the shop's country. `progress(result)`: the counts so far,
         after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
+        from unisono.channels import ahead, shop_promotions, stream  # (not at the top: a check reads no channel file)
 
         if not file.is_file():
             raise InputError(f"{file}: no such file")
@@ -157,11 +157,14 @@ class Project:
         try:
             published_at = published_at or datetime.now(timezone.utc)
             started = time.perf_counter()
-            if channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
+            identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
+            if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed
+                entries = shop_promotions.stream(file, config, notes)
+            elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
                 entries = ahead.stream(channel, file, config, notes)
             else:
                 entries = stream(channel, file, config, notes, published_at)
-            result = publish_stream(self.engine, channel, entries,
+            result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
                                     notes=notes, source=str(file), sha256=file_sha256(file),
                                     published_at=published_at, effective_from=effective_from, progress=progress,
                                     after=after)
@@ -173,6 +176,15 @@ class Project:
 
             hint = wrong_channel_hint(channel, file)
             raise InputError(f"{e}; {hint}" if hint else str(e)) from None
+
+    def withdraw(self, publication_id: int):
+        """Remove a publication made by mistake with all it brought (catalog/publications.py)."""
+        from unisono.catalog.publications import withdraw_publication
+
+        withdrawn = withdraw_publication(self.engine, publication_id)
+        if withdrawn is None:
+            raise InputError(f"no publication #{publication_id} (`unisono publications` lists them)")
+        return withdrawn
 
     def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
@@ -196,7 +208,8 @@ class Project:
             rejected = conn.execute(select(func.count()).select_from(RejectionRow.__table__).where(
                 RejectionRow.__table__.c.publication_id.in_(select(live.c.publication_id).distinct()))).scalar_one()
         if not live_offers:  # a gate that passes because nothing was checked would lie
-            when = f"between {cuts[0].isoformat()} and {cuts[-1].isoformat()}" if window else f"at {at.isoformat()}"
+            local = lambda t: f"{t.astimezone(self.config.tz):%d.%m.%Y %H:%M %Z}"  # noqa: E731
+            when = f"between {local(cuts[0])} and {local(cuts[-1])}" if window else f"at {local(at)}"
             raise InputError(f"nothing to check: no offers are live {when} "
                              "(publish channel files first, or check a later instant)")
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
@@ -318,3 +331,24 @@ def ruleset_digest(rules: list[Rule]) -> str:
     for r in rules:
         h.update(r.model_dump_json().encode())
     return h.hexdigest()[:16]
+
+
+def _identity(file: Path) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another: its inode (a new file renamed over it), size
+    and modification time (written in place)."""
+    st = file.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _unchanged(file: Path, identity: tuple, entries: Iterable) -> Iterator:
+    """`entries`, then a check that the file is still the version it was when publishing began:
+    the hash and every reading process (a large file is read by several, each opening it by name)
+    must have seen the same bytes. Raised before the commit, so the catalog stays as it was."""
+    yield from entries
+    try:
+        same = _identity(file) == identity
+    except OSError:
+        same = False
+    if not same:
+        raise InputError(f"{file} changed while it was published (replaced or written to): nothing was "
+                         "stored; publish it again once the file is complete")

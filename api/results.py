@@ -13,12 +13,18 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
     """Whether a finding is of these rules, products and locations (a location "store:1002" or just
     "1002"), at or above a severity; an empty set selects all."""
     def keep(f: Finding) -> bool:
-        return ((not rules or f.rule in rules) and (not skus or f.sku in skus)
+        return ((not rules or f.rule in rules) and (not skus or not skus.isdisjoint(products_named(f)))
                 and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
                                           for loc in f.locations))
                 and (min_severity is None or f.severity.rank >= min_severity.rank))
 
     return keep
+
+
+def products_named(f: Finding) -> list[str]:
+    """The products a finding is about: its key, and for a finding about many (a claim: "2 of 4 Jacken
+    are not reduced … (J2, J4)") each product it names as an example."""
+    return [f.sku, *filter(None, f.extra.get("examples", "").split(", "))]
 
 
 @dataclass

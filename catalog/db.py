@@ -74,6 +74,13 @@ _DUCKDB_UNQUOTABLE = {"at", "by", "anti", "asof", "semi", "glob", "map", "struct
                       "collation", "concurrently", "generated", "positional", "tablesample", "try_cast", "unpack"}
 
 
+def shown_url(url: str) -> str:
+    """A database URL fit for a message: never the password, neither in user:password@ (up to the
+    last @: a password may hold @ and :) nor as ?password= (libpq also takes it there)."""
+    url = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", url)
+    return re.sub(r"(?i)([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url)
+
+
 def create_catalog_engine(url: str) -> Engine:
     """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made)."""
     try:
@@ -93,8 +100,12 @@ def create_catalog_engine(url: str) -> Engine:
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
         hint = " (pip install 'unisono[duckdb]')" if url.startswith("duckdb") and isinstance(
             e, (ImportError, NoSuchModuleError)) else ""
-        shown = re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)  # never the password
-        raise CatalogError(f"cannot use database {shown!r}: {str(e).replace(url, shown)}{hint}") from None
+        shown = shown_url(url)
+        if isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
+            detail = str(e).replace(url, shown)
+        else:  # "invalid literal for int(): 'et@localhost'" quotes what follows an @ of the password
+            detail = "not a URL it can read (in a password, write @ as %40, : as %3A and / as %2F)"
+        raise CatalogError(f"cannot use database {shown!r}: {detail}{hint}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -103,7 +114,31 @@ def create_catalog_engine(url: str) -> Engine:
         preparer = engine.dialect.identifier_preparer
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
         event.listen(engine, "handle_error", _duckdb_limits)
+        event.listen(engine, "do_connect", _duckdb_connect)
     return engine
+
+
+def _duckdb_connect(dialect, _record, cargs, cparams):
+    """DuckDB lets one process at a time open a catalog file: the next one waits for it, as SQLite's
+    writers wait for each other (the busy timeout, with a progress line), then gives up in one line."""
+    import time
+
+    deadline = None
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as e:  # duckdb.IOException; anything else is not ours to retry
+            if "Could not set lock on file" not in str(e):
+                raise
+            if deadline is None:
+                timeout = busy_timeout()
+                deadline = time.monotonic() + timeout
+                if timeout > 0:
+                    log.warning("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
+                                cparams.get("database") or (cargs[0] if cargs else ""), timeout)
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 WRITE = "unisono_write"  # execution option: this transaction writes the catalog (write_transaction)
@@ -196,10 +231,11 @@ def _duckdb_limits(context) -> None:
     where = context.engine.url.database if context.engine is not None else "the DuckDB catalog"
     if "Could not set lock on file" in text:
         pid = re.search(r"\(PID (\d+)\)", text)
-        raise CatalogError(f"the DuckDB catalog {where} is in use by another process"
-                           f"{f' (PID {pid.group(1)})' if pid else ''}: DuckDB lets one process at a time open a "
-                           "catalog file; run the commands one after the other, or use PostgreSQL for concurrent "
-                           "access") from None
+        waited = f" for {busy_timeout():g} s" if busy_timeout() else ""
+        raise CatalogError(f"the DuckDB catalog {where} was in use by another process"
+                           f"{f' (PID {pid.group(1)})' if pid else ''}{waited}: DuckDB lets one process at a time open a "
+                           "catalog file; run the commands one after the other, wait longer with "
+                           "UNISONO_BUSY_TIMEOUT=SECONDS, or use PostgreSQL for concurrent access") from None
     if type(error).__name__ == "OutOfMemoryException":
         raise CatalogError(f"the DuckDB catalog {where} ran out of memory ({text}); raise the limit in the URL, "
                            "e.g. duckdb:///catalog.duckdb?memory_limit=4GB") from None
@@ -208,7 +244,7 @@ def _duckdb_limits(context) -> None:
 def open_catalog(url: str) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
     engine = create_catalog_engine(url)
-    where = engine.url.render_as_string(hide_password=True)
+    where = shown_url(engine.url.render_as_string(hide_password=True))
     if engine.dialect.name in ("sqlite", "duckdb", "spark") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-from itertools import islice
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -10,17 +9,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
-from sqlalchemy.exc import SQLAlchemyError, StatementError
+from sqlalchemy.exc import SQLAlchemyError
 
 from unisono.catalog.db import WRITE, CatalogError, lock_writers
 from unisono.catalog.live import drop_temporary
+from unisono.catalog.offer_insert import CHUNK, insert_batch, insert_offers
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
-from unisono.domain.batch import OFFER_COLUMNS, OfferBatch
+from unisono.domain.batch import OfferBatch
 from unisono.domain.models import ChannelRead, Claim, Offer, Rejection
 
-CHUNK = 20_000  # rows per executemany: large enough to be fast, small enough to bound memory
 
 
 @dataclass
@@ -219,10 +218,11 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted."""
     per_location: Counter = Counter()
     offers, rejections, claims, withdrawn = [], [], [], []
+    claimed: set[str] = set()  # locations with claims
 
     def flush() -> None:
         if offers:
-            _insert_offers(conn, offers)
+            insert_offers(conn, offers)
             offers.clear()
         for table, rows in ((RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
             if rows:
@@ -232,7 +232,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     for entry in entries:
         if isinstance(entry, OfferBatch):
             flush()  # offers keep their file order
-            _insert_batch(conn, pub_id, entry)
+            insert_batch(conn, pub_id, entry)
             per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
             result.offers += len(entry)
             result.attributed += attributed(entry.table)
@@ -252,6 +252,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
             if entry.withdraws_offer:
                 withdrawn.append(str(entry.source))
         else:
+            claimed.add(entry.location)
             claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
                            "kind": entry.kind, "text": entry.text, "source": str(entry.source),
                            "terms": entry.terms.model_dump_json(exclude_defaults=True) if entry.terms else None,
@@ -266,7 +267,10 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
         for location, n in _withdraw(conn, pub_id, withdrawn):
             per_location[location] -= n
             result.offers -= n
-    return +per_location  # locations left without offers are not covered
+    covered = +per_location  # locations left without offers are not covered
+    if not result.offers:  # a file of statements only (a promotions feed): its claims' locations are covered
+        covered.update({loc: 0 for loc in claimed if loc not in covered})
+    return covered
 
 
 def attributed(table) -> int:
@@ -299,158 +303,3 @@ def _withdraw(conn, pub_id: int, sources: list[str]) -> list[tuple[str, int]]:
     conn.execute(delete(o).where(mine))
     _withdrawn.drop(conn)
     return [(location, n) for location, n in counts]
-
-
-# The DBAPI's placeholder, for the paramstyles of the drivers the catalog runs on (sqlite3, psycopg).
-_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
-_MAX_PARAMETERS = 999  # per statement: the lowest limit of the databases (SQLite before 3.32)
-
-
-def _insert_offers(conn, rows: list[dict]) -> None:
-    """Insert offer rows (offer_to_row's dicts) with the DBAPI: many rows per INSERT, as tuples.
-
-    Offers are nearly all a publication writes, and a Core insert of dicts spent as long on each
-    row's parameters (compiled-parameter dicts, type processing) as SQLite spent storing it
-    (measured: a third of publishing 500,000 store rows); SQLite also stores a VALUES list of 47
-    rows about 30 % faster than 47 single-row statements. exec_driver_sql keeps the connection,
-    the transaction and SQLAlchemy's error wrapping. Values go through the bind processors Core
-    would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
-    stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
-    """
-    duckdb = conn.dialect.name == "duckdb"  # DuckDB: by the column, as Arrow (_insert_arrow)
-    if not duckdb and _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
-        conn.execute(insert(OfferRow.__table__), rows)
-        return
-    table, dialect = OfferRow.__table__, conn.dialect
-    names = list(rows[0])  # offer_to_row's keys, in its order: every row's values line up
-    processors = [(i, process) for i, name in enumerate(names)
-                  if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
-    # Sale windows repeat as the very same datetime objects (the adapters parse each text once):
-    # processed once per object. Keyed by identity, not equality: equal instants may differ in fold.
-    processed: dict[tuple[int, int], tuple] = {}  # (column, id(value)) -> (value, processed value)
-    flat: list = []  # all rows' values, one row after the other
-    try:
-        for row in rows:
-            start = len(flat)
-            flat.extend(row.values())
-            for i, process in processors:
-                value = flat[start + i]
-                if value is not None:
-                    key = (i, id(value))
-                    if key not in processed:  # the value is kept in the dict, so its id stays its own
-                        processed[key] = (value, process(value))
-                    flat[start + i] = processed[key][1]
-    except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC): as Core reports it
-        statement = _arrow_statement(conn, names) if duckdb else _values_statement(conn, names, 1)
-        raise StatementError(str(e), statement, None, e) from e
-    if duckdb:  # the processed values by the column, as one Arrow table
-        import pyarrow as pa
-
-        width = len(names)
-        _insert_arrow(conn, pa.table({name: pa.array(flat[i::width], type=_arrow_type(name))
-                                      for i, name in enumerate(names)}))
-        return
-    _insert_values(conn, names, flat, len(rows))
-
-
-def _arrow_type(name: str):
-    import pyarrow as pa
-
-    return {"publication_id": pa.int64(), "channel": pa.string(), "source": pa.string()}.get(name) \
-        or OFFER_COLUMNS[name]
-
-
-def _insert_arrow(conn, table) -> None:
-    """DuckDB: insert an Arrow table of offer columns as one INSERT ... SELECT that scans it in place
-    (registered on the connection's DuckDB handle, in the publication's transaction); ids from the
-    offer sequence, in the table's row order. Executed through SQLAlchemy, so errors are wrapped and
-    mapped as every other statement's."""
-    raw = conn.connection.dbapi_connection  # duckdb-engine's wrapper of the DuckDB connection
-    raw.register(_ARROW_VIEW, table)  # replaces a view a failed insert left behind
-    conn.exec_driver_sql(_arrow_statement(conn, table.column_names))
-    raw.unregister(_ARROW_VIEW)  # (after a failure the transaction is aborted: the error is the news)
-
-
-_ARROW_VIEW = "unisono_offer_batch"
-
-
-def _arrow_statement(conn, names: list[str]) -> str:
-    quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
-    return f"INSERT INTO offer ({columns}) SELECT {columns} FROM {_ARROW_VIEW}"
-
-
-def _insert_batch(conn, pub_id: int, batch: OfferBatch) -> None:
-    """Insert an OfferBatch's rows, CHUNK at a time, as the same values _insert_offers stores for
-    the same offers: on SQLite instants as the dialect's text (formatted by the column, once),
-    elsewhere datetimes; the source "file:line" built by the column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table, names = batch.table, ["publication_id", "channel", *OFFER_COLUMNS, "source"]
-    text_instants = conn.dialect.name == "sqlite"
-    if conn.dialect.name == "duckdb":  # the whole batch at once, by the column: DuckDB reads Arrow
-        source = _sources(batch, table)
-        n = table.num_rows
-        columns = {"publication_id": pa.array([pub_id] * n, pa.int64()), "channel": pa.array([batch.channel] * n),
-                   **{name: table[name] for name in OFFER_COLUMNS}, "source": source}
-        _insert_arrow(conn, pa.table(columns))
-        return
-    if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # the general path, as for offer objects
-        offers = batch.offers()
-        while chunk := [offer_to_row(o, pub_id) for o in islice(offers, CHUNK)]:
-            conn.execute(insert(OfferRow.__table__), chunk)
-        return
-    for start in range(0, table.num_rows, CHUNK):
-        part = table.slice(start, CHUNK)
-        source = _sources(batch, part)
-        # columns the batch leaves empty are left to their default (NULL): fewer values per row
-        present = [name for name in names if name in ("publication_id", "channel", "source")
-                   or part[name].null_count < part.num_rows]
-        columns = []
-        for name in present:
-            if name == "publication_id":
-                columns.append([pub_id] * part.num_rows)
-            elif name == "channel":
-                columns.append([batch.channel] * part.num_rows)
-            elif name == "source":
-                columns.append(source.to_pylist())
-            elif text_instants and pa.types.is_timestamp(part[name].type):
-                columns.append(pc.strftime(part[name], format="%Y-%m-%d %H:%M:%S").to_pylist())
-            else:
-                columns.append(part[name].to_pylist())
-        flat = [value for row in zip(*columns) for value in row]
-        _insert_values(conn, present, flat, part.num_rows)
-
-
-def _sources(batch: OfferBatch, part):
-    """The offers' source column, "file:line" or "file (element path)", built by the column."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    source = pc.binary_join_element_wise(
-        pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":", null_handling="replace",
-        null_replacement="")
-    source = pc.if_else(pc.is_null(part["line"]), pa.scalar(batch.file), source)
-    with_path = pc.binary_join_element_wise(source, part["path"], " (", null_handling="skip")
-    return pc.if_else(pc.is_null(part["path"]), source, pc.binary_join_element_wise(with_path, ")", ""))
-
-
-def _values_statement(conn, names: list[str], n_rows: int) -> str:
-    dialect = conn.dialect
-    mark, quote = _PLACEHOLDER[dialect.paramstyle], dialect.identifier_preparer.quote
-    head = (f"INSERT INTO {dialect.identifier_preparer.format_table(OfferRow.__table__)} "
-            f"({', '.join(map(quote, names))}) VALUES ")
-    return head + ", ".join([f"({', '.join([mark] * len(names))})"] * n_rows)
-
-
-def _insert_values(conn, names: list[str], flat: list, n_rows: int) -> None:
-    """Rows given as one flat list of processed values, many rows per INSERT."""
-    width = len(names)
-    per = max(1, _MAX_PARAMETERS // width)  # rows per statement
-    whole = n_rows // per * per  # rows that fill whole statements; the rest go in one more
-    if whole:
-        conn.exec_driver_sql(_values_statement(conn, names, per),
-                             [tuple(flat[i * width:(i + per) * width]) for i in range(0, whole, per)])
-    if whole < n_rows:
-        conn.exec_driver_sql(_values_statement(conn, names, n_rows - whole), tuple(flat[whole * width:]))

@@ -33,7 +33,7 @@ from unisono.channels.newsletter_schema import _schema_items, _schema_offer
 from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
 from unisono.channels.newsletter_validity import ValidityProblem, read_validity
 from unisono.channels.parsing import (
-    normalize_gtin, parse_instant, parse_percent, parse_text_price,
+    bounded_amount, normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
 from unisono.domain.config import NewsletterTemplate, ProjectConfig
 from unisono.domain.models import TITLE_KEY, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
@@ -55,6 +55,7 @@ class _Context:
     sent: date  # when the newsletter went out: dates without a year are read near it
     title_keys: dict = field(default_factory=dict)  # slug -> how many blocks were keyed by it
     problems: list = field(default_factory=list)  # validity statements that make no window, for the notes
+    time_notes: list = field(default_factory=list)  # schema.org times in a daylight-saving change
 
     def source(self, el: HtmlElement, path: str | None = None) -> SourceRef:
         return SourceRef(file=self.name, line=el.sourceline, path=path or self.doc.path(el) or el.tag)
@@ -147,7 +148,7 @@ def _read(path: Path, root: HtmlElement, style_text: str, config: ProjectConfig,
                              f"(block {opts.template.block!r}){detail}")
         raise InputError(f"{path.name}: {_NO_OFFERS}{detail}")
     result.notes.append(f"{path.name}: {len(result.offers)} offers read from {source_of_offers}")
-    result.notes.extend(ctx.problems)
+    result.notes.extend(ctx.problems + ctx.time_notes)
     if not any(o.valid_to for o in result.offers) and not ctx.problems:
         result.notes.append(f"{path.name}: no validity statement found (\"gültig bis …\", \"valid until …\"): {_OPEN_NOTE}")
     return result
@@ -195,6 +196,8 @@ def _load(path: Path) -> tuple[HtmlElement, str]:
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):  # before UTF-16, whose mark begins it
+        return data.decode("utf-32", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
     try:
@@ -284,10 +287,14 @@ _SENTENCE = re.compile(r"(?<=[^\W\d_][.!?])\s+(?=[A-ZÄÖÜ„\"*])")
 _ABBREVIATION = re.compile(r"\b(?:inkl|zzgl|ggf|bzw|evtl|ca|nr|str|usw|etc|vgl|max|min|mind|incl|approx|no)\.$", re.I)
 
 
+# what banners put between promises on one line: "Versandkostenfrei ab 50 € · Kauf auf Rechnung"
+_SEPARATOR = re.compile(r"(?:^|\s+)(?:[·•|✓✔★◆▪]|\+{2,})(?:\s+|$)")
+
+
 def _sentences(line: str) -> list[str]:
-    """A line's sentences ("zzgl. Versandkosten" is not two)."""
+    """A line's sentences ("zzgl. Versandkosten" is not two), and the promises a banner separates."""
     out: list[str] = []
-    for piece in _SENTENCE.split(line):
+    for piece in (p for part in _SEPARATOR.split(line) if part for p in _SENTENCE.split(part)):
         if out and _ABBREVIATION.search(out[-1]):
             out[-1] += " " + piece
         else:
@@ -374,6 +381,12 @@ def _block_offer(ctx: _Context, block: nb.Block, wide: _Window, claims: list[Cla
     raw = " | ".join(line for _, line in doc.lines(*doc.span(block.element)))
     if block.problem:
         return Rejection(channel=CHANNEL, source=source, reason=block.problem, raw=raw)
+    try:  # a price the catalog cannot hold ("100000000000000000,00 €") is that block's rejection
+        for price, what in ((block.price, "price"), (block.reference, "reference price"), (block.lowest, "lowest price")):
+            if price is not None:
+                bounded_amount(price.amount, price.text.strip(), what)
+    except ValueError as e:
+        return Rejection(channel=CHANNEL, source=source, reason=str(e), raw=raw)
     parts = block.parts
     if parts.get("sku"):  # a template's sku element: "Art.-Nr. 100203" or just "100203"
         sku = nb.find_sku(parts["sku"]) or parts["sku"].split()[-1]

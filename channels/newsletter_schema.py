@@ -15,7 +15,7 @@ from lxml.html import HtmlElement
 
 from unisono.channels import newsletter_blocks as nb
 from unisono.channels.parsing import (
-    bounded_amount, normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_text_price,
+    bounded_amount, local_time_note, normalize_gtin, normalize_url, parse_decimal, parse_instant, parse_text_price,
 )
 from unisono.domain.models import Offer, Rejection, SourceRef
 
@@ -129,11 +129,16 @@ def _schema_offer(ctx: Any, item: _SchemaItem, wide: tuple) -> Offer | Rejection
             raise ValueError(f"schema.org product {name!r} has no offers.price" if name
                              else "schema.org product has no offers.price")
         valid_from, valid_to = wide
-        if _str(o.get("validFrom")):
-            valid_from = parse_instant(_str(o["validFrom"]), ctx.config.tz, what="validFrom")
+        since = _str(o.get("validFrom"))
+        if since:
+            valid_from = _instant(ctx, since, "validFrom")
         until = _str(o.get("priceValidUntil")) or _str(o.get("validThrough"))
         if until:
-            valid_to = parse_instant(until, ctx.config.tz, end_of_day=True, what="priceValidUntil")
+            valid_to = _instant(ctx, until, "priceValidUntil", end_of_day=True)
+        if valid_from and valid_to and valid_to <= valid_from:  # stored reversed, it would never hold
+            raise ValueError(f"schema.org offer ends ({until}) before it starts ({since})" if since and until else
+                             f"schema.org priceValidUntil {until!r} is before the newsletter's validity starts"
+                             if until else f"schema.org validFrom {since!r} is after the newsletter's validity ends")
         gtin = next((normalize_gtin(_str(x.get(k))) for x in (p, o)
                      for k in ("gtin13", "gtin", "gtin14", "gtin12", "gtin8") if _str(x.get(k))), None)
         brand = p.get("brand")
@@ -145,6 +150,16 @@ def _schema_offer(ctx: Any, item: _SchemaItem, wide: tuple) -> Offer | Rejection
             list_price=list_price[0] if list_price else None, valid_from=valid_from, valid_to=valid_to, source=source)
     except ValueError as e:
         return Rejection(channel=CHANNEL, source=source, reason=str(e), raw=json.dumps(p, default=str)[:500])
+
+
+def _instant(ctx: Any, text: str, what: str, *, end_of_day: bool = False):
+    """A validity instant of the offer; a local time in a daylight-saving change is read by the
+    stated rule (parse_instant) and said in a note, as the store file's promo times are."""
+    when = parse_instant(text, ctx.config.tz, end_of_day=end_of_day, what=what)
+    note = local_time_note(text, when, f"{ctx.name}: schema.org {what}")
+    if note and note not in ctx.time_notes:
+        ctx.time_notes.append(note)
+    return when
 
 
 def _url(s: str | None) -> str | None:

@@ -30,6 +30,7 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
@@ -62,14 +63,18 @@ class _Tally:
     no_currency: int = 0
     unknown_availability: Counter = field(default_factory=Counter)
     shipping: ShippingTally = field(default_factory=ShippingTally)
+    promotions: PromotionLinks = field(default_factory=PromotionLinks)
     bad_gtins: int = 0
+    sale_above_price: int = 0
 
     def add_later(self, later: _Tally) -> None:
         """What a later part of the feed counted (a split read's second half); rows are the reader's."""
         self.no_currency += later.no_currency
         self.bad_gtins += later.bad_gtins
+        self.sale_above_price += later.sale_above_price
         self.unknown_availability.update(later.unknown_availability)
         self.shipping.add_later(later.shipping)
+        self.promotions.add_later(later.promotions)
 
 
 
@@ -151,6 +156,7 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
     else:
         yield from reader.spans(xml_items(_utf8_copy(path, encoding) if encoding == "utf-32" else path))
     yield from reader.tally.shipping.claims(config.shop.location, path.name)  # after every item: a feed-wide summary
+    yield from reader.tally.promotions.claims(config.shop.location, path.name)
     if notes is not None:
         notes.extend(_notes(path.name, reader.currency, why, reader.tally))
 
@@ -276,6 +282,9 @@ def _notes(name: str, currency: str, why: str, tally: _Tally) -> list[str]:
         notes.append(f"{name}: the feed has no items")
     if tally.no_currency:
         notes.append(f"{name}: {tally.no_currency} prices carry no currency and were read as {currency}{why}")
+    if tally.sale_above_price:
+        notes.append(f"{name}: {tally.sale_above_price} items have a sale price above their price: kept at their "
+                     "price, the sale price ignored (as Merchant Center does)")
     if tally.bad_gtins:
         notes.append(f"{name}: {tally.bad_gtins} items have a gtin that is not a GTIN (its length or check digit): "
                      "kept without it, keyed by id")
@@ -340,6 +349,9 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
                     return f"sale price is in {sale[1]} but the price is in {cur}"
                 text = get("sale_price_effective_date")  # no window: the sale is always on
                 window = _sale_window(text, tz) if text else _NO_WINDOW
+                if sale[0] > price[0]:  # Merchant Center ignores such a sale price: the item sells at its price
+                    tally.sale_above_price += 1
+                    sale, window = _NO_SALE, _NO_WINDOW
             else:
                 sale, window = _NO_SALE, _NO_WINDOW
         except ValueError as e:
@@ -355,6 +367,8 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
         if "shipping" in f or "free_shipping_threshold" in f:
             order = price[0] if sale[0] is None else min(price[0], sale[0])  # the least it can be ordered at
             tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
+        if text := get("promotion_id"):
+            tally.promotions.add(text, sku, line)
         gtin = normalize_gtin(text := get("gtin"))
         if text and gtin is None:  # a wrong length or check digit: dropped, the id still keys the offer
             tally.bad_gtins += 1

@@ -29,7 +29,7 @@ _ALIASES = {
 # The GMC attributes an offer is made of; everything else in a feed is ignored.
 _FIELDS = frozenset({"id", "title", "link", "price", "sale_price", "sale_price_effective_date", "availability",
                      "brand", "gtin", "product_type", "google_product_category", "image_link",
-                     "shipping", "free_shipping_threshold"})
+                     "shipping", "free_shipping_threshold", "promotion_id"})
 
 # One item as read: its fields by GMC name (or the reason it cannot have any), its first line,
 # and where its raw text comes from (only asked for rejections): the XML element, or a function.
@@ -163,7 +163,9 @@ def _xml_fields(item: etree._Element, keys: dict) -> dict[str, str]:
         value = text.strip() if text else ""
         if not value and key == "link":
             value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
-        if value and (key not in fields or r < rank[key]):
+        if value and key == "promotion_id" and key in fields:  # up to 10 promotions: repeated elements
+            fields[key] += "," + value
+        elif value and (key not in fields or r < rank[key]):
             fields[key], rank[key] = value, r
     return fields
 
@@ -195,6 +197,33 @@ def tabular_items(path: Path, encoding: str = "utf-8-sig") -> Iterator[_Item]:
                          "decode); export the feed as UTF-8") from None
 
 
+class _QuotedLines:
+    """The feed's lines for csv.reader, with the quotes of the record being read counted: a quoted
+    value too long to keep is skipped to its closing quote (csv.reader would resume inside it)."""
+
+    def __init__(self, fh: IO[str]):
+        self.fh, self.quotes, self.skipped = fh, 0, 0
+
+    def __iter__(self) -> _QuotedLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.fh)
+        self.quotes += line.count('"')
+        return line
+
+    def skip_quoted(self) -> int:
+        """After an oversized value: when a quote is open, the lines up to the one closing it (not
+        kept); the count of lines skipped so far, which csv.reader's line_num does not hold."""
+        if self.quotes % 2:
+            for line in self.fh:
+                self.skipped += 1
+                if line.count('"') % 2:
+                    break
+        self.quotes = 0
+        return self.skipped
+
+
 def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     header_line = fh.readline()
     # the delimiter is the one the header uses most: GMC attribute names contain none of them
@@ -207,6 +236,13 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     for i, name in enumerate(header):
         if _ALIASES.get(name) in _FIELDS:
             columns.setdefault(_ALIASES[name], i)
+    from unisono.channels.store import store_column
+
+    stores = store_column(next(csv.reader([header_line], delimiter=delimiter), []))
+    if stores is not None and _name(stores) not in ("shop", "shop_id", "location", "location_id"):  # (words a feed may use)
+        # a store price file's rows would become shop offers (its sku as id), replacing the shop's feed
+        raise InputError(f"{path.name} line 1: a column {stores.strip()!r} names stores, as a store price file's "
+                         "does; a shop feed has one row per product")
     missing = [c for c in ("id", "price") if c not in columns]
     if missing:
         have = ", ".join(h for h in header[:12] if h) or "nothing"
@@ -214,7 +250,8 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
                          f"(the header has: {have}); is this a product feed?")
     width = len(header)
     picks = list(columns.items())
-    reader = csv.reader(fh, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
+    lines = _QuotedLines(fh)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)  # strict: an unclosed quote is an error
     consumed = 0  # lines the reader has used up; a row starts on the next one (after the header)
     try:
         while True:
@@ -225,11 +262,13 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
             except csv.Error as e:
                 if "field limit" not in str(e):
                     raise
-                # one oversized cell: a rejection of its row; the reader starts afresh on the next line
-                line, consumed = consumed + 2, reader.line_num
+                # one oversized cell: a rejection of its row; the reader starts afresh on the next line,
+                # or, when the cell is quoted and goes on over lines, after the line that closes it
+                line, consumed = consumed + 2, reader.line_num + lines.skip_quoted()
                 yield f"a value is longer than {csv.field_size_limit():,} characters", line, lambda: ""
                 continue
-            line, consumed = consumed + 2, reader.line_num
+            lines.quotes = 0
+            line, consumed = consumed + 2, reader.line_num + lines.skipped
             if not any(cell.strip() for cell in row):
                 continue  # blank lines are no items
             raw = lambda r=row: delimiter.join(r)  # noqa: E731

@@ -97,6 +97,11 @@ def _known(header: str) -> tuple[str, int] | None:
     return _KNOWN.get(key) or _KNOWN.get(re.sub(r"(in)?(eur|euro|chf|usd|gbp)$", "", key))
 
 
+def store_column(header: list[str]) -> str | None:
+    """The header's column naming stores ("Filiale", "Store ID"), if it has one."""
+    return next((h for h in header if (_known(h) or ("",))[0] == "store"), None)
+
+
 def read(path: Path, config: ProjectConfig, *, columnar: bool = True) -> ChannelRead:
     """Read one store price file into offers and rejections (rows == offers + rejections)."""
     out = ChannelRead(channel=CHANNEL, source=path.name)
@@ -124,7 +129,7 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
     name = path.name
     encoding = encoding_of(path)
-    if encoding not in ("utf-8-sig", "utf-16"):
+    if encoding not in ("utf-8-sig", "utf-16", "utf-32"):
         notes.append(f"{name} is not UTF-8; read it as {encoding}")
     with path.open(encoding=encoding, newline="") as f:
         lines = Lines(f)
@@ -195,7 +200,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
     location = None
     if "store" not in columns:
         location = config.store.location or Path(name).stem
-        why = "store.location in unisono.yaml" if config.store.location else "the file name"
+        why = "--location or store.location in unisono.yaml" if config.store.location else "the file name"
         notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
@@ -213,7 +218,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
             return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
 
     rows = 0
-    if columnar and encoding != "utf-16" and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
+    if columnar and encoding not in ("utf-16", "utf-32") and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
         # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
         widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
         width = widths.most_common(1)[0][0] if widths else layout.width

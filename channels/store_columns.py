@@ -296,9 +296,9 @@ class ColumnReader:
 
 
 def _gtins(column: pa.Array, normalize: Callable[[str], str | None]) -> pa.Array:
-    """normalize_gtin() of a column: 8, 12, 13 or 14 ASCII digits are padded by the column (EANs are
+    """normalize_gtin() of a column: 8 to 14 ASCII digits are padded by the column (EANs are
     nearly as many as the rows); any other text goes through normalize_gtin() itself."""
-    plain = pc.fill_null(pc.match_substring_regex(column, r"^(?:[0-9]{8}|[0-9]{12,14})$"), False)
+    plain = pc.fill_null(pc.match_substring_regex(column, r"^[0-9]{8,14}$"), False)
     padded = pc.if_else(plain, pc.utf8_lpad(column, 14, "0"), pa.scalar(None, pa.string()))
     padded = pc.if_else(pc.fill_null(_check_digit_holds(padded), False), padded, pa.scalar(None, pa.string()))
     other = pc.and_(pc.invert(plain), pc.not_equal(column, ""))

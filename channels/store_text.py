@@ -28,6 +28,8 @@ def encoding_of(path: Path) -> str:
         head = f.read(1 << 20)
         if not head.strip():
             raise InputError(f"{name}: the file is empty")
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts like it
+            return "utf-32"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"  # Excel's "Unicode text"
         if head.startswith(b"PK\x03\x04"):
@@ -88,6 +90,15 @@ class Lines:
         self.taken.clear()
         return self.count - n + 1, raw
 
+    def skip_quoted(self) -> int:
+        """After a quoted cell too long to keep: the lines up to the one that closes its quote,
+        counted but not kept (the record's rest is rejected with it); the last line number skipped."""
+        for line in self._it:
+            self.count += 1
+            if line.count('"') % 2:
+                break
+        return self.count
+
 
 class Unreadable(list):
     """The fields of a record csv.reader refused (no fields), with the reason: a rejection of that
@@ -108,8 +119,10 @@ def records(lines: Lines, delimiter: str) -> Iterator[tuple[int, list[str], str]
         except csv.Error as e:
             line, raw = lines.take()
             if "field limit" in str(e):
-                fields = Unreadable(f"a cell is longer than {csv.field_size_limit():,} characters"
-                                     f" (the row has {len(raw):,})")
+                # a quoted cell may go on over many lines: the reader resumes after its closing quote,
+                # not inside it (each of its lines a rejection, the rows after it taken for its rest)
+                size = f"lines {line}-{lines.skip_quoted()}" if raw.count('"') % 2 else f"the row has {len(raw):,}"
+                fields = Unreadable(f"a cell is longer than {csv.field_size_limit():,} characters ({size})")
             else:
                 fields = Unreadable(f"the row is not readable as CSV ({e})")
             yield line, fields, raw

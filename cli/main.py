@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -168,7 +169,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
                 recheck: bool, fail_on: str, fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
-    CHANNEL is shop (Google Merchant Center feed: XML or TSV), store (POS price export: CSV) or
+    CHANNEL is shop (Google Merchant Center feed: XML or TSV; or its promotions feed), store (POS price export: CSV) or
     newsletter (the email's HTML). Every row becomes an offer or a rejection with file, line and
     reason. Publishing the same bytes again changes nothing.
     """
@@ -193,7 +194,7 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     if fmt == "json":
         doc = result.as_json()
         if findings is not None:
-            from unisono.cli.output import finding_json
+            from unisono.reports.jsonfile import finding_json
 
             doc["checked_at"] = checked_at.isoformat()
             doc["findings"] = [finding_json(f) for f in findings]
@@ -252,10 +253,9 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
             summary["narrowed"] = narrowed
         if limit is not None:
             summary["not_listed"] = len(result.findings) + len(result.waived) - len(listed.findings) - len(listed.waived)
-        click.echo(json_visible(output.to_json(listed, summary)))
+        output.write_json(listed, summary, sys.stdout)
     elif fmt == "csv":
-        # the csv module ends rows with \r\n; on stdout a line is a line (a lone \r in a cell stays visible)
-        echo(output.to_csv(listed.findings + listed.waived).replace("\r\n", "\n"), nl=False)
+        output.write_csv(chain(listed.findings, listed.waived), sys.stdout)
     elif fmt == "md":
         echo(output.to_markdown(listed, summary, tz), nl=False)
     else:
@@ -425,7 +425,7 @@ def demo(keep: Path | None) -> None:
 
 
 # Commands in modules of their own register themselves on `cli` (they import only click until run).
-from unisono.cli import runs as _runs, waivers as _waivers  # noqa: E402,F401
+from unisono.cli import publications as _publications, runs as _runs, waivers as _waivers  # noqa: E402,F401
 
 
 from unisono.cli import authoring, explain_cmd, report_cmd  # noqa: E402,F401  (they import this module)

@@ -5,7 +5,7 @@ ones only (`check --rule price-parity` gates price parity alone; a reconcile sti
 finding, so the next night compares with the whole run). --limit only shortens the listing:
 counts and the exit code still cover everything selected, and the report says how many it left
 out. A rule id or a location the project does not know is refused (a typo would pass a gate by
-selecting nothing); an unknown product is a warning.
+selecting nothing), and so is a product no channel published and no finding names.
 """
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from unisono.api.project import Project
     from unisono.api.results import CheckResult
 
@@ -42,7 +44,12 @@ def narrow(project: Project, result: CheckResult, *, rule_ids: tuple[str, ...], 
     """The narrowed result, and the filter in words for the report's head ("" when none)."""
     from unisono.domain.findings import Severity
 
-    words = checked(project, set(result.rule_titles), rule_ids=rule_ids, skus=skus, stores=stores, severity=severity)
+    from unisono.api.results import products_named
+
+    keys = {key for f in (*result.findings, *result.waived, *result.undecided) for key in products_named(f)} \
+        if skus else set()
+    words = checked(project, set(result.rule_titles), rule_ids=rule_ids, skus=skus, stores=stores, severity=severity,
+                    found=keys.__contains__)
     if not words:
         return result, ""
     narrowed = result.narrowed(rules=set(rule_ids), skus=set(skus), locations=set(stores),
@@ -51,9 +58,10 @@ def narrow(project: Project, result: CheckResult, *, rule_ids: tuple[str, ...], 
 
 
 def checked(project: Project, known_rules: set[str], *, rule_ids: tuple[str, ...], skus: tuple[str, ...],
-            stores: tuple[str, ...], severity: str | None) -> str:
-    """The filters checked against the project (an unknown rule or location refused, an unknown
-    product warned of), in words for the report's head: "only rule price-parity; location 1002"."""
+            stores: tuple[str, ...], severity: str | None, found: Callable[[str], bool] | None = None) -> str:
+    """The filters checked against the project (an unknown rule, location or product refused; a
+    product is known when some channel published it or `found(key)` says a finding names it), in
+    words for the report's head: "only rule price-parity; location 1002"."""
     from unisono.api.waivers import check_location, product_warning
     from unisono.domain.models import InputError
     from unisono.rules.messages import did_you_mean
@@ -64,9 +72,9 @@ def checked(project: Project, known_rules: set[str], *, rule_ids: tuple[str, ...
                              " `unisono rules list` lists them")
     for store in stores:
         check_location(project, store, "(--store selects findings by location)")
-    for sku in skus:
-        if (warning := product_warning(project, sku)):
-            click.echo(f"warning: {warning}", err=True)
+    for sku in skus:  # a mistyped product would pass a gate by selecting nothing
+        if not (found and found(sku)) and (unknown := product_warning(project, sku)):
+            raise InputError(f"--sku {sku}: {unknown} (nor does any finding name it)")
     words = [f"{name} {', '.join(values)}" for name, values in
              (("rule", rule_ids), ("sku", skus), ("location", stores)) if values]
     words += [f"{severity} and above"] if severity else []

@@ -1,10 +1,10 @@
 """Rendering results for people (terminal report, Markdown) and machines (JSON, CSV)."""
 from __future__ import annotations
 
-import io
-import json
 import re
+from collections.abc import Callable, Iterable
 from datetime import tzinfo
+from typing import TextIO
 from collections import Counter
 from itertools import groupby
 
@@ -16,26 +16,32 @@ from unisono.cli import text
 from unisono.cli.terminal import json_visible, visible
 from unisono.domain.findings import Finding
 from unisono.reports.csvfile import write_plain
-from unisono.reports.jsonfile import finding_json
+from unisono.reports.jsonfile import write_sections
 from unisono.reports.markdown import md_cell
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
 
 
-def to_json(result: CheckResult, summary: dict) -> str:
-    return json_visible(json.dumps({
-        "findings": [finding_json(f) for f in result.findings],
-        "waived": [finding_json(f) for f in result.waived],
-        "undecided": [finding_json(f) for f in result.undecided],
-        "summary": summary,
-    }, ensure_ascii=False, indent=2))
+def write_json(result: CheckResult, summary: dict, out: TextIO) -> None:
+    """The result as JSON on `out`, a finding at a time: memory does not grow with the findings."""
+    write_sections(_Visible(out, json_visible), [("findings", result.findings), ("waived", result.waived),
+                                                 ("undecided", result.undecided)], summary)
 
 
-def to_csv(findings: list[Finding]) -> str:
-    buf = io.StringIO()
-    write_plain(findings, buf)
-    return buf.getvalue()
+def write_csv(findings: Iterable[Finding], out: TextIO) -> None:
+    # the csv module ends rows with \r\n; on stdout a line is a line (a lone \r in a cell stays visible)
+    write_plain(findings, _Visible(out, lambda text: visible(text.replace("\r\n", "\n"))))
+
+
+class _Visible:
+    """A text stream that passes what is written through `show` first (control characters as escapes)."""
+
+    def __init__(self, out: TextIO, show: Callable[[str], str]):
+        self.out, self.show = out, show
+
+    def write(self, text: str) -> int:
+        return self.out.write(self.show(text))
 
 
 def interval(f: Finding, tz: tzinfo) -> str:
@@ -46,7 +52,7 @@ def interval(f: Finding, tz: tzinfo) -> str:
 
 
 def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
-    lines = [f"# unisono {result.kind} as of {summary['at']}", "",
+    lines = [f"# unisono {result.kind} as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}", "",
              f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
              f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}", ""]
     rows = result.findings + result.waived

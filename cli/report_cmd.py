@@ -109,15 +109,17 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
 def _narrow(project, stored, limit: int | None, *, rule_ids, skus, stores, severity) -> None:
     """--rule/--sku/--store/--severity select the findings the report holds (its counts too), --limit
     caps how many it holds (a file's counts are of what it holds), as for check and reconcile (cli/narrow.py)."""
-    from itertools import islice
+    from itertools import chain, islice
 
-    from unisono.api.results import finding_filter
+    from unisono.api.results import finding_filter, products_named
     from unisono.cli.narrow import checked
     from unisono.domain.findings import Severity
 
     known = {r.id for r in stored.rules} or None
     words = checked(project, known if known is not None else set(rule_ids), rule_ids=rule_ids, skus=skus,
-                    stores=stores, severity=severity)
+                    stores=stores, severity=severity,
+                    found=lambda key: any(key in products_named(f) for f in chain(
+                        stored.read_findings(), stored.read_waived(), stored.read_undecided())))
     if not words and limit is None:
         return
     keep = finding_filter(rules=set(rule_ids), skus=set(skus), locations=set(stores),
@@ -130,7 +132,11 @@ def _narrow(project, stored, limit: int | None, *, rule_ids, skus, stores, sever
 
 
 def _to_stdout(run, fmt: str, csv_dialect: str) -> None:
-    out = sys.stdout
+    from unisono.cli.terminal import VisibleWriter, json_visible, visible
+
+    # the stored text of channel files on its way to a terminal: control characters as escapes
+    # (\x1b in CSV, \u001b in JSON, the same JSON value); files written with --output keep it as is
+    out = VisibleWriter(sys.stdout, json_visible if fmt == "json" else lambda t: visible(t.replace("\r\n", "\n")))
     if fmt == "csv":
         from unisono.reports.csvfile import write_csv
 

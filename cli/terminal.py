@@ -31,6 +31,19 @@ def json_visible(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+class VisibleWriter:
+    """A text stream that writes through `show` (visible or json_visible): a report streamed to stdout."""
+
+    def __init__(self, out, show) -> None:
+        self.out, self.show = out, show
+
+    def write(self, text: str) -> int:
+        return self.out.write(self.show(text))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 def echo(message: str = "", **kw) -> None:
     """click.echo of text that may quote channel files."""
     import click

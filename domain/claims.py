@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 ClaimType = Literal["discount", "shipping", "exclusivity", "payment", "service"]
+# a shop's promotion (Merchant Promotions feed; a feed item's promotion_id): no promise of its own,
+# the reference for discount claims (what the shop grants, to which products, where, when)
+TermsType = Literal["discount", "shipping", "exclusivity", "payment", "service", "promotion"]
 Exclusivity = Literal["online_only", "store_only", "all_stores"]
 ClaimChannel = Literal["shop", "store"]
 
@@ -27,7 +30,7 @@ class ClaimTerms(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    type: ClaimType
+    type: TermsType
     percent: Decimal | None = None  # discount: "20 %"
     amount: Decimal | None = None  # discount: money off ("10 € auf alle Schuhe")
     currency: str | None = None  # of amount and threshold
@@ -42,3 +45,14 @@ class ClaimTerms(BaseModel):
     fee: Decimal | None = None
     methods: list[str] = Field(default_factory=list)  # payment methods or services (PAYMENT_METHODS, SERVICES)
     product: str | None = None  # a claim inside a product block: that product's key (sku, else gtin, else link)
+    # promotion: its id; the products it applies to (with everything: all). Filters of one kind
+    # are alternatives, filters of several kinds must all match; exclusions win; `items` also
+    # holds the feed items naming the promotion_id. threshold: its minimum purchase amount.
+    promotion_id: str | None = None
+    items: list[str] = Field(default_factory=list)
+    brands: list[str] = Field(default_factory=list)
+    product_types: list[str] = Field(default_factory=list)
+    not_items: list[str] = Field(default_factory=list)
+    not_brands: list[str] = Field(default_factory=list)
+    not_product_types: list[str] = Field(default_factory=list)
+    stores: list[str] = Field(default_factory=list)  # in-store redemption: only these store codes

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 
 from pydantic import BaseModel, Field
 
@@ -51,8 +52,8 @@ class Finding(BaseModel):
         acted = [loc for loc in self.locations if not loc.startswith("shop:")]
         return list(dict.fromkeys(acted or [loc for loc in self.locations[:1] if not loc.endswith(":*")]))
 
-    @property
-    def fingerprint(self) -> str:
+    @cached_property  # (asked for by records, comparisons and every report: a hash each time was a tenth of a
+    def fingerprint(self) -> str:  # reconcile with 100,000 findings; copies never change rule, sku or locations)
         """Stable across runs: rule, product and locations; never the message or the values."""
         basis = "\x1f".join([self.rule, self.sku, *sorted(self.locations)])
         return hashlib.sha256(basis.encode()).hexdigest()[:16]

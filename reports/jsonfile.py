@@ -3,6 +3,7 @@ grow with the findings): {"findings": [...], "waived": [...], "undecided": [...]
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TextIO
 
 from unisono.domain.findings import Finding
@@ -26,8 +27,14 @@ def finding_json(f: Finding) -> dict:
 
 
 def write_json(run: ReportRun, out: TextIO) -> None:
-    for i, (name, findings) in enumerate([("findings", run.findings()), ("waived", run.waived_findings()),
-                                          ("undecided", run.undecided_findings())]):
+    write_sections(out, [("findings", run.findings()), ("waived", run.waived_findings()),
+                         ("undecided", run.undecided_findings())], run.summary())
+
+
+def write_sections(out: TextIO, sections: list[tuple[str, Iterable[Finding]]], summary: dict) -> None:
+    """{"findings": [...], "waived": [...], "undecided": [...], "summary": {...}}, one finding a line,
+    each written as it comes."""
+    for i, (name, findings) in enumerate(sections):
         out.write("{\n" if i == 0 else ",\n")
         out.write(f'  "{name}": [')
         n = 0
@@ -35,5 +42,5 @@ def write_json(run: ReportRun, out: TextIO) -> None:
             out.write(",\n    " if n > 1 else "\n    ")
             out.write(json.dumps(finding_json(f), ensure_ascii=False))
         out.write("\n  ]" if n else "]")
-    summary = json.dumps(run.summary(), ensure_ascii=False, indent=2).replace("\n", "\n  ")
-    out.write(f',\n  "summary": {summary}\n}}\n')
+    text = json.dumps(summary, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    out.write(f',\n  "summary": {text}\n}}\n')

@@ -26,7 +26,7 @@ def when(f: Finding, run: ReportRun) -> str:
 
 def write_markdown(run: ReportRun, out: TextIO) -> None:
     s = run.summary()
-    out.write(f"# unisono {run.kind} as of {s['at']}\n\n")
+    out.write(f"# unisono {run.kind} as of {run.at.astimezone(run.tz):%d.%m.%Y %H:%M %Z}\n\n")
     undecided = f", {run.undecided} undecided"
     out.write(f"{s['findings']} findings, {s['waived']} waived{undecided}; failing at {s['fail_on']} and above: "
               f"{'yes' if s['failed'] else 'no'}\n\n")

@@ -150,7 +150,7 @@ def from_catalog(engine: Engine, run_id: int | None, fail_on: Severity, tz: tzin
     run = find_run(engine, run_id)
     if run is None:
         raise LookupError(f"no run #{run_id} in the catalog (see `unisono runs`)" if run_id is not None else
-                          "no run in the catalog yet: run `unisono check` or `unisono reconcile` first")
+                          "no run in the catalog yet: run `unisono reconcile` or `unisono check --save` first")
 
     def read_findings() -> Iterable[Finding]:
         yield from iter_run_findings(engine, run.id)

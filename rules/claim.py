@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
-from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, func, literal, or_, select
+from sqlalchemy import Float, Select, Table, and_, case, cast, distinct, false, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from unisono.domain.claims import ClaimType
@@ -40,10 +40,11 @@ from unisono.domain.findings import Finding, Severity, location_label
 from unisono.rules import claim_shipping
 from unisono.rules.base import Channel, RuleBase
 from unisono.rules.claim_live import Claim, live_claims, product_keys
+from unisono.rules.claim_promotions import applies, live_promotions, mentions, price_after
 from unisono.rules.claim_scope import match_scope
-from unisono.rules.claim_stores import product_gaps, store_locations, words
+from unisono.rules.claim_stores import last_day, product_gaps, sale_gaps, store_locations, words
 from unisono.rules.found_rows import found_rows, from_row, none_found
-from unisono.rules.messages import fill_template, offer_name, short_instant
+from unisono.rules.messages import fill_template, offer_name, sentence, short_instant
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -150,43 +151,64 @@ class _Judge:
         if scope is None:
             return out
         base = and_(o.c.channel.in_(channels), o.c.price_cents > 0, scope, *self.rule.scope_clauses(o, [o]))
+        reached, exceeded = self._measures(t)
+        eff = o.c.effective_cents
+        promotions = live_promotions(self.ctx.conn, self.ctx.at)
+        counted = [p for p in promotions if (p.terms.percent is not None or p.terms.amount is not None)
+                   and not p.terms.threshold and p.covers(self.claim.valid_from, self.claim.valid_to)]
+        # the shop's promotions lower prices on top of the sale price; over the whole window when they run over it
+        granted = [and_(applies(p, o), reached(price_after(p, o, eff))) for p in counted]
+        reaches = or_(reached(eff), *granted)
+        exceeds = or_(exceeded(eff), *[and_(applies(p, o), exceeded(price_after(p, o, eff))) for p in counted])
         if t.amount is not None:
-            off = o.c.price_cents - o.c.effective_cents
-            stated = int(t.amount * 100)
-            short, reaches, exceeds = off < stated - 1, off >= stated - 1, off > stated + 1
             base = and_(base, o.c.currency == (t.currency or self.currency))
-        else:
-            pct = cast(o.c.price_cents - o.c.effective_cents, Float) * 100.0 / o.c.price_cents
-            tol = self.rule.tolerance
-            short, reaches, exceeds = pct < float(t.percent) - tol, pct >= float(t.percent) - tol, \
-                pct > float(t.percent) + tol
-        counts = self._counts(base, {"short": short, "reaches": reaches, "exceeds": exceeds})
+        conditions = {"short": ~reaches, "reaches": reaches, "exceeds": exceeds}
+        every = not t.up_to and not t.selected
+        if every:  # "auf alle": every offer reduced over the claim's whole window, not only at the instant
+            late, early = sale_gaps(o, self.claim.valid_from, self.claim.valid_to)
+            throughout = or_(false(), *[and_(applies(p, o), reached(price_after(p, o, o.c.price_cents)))
+                                        for p in counted])
+            reaches_sale = and_(o.c.sale_price_cents.is_not(None), reached(o.c.sale_price_cents))
+            conditions["late"] = and_(reaches_sale, late, ~throughout)
+            conditions["early"] = and_(reaches_sale, early, ~late, ~throughout)
+            conditions["short"] = and_(~reaches, ~conditions["late"], ~conditions["early"])
+        counts = self._counts(base, conditions)
         stated = f"{t.percent:g} %" if t.percent is not None else f"{t.amount:.2f} {t.currency or self.currency}"
-        failing: dict[tuple[str, str], tuple[str, str, int]] = {}  # location -> (condition, wording, count)
-        for (channel, location), n in counts.items():
-            if t.up_to:
-                if n["exceeds"]:
-                    failing[channel, location] = ("exceeds", f"{n['exceeds']} of {n['all']} {what} {_are(n['exceeds'])} "
-                                                  f"reduced by more than {stated}", n["exceeds"])
-                elif not n["reaches"]:
-                    failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
-            elif t.selected:
-                if not n["reaches"]:
-                    failing[channel, location] = ("short", f"none of {n['all']} {what} is reduced by {stated}", 0)
-            elif n["short"]:
-                failing[channel, location] = ("short", f"{n['short']} of {n['all']} {what} {_are(n['short'])} not "
-                                              f"reduced by {stated}", n["short"])
-        conditions = {"short": short, "exceeds": exceeds}
-        for (channel, location), (cond, words, count) in sorted(failing.items()):
-            skus = self._examples(base, conditions[cond], channel, location) if count else []
-            shown = f" ({', '.join(skus)}{', …' if count > len(skus) else ''})" if skus else ""
-            where = f"in {_place(channel, location)}"
+        for (channel, location), n in sorted(counts.items()):
+            parts: list[tuple[str, str, int]] = []  # (condition, wording, count)
+            if t.up_to and n["exceeds"]:
+                parts.append(("exceeds", f"{n['exceeds']} of {n['all']} {what} {_are(n['exceeds'])} reduced by more "
+                                         f"than {stated}", n["exceeds"]))
+            elif not every and not n["reaches"]:
+                parts.append(("short", f"none of {n['all']} {what} is reduced by {stated}", 0))
+            elif every and n["short"]:
+                parts.append(("short", f"{n['short']} of {n['all']} {what} {_are(n['short'])} not reduced by {stated}",
+                              n["short"]))
+            if not parts and not (every and (n["late"] or n["early"])):
+                continue
+            place = _place(channel, location)
+            text, value, shown_skus = "", [], []
+            if parts:
+                cond, words_, count = parts[0]
+                skus = self._examples(base, conditions[cond], channel, location) if count else []
+                text, value, shown_skus = f"{words_} in {place}{_shown(skus, count)}", [words_], skus
+            for cond in ("late", "early") if every else ():
+                if n[cond]:
+                    when = self._when(base, conditions[cond], channel, location, cond)
+                    skus = self._examples(base, conditions[cond], channel, location)
+                    said = f"reduces {n[cond]} of {n['all']}{'' if parts else ' ' + what} only {when}"
+                    text += f"{'; ' if text else ''}{place} {said}{_shown(skus, n[cond])}"
+                    value.append(said)
+                    shown_skus += skus
+            failing = sum(p[2] for p in parts) + (n["late"] + n["early"] if every else 0)
+            granted_by, sources = mentions(self.ctx.conn, o, and_(base, o.c.channel == channel, o.c.location == location),
+                                           promotions, self.claim.valid_from, self.claim.valid_to, self.ctx.tz)
+            text += f"; {granted_by}" if granted_by else ""
             out.append(self.finding(
-                f"{self.head()}: {words} {where}{shown}.", values={self.claim.label: stated,
-                                                                   location_label(channel, location): words},
-                channels=[channel], locations=[location_label(channel, location)],
-                extra={"in_scope": str(counts[channel, location]["all"]), "failing": str(count),
-                       "examples": ", ".join(skus)}))
+                sentence(f"{self.head()}: {text}"), values={self.claim.label: stated,
+                                                   location_label(channel, location): "; ".join(value)},
+                channels=[channel], locations=[location_label(channel, location)], sources=sources,
+                extra={"in_scope": str(n["all"]), "failing": str(failing), "examples": ", ".join(shown_skus)}))
         if t.exclusivity == "online_only":
             out += self._granted_in_stores(scope, what)
         if t.exclusivity == "all_stores":  # a store that lists nothing in scope carries none of it
@@ -239,6 +261,31 @@ class _Judge:
         q = select(o.c.key).where(where, condition, o.c.channel == channel, o.c.location == location) \
             .distinct().order_by(o.c.key).limit(self.rule.examples)
         return list(self.ctx.conn.execute(q).scalars())
+
+    def _measures(self, t):
+        """SQL functions of a price (cents): it reaches the stated reduction from the regular price;
+        it exceeds it (beyond the tolerance, or a cent for amounts)."""
+        o = self.live
+        if t.amount is not None:
+            stated = int(t.amount * 100)
+            return (lambda price: o.c.price_cents - price >= stated - 1,  # noqa: E731
+                    lambda price: o.c.price_cents - price > stated + 1)
+        pct = lambda price: cast(o.c.price_cents - price, Float) * 100.0 / o.c.price_cents  # noqa: E731
+        least, most = float(t.percent) - self.rule.tolerance, float(t.percent) + self.rule.tolerance
+        return lambda price: pct(price) >= least, lambda price: pct(price) > most
+
+    def _when(self, base, condition, channel: str, location: str, which: str) -> str:
+        """"from 28.11." (late sales; "from 28.11. to 29.11." when they start on several days) or
+        "until 29.11." (sales ending early)."""
+        o = self.live
+        col = o.c.sale_start if which == "late" else o.c.sale_end
+        lo, hi = self.ctx.conn.execute(select(func.min(col), func.max(col)).where(
+            base, condition, o.c.channel == channel, o.c.location == location)).one()
+        tz = self.ctx.tz
+        day = (lambda t: short_instant(t, tz)) if which == "late" else (lambda t: last_day(t, tz))
+        first, last = day(lo), day(hi)
+        word = "from" if which == "late" else "until"
+        return f"{word} {first}" if first == last else f"{word} {first}–{last}"
 
     def _granted_in_stores(self, scope: ColumnElement, what: str) -> list[Finding]:
         """A discount said to be online only that stores grant as well: one finding per store."""
@@ -329,6 +376,11 @@ def _place(channel: str, location: str) -> str:
     """"store 1002", "the shop"."""
     name = offer_name(channel, location)
     return name[:1].lower() + name[1:] if channel == "store" else name
+
+
+def _shown(skus: list[str], count: int) -> str:
+    """" (100202, 100203, …)": the first products of `count`."""
+    return f" ({', '.join(skus)}{', …' if count > len(skus) else ''})" if skus else ""
 
 
 def _are(n: int) -> str:

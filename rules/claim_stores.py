@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Table, and_, select
+from sqlalchemy import Connection, Table, and_, false, select
 from sqlalchemy.sql import ColumnElement
 
 from unisono.catalog.state import _current_publications
@@ -53,9 +53,11 @@ def product_gaps(conn: Connection, live: Table, at: datetime, tz: ZoneInfo, prod
     gaps = StoreGaps()
     stores = store_locations(conn, live, at)
     gaps.stores = len(stores)
+    late, early = sale_gaps(o, valid_from, valid_to)
     rows = {r.location: r for r in conn.execute(
         select(o.c.location, o.c.on_sale, o.c.effective_cents, o.c.currency, o.c.sale_start, o.c.sale_end,
-               o.c.source).where(o.c.channel == "store", product).order_by(o.c.location, o.c.effective_cents))}
+               o.c.source, late.label("late"), early.label("early"))
+        .where(o.c.channel == "store", product).order_by(o.c.location, o.c.effective_cents))}
     for s in stores:
         r = rows.get(s)
         if r is None:
@@ -65,18 +67,31 @@ def product_gaps(conn: Connection, live: Table, at: datetime, tz: ZoneInfo, prod
         price = f"{Decimal(r.effective_cents) / 100:.2f} {r.currency}"
         if not r.on_sale:
             gaps.unreduced.append(s)
-        elif valid_from is not None and r.sale_start is not None and _utc(r.sale_start) > _utc(valid_from):
+        elif r.late:
             gaps.partly[s] = f"only from {short_instant(r.sale_start, tz)}"
-        elif valid_to is not None and r.sale_end is not None and _utc(r.sale_end) < _utc(valid_to):
-            # an end at midnight is exclusive: the last day is the one before
-            last = short_instant(_utc(r.sale_end) - timedelta(microseconds=1), tz)[:6] \
-                if _midnight(r.sale_end, tz) else short_instant(r.sale_end, tz)
-            gaps.partly[s] = f"only until {last}"
+        elif r.early:
+            gaps.partly[s] = f"only until {last_day(r.sale_end, tz)}"
         else:
             continue
         gaps.values[s] = price
         gaps.sources.append(r.source)
     return gaps
+
+
+def sale_gaps(o: Table, valid_from: datetime | None, valid_to: datetime | None) -> tuple[ColumnElement, ColumnElement]:
+    """SQL, per live offer: its sale starts inside the claim's window [valid_from, valid_to) (it is
+    reduced only from then), and its sale ends inside it (only until then). Never NULL: every
+    nullable column is tested first, so the two can be negated and counted."""
+    late = and_(o.c.sale_price_cents.is_not(None), o.c.sale_start.is_not(None), o.c.sale_start > valid_from,
+                *([o.c.sale_start < valid_to] if valid_to is not None else [])) if valid_from is not None else false()
+    early = and_(o.c.sale_price_cents.is_not(None), o.c.sale_end.is_not(None), o.c.sale_end < valid_to,
+                 *([o.c.sale_end > valid_from] if valid_from is not None else [])) if valid_to is not None else false()
+    return late, early
+
+
+def last_day(end: datetime, tz: ZoneInfo) -> str:
+    """A sale's end as its last day: an end at midnight is exclusive, the day before is the last."""
+    return short_instant(as_utc(end) - timedelta(microseconds=1), tz)[:6] if _midnight(end, tz) else short_instant(end, tz)
 
 
 def words(gaps: StoreGaps, place) -> str:
@@ -97,10 +112,10 @@ def words(gaps: StoreGaps, place) -> str:
     return "; ".join(parts)
 
 
-def _utc(t: datetime) -> datetime:
+def as_utc(t: datetime) -> datetime:
     return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # databases without zones: UTC
 
 
 def _midnight(t: datetime, tz: ZoneInfo) -> bool:
-    local = _utc(t).astimezone(tz)
+    local = as_utc(t).astimezone(tz)
     return (local.hour, local.minute) == (0, 0)

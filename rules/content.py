@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 from rapidfuzz import fuzz
-from sqlalchemy import Select, Table, and_, func, or_, select
+from sqlalchemy import Select, Table, and_, func, null, or_, select
 
-from unisono.catalog.tables import OfferRow
+from unisono.catalog.tables import OfferRow, Publication
 from unisono.domain.findings import Finding, location_label
 from unisono.rules.base import Channel, RuleBase, one_or_many
 from unisono.rules.claim_scope import fold
@@ -63,24 +63,30 @@ class ContentRule(RuleBase):
         if ctx.conn is None:
             return none_found()
         ref, other = live.alias("ref"), live.alias("other")
-        o = OfferRow.__table__
-        ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
+        brands = "brand" in self.fields and _named_brands(ctx.conn, live, self.channels)
         fold = _folding(ctx.conn)
         differs = []
         if "title" in self.fields:
             differs.append(and_(ref.c.title.is_not(None), other.c.title.is_not(None),
-                                fold(ref.c.title) != fold(other.c.title)))
-        if "brand" in self.fields:
+                                _differ(ctx.conn, fold, ref.c.title, other.c.title)))
+        columns = [ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
+                   ref.c.title.label("ref_title"), ref.c.source.label("ref_source"),
+                   other.c.channel.label("other_channel"), other.c.location.label("other_location"),
+                   other.c.title.label("other_title"), other.c.source.label("other_source")]
+        joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
+        if brands:  # each channel's own brand: the offer rows' (the live brand is the product's, merged)
+            o = OfferRow.__table__
+            ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
+            joined = joined.outerjoin(ref_row, ref_row.c.id == ref.c.offer_id) \
+                .outerjoin(other_row, other_row.c.id == other.c.offer_id)
+            columns += [ref_row.c.brand.label("ref_brand"), other_row.c.brand.label("other_brand")]
             differs.append(and_(ref_row.c.brand.is_not(None), other_row.c.brand.is_not(None),
                                 fold(ref_row.c.brand) != fold(other_row.c.brand)))
-        q = (select(ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
-                    ref.c.title.label("ref_title"), ref_row.c.brand.label("ref_brand"), ref.c.source.label("ref_source"),
-                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
-                    other.c.title.label("other_title"), other_row.c.brand.label("other_brand"),
-                    other.c.source.label("other_source"))
-             .select_from(ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
-                          .outerjoin(ref_row, ref_row.c.id == ref.c.offer_id)
-                          .outerjoin(other_row, other_row.c.id == other.c.offer_id))
+        else:
+            columns += [null().label("ref_brand"), null().label("other_brand")]
+        if not differs:
+            return none_found()
+        q = (select(*columns).select_from(joined)
              .where(ref.c.channel == self.channels[0], or_(*differs), *self.scope_clauses(ref, [other]))
              .order_by(ref.c.key, other.c.channel, other.c.location, ref.c.location))
         found = [f for r in ctx.conn.execute(q) if (f := self._judge(r)) is not None]
@@ -120,6 +126,25 @@ class ContentRule(RuleBase):
         return Finding(rule=self.id, kind=self.kind, severity=self.severity, sku=r.key, title=r.ref_title,
                        channels=[r.ref_channel, r.other_channel], locations=[ref_label, other_label], values=values,
                        message=message, sources=[r.ref_source, r.other_source], extra=extra)
+
+
+def _named_brands(conn, live: Table, channels: list[str]) -> bool:
+    """Whether the reference channel and another one both have live offers from publications that
+    name brands (or categories): without, no offer of one of them has a brand and no brand differs."""
+    pub = Publication.__table__
+    # attributed NULL: a publication from before it was counted
+    naming = or_(live.c.publication_id.is_(None),
+                 live.c.publication_id.not_in(select(pub.c.id).where(pub.c.attributed == 0)))
+    return all(conn.execute(select(live.c.offer_id).where(live.c.channel.in_(side), naming).limit(1)).first()
+               for side in (channels[:1], channels[1:]))
+
+
+def _differ(conn, fold, a, b):
+    """fold(a) != fold(b). On SQLite lower() (in C, A-Z only) tells most equal titles apart first, so
+    Python's casefold (a call out of SQLite per title) sees only those with other differences."""
+    if conn.dialect.name != "sqlite":
+        return fold(a) != fold(b)
+    return and_(func.lower(a) != func.lower(b), fold(a) != fold(b))
 
 
 def _folding(conn):

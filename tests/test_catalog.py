@@ -155,7 +155,7 @@ def test_a_publication_is_not_live_before_it_was_published(catalog):
 def test_many_offers_are_stored_in_file_order_across_chunks_and_statements(catalog, monkeypatch, driver_sql):
     monkeypatch.setattr("unisono.catalog.publish.CHUNK", 120)  # chunks of several statements and a remainder
     if not driver_sql:  # a driver whose paramstyle the fast path does not write
-        monkeypatch.setattr("unisono.catalog.publish._PLACEHOLDER", {})
+        monkeypatch.setattr("unisono.catalog.offer_insert._PLACEHOLDER", {})
     offers = [offer("store", f"{1001 + i % 3}", f"{i}.995", sku=str(i), line=i + 2) for i in range(300)]
     result = publish(catalog, read("store", *offers), source="f", sha256="many")
     assert (result.offers, result.locations) == (300, ["1001", "1002", "1003"])
@@ -227,7 +227,7 @@ def test_a_catalog_lacking_a_column_that_cannot_be_added_is_refused_with_a_clear
         open_catalog(f"sqlite:///{tmp_path / 'old.db'}")
 
 
-def test_a_duckdb_catalog_another_process_holds_is_refused_in_one_line(tmp_path):
+def test_a_duckdb_catalog_another_process_holds_is_refused_in_one_line(tmp_path, monkeypatch):
     import subprocess
     import sys
 
@@ -240,7 +240,8 @@ def test_a_duckdb_catalog_another_process_holds_is_refused_in_one_line(tmp_path)
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"  # DuckDB: one process at a time per file
-        with pytest.raises(CatalogError, match=rf"in use by another process \(PID {holder.pid}\): DuckDB lets one") as e:
+        monkeypatch.setenv("UNISONO_BUSY_TIMEOUT", "0")  # no wait (tests/test_concurrency.py: the wait)
+        with pytest.raises(CatalogError, match=rf"was in use by another process \(PID {holder.pid}\): DuckDB lets one") as e:
             open_catalog(f"duckdb:///{path}")
         assert "\n" not in str(e.value)
     finally:

@@ -76,3 +76,30 @@ def test_publishing_through_a_second_process_stores_the_same_catalog(tmp_path, m
     monkeypatch.setattr(ahead, "AHEAD_FROM", 0)
     two = catalog("there")
     assert two == one and len(one[0]) > 600
+
+
+@pytest.mark.parametrize("second_process", [False, True])
+@pytest.mark.parametrize("how", ["renamed over", "written in place"])
+def test_a_file_changed_while_it_is_published_is_refused_and_nothing_is_stored(
+        tmp_path, monkeypatch, second_process, how):
+    """An export job replacing the file mid-publish must not leave a publication made of two versions:
+    the readers (and the hash) may each have seen another one."""
+    if second_process:
+        monkeypatch.setattr(ahead, "AHEAD_FROM", 0)
+    path = tmp_path / "prices.csv"
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(50)))
+    project = Project.init(tmp_path / "p")
+
+    def change(_result) -> None:  # called after each batch stored
+        newer = "Filiale;Artikelnummer;VK-Preis\n1001;A1;5,00\n"
+        if how == "renamed over":
+            (tmp_path / "new.csv").write_text(newer)
+            (tmp_path / "new.csv").replace(path)
+        else:
+            path.write_text(newer)
+
+    with pytest.raises(InputError, match=r"prices.csv changed while it was published .*nothing was stored"):
+        project.publish("store", path, progress=change)
+    with project.engine.connect() as conn:
+        assert conn.execute(select(OfferRow.__table__.c.id)).first() is None
+    assert project.publish("store", path).offers == 1  # the complete new version, once it stands

@@ -104,3 +104,14 @@ def test_the_newsletter_stores_terms_and_the_newsletters_window_with_its_claims(
     assert vest.text == "Daunenweste: Nur online" and vest.terms.exclusivity == "online_only"
     assert vest.terms.product == "https://shop.example/p/100401"  # the block's key: no sku, so its link
     assert "table" in vest.source.path
+
+
+def test_promises_a_banner_separates_on_one_line_are_claims_of_their_own(tmp_path):
+    path = tmp_path / "banner.html"
+    path.write_text("<html><body><p>Versandkostenfrei ab 50 € · Bequem per Kauf auf Rechnung bezahlen</p>"
+                    "<p>+++ 20 % auf alle Schuhe +++ Click &amp; Collect +++</p>"
+                    '<div><a href="https://shop.example/p/1">Wanderschuh</a> 79,99 €</div></body></html>', encoding="utf-8")
+    read = newsletter.read(path, ProjectConfig(), datetime(2026, 11, 26, 6, tzinfo=BERLIN))
+    assert sorted((c.kind, c.text) for c in read.claims) == [
+        ("discount", "20 % auf alle Schuhe"), ("payment", "Bequem per Kauf auf Rechnung bezahlen"),
+        ("service", "Click & Collect"), ("shipping", "Versandkostenfrei ab 50 €")]

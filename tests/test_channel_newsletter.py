@@ -96,9 +96,9 @@ def test_a_blocks_own_validity_overrides_the_newsletters_and_takes_its_year(herb
 
 def test_shipping_threshold_discount_and_validity_texts_are_claims_not_offers(herbst):
     claims = {(c.kind, c.text) for c in herbst.claims}
-    assert ("shipping", "Versandkostenfrei ab 50 € · Mehr erfahren") in claims
+    assert ("shipping", "Versandkostenfrei ab 50 €") in claims
     assert ("discount", "Herbst-Sale: 20 % auf alle Schuhe") in claims
-    assert ("payment", "Bequem auf Rechnung bezahlen · 30 Tage Rückgaberecht") in claims
+    assert ("payment", "Bequem auf Rechnung bezahlen") in claims
     validity = [c for c in herbst.claims if c.kind == "validity"]
     assert [c.text for c in validity] == ["Gültig vom 20.11. bis 30.11.2026 – online und in allen Filialen.",
                                           "Angebot nur bis 25.11."]

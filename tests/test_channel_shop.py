@@ -205,6 +205,23 @@ def test_tabular_feed_without_id_or_price_column_is_refused(tmp_path):
         read(feed, CONFIG)
 
 
+@pytest.mark.parametrize("header", ["store,sku,ean,title,price,promo_price", "Filiale;Artikelnummer;VK-Preis",
+                                    "Store ID\tid\tprice"])
+def test_a_store_price_file_is_refused_as_the_shop_feed(tmp_path, header):
+    """Its rows would become the shop's offers (sku as id, one per store: "duplicates"), replacing the feed."""
+    feed = tmp_path / "prices.csv"
+    sep = max("\t;,", key=header.count)
+    feed.write_text(header + "\n" + sep.join(["1001", "J1", "199.99"] + [""] * (header.count(sep) - 2)) + "\n")
+    with pytest.raises(InputError, match="names stores, as a store price file's does"):
+        read(feed, ProjectConfig())
+
+
+def test_a_feed_naming_its_shop_is_a_feed(tmp_path):
+    feed = tmp_path / "feed.tsv"
+    feed.write_text("id\ttitle\tprice\tshop\nA1\tBoot\t5.00 EUR\tmain\n")
+    assert [o.sku for o in read(feed, ProjectConfig()).offers] == ["A1"]
+
+
 def test_unclosed_quote_in_a_tabular_feed_is_refused_with_the_line_where_the_row_starts(tmp_path):
     feed = tmp_path / "feed.csv"
     feed.write_text('id,title,price\n1,Zelt,9.99 EUR\n2,"Isomatte,19.99 EUR\n3,Kocher,29.99 EUR\n', encoding="utf-8")
@@ -465,6 +482,8 @@ def test_links_the_plain_path_leaves_to_the_general_one():
     ("12345670", "00000012345670"), ("12345", None), ("", None), (None, None),
     ("12345678", None), ("4088490000004", None),  # a check digit that does not add up: a typo, not a GTIN
     ("2801954000000", "02801954000000"),  # a store's own weighed-article code: its check digit is not judged
+    ("80432400432", "00080432400432"),  # a UPC whose leading zero a spreadsheet dropped
+    ("80432400433", None), ("1234567", None), ("123456789012345", None),
 ])
 def test_gtins_are_digits_padded_to_14(text, gtin):
     assert normalize_gtin(text) == gtin
@@ -550,3 +569,17 @@ def test_a_configured_shop_currency_is_taken_whatever_the_feed_names(tmp_path):
     config = ProjectConfig(shop=ShopOptions(currency="CZK"))
     result = read(_czech_feed(tmp_path, ["12490", "9990"]), config)
     assert {o.currency for o in result.offers} == {"CZK"}
+
+
+def test_a_sale_price_above_the_price_is_ignored_with_a_note(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel>'
+                    "<item><g:id>A1</g:id><g:price>50.00 EUR</g:price><g:sale_price>60.00 EUR</g:sale_price>"
+                    "<g:sale_price_effective_date>2026-11-20/2026-11-30</g:sale_price_effective_date></item>"
+                    "<item><g:id>A2</g:id><g:price>50.00 EUR</g:price><g:sale_price>40.00 EUR</g:sale_price></item>"
+                    "</channel></rss>")
+    result = read(feed, CONFIG)
+    assert [(o.sku, o.price, o.sale_price, o.sale_start) for o in result.offers] == [
+        ("A1", Decimal("50.00"), None, None), ("A2", Decimal("50.00"), Decimal("40.00"), None)]
+    assert "feed.xml: 1 items have a sale price above their price: kept at their price, the sale price ignored " \
+           "(as Merchant Center does)" in result.notes

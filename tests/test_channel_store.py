@@ -232,7 +232,7 @@ def test_a_duplicate_is_the_same_sku_or_ean_in_the_same_store(tmp_path):
 def test_an_invalid_ean_without_sku_is_rejected(tmp_path):
     path = write(tmp_path, "Filiale;EAN;Preis\n1;12345;9,99\n1;4006381333931;9,99\n")
     result = read(path, CONFIG)
-    assert reasons(result) == {(2, "EAN '12345' is not a GTIN (8, 12, 13 or 14 digits)")}
+    assert reasons(result) == {(2, "EAN '12345' is not a GTIN (8 to 14 digits)")}
     assert result.offers[0].gtin == "04006381333931" and result.offers[0].sku is None
 
 

@@ -185,3 +185,14 @@ def test_a_wrong_gtin_check_digit_reads_the_same_by_the_column_as_row_by_row(tmp
     assert [(o["sku"], o["gtin"], o["brand"]) for o in offers] == [("A2", None, "Stabilo"),
                                                                     (None, "04006381333931", "Stabilo")]
     assert any("not a GTIN (its length or check digit)" in n for n in notes)
+
+
+def test_an_ean_that_lost_its_leading_zero_keys_its_row_by_the_column_as_row_by_row(tmp_path):
+    """Spreadsheets drop a UPC's leading zero: "080432400432" arrives as 11 digits, still a GTIN."""
+    path = tmp_path / "prices.csv"
+    path.write_text("Filiale;EAN;VK-Preis\n1001;80432400432;1,99\n1001;80432400433;2,99\n", encoding="utf-8")
+    for columnar in (True, False):
+        result = store.read(path, ProjectConfig(), columnar=columnar)
+        assert [o.gtin for o in result.offers] == ["00080432400432"]
+        assert [r.reason for r in result.rejections] == [
+            "EAN '80432400433' is not a GTIN (its check digit is 3, not 2)"]

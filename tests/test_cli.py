@@ -215,7 +215,16 @@ def test_check_loads_nothing_of_publishing(published):
     loaded = _modules_loaded_by(_run_cli("check", "--at", AT, "--format", "json", "--fail-on", "blocker"), cwd=published)
     assert "unisono.rules.parity" in loaded
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
-                                                   "unisono.channels.newsletter"))}
+                                                   "unisono.channels.newsletter", "unisono.channels.ahead"))}
+    assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+
+
+def test_a_check_with_an_expression_rule_parses_its_condition(published):
+    (published / "rules" / "guard.yaml").write_text(
+        "rules:\n  - id: newsletter-typo-guard\n    kind: expression\n    severity: warning\n"
+        "    when: newsletter.effective_price < shop.price * 0.5\n", encoding="utf-8")
+    loaded = _modules_loaded_by(_run_cli("check", "--at", AT, "--format", "json", "--fail-on", "blocker"), cwd=published)
+    assert "unisono.rules.condition" in loaded and "sqlglot" in loaded
 
 
 def test_the_clis_choices_are_the_domains():

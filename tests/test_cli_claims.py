@@ -78,6 +78,55 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
     parity = json.loads(result.output)["findings"]
     assert sorted((f["sku"], f["locations"][-1]) for f in parity if f["rule"] == "price-parity") == [
         ("100202", "store:1002"), ("100204", "store:1002")]
+    # narrowed to a jacket the claim names, the claim's finding is the jacket's too (a gate on it fails)
+    jacket = run("check", "--at", "2026-11-28T12:00", "--sku", "100204", "--format", "json", project=project)
+    assert jacket.exit_code == 1 and {f["rule"] for f in json.loads(jacket.output)["findings"]} == {
+        "newsletter-claims-hold", "price-parity"}
     # after the newsletter's window its claims say nothing
     after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
+
+
+def promotions_xml(percent: int) -> str:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n<promotions>\n<promotion><promotion_id>BF20</promotion_id>'
+            "<product_applicability>specific_products</product_applicability><offer_type>no_code</offer_type>"
+            f"<long_title>Black Friday: {percent} % auf Winterjacken</long_title>"
+            "<promotion_effective_dates>2026-11-27T00:00:00+01:00/2026-12-01T00:00:00+01:00"
+            f"</promotion_effective_dates><redemption_channel>online</redemption_channel><percent_off>{percent}"
+            "</percent_off></promotion>\n</promotions>\n")
+
+
+def test_the_shops_promotions_feed_is_what_the_shop_grants_on_a_discount_claim(tmp_path):
+    project = tmp_path / "bergwelt"
+    assert run("init", str(project), project=project).exit_code == 0
+    write_files(tmp_path)
+    feed = tmp_path / "feed.xml"  # the jackets at their regular price in the feed, linked to the promotion
+    text = feed.read_text(encoding="utf-8")
+    for sku, _, _, sale in JACKETS:
+        text = text.replace(f"<g:sale_price>{sale} EUR</g:sale_price>", "<g:promotion_id>BF20</g:promotion_id>")
+    feed.write_text(text, encoding="utf-8")
+    (tmp_path / "promotions.xml").write_text(promotions_xml(15), encoding="utf-8")
+    said = {}
+    for channel, name in (("shop", "feed.xml"), ("shop", "promotions.xml"), ("store", "stores.csv"),
+                          ("newsletter", "bf-2026.html")):
+        published = run("publish", channel, str(tmp_path / name), "--published-at", "2026-11-26T06:00", project=project)
+        assert published.exit_code == 0, published.output
+        said[name] = published.output
+    assert "Published promotions.xml as shop #2: 0 offers, 1 claim, 0 rejections (promotions)." in said["promotions.xml"]
+    assert "5 offers, 1 claim" in said["feed.xml"]  # the feed's promotion_id: which items BF20 covers
+
+    def shop_findings(engine: str) -> list[str]:
+        result = run("check", "--at", "2026-11-28T12:00", "--format", "json", "--engine", engine, project=project)
+        return [f["message"] for f in json.loads(result.output)["findings"]
+                if f["kind"] == "claim" and "shop:online" in f["locations"] and "Winterjacken" in f["message"]]
+
+    assert shop_findings("sql") == [
+        "Newsletter bf-2026: '20 % auf alle Winterjacken!' (valid 27.11.–30.11.): 4 of 4 Winterjacken are not "
+        "reduced by 20 % in the shop (100201, 100202, 100203, 100204); promotion BF20 (promotions.xml:3) grants "
+        "15 % on 4 of them."]
+    assert shop_findings("rete") == shop_findings("sql")
+    (tmp_path / "promotions.xml").write_text(promotions_xml(20), encoding="utf-8")
+    published = run("publish", "shop", str(tmp_path / "promotions.xml"), "--published-at", "2026-11-26T07:00",
+                    project=project)
+    assert "0 offers, 1 claim, 0 rejections (promotions)" in published.output
+    assert shop_findings("sql") == []  # 20 % at checkout on every jacket, the whole window long

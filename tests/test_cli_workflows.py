@@ -155,6 +155,11 @@ def test_narrowing_selects_what_is_shown_and_what_fails_the_gate(demo):
 def test_a_narrowing_typo_cannot_pass_a_gate(demo):
     one_line_error(run(demo, "check", "--at", AT, "--rule", "price-partiy"), "(did you mean 'price-parity'?)")
     one_line_error(run(demo, "check", "--at", AT, "--store", "1020"), "no channel has published a location '1020'")
+    one_line_error(run(demo, "check", "--at", AT, "--sku", "1000850"),
+                   "--sku 1000850: no channel has published a product '1000850' (nor does any finding name it)")
+    run(demo, "check", "--at", AT, "--save")
+    one_line_error(run(demo, "report", "--sku", "1000850"), "no channel has published a product '1000850'")
+    assert json.loads(run(demo, "report", "--sku", "100085", "--format", "json").output)["findings"][0]["sku"] == "100085"
 
 
 def test_limit_shortens_the_listing_not_the_counts_or_the_exit_code(demo):

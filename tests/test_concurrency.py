@@ -268,4 +268,32 @@ def test_a_second_process_on_a_duckdb_catalog_gets_one_line(project):
         finish(holder)
     for code, _, err in results:  # each either ran after the holder or was told why not
         if code != 0:
-            assert code == 2 and "is in use by another process" in one_line(err)
+            err = "\n".join(x for x in err.splitlines() if not x.startswith("waiting for"))
+            assert code == 2 and "was in use by another process" in one_line(err)
+
+
+def test_a_command_on_a_duckdb_catalog_waits_for_the_process_that_has_it_open(project):
+    """DuckDB lets one process open a file at a time: the next waits (busy timeout, a progress line),
+    as SQLite's writers do, and gives up in one line."""
+    pytest.importorskip("duckdb_engine")
+    db = project / "catalog.duckdb"
+    url = f"duckdb:///{db}"
+    code, _, err = unisono("publish", "shop", str(project / "shop_feed.xml"), "--published-at", "2026-11-19T06:00",
+                           project=project, UNISONO_DB=url)
+    assert code == 0, err
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); sys.stdin.readline()", str(db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "open\n"
+        code, _, err = unisono("runs", project=project, UNISONO_DB=url, UNISONO_BUSY_TIMEOUT="0.5")
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 2 and "Traceback" not in err, err
+        assert lines[0].startswith("waiting for another unisono command to close the DuckDB catalog")
+        assert "was in use by another process" in lines[1] and "for 0.5 s" in lines[1]
+        waiting = start("waive", "price-parity", "100017", "--reason", "r", project=project, UNISONO_DB=url)
+        assert waiting.stderr.readline().startswith("waiting for another unisono command")
+    finally:
+        holder.communicate("\n", timeout=60)  # the holder closes the file: the waiting command goes on
+    code, out, err = finish(waiting)
+    assert code == 0 and out.startswith("Waiver #1 price-parity for 100017"), err

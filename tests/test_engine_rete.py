@@ -86,9 +86,10 @@ def test_the_demo_through_durable_rules_with_every_match_accounted_for(demo):
         sql, rete = both_at(conn, rules, at, verify=True, stats=stats)
     assert rete == sql
     assert stats.keys == 301 and stats.worker_crashes == 0
-    # the price history and a claim's scope are not one key's live offers, title similarity is scored in
-    # Python: reference_price, claim and content run on the SQL engine, and say so
-    assert set(stats.delegated) == {r.id for r in rules if r.kind in ("reference_price", "claim", "content")}
+    # the price history and a claim's scope are not one key's live offers: reference_price and claim
+    # run on the SQL engine, and say so; content's pairs are matched by durable_rules
+    assert set(stats.delegated) == {r.id for r in rules if r.kind in ("reference_price", "claim")}
+    assert any(r.kind == "content" for r in rules)
 
 
 @pytest.mark.parametrize("skus, stores, seed, rate", [(600, 5, 11, None), (1500, 3, 3, 0.02), (300, 1, 29, 0.05)])
@@ -379,3 +380,42 @@ def test_check_with_the_rete_engine_from_the_command_line(demo):
     assert rete.exit_code == sql.exit_code == 1
     assert json.loads(rete.output)["findings"] == json.loads(sql.output)["findings"]
 
+
+
+def test_title_and_brand_drift_on_durable_rules_gives_the_sql_engines_findings(tmp_path):
+    """content: durable_rules pairs the shop's offer with each store's; the kind's own judgement
+    scores the pair. Abbreviations, case, umlauts, a drifted title, a store's own brand."""
+    from unisono.rules.content import ContentRule
+
+    project = Project.init(tmp_path / "p")
+    (project.path / "feed.xml").write_text(
+        '<?xml version="1.0"?><rss xmlns:g="http://base.google.com/ns/1.0" version="2.0"><channel>\n'
+        + "".join(f"<item><g:id>{sku}</g:id><g:title>{title}</g:title><g:brand>{brand}</g:brand>"
+                  f"<g:price>9.99 EUR</g:price></item>\n" for sku, title, brand in (
+                      ("100203", "Wanderschuh Alpin GTX Herren", "Salewa"), ("100204", "Trinkflasche 1 l", "Sigg"),
+                      ("100205", "Überhose Öko", "Vaude"), ("100206", "Daunenjacke Nuuk", "Bergwelt")))
+        + "</channel></rss>", "utf-8")
+    (project.path / "stores.csv").write_text(
+        "Filiale;Artikelnummer;Bezeichnung;Marke;VK-Preis\n"
+        "1001;100203;WANDERSCH. ALPIN GTX;SALEWA;9,99\n1002;100203;Daunenweste Damen;Salewa;9,99\n"
+        "1001;100204;Trinkflasche 1 l;Salomon;9,99\n1002;100204;TRINKFLASCHE 1 L;sigg;9,99\n"
+        "1001;100205;ÜBERHOSE ÖKO;Vaude;9,99\n1001;100206;Daunenjacke Nuuk;;9,99\n", "utf-8")
+    for channel, name in (("shop", "feed.xml"), ("store", "stores.csv")):
+        project.publish(channel, project.path / name, published_at=datetime(2026, 11, 20, tzinfo=timezone.utc))
+    at = datetime(2026, 11, 24, tzinfo=timezone.utc)
+    drift = [ContentRule.model_validate({"id": "drift", "kind": "content", "severity": "warning"}),
+             ContentRule.model_validate({"id": "drift-strict", "kind": "content", "fields": "title",
+                                         "title_similarity": 95, "where": {"store": "1001"}})]
+    sql = project.check(at, rules=drift, record=False)
+    rete = project.check(at, rules=drift, engine="rete", record=False)
+    assert rete.findings == sql.findings
+    assert {(f.rule, f.sku, f.locations[1]) for f in sql.findings} >= {
+        ("drift", "100203", "store:1002"), ("drift", "100204", "store:1001")}
+    assert not any(f.sku in ("100205", "100206") for f in sql.findings)  # case and umlauts, a missing brand
+
+
+def test_content_is_compiled_for_durable_rules_not_delegated():
+    from unisono.rules.content import ContentRule
+
+    plan = compile_rules([ContentRule.model_validate({"id": "drift", "kind": "content"})], verify=True)
+    assert not plan.delegated and plan.rules

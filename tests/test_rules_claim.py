@@ -50,8 +50,9 @@ def said(conn, *claims: tuple[str, dict], valid: tuple = (FROM, TO), location: s
             valid_from=valid[0], valid_to=valid[1]))
 
 
-def jacket(channel: str, location: str, sku: str, price: str, sale: str | None = None, category: str = JACKETS):
-    return offer(channel, location, sku, price, sale, category=category)
+def jacket(channel: str, location: str, sku: str, price: str, sale: str | None = None, category: str = JACKETS,
+           **columns):
+    return offer(channel, location, sku, price, sale, category=category, **columns)
 
 
 def twenty_percent_on_jackets(conn) -> None:
@@ -287,3 +288,88 @@ def test_a_discount_in_all_stores_names_a_store_listing_nothing_in_its_scope(liv
     found = {f.locations[1]: f.message for f in run_rules(live_conn, [rule()], context())}
     assert set(found) == {"store:1002", "store:1003"}
     assert found["store:1003"].endswith(": store 1003 lists none of the Winterjacken (3 stores).")
+
+
+def test_a_scoped_discount_is_judged_over_its_whole_window_and_says_from_when(live_conn):
+    late, early = datetime(2026, 11, 28, tzinfo=BERLIN), datetime(2026, 11, 30, tzinfo=BERLIN)
+    rows = [jacket("shop", "online", sku, "99.99", "79.99") for sku in ("100201", "100202", "100203")]
+    rows += [jacket("store", "1002", "100201", "99.99", "79.99", sale_start=FROM, sale_end=TO),
+             jacket("store", "1002", "100202", "99.99", "79.99", sale_start=late, sale_end=TO),
+             jacket("store", "1002", "100203", "99.99", "79.99", sale_start=late, sale_end=TO),
+             jacket("store", "1003", "100201", "99.99", "79.99", sale_start=FROM, sale_end=early)]
+    add_offers(live_conn, *rows)
+    said(live_conn, DISCOUNT)
+    found = {f.locations[1]: f for f in run_rules(live_conn, [rule()], context())}
+    assert set(found) == {"store:1002", "store:1003"}  # the shop's sales have no window: every day of it
+    assert found["store:1002"].message.endswith(
+        ": store 1002 reduces 2 of 3 Winterjacken only from 28.11. (100202, 100203).")
+    assert found["store:1002"].extra["failing"] == "2"
+    assert found["store:1003"].message.endswith(": store 1003 reduces 1 of 1 Winterjacken only until 29.11. (100201).")
+
+
+def test_a_sale_starting_later_in_the_window_is_late_not_missing_even_before_it_starts(live_conn):
+    late = datetime(2026, 11, 28, tzinfo=BERLIN)
+    add_offers(live_conn, jacket("store", "1002", "100201", "99.99", "79.99", sale_start=FROM, sale_end=TO),
+               jacket("store", "1002", "100202", "99.99", "79.99", sale_start=late, sale_end=TO, effective="99.99"),
+               jacket("store", "1002", "100203", "99.99"))
+    said(live_conn, DISCOUNT)
+    [f] = run_rules(live_conn, [rule()], context(at=datetime(2026, 11, 27, 9, tzinfo=BERLIN)))
+    assert f.message.endswith(": 1 of 3 Winterjacken is not reduced by 20 % in store 1002 (100203); "
+                              "store 1002 reduces 1 of 3 only from 28.11. (100202).")
+
+
+def test_up_to_and_selected_claims_ask_no_whole_window_of_every_offer(live_conn):
+    late = datetime(2026, 11, 28, tzinfo=BERLIN)
+    add_offers(live_conn, jacket("store", "1002", "100201", "99.99", "69.99", sale_start=FROM, sale_end=TO),
+               jacket("store", "1002", "100202", "99.99", "79.99", sale_start=late, sale_end=TO))
+    said(live_conn, ("Bis zu 30 % auf Winterjacken", {"type": "discount", "percent": 30, "up_to": True,
+                                                      "scope": ["Winterjacken"]}),
+         ("20 % auf ausgewählte Winterjacken", {"type": "discount", "percent": 20, "selected": True,
+                                                "scope": ["Winterjacken"]}))
+    assert run_rules(live_conn, [rule()], context()) == []
+
+
+# -- one test per remaining claim class: money off, "ausgewählte", stores only, "nur im Markt", more methods
+
+def test_money_off_is_measured_in_cents_from_the_regular_price(live_conn):
+    add_offers(live_conn, jacket("shop", "online", "100201", "99.99", "89.99"),  # 10.00 off: holds
+               jacket("shop", "online", "100202", "99.99", "91.99"))  # 8.00 off
+    said(live_conn, ("10 € Rabatt auf alle Winterjacken", {"type": "discount", "amount": 10, "currency": "EUR",
+                                                           "scope": ["Winterjacken"]}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith(": 1 of 2 Winterjacken is not reduced by 10.00 EUR in the shop (100202).")
+
+
+def test_selected_breaks_only_where_no_offer_of_the_scope_reaches_it(live_conn):
+    twenty_percent_on_jackets(live_conn)
+    add_offers(live_conn, jacket("store", "1003", "100201", "199.99"))
+    said(live_conn, ("20 % auf ausgewählte Winterjacken", {"type": "discount", "percent": 20, "selected": True,
+                                                           "scope": ["Winterjacken"]}))
+    [f] = run_rules(live_conn, [rule()], context())  # store 1002 reduces one of three: enough
+    assert f.locations[1] == "store:1003" and f.message.endswith(": none of 1 Winterjacken is reduced by 20 % in "
+                                                                 "store 1003.")
+
+
+def test_a_discount_naming_the_stores_judges_only_the_stores(live_conn):
+    add_offers(live_conn, jacket("shop", "online", "100201", "99.99"), jacket("store", "1001", "100201", "99.99"))
+    said(live_conn, ("20 % auf alle Winterjacken in unseren Filialen",
+                     {"type": "discount", "percent": 20, "scope": ["Winterjacken"], "channels": ["store"]}))
+    assert [f.locations[1] for f in run_rules(live_conn, [rule()], context())] == ["store:1001"]
+
+
+def test_store_only_product_reduced_by_the_shop_is_a_finding(live_conn):
+    add_offers(live_conn, offer("shop", "online", "100401", "89.99", "69.99"), offer("store", "1001", "100401", "89.99",
+                                                                                      "69.99"))
+    said(live_conn, ("Daunenweste: nur im Markt", {"type": "exclusivity", "exclusivity": "store_only",
+                                                   "product": "100401"}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.message.endswith(": the reduction is in stores only, but the shop (69.99 EUR instead of 89.99 EUR) also "
+                              "reduces it.")
+
+
+def test_installments_and_made_in_germany_are_judged_against_the_configured_lists(live_conn):
+    said(live_conn, ("Bequem in Raten zahlen: Ratenkauf", {"type": "payment", "methods": ["installments"]}),
+         ("Made in Germany", {"type": "service", "methods": ["made_in_germany"]}))
+    found = run_rules(live_conn, [rule()], context(payment_methods=["installments"], services=["click_collect"]))
+    assert [f.message.split("): ", 1)[1] for f in found] == [
+        "the shop does not offer made_in_germany (claims.services: click_collect)."]

@@ -70,3 +70,10 @@ def test_a_store_files_brand_differing_from_the_shops_is_a_warning_end_to_end(tm
         ("100204", "warning", "Store 1001 gives 100204 the brand 'Salomon', the shop 'Sigg'.",
          ["feed.xml:3", "stores.csv:3"])]
     assert result.exit_code == 0  # a warning does not fail the default gate
+
+
+def test_titles_equal_but_for_case_umlauts_and_spaces_are_no_drift(live_conn):
+    add_offers(live_conn, offer("shop", "online", "100300", "49.99", title="Überjacke Grün Damen"),
+               offer("store", "1001", "100300", "49.99", title=" ÜBERJACKE GRÜN DAMEN"),
+               offer("store", "1002", "100300", "49.99", title="Daunenweste Damen"))
+    assert [f.locations for f in run_rules(live_conn, [rule()], context())] == [["shop:online", "store:1002"]]

@@ -50,6 +50,9 @@ valgrind) while building this:
               where durable_rules may read past its array (harmless unless it reaches unmapped
               memory; a crash is contained and retried like any other).
 
+  content     per compared channel:  c.ref << ch == reference,  c.other << ch == other & TAIL:
+              every pair; rete/content.py scores its titles and brands with the kind's own judgement.
+
 Kinds not listed (reference_price reads the price history, not one key's live offers; window
 and promotion are not compiled yet) and rules the compiler cannot write (see `Unsupported`) are
 returned in Plan.delegated: engine.py evaluates them with the SQL engine and says so.
@@ -89,7 +92,6 @@ DELEGATED_KINDS = {
     "window": "per key, but not compiled for durable_rules yet",
     "promotion": "per key, but not compiled for durable_rules yet",
     "claim": "it judges a channel's statements over every product in their scope, not one key's live offers",
-    "content": "it scores titles by similarity (rapidfuzz) in Python, not by a condition durable_rules matches",
 }
 
 
@@ -155,8 +157,8 @@ class Compiled:
         first_case = len({t.case for t, _ in self.rules if t.part == part})
         for n, case in enumerate(cases, start=first_case):
             self.rules.append((Tag(0, part, n, aliases, channels), _patterns(fixed, last, case)))
-            if verify:
-                for cmp in case or (Cmp("!=", "z", 0),):  # an empty case is always true: its complement never
+            if verify:  # an empty case is always true: it has no complement (durable_rules matched "z != 0")
+                for cmp in case:
                     self.rules.append((Tag(0, part, n, aliases, channels, True),
                                        _patterns(fixed, last, _conjunction(negate(cmp)))))
         if len(self.rules) > MAX_CASES * 4:
@@ -394,6 +396,15 @@ def _presence(rule: PresenceRule, out: Compiled, verify: bool) -> None:
                               [seen, ("there", (*counts, TAIL), False)]))
 
 
+# -- content ------------------------------------------------------------------------------------
+
+def _content(rule, out: Compiled, verify: bool) -> None:
+    """Every pair of one reference offer and one offer of a compared channel: durable_rules picks
+    the pairs, the kind's own judgement scores their titles and brands (rete/content.py)."""
+    for other_channel in dict.fromkeys(rule.channels[1:]):
+        out.add(other_channel, ("ref", "other"), [("ref", rule.channels[0])], ("other", other_channel), TRUE, verify)
+
+
 # -- expression ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -559,6 +570,6 @@ def _check_number(value: float) -> None:
         raise Unsupported(f"the number {value!r} cannot be written in durable_rules' number format")
 
 
-COMPILERS = {"parity": _parity, "presence": _presence, "expression": _expression}
+COMPILERS = {"parity": _parity, "presence": _presence, "expression": _expression, "content": _content}
 
 __all__ = ["COMPILERS", "Plan", "Tag", "Unsupported", "compile_rules"]

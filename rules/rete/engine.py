@@ -56,6 +56,7 @@ from unisono.domain.findings import Finding
 from unisono.rules.base import OFFER_COLUMNS
 from unisono.rules.claim_live import SALE_FIELDS, exclusive_keys, sale_exempt
 from unisono.rules.evaluate import EvalContext, run_rules
+from unisono.rules.rete import content
 from unisono.rules.rete import worker as wire
 from unisono.rules.rete.scope import fold_case, in_scope
 
@@ -155,7 +156,8 @@ def _run(conn, rules, ctx, keys, *, workers, keys_per_worker, retries, batch_key
         t = time.perf_counter()
         exclusive = exclusive_keys(conn, live, ctx.at, ctx.config) \
             if any(r.kind in ("parity", "presence") and r.exclusive_claims for r in plan.rules) else {}
-        builder = _FindingBuilder(plan, ctx, fold_case(case), exclusive)
+        brands = content.own_brands(conn) if any(r.kind == "content" for r in plan.rules) else {}
+        builder = _FindingBuilder(plan, ctx, fold_case(case), exclusive, brands)
         for key, rows in _full_rows(conn, sorted(matched), ids):
             findings += builder.key(key, rows, matched[key])
         stats.seconds["findings"] = time.perf_counter() - t
@@ -507,8 +509,8 @@ class _Row:
 class _FindingBuilder:
     """durable_rules' matches of one key -> the rows each kind's SQL query returns -> findings."""
 
-    def __init__(self, plan: Plan, ctx: EvalContext, fold, exclusive: dict[str, str]):
-        self.plan, self.ctx, self.fold = plan, ctx, fold
+    def __init__(self, plan: Plan, ctx: EvalContext, fold, exclusive: dict[str, str], brands: content.Brands):
+        self.plan, self.ctx, self.fold, self.brands = plan, ctx, fold, brands
         self.exclusive = exclusive  # product key -> online_only / store_only: parity's exemption (claim_live.py)
 
     def key(self, key: str, rows: list[tuple], matches: Sequence[tuple[int, tuple[int, ...]]]) -> list[Finding]:
@@ -566,6 +568,10 @@ class _FindingBuilder:
                                oos_source=out_of_stock[0][1] if out_of_stock else None)
                 out.append(rule.to_finding(_Row(mapping), self.ctx))
         return out
+
+    def _content(self, rule, rule_no, offers, grouped, shop_title) -> list[Finding]:
+        pairs = {p for ch in dict.fromkeys(rule.channels[1:]) for p in grouped.get((rule_no, ch), ())}
+        return content.findings(rule, pairs, offers, self.fold, self.brands)
 
     def _expression(self, rule, rule_no, offers, grouped, shop_title) -> list[Finding]:
         channels = rule.condition.channels

@@ -86,3 +86,17 @@ def test_an_error_quoting_a_file_prints_no_raw_escape(evil, tmp_path):
     result = run("publish", "store", str(bad), project=evil)
     assert result.exit_code == 2
     assert_no_raw_controls(result.output)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "md"])
+def test_a_stored_run_reported_to_the_terminal_prints_no_raw_escape(evil, fmt):
+    run("publish", "store", str(evil / "store.csv"), "--published-at", "2026-11-19T06:00", project=evil)
+    assert run("reconcile", "--at", "2026-11-24T12:00", project=evil).exit_code in (0, 1)
+    result = run("report", "--format", fmt, project=evil)
+    assert result.exit_code == 0, result.output
+    assert_no_raw_controls(result.output)
+    if fmt == "json":  # the same data, written as JSON escapes
+        doc = json.loads(result.output)
+        assert any(f"10{EVIL}02" in " ".join(f["locations"]) for f in doc["findings"])
+    if fmt == "csv":  # one finding a line, as check --format csv prints them
+        assert "10\\x1b[2J\\x1b]0;pwned\\x0702" in result.output and "\\x0d" not in result.output

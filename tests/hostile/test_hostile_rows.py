@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,9 @@ JSONLD = [
     ('"price": "9.99", "priceValidUntil": "9999-12-31"', "offer"),
     ('"price": "9.99", "validFrom": "0001-01-01"', "offer"),
     ('"price": "9.99", "priceValidUntil": "2026-02-30"', "is not a date"),
+    ('"price": "9.99", "validFrom": "2026-11-25", "priceValidUntil": "2026-11-20"',
+     "schema.org offer ends (2026-11-20) before it starts (2026-11-25)"),
+    ('"price": "9.99", "validFrom": "2026-12-05"', "schema.org validFrom '2026-12-05' is after the newsletter's validity ends"),
 ]
 
 
@@ -175,6 +179,48 @@ def test_a_hostile_schema_org_offer_is_an_offer_or_a_rejection_with_one_line(tmp
     else:
         assert not hostile_offers and len(read.rejections) == 1
         assert becomes in read.rejections[0].reason
+
+
+def test_schema_org_times_in_a_daylight_saving_change_are_read_by_the_stated_rule_with_a_note(tmp_path):
+    items = [product("1", price="9.99", validFrom="2026-03-29T02:30:00", priceValidUntil="2026-04-05"),
+             product("2", price="9.99", validFrom="2026-10-25T02:30:00", priceValidUntil="2026-10-31")]
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity="", items=json.dumps(items)), encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 2)
+    starts = {o.sku: o.valid_from.astimezone(timezone.utc) for o in read.offers}
+    assert starts == {"1": datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc),  # 03:30 summer time
+                      "2": datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)}  # the first 02:30 (summer time)
+    assert any("validFrom '2026-03-29T02:30:00' does not exist in Europe/Berlin" in n for n in read.notes), read.notes
+    assert any("validFrom '2026-10-25T02:30:00' occurs twice" in n for n in read.notes), read.notes
+
+
+@pytest.mark.parametrize("price, reason", [
+    ("100000000000000000,00 €", "price '100000000000000000,00 €' is out of range"),
+    ("99999999999999999999999999999,00 €", "is out of range"),
+    ("19,99 € statt 100000000000000000,00 €", "reference price '100000000000000000,00 €' is out of range"),
+])
+def test_a_price_beyond_the_bound_in_a_product_block_is_a_rejection_of_that_block(tmp_path, price, reason):
+    block = "<td><a href='https://shop.example/p/{n}'><h3>Artikel {n}</h3></a><span>{price}</span></td>"
+    path = tmp_path / "nl.html"
+    path.write_text("<html><body><p>gültig bis 30.11.2026</p><table><tr>"
+                    + block.format(n=1, price=price) + block.format(n=2, price="5,00 €")
+                    + block.format(n=3, price="7,00 €") + "</tr></table></body></html>", encoding="utf-8")
+    read = outcome(newsletter.read(path, CONFIG, published_at=SENT), 3)
+    assert [o.price for o in read.offers] == [5, 7]
+    assert reason in read.rejections[0].reason
+
+
+@pytest.mark.parametrize("validity, start, end", [
+    ("Angebote gültig vom 20.03.2026 bis 31.03.2026", datetime(2026, 3, 19, 23), datetime(2026, 3, 31, 22)),  # spring
+    ("Angebote gültig vom 24.10.2026 bis 25.10.2026", datetime(2026, 10, 23, 22), datetime(2026, 10, 25, 23)),  # autumn
+])
+def test_a_newsletter_validity_over_a_daylight_saving_change_is_whole_local_days(tmp_path, validity, start, end):
+    path = tmp_path / "nl.html"
+    path.write_text(PAGE.format(validity=validity, items=json.dumps([product("1", price="19.99")])),
+                    encoding="utf-8")
+    [offer] = outcome(newsletter.read(path, CONFIG, published_at=SENT), 1).offers
+    assert offer.valid_from.astimezone(timezone.utc) == start.replace(tzinfo=timezone.utc)
+    assert offer.valid_to.astimezone(timezone.utc) == end.replace(tzinfo=timezone.utc)  # midnight after the last day
 
 
 @pytest.mark.parametrize("validity, note", [
@@ -205,6 +251,18 @@ def test_one_huge_cell_is_a_rejection_of_its_row_and_the_rows_around_it_are_kept
     assert rejected.source.line == 4
     assert "longer than" in rejected.reason and len(rejected.reason) < 200
     assert len(rejected.raw) < 1000  # the rejection keeps a shortened row, not 50 MB
+
+
+@pytest.mark.parametrize("columnar", [True, False], ids=["columns", "rows"])
+def test_a_huge_quoted_cell_over_many_lines_is_one_rejection_and_the_rows_after_it_are_kept(tmp_path, columnar):
+    path = tmp_path / "prices.csv"
+    cell = ("y" * 999 + "\n") * 300  # 300 KB over 300 lines, quoted: the reader must not resume inside it
+    path.write_text(HEADER + GOOD + f'1001;100003;;"{cell}";9,99;;;\n1001;100004;;Becher;3,99;;;\n', encoding="utf-8")
+    read = outcome(store.read(path, CONFIG, columnar=columnar), 4)
+    assert sorted(o.sku for o in read.offers) == ["100001", "100002", "100004"]
+    assert read.offers[-1].source.line == 305
+    [rejected] = read.rejections
+    assert rejected.source.line == 4 and "longer than 131,072 characters (lines 4-304)" in rejected.reason
 
 
 def test_a_very_wide_file_is_read_row_by_row_in_bounded_memory(tmp_path):
@@ -250,3 +308,30 @@ def test_one_huge_value_in_a_tsv_feed_is_a_rejection_of_its_item_and_the_others_
     read = outcome(shop.read(path, CONFIG), 3)
     assert [o.sku for o in read.offers] == ["a", "c"]
     assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
+
+
+def test_a_huge_quoted_value_over_many_lines_in_a_tsv_feed_is_one_rejection_and_the_feed_is_read_on(tmp_path):
+    path = tmp_path / "feed.tsv"
+    value = ("y" * 999 + "\n") * 300  # quoted over 300 lines: the reader must not resume inside it
+    path.write_text(f'id\ttitle\tprice\na\tA\t1.00 EUR\nb\t"{value}"\t2.00 EUR\nc\tC\t3.00 EUR\nd\tD\t4.00 EUR\n',
+                    encoding="utf-8")
+    read = outcome(shop.read(path, CONFIG), 4)
+    assert [(o.sku, o.source.line) for o in read.offers] == [("a", 2), ("c", 304), ("d", 305)]
+    assert [(r.source.line, r.reason) for r in read.rejections] == [(3, "a value is longer than 131,072 characters")]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-32-be"])
+def test_a_store_file_or_newsletter_in_utf_16_or_32_with_its_mark_is_read_as_in_utf_8(tmp_path, encoding):
+    def encoded(text: str) -> bytes:  # Python writes the mark for utf-16/utf-32, not for the -be form
+        return (b"\x00\x00\xfe\xff" if encoding == "utf-32-be" else b"") + text.encode(encoding)
+
+    prices = tmp_path / "prices.csv"
+    prices.write_bytes(encoded(HEADER + GOOD + "1001;100003;;Größe XL;-5,00;;;\n"))
+    read = outcome(store.read(prices, CONFIG), 3)
+    assert [o.sku for o in read.offers] == ["100001", "100002"] and read.offers[1].sale_price == Decimal("7.99")
+    assert "is negative" in read.rejections[0].reason
+    mail = tmp_path / "nl.html"
+    mail.write_bytes(encoded(PAGE.format(validity="Angebote gültig bis 30.11.2026",
+                                         items=json.dumps([product("1", price="19.99")]))))
+    sent = outcome(newsletter.read(mail, CONFIG, published_at=SENT), 1)
+    assert sent.offers[0].price == Decimal("19.99") and sent.offers[0].valid_to.year == 2026

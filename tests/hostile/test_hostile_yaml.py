@@ -52,3 +52,11 @@ def test_a_hostile_config_file_is_refused_with_its_line(project, text, message):
     assert result.exit_code == 2
     line = message.replace(message.split(":")[0], "unisono.yaml")
     assert line in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_config_file_that_is_not_utf_8_is_refused_with_its_line(project):
+    (project / "unisono.yaml").write_bytes("timezone: Europe/Berlin\nstore:\n  location: Köln\n".encode("cp1252"))
+    result = run("runs", project=project)
+    assert result.exit_code == 2
+    assert "unisono.yaml:3: not UTF-8 text (byte 0xf6); save it as UTF-8" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "internal error" not in result.output

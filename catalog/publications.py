@@ -1,0 +1,40 @@
+"""The catalog's publications as a list, and withdrawing one that should never have been published.
+
+A publication published by mistake (the wrong file, the wrong channel) stays in the history the
+rules read (the 30-day reference price, reconcile's comparisons) until it is withdrawn: withdrawing
+deletes it with its offers, rejections, claims and locations in one write transaction, so the
+channel's state at every instant is again what the other publications make it. Stored runs keep
+what they found then: they are the record of what was reported.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Engine, delete, func, select
+
+from unisono.catalog.db import write_transaction
+from unisono.catalog.tables import ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow
+
+_ROWS = (OfferRow, RejectionRow, ClaimRow, PublicationLocation)  # what refers to a publication
+
+
+def list_publications(engine: Engine, limit: int = 20, channel: str | None = None) -> list[tuple[Publication, int]]:
+    """The latest publications (of one channel), newest first, each with its number of locations."""
+    pub, loc = Publication.__table__, PublicationLocation.__table__
+    locations = select(func.count()).where(loc.c.publication_id == pub.c.id).scalar_subquery()
+    query = select(pub, locations.label("locations")).order_by(pub.c.id.desc()).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(query.where(pub.c.channel == channel) if channel else query)
+        return [(Publication.model_validate({k: v for k, v in r._mapping.items() if k != "locations"}), r.locations)
+                for r in rows]
+
+
+def withdraw_publication(engine: Engine, publication_id: int) -> Publication | None:
+    """Delete the publication and everything it brought; the publication as it was, None if none has the id."""
+    pub = Publication.__table__
+    with write_transaction(engine, lock="withdraw") as conn:
+        row = conn.execute(select(pub).where(pub.c.id == publication_id)).first()
+        if row is None:
+            return None
+        for table in _ROWS:
+            conn.execute(delete(table.__table__).where(table.__table__.c.publication_id == publication_id))
+        conn.execute(delete(pub).where(pub.c.id == publication_id))
+    return Publication.model_validate(dict(row._mapping))

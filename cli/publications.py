@@ -1,0 +1,79 @@
+"""`unisono publications` and `unisono withdraw`: what was published, and taking back a mistake.
+
+Registered on the `unisono` group when cli/main.py is imported; imports nothing but click until run.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from unisono.cli.main import cli, db_option, project_option
+
+
+@cli.command()
+@click.option("--channel", type=click.Choice(["shop", "store", "newsletter"]), help="Only this channel's.")
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True,
+              help="How many publications, newest first.")
+@project_option
+@db_option
+def publications(channel: str | None, limit: int, project_dir: Path, db: str | None) -> None:
+    """List publications, newest first: id, channel, file, when it was published (and went live),
+    its offers, rejections and locations.
+
+    \b
+    Examples:
+      unisono publications
+      unisono publications --channel store --limit 5
+    """
+    from rich.table import Table
+
+    from unisono.api.project import Project
+    from unisono.catalog.publications import list_publications
+    from unisono.cli import text
+    from unisono.cli.terminal import visible
+
+    project = Project.open(project_dir, db)
+    tz = project.config.tz
+    found = list_publications(project.engine, limit, channel)
+    if not found:
+        click.echo("Nothing published yet: `unisono publish CHANNEL FILE`.")
+        return
+    table = Table("id", "channel", "file", "published", "offers", "rejections", "locations",
+                  box=None, header_style="bold", pad_edge=False, collapse_padding=True)
+    for column in table.columns[4:]:
+        column.justify = "right"
+    for p, locations in found:
+        when = text.instant(p.published_at, tz)
+        if p.effective_from != p.published_at:
+            when += f" (live {text.instant(p.effective_from, tz)})"
+        table.add_row(f"#{p.id}", p.channel, visible(Path(p.source).name, lines=False), when, f"{p.offers:,}",
+                      f"{p.rejections:,}", f"{locations:,}")
+    text.console().print(table)
+
+
+@cli.command()
+@click.argument("publication_id", metavar="ID", type=click.IntRange(1))
+@click.option("--yes", is_flag=True, help="Do not ask: withdraw at once (for scripts).")
+@project_option
+@db_option
+def withdraw(publication_id: int, yes: bool, project_dir: Path, db: str | None) -> None:
+    """Withdraw publication ID (from `unisono publications`), published by mistake: it is deleted
+    with its offers, rejections and claims, so checks, the 30-day price history and the next
+    reconcile see the channel as if it had never been published. Stored runs keep what they found.
+
+    \b
+    Examples:
+      unisono withdraw 8
+      unisono withdraw 8 --yes
+    """
+    from unisono.api.project import Project
+    from unisono.cli import text
+    from unisono.cli.terminal import echo
+
+    project = Project.open(project_dir, db)
+    if not yes and not click.confirm(f"Withdraw publication #{publication_id} with all its offers?", err=True):
+        raise click.Abort
+    p = project.withdraw(publication_id)
+    echo(f"Withdrew {p.channel} #{p.id} ({Path(p.source).name}, published {text.instant(p.published_at, project.config.tz)}): "
+         f"{text.plural(p.offers, 'offer')}, {text.plural(p.rejections, 'rejection')} removed.")
