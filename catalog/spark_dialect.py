@@ -128,8 +128,11 @@ class _Cursor:
             raise
 
     def _execute(self, statement, parameters, context):
-        compiled = getattr(context, "compiled", None)
-        construct = getattr(compiled, "statement", None)
+        # the statement as invoked, with its own values: the compiled one is SQLAlchemy's cached
+        # compilation of the first statement of that shape (its values are an earlier call's)
+        construct = getattr(context, "invoked_statement", None)
+        if construct is None:
+            construct = getattr(getattr(context, "compiled", None), "statement", None)
         if isinstance(construct, CreateTable):
             table = construct.element
             if "TEMPORARY" in [p.upper() for p in table._prefixes]:

@@ -103,6 +103,24 @@ def test_a_waiver_and_reconcile_runs_behave_on_spark_as_on_sqlite(demo_pair):
     assert k2.run_id == k1.run_id + 1
 
 
+def test_each_publication_keeps_its_own_counts_and_is_written_once_on_spark(demo_pair):
+    """`unisono publications` lists on Spark what it lists on SQLite; each publish wrote its own rows
+    (a statement of the same shape as an earlier one runs with its own values, not the earlier ones)."""
+    import json
+
+    from unisono.catalog.publications import list_publications
+
+    sqlite, lake, _, _ = demo_pair
+
+    def listed(project):
+        return [(p.id, p.channel, p.offers, p.rejections, n) for p, n in list_publications(project.engine)]
+
+    assert listed(lake) == listed(sqlite)
+    assert all(offers > 0 for _, _, offers, _, _ in listed(lake))
+    manifest = json.loads((Path(lake.db_url.removeprefix("spark:///")) / "_manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["tables"]["publication"]) == len(DEMO_FILES)  # one folder per publish, none rewritten
+
+
 def test_a_failed_publish_leaves_the_spark_catalog_as_it_was(demo_pair, tmp_path):
     from unisono.domain.models import InputError
 
