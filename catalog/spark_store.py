@@ -40,6 +40,8 @@ def spark_session(master: str | None = None, options: dict[str, str] | None = No
     builder = SparkSession.builder.appName("unisono")
     if master or not os.environ.get("SPARK_HOME"):  # under spark-submit the master comes from it
         builder = builder.master(master or "local[2]")
+    if (master or "local").startswith("local"):  # (else Spark warns that the host name is the loopback)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     for key, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
