@@ -97,7 +97,8 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
     waivers = [w for w in list_waivers(project.engine) if w.sku == key]
     places = {o.label for o in offers}
     for rule in rules:
-        mine = [f for f in [*checked.findings, *checked.waived, *checked.undecided] if f.rule == rule.id and f.sku == key]
+        mine = [f for f in [*checked.findings, *checked.waived, *checked.undecided]
+                if f.rule == rule.id and key in f.products]
         # what a rule could not judge is summed up per location ("Cannot judge 59 announced reductions in the shop")
         mine += [f for f in checked.undecided if f.rule == rule.id and f.sku == "*" and set(f.locations) & places]
         failing = [f for f in mine if f.judged and "waiver" not in f.extra]
@@ -107,7 +108,8 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         lines = list(lines)
         if rule.kind == "parity":
             flagged = {frozenset(f.locations) for f in failing}
-            lines += why.parity_comparisons(rule, seen_offers, flagged)
+            waived = {frozenset(f.locations) for f in mine if "waiver" in f.extra}
+            lines += why.parity_comparisons(rule, seen_offers, flagged, waived)
         else:
             lines += kind_reasons.get(rule.id, [])
         for w in waivers:

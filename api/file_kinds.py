@@ -27,7 +27,8 @@ def _text(file: Path) -> str:
 
 def _root(text: str) -> str | None:
     """The first element's name after the prolog, comments and doctype."""
-    m = re.match(r"(?:\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>))*\s*<([A-Za-z_][\w:.-]*)", text, re.S)
+    # a DOCTYPE's internal subset ([<!ENTITY …>]) holds ">" of its own
+    m = re.match(r"(?:\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^>\[]|\[.*?\])*>))*\s*<([A-Za-z_][\w:.-]*)", text, re.S)
     return m.group(1) if m else None
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,20 +21,21 @@ from sqlalchemy import Engine, func, select
 from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog
 from unisono.catalog.live import live
 from unisono.catalog.tables import RejectionRow
-from unisono.catalog.runs import record_run
+from unisono.catalog.runs import store_run
+from unisono.catalog.spool import FindingSpool
 from unisono.catalog.timeline import change_points
 from unisono.catalog.waivers import list_waivers, waiver_for
-from unisono.api.results import CheckResult, merge_pieces, sort_findings
+from unisono.api.results import CheckResult, merge_pieces
 from unisono.catalog.state import build_live
 from unisono.domain.config import CONFIG_FILE, ConfigError, ProjectConfig, load_config
-from unisono.domain.findings import Finding, RuleInfo
+from unisono.domain.findings import Finding, RuleInfo, location_label
 from unisono.domain.models import InputError
 
 timing = logging.getLogger("unisono.timing")  # what each step took, shown by `unisono --verbose`
 SCHEMA_FILE = "unisono-rules.schema.json"  # beside the rules, named by their modeline
 
 if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where they are used: publish needs none,
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable
 
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
@@ -145,7 +147,7 @@ class Project:
         from unisono.channels import ahead, shop_promotions, stream  # (not at the top: a check reads no channel file)
 
         if not file.is_file():
-            raise InputError(f"{file}: no such file")
+            raise InputError(f"{file}: {'not a regular file' if file.exists() else 'no such file'}")
         config = self.config
         if location:
             options = getattr(config, channel).model_copy(update={"location": location})
@@ -156,6 +158,10 @@ class Project:
             from unisono.catalog.matching import match_newsletter as after
         try:
             published_at = published_at or datetime.now(timezone.utc)
+            if effective_from is not None and effective_from < published_at:  # said, since it rewrites the past
+                notes.append(f"{file.name} goes live {effective_from.astimezone(config.tz):%d.%m.%Y %H:%M}, before it "
+                             f"was published ({published_at.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
+                             "history now shows its prices as live since then (--effective-from)")
             started = time.perf_counter()
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
             if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed
@@ -189,11 +195,21 @@ class Project:
     def check(self, at: datetime | None = None, *, window: tuple[datetime, datetime] | None = None,
               rule_files: list[Path] | None = None, rules: list[Rule] | None = None, engine: str = "sql",
               record: bool = True, kind: str = "check") -> CheckResult:
-        """Evaluate the rules as of an instant, or over a window cut at every change point."""
+        """Evaluate the rules as of an instant, or over a window cut at every change point. The
+        findings go to a spool as the rules find them (catalog/spool.py), from there into the run's
+        table and to the outputs: the result's findings, waived and undecided are read from it."""
+        from unisono.reports.jsonfile import finding_line
         from unisono.rules import load_rules
 
         rules = rules if rules is not None else load_rules(rule_files or self.rule_paths())
         at = (window[0] if window else at) or datetime.now(timezone.utc)
+        spool = FindingSpool(render=finding_line)  # (JSON output then writes the lines as they were made)
+        if kind == "reconcile":  # new or open: by the fingerprints of the runs it is compared with
+            from unisono.catalog.runs import baseline_runs, iter_fingerprints
+
+            baseline = baseline_runs(self.engine, "reconcile", at)
+            spool.set_baseline(iter_fingerprints(self.engine, baseline))
+        waivers = list_waivers(self.engine)
         with self.engine.begin() as conn:
             cuts = [window[0], *self._cuts(conn, rules, *window), window[1]] if window else [at, None]
             cuts = [t.astimezone(self.config.tz) if t else t for t in cuts]  # intervals read in local time
@@ -204,7 +220,12 @@ class Project:
                 timing.info("live offers as of %s: %d in %.2f s", start.isoformat(), n, time.perf_counter() - started)
                 for channel, n in conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)):
                     live_offers[channel] = max(n, live_offers.get(channel, 0))
-                pieces.append((start, end, self._run_rules(conn, rules, start, engine)))
+                found = self._run_rules(conn, rules, start, engine)
+                if window:
+                    pieces.append((start, end, list(found)))
+                else:  # an instant: each finding to the spool as it comes
+                    for part, f in _parts(found, waivers, start):
+                        spool.add(part, f)
             rejected = conn.execute(select(func.count()).select_from(RejectionRow.__table__).where(
                 RejectionRow.__table__.c.publication_id.in_(select(live.c.publication_id).distinct()))).scalar_one()
         if not live_offers:  # a gate that passes because nothing was checked would lie
@@ -212,38 +233,23 @@ class Project:
             when = f"between {local(cuts[0])} and {local(cuts[-1])}" if window else f"at {local(at)}"
             raise InputError(f"nothing to check: no offers are live {when} "
                              "(publish channel files first, or check a later instant)")
-        result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None, findings=[],
-                             live_offers=live_offers, ruleset_hash=ruleset_digest(rules),
-                             rule_titles={r.id: r.title for r in rules}, pieces=len(pieces), rejected_rows=rejected,
+        if window:
+            _merge_into(spool, pieces, waivers)
+        if kind == "reconcile":  # resolved: found by the last runs, neither found nor waived now
+            from unisono.catalog.runs import run_findings
+
+            spool.add_resolved(lambda fingerprints: run_findings(self.engine, baseline, fingerprints))
+        result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None,
+                             findings=spool.view("findings"), waived=spool.view("waived"),
+                             undecided=spool.view("undecided"), live_offers=live_offers,
+                             ruleset_hash=ruleset_digest(rules), rule_titles={r.id: r.title for r in rules},
+                             pieces=len(pieces) or 1, rejected_rows=rejected,
                              rules=[RuleInfo(id=r.id, title=r.title, kind=r.kind, severity=r.severity) for r in rules])
-        # sort each piece's findings apart before merging, so a waiver expiring inside the window
-        # (a cut point) leaves the rest of the interval failing
-        waivers = list_waivers(self.engine)
-        split: dict[str, list] = {"findings": [], "waived": [], "undecided": []}
-        for start, end, found in pieces:
-            in_force = [w for w in waivers if w.until is None or w.until > start]
-            parts: dict[str, list[Finding]] = {name: [] for name in split}
-            for f in found:
-                if not f.judged:
-                    parts["undecided"].append(f)
-                elif (w := waiver_for(f, in_force)):
-                    f.extra["waiver"] = f"#{w.id}: {w.reason}"
-                    parts["waived"].append(f)
-                else:
-                    parts["findings"].append(f)
-            for name, fs in parts.items():
-                split[name].append((start, end, fs))
-        for name, name_pieces in split.items():
-            merged = merge_pieces(name_pieces) if window else name_pieces[0][2]
-            setattr(result, name, sort_findings(merged))
-        if kind == "reconcile":
-            self._compare_with_last_reconcile(result)
         if record:
             try:
-                result.run_id = record_run(self.engine, kind=kind, at=at, window_end=result.window_end,
-                                           engine_name=engine, ruleset_hash=result.ruleset_hash,
-                                           findings=result.findings, waived=result.waived,
-                                           undecided=result.undecided, rules=result.rules)
+                result.run_id = store_run(self.engine, kind=kind, at=at, window_end=result.window_end,
+                                          engine_name=engine, ruleset_hash=result.ruleset_hash,
+                                          counts=spool.run_counts(), rows=spool.stored_rows(), rules=result.rules)
             except ReadOnlyCatalog as e:  # a check still gates (a reconcile exists to be recorded: it fails)
                 if kind == "reconcile":
                     raise
@@ -252,17 +258,25 @@ class Project:
 
     def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
-        that publication touched, through the rete engine (only those keys are matched); and apart
-        from them those a waiver in force then covers."""
-        from unisono.rules import EvalContext, load_rules
+        that publication touched, through the rete engine (only those keys are matched), and the
+        claims that name one of them or one of its locations ("20 % auf alle Schuhe" not granted in a
+        store whose file this was); and apart from them those a waiver in force then covers."""
+        from unisono.rules import EvalContext, load_rules, run_rules
         from unisono.rules.rete import recheck_keys
 
         at = at or datetime.now(timezone.utc)
         rules = load_rules(self.rule_paths())
+        ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         with self.engine.begin() as conn:
             build_live(conn, at)
-            keys = conn.execute(select(live.c.key).where(live.c.publication_id == publication_id).distinct()).scalars()
-            found = recheck_keys(conn, rules, EvalContext(at=at, tz=self.config.tz, config=self.config), list(keys))
+            mine = live.c.publication_id == publication_id
+            keys = set(conn.execute(select(live.c.key).where(mine).distinct()).scalars())
+            places = {location_label(c, loc) for c, loc in conn.execute(
+                select(live.c.channel, live.c.location).where(mine).distinct())}
+            found = recheck_keys(conn, [r for r in rules if r.kind != "claim"], ctx, keys)
+            claims = [r for r in rules if r.kind == "claim"]
+            found += [f for f in (run_rules(conn, claims, ctx) if claims else [])
+                      if not keys.isdisjoint(f.products) or not places.isdisjoint(f.locations)]
         in_force = [w for w in list_waivers(self.engine) if w.until is None or w.until > at]
         findings, waived = [], []
         for f in found:
@@ -280,20 +294,6 @@ class Project:
         against the previous reconcile run (by fingerprint: rule, product, locations)."""
         return self.check(at, engine=engine, kind="reconcile")
 
-    def _compare_with_last_reconcile(self, result: CheckResult) -> None:
-        """new, open or resolved against the first reconcile run for the same instant (a re-run
-        compares with it) and the latest one for an earlier instant. Only fingerprints are read,
-        and the stored findings of those resolved."""
-        from unisono.catalog.runs import baseline_runs, run_findings, run_fingerprints
-
-        runs = baseline_runs(self.engine, "reconcile", result.at)
-        before = run_fingerprints(self.engine, runs)
-        now = {f.fingerprint for f in result.findings} | {f.fingerprint for f in result.waived}
-        for f in result.findings:
-            f.status = "open" if f.fingerprint in before else "new"
-        resolved = run_findings(self.engine, runs, before - now)
-        result.findings += sort_findings([f.model_copy(update={"status": "resolved"}) for f in resolved])
-
     def _cuts(self, conn, rules: list[Rule], start: datetime, end: datetime) -> list[datetime]:
         """Where the window is cut: the catalog's change points, waivers expiring, and the bounds of
         promotion rules (a campaign starts and ends whether or not a channel's prices change then)."""
@@ -304,8 +304,8 @@ class Project:
                 points |= {t for t in rule.window_bounds(self.config.tz) if start < t < end}
         return sorted(points)
 
-    def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> list[Finding]:
-        from unisono.rules import EvalContext, run_rules
+    def _run_rules(self, conn, rules: list[Rule], at: datetime, engine: str) -> Iterable[Finding]:
+        from unisono.rules.evaluate import EvalContext, each_finding
 
         ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         if engine == "rete":
@@ -314,7 +314,7 @@ class Project:
             return run_rules_rete(conn, rules, ctx)
         if engine != "sql":
             raise InputError(f"unknown engine {engine!r} (sql or rete)")
-        return run_rules(conn, rules, ctx)
+        return each_finding(conn, rules, ctx)
 
     def waive(self, rule: str, sku: str, *, reason: str, location: str | None = None,
               until: datetime | None = None, force: bool = False) -> int:
@@ -324,6 +324,35 @@ class Project:
 
         return waivers.waive(self, rule, sku, reason=reason, location=location, until=until,
                              until_text=until.isoformat() if until else "", force=force)
+
+
+def _parts(found: Iterable[Finding], waivers: list, at: datetime) -> Iterator[tuple[str, Finding]]:
+    """Each finding with the part of the result it belongs to: undecided (the rule could not judge),
+    waived (a waiver in force at `at` covers it, and says so in the finding), or findings."""
+    in_force = [w for w in waivers if w.until is None or w.until > at]
+    for f in found:
+        if not f.judged:
+            yield "undecided", f
+        elif (w := waiver_for(f, in_force)):
+            f.extra["waiver"] = f"#{w.id}: {w.reason}"
+            yield "waived", f
+        else:
+            yield "findings", f
+
+
+def _merge_into(spool: FindingSpool, pieces: list[tuple[datetime, datetime, list[Finding]]], waivers: list) -> None:
+    """A window's findings, each piece's split apart before merging (so a waiver expiring inside the
+    window, a cut point, leaves the rest of the interval failing), merged over adjacent pieces. (A
+    window's findings are held while merged: the spool sorts them.)"""
+    split: dict[str, list] = {"findings": [], "waived": [], "undecided": []}
+    for start, end, found in pieces:
+        parts: dict[str, list[Finding]] = {name: [] for name in split}
+        for part, f in _parts(found, waivers, start):
+            parts[part].append(f)
+        for name, fs in parts.items():
+            split[name].append((start, end, fs))
+    for name, name_pieces in split.items():
+        spool.add_all(name, merge_pieces(name_pieces))
 
 
 def ruleset_digest(rules: list[Rule]) -> str:

@@ -1,7 +1,7 @@
 """What a check or a reconcile returns: violations, waived and undecided findings, a summary."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -13,7 +13,7 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
     """Whether a finding is of these rules, products and locations (a location "store:1002" or just
     "1002"), at or above a severity; an empty set selects all."""
     def keep(f: Finding) -> bool:
-        return ((not rules or f.rule in rules) and (not skus or not skus.isdisjoint(products_named(f)))
+        return ((not rules or f.rule in rules) and (not skus or not skus.isdisjoint(f.products))
                 and (not locations or any(loc in locations or loc.split(":", 1)[-1] in locations
                                           for loc in f.locations))
                 and (min_severity is None or f.severity.rank >= min_severity.rank))
@@ -21,23 +21,24 @@ def finding_filter(*, rules: set[str] = frozenset(), skus: set[str] = frozenset(
     return keep
 
 
-def products_named(f: Finding) -> list[str]:
-    """The products a finding is about: its key, and for a finding about many (a claim: "2 of 4 Jacken
-    are not reduced … (J2, J4)") each product it names as an example."""
-    return [f.sku, *filter(None, f.extra.get("examples", "").split(", "))]
+def named(key: str, *findings: Iterable[Finding]) -> bool:
+    """Whether any of these findings is about product `key` (read through, never collected)."""
+    return any(key in f.products for fs in findings for f in fs)
 
 
 @dataclass
 class CheckResult:
     kind: str  # check, reconcile
     at: datetime  # the instant checked, or the start of the window
-    findings: list[Finding]  # violations (for reconcile also the resolved ones, with status)
+    # violations (for reconcile also the resolved ones, with status): a check's are read from its
+    # spool (catalog/spool.py) on every pass, never held; a list does as well
+    findings: Sequence[Finding]
     live_offers: dict[str, int]  # channel -> offers live at `at`
     ruleset_hash: str
     rule_titles: dict[str, str]
     window_end: datetime | None = None
-    waived: list[Finding] = field(default_factory=list)
-    undecided: list[Finding] = field(default_factory=list)  # the rules could not judge (judged=False)
+    waived: Sequence[Finding] = field(default_factory=list)
+    undecided: Sequence[Finding] = field(default_factory=list)  # the rules could not judge (judged=False)
     pieces: int = 1  # how many pieces a window was cut into
     rejected_rows: int = 0  # input rows of the live publications that were rejected, so not checked
     run_id: int | None = None
@@ -49,32 +50,54 @@ class CheckResult:
         and locations (a location "store:1002" or just "1002"), at or above a severity; an empty set
         selects all. Its summary and failing() cover only those: a narrowed gate gates what it shows."""
         keep = finding_filter(rules=rules, skus=skus, locations=locations, min_severity=min_severity)
-        return replace(self, findings=[f for f in self.findings if keep(f)], waived=[f for f in self.waived if keep(f)],
-                       undecided=[f for f in self.undecided if keep(f)])
+        return replace(self, findings=_kept(self.findings, keep), waived=_kept(self.waived, keep),
+                       undecided=_kept(self.undecided, keep))
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         """Findings that fail the run: at or above the level, and not resolved."""
         return [f for f in self.findings if f.severity.rank >= fail_on.rank and f.status != "resolved"]
 
     def summary(self, fail_on: Severity) -> dict:
-        current = [f for f in self.findings if f.status != "resolved"]
         by_sev = {s.value: 0 for s in Severity}
         by_rule: dict[str, int] = {rule: 0 for rule in self.rule_titles}  # rules without findings too
-        for f in current:
-            by_sev[f.severity.value] += 1
-            by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+        by_status = {"new": 0, "open": 0, "resolved": 0}
+        failed = False
+        for severity, rule, status, n in counts(self.findings):
+            if status in by_status:
+                by_status[status] += n
+            if status == "resolved":
+                continue
+            by_sev[severity] += n
+            by_rule[rule] = by_rule.get(rule, 0) + n
+            failed = failed or Severity(severity).rank >= fail_on.rank
         summary = {
-            "at": self.at.isoformat(), "findings": len(current), "by_severity": by_sev, "by_rule": by_rule,
+            "at": self.at.isoformat(), "findings": sum(by_sev.values()), "by_severity": by_sev, "by_rule": by_rule,
             "waived": len(self.waived), "undecided": len(self.undecided), "rejected_rows": self.rejected_rows,
-            "fail_on": fail_on.value, "failed": bool(self.failing(fail_on)),
+            "fail_on": fail_on.value, "failed": failed,
             "live_offers": self.live_offers, "rules": len(self.rule_titles), "ruleset": self.ruleset_hash,
             "run": self.run_id,
         }
         if self.window_end is not None:
             summary |= {"from": self.at.isoformat(), "to": self.window_end.isoformat(), "pieces": self.pieces}
         if self.kind == "reconcile":
-            summary["status"] = {s: sum(f.status == s for f in self.findings) for s in ("new", "open", "resolved")}
+            summary["status"] = by_status
         return summary
+
+
+def _kept(findings: Sequence[Finding], keep: Callable[[Finding], bool]) -> Sequence[Finding]:
+    """Those `keep` selects: a spooled sequence filtered as it is read, a list as a list."""
+    return findings.filter(keep) if hasattr(findings, "filter") else [f for f in findings if keep(f)]
+
+
+def counts(findings: Sequence[Finding]) -> list[tuple[str, str, str | None, int]]:
+    """(severity, rule, status, how many) over the findings: a spool counts without reading them."""
+    if (spooled := getattr(findings, "counts", lambda: None)()) is not None:
+        return spooled
+    n: dict[tuple, int] = {}
+    for f in findings:
+        key = (f.severity.value, f.rule, f.status)
+        n[key] = n.get(key, 0) + 1
+    return [(*k, v) for k, v in n.items()]
 
 
 def merge_pieces(pieces: list[tuple[datetime, datetime, list[Finding]]]) -> list[Finding]:
@@ -96,8 +119,3 @@ def merge_pieces(pieces: list[tuple[datetime, datetime, list[Finding]]]) -> list
                 still[f.fingerprint] = f
         open_ = still
     return merged
-
-
-def sort_findings(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations,
-                                           f.valid_from.timestamp() if f.valid_from else 0))

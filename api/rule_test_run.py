@@ -197,7 +197,7 @@ def _run(path: Path, p: Prepared, config: ProjectConfig, engine: str) -> CaseRes
                 raise InputError(f"{path}:{p.line}: test {p.case.name!r}: {e}") from None
         finally:
             project.engine.dispose()
-    return compare(p.case, p.line, result.findings, result.waived)
+    return compare(p.case, p.line, list(result.findings), list(result.waived))
 
 
 def compare(case: Case, line: int, found: list[Finding], waived: list[Finding]) -> CaseResult:

@@ -57,6 +57,8 @@ def _check_until(project: Project, until: datetime, now: datetime, shown: str) -
 def product_warning(project: Project, sku: str) -> str | None:
     from sqlalchemy import select
 
+    if sku.startswith("claim:"):  # the id of a claim's finding (rules/claim_live.py): no product's
+        return None
     o = OfferRow.__table__
     with project.engine.connect() as conn:
         known = conn.execute(select(o.c.id).where((o.c.sku == sku) | (o.c.url == sku) | (o.c.gtin == sku)).limit(1)).first()

@@ -115,7 +115,13 @@ def create_catalog_engine(url: str) -> Engine:
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
         event.listen(engine, "handle_error", _duckdb_limits)
         event.listen(engine, "do_connect", _duckdb_connect)
+        event.listen(engine, "connect", _duckdb_quiet)
     return engine
+
+
+def _duckdb_quiet(dbapi_conn, _record) -> None:
+    # DuckDB's own progress bar (drawn on the terminal for an insert of a large batch) is not our output
+    dbapi_conn.execute("SET enable_progress_bar = false")
 
 
 def _duckdb_connect(dialect, _record, cargs, cparams):

@@ -8,6 +8,8 @@ what they found then: they are the record of what was reported.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import Engine, delete, func, select
 
 from unisono.catalog.db import write_transaction
@@ -25,6 +27,22 @@ def list_publications(engine: Engine, limit: int = 20, channel: str | None = Non
         rows = conn.execute(query.where(pub.c.channel == channel) if channel else query)
         return [(Publication.model_validate({k: v for k, v in r._mapping.items() if k != "locations"}), r.locations)
                 for r in rows]
+
+
+def publication(engine: Engine, publication_id: int) -> Publication | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(Publication.__table__).where(Publication.__table__.c.id == publication_id)).first()
+    return None if row is None else Publication.model_validate(dict(row._mapping))
+
+
+def rejections_of(engine: Engine, publication_id: int) -> Iterator[tuple[str, int | None, str, str | None]]:
+    """Every rejection of the publication in file order: (file, line, reason, raw), read a page at a time."""
+    rej = RejectionRow.__table__
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=10_000).execute(
+            select(rej.c.source, rej.c.line, rej.c.reason, rej.c.raw)
+            .where(rej.c.publication_id == publication_id).order_by(rej.c.line, rej.c.id))
+        yield from (tuple(r) for r in rows)
 
 
 def withdraw_publication(engine: Engine, publication_id: int) -> Publication | None:

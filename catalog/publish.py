@@ -8,12 +8,15 @@ from datetime import datetime, timezone
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, select, text, update
+from sqlalchemy import (
+    Column, Connection, Engine, MetaData, Table, Text, and_, delete, func, insert, literal, literal_column, select, text,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from unisono.catalog.db import WRITE, CatalogError, lock_writers
 from unisono.catalog.live import drop_temporary
-from unisono.catalog.offer_insert import CHUNK, insert_batch, insert_offers
+from unisono.catalog.offer_insert import CHUNK, STAGED_LINE, insert_batch, insert_offers
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
@@ -186,9 +189,11 @@ def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, st
     the connection, discarded afterwards."""
     with engine.connect() as conn:
         try:
-            for table in _STAGED:
-                conn.exec_driver_sql(f"CREATE TEMP TABLE {table.name} AS SELECT * FROM main.{table.name} WHERE 0")
-            per_location = _write_entries(conn, 0, entries, result, progress)  # publication 0: numbered when copied
+            for table in _STAGED:  # the offers' staging table has the line their source is built from
+                line = f", CAST(NULL AS INTEGER) AS {STAGED_LINE}" if table is OfferRow.__table__ else ""
+                conn.exec_driver_sql(f"CREATE TEMP TABLE {table.name} AS SELECT *{line} FROM main.{table.name} WHERE 0")
+            staging: dict[str, str] = {}  # the file the staged offers' lines are lines of
+            per_location = _write_entries(conn, 0, entries, result, progress, staging)  # numbered when copied
             conn.commit()  # only temporary tables were written: no lock on the catalog
             conn.execution_options(**{WRITE: True})  # BEGIN IMMEDIATE: writers take turns
             with conn.begin():
@@ -198,10 +203,10 @@ def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, st
                 pub_id = _insert_publication(conn, result)
                 for table in _STAGED:
                     names = [c.name for c in table.columns if c.name != "id"]
-                    values = [":pub_id" if name == "publication_id" else name for name in names]
+                    values = [_STAGED_VALUES.get((table.name, name), name) for name in names]
                     conn.execute(text(f"INSERT INTO main.{table.name} ({', '.join(names)}) "
                                       f"SELECT {', '.join(values)} FROM temp.{table.name} ORDER BY rowid"),
-                                 {"pub_id": pub_id})
+                                 {"pub_id": pub_id, "channel": result.channel, "file": staging.get("file")})
                 _finish_publication(conn, pub_id, per_location, result)
                 if after is not None:  # on the catalog's tables: the staged ones (same names) go first
                     for table in _STAGED:
@@ -212,10 +217,22 @@ def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, st
             conn.invalidate()  # the temporary tables (and any failed transaction) go with the connection
 
 
+# What a staged row gets when copied: its publication's number; staged offer batches leave out their
+# channel and source, which are the publication's channel and "file:line" (offer_insert.insert_batch)
+_STAGED_VALUES = {
+    **{(table.name, "publication_id"): ":pub_id" for table in _STAGED},
+    ("offer", "channel"): "coalesce(channel, :channel)",
+    ("offer", "source"): f"coalesce(source, :file || ':' || {STAGED_LINE})",
+}
+
+
 def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rejection | Claim],
-                   result: PublishResult, progress: Callable[[PublishResult], None] | None = None) -> Counter:
+                   result: PublishResult, progress: Callable[[PublishResult], None] | None = None,
+                   staging: dict[str, str] | None = None) -> Counter:
     """Insert offers (objects and column batches), rejections and claims in chunks; count them into
-    `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted."""
+    `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted.
+    `staging`: the rows go into SQLite's staging tables; "file" is set to the file whose batches
+    are staged by their line (the first batch's)."""
     per_location: Counter = Counter()
     offers, rejections, claims, withdrawn = [], [], [], []
     claimed: set[str] = set()  # locations with claims
@@ -232,7 +249,9 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     for entry in entries:
         if isinstance(entry, OfferBatch):
             flush()  # offers keep their file order
-            insert_batch(conn, pub_id, entry)
+            if staging is not None:
+                staging.setdefault("file", entry.file)
+            insert_batch(conn, pub_id, entry, staging.get("file") if staging is not None else None)
             per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
             result.offers += len(entry)
             result.attributed += attributed(entry.table)
@@ -264,7 +283,7 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
                 progress(result)
     flush()
     if withdrawn:
-        for location, n in _withdraw(conn, pub_id, withdrawn):
+        for location, n in _withdraw(conn, pub_id, withdrawn, staging):
             per_location[location] -= n
             result.offers -= n
     covered = +per_location  # locations left without offers are not covered
@@ -291,14 +310,20 @@ def pc_value_counts(column) -> tuple[list, list]:
 _withdrawn = Table("withdrawn_offers", MetaData(), Column("source", Text, primary_key=True), prefixes=["TEMPORARY"])
 
 
-def _withdraw(conn, pub_id: int, sources: list[str]) -> list[tuple[str, int]]:
+def _withdraw(conn, pub_id: int, sources: list[str], staging: dict[str, str] | None = None) -> list[tuple[str, int]]:
     """Delete the publication's offers from these sources; (location, offers deleted) per location.
-    Through a temporary table, so the publication's offers are scanned twice, not once per source."""
+    Through a temporary table, so the publication's offers are scanned twice, not once per source.
+    Staged (`staging`), the table holds this publication's offers only, some by their line."""
     drop_temporary(conn, _withdrawn)
     _withdrawn.create(conn)
     conn.execute(insert(_withdrawn), [{"source": s} for s in sources])
     o = OfferRow.__table__
-    mine = and_(o.c.publication_id == pub_id, o.c.source.in_(select(_withdrawn.c.source)))
+    if staging is None:
+        mine = and_(o.c.publication_id == pub_id, o.c.source.in_(select(_withdrawn.c.source)))
+    else:
+        source = func.coalesce(o.c.source, literal(staging.get("file"), Text).concat(":").concat(
+            literal_column(STAGED_LINE)))
+        mine = source.in_(select(_withdrawn.c.source))
     counts = conn.execute(select(o.c.location, func.count()).where(mine).group_by(o.c.location)).all()
     conn.execute(delete(o).where(mine))
     _withdrawn.drop(conn)

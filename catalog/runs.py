@@ -1,10 +1,12 @@
 """Runs and their findings: what each check or reconcile found, for history and comparison."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import islice
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, or_, select
 
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import FindingRow, Run, RunRule
@@ -20,25 +22,67 @@ def record_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, rul
     """Store a run with its current findings (resolved ones are counted, not stored again), and
     apart from them the waived and the undecided ones (for its reports)."""
     current = [f for f in findings if f.status != "resolved"]
-    stored = [*((f, None) for f in current), *((f, "waived") for f in waived), *((f, "undecided") for f in undecided)]
-    with write_transaction(engine) as conn:
+    rows = (finding_row(f, aside) for aside, fs in ((None, current), ("waived", waived), ("undecided", undecided))
+            for f in fs)
+    counts = {"findings": len(current), "new": sum(f.status == "new" for f in findings),
+              "resolved": sum(f.status == "resolved" for f in findings), "waived": len(waived)}
+    return store_run(engine, kind=kind, at=at, engine_name=engine_name, ruleset_hash=ruleset_hash, counts=counts,
+                     rows=rows, window_end=window_end, rules=rules)
+
+
+def finding_row(f: Finding, aside: str | None) -> dict:
+    return {"fingerprint": f.fingerprint, "rule": f.rule, "kind": f.kind, "severity": f.severity.value, "sku": f.sku,
+            "message": f.message, "data": f.model_dump_json(), "aside": aside}
+
+
+def store_run(engine: Engine, *, kind: str, at: datetime, engine_name: str, ruleset_hash: str, counts: dict,
+              rows: Iterable[dict], window_end: datetime | None = None, rules: list[RuleInfo] | None = None) -> int:
+    """Store a run (`counts`: findings, new, resolved, waived) and its findings' rows as they come,
+    CHUNK to a statement: memory does not grow with the run."""
+    with write_transaction(engine) as conn, _small_page_cache(conn):
         run_id = conn.execute(insert(Run.__table__).values(
             kind=kind, at=at, window_end=window_end, started_at=datetime.now(timezone.utc), engine=engine_name,
-            ruleset_hash=ruleset_hash, findings=len(current), new=sum(f.status == "new" for f in findings),
-            resolved=sum(f.status == "resolved" for f in findings), waived=len(waived),
-        )).inserted_primary_key[0]
+            ruleset_hash=ruleset_hash, **counts)).inserted_primary_key[0]
         if rules:
             conn.execute(insert(RunRule.__table__), [
                 {"run_id": run_id, "rule": r.id, "title": r.title, "kind": r.kind, "severity": r.severity.value,
                  "position": i} for i, r in enumerate(rules)])
-        for i in range(0, len(stored), CHUNK):
-            conn.execute(insert(FindingRow.__table__), [
-                {"run_id": run_id, "fingerprint": f.fingerprint, "rule": f.rule, "kind": f.kind,
-                 "severity": f.severity.value, "sku": f.sku, "message": f.message, "data": f.model_dump_json(),
-                 "aside": aside}
-                for f, aside in stored[i:i + CHUNK]
-            ])
+        rows = iter(rows)
+        while chunk := list(islice(rows, CHUNK)):
+            _insert_findings(conn, run_id, chunk)
     return run_id
+
+
+_COLUMNS = ["run_id", "fingerprint", "rule", "kind", "severity", "sku", "message", "data", "aside"]
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # of the drivers the catalog runs on
+
+
+def _insert_findings(conn, run_id: int, rows: list[dict]) -> None:
+    """Rows of plain text and numbers (no type to process) as tuples through the DBAPI: a Core insert
+    of dicts spent more on each row's parameters than the database on storing it."""
+    mark = _PLACEHOLDER.get(conn.dialect.paramstyle)
+    if mark is None:
+        conn.execute(insert(FindingRow.__table__), [{"run_id": run_id, **row} for row in rows])
+        return
+    prep = conn.dialect.identifier_preparer
+    conn.exec_driver_sql(f"INSERT INTO {prep.format_table(FindingRow.__table__)} ({', '.join(map(prep.quote, _COLUMNS))}) "
+                         f"VALUES ({', '.join([mark] * len(_COLUMNS))})",
+                         [(run_id, *(row[c] for c in _COLUMNS[1:])) for row in rows])
+
+
+@contextmanager
+def _small_page_cache(conn):
+    """SQLite: a small page cache while the findings are written. The catalog's 200 MB one (for
+    building the live offers) would keep every page written until the commit: ~1 KB per finding."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql("PRAGMA cache_size=-16000")  # (full, it spills to the write-ahead log)
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
 def baseline_runs(engine: Engine, kind: str, at: datetime) -> list[int]:
@@ -54,17 +98,24 @@ def baseline_runs(engine: Engine, kind: str, at: datetime) -> list[int]:
     return [r for r in (same, earlier) if r is not None]
 
 
-def run_fingerprints(engine: Engine, run_ids: list[int]) -> set[str]:
-    """The fingerprints of those runs' findings (narrow: the findings themselves are not read)."""
+def iter_fingerprints(engine: Engine, run_ids: list[int]) -> Iterator[str]:
+    """The fingerprints of those runs' findings as they are read (a spool keeps them, not a set)."""
     if not run_ids:
-        return set()
+        return
     finding = FindingRow.__table__
     with engine.connect() as conn:
-        return set(conn.execute(select(finding.c.fingerprint).where(
-            finding.c.run_id.in_(run_ids), finding.c.aside.is_(None))).scalars())
+        result = conn.execute(select(finding.c.fingerprint).where(
+            finding.c.run_id.in_(run_ids), finding.c.aside.is_(None)), execution_options=streamed(conn))
+        yield from result.scalars()
 
 
-def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> list[Finding]:
+def streamed(conn) -> dict:
+    """Execution options that read a large result a chunk at a time: psycopg otherwise fetches all of
+    it at once (SQLite and DuckDB step through it as it is read)."""
+    return {"yield_per": CHUNK} if conn.dialect.name == "postgresql" else {}
+
+
+def run_findings(engine: Engine, run_ids: list[int], fingerprints: Iterable[str]) -> list[Finding]:
     """Those runs' findings with these fingerprints, one each (from the first run in `run_ids` that has it)."""
     if not run_ids or not fingerprints:
         return []
@@ -81,6 +132,24 @@ def run_findings(engine: Engine, run_ids: list[int], fingerprints: set[str]) -> 
                 if fp not in found or rank[run_id] < found[fp][0]:
                     found[fp] = (rank[run_id], data)
     return [Finding.model_validate_json(data) for _, data in found.values()]
+
+
+def resolved_findings(engine: Engine, run_ids: list[int], run_id: int) -> Iterator[Finding]:
+    """The findings of runs `run_ids` (see run_findings) whose fingerprints run `run_id` does not have,
+    CHUNK fingerprints at a time in their order: never all of them at once."""
+    finding, later = FindingRow.__table__, FindingRow.__table__.alias("later")
+    still = select(later.c.id).where(later.c.run_id == run_id, later.c.fingerprint == finding.c.fingerprint,
+                                     or_(later.c.aside.is_(None), later.c.aside == "waived")).exists()  # waived: not fixed
+    last = ""
+    while True:
+        with engine.connect() as conn:
+            chunk = conn.execute(select(finding.c.fingerprint).distinct().where(
+                finding.c.run_id.in_(run_ids), finding.c.aside.is_(None), finding.c.fingerprint > last, ~still)
+                .order_by(finding.c.fingerprint).limit(CHUNK)).scalars().all()
+        if not chunk:
+            return
+        yield from run_findings(engine, run_ids, chunk)
+        last = chunk[-1]
 
 
 def list_runs(engine: Engine, limit: int = 20, kind: str | None = None) -> list[Run]:

@@ -5,11 +5,12 @@ validity starts or ends), so evaluating each piece at its start is exact.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import Connection, and_, select, union
 
 from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
+from unisono.domain.models import as_utc
 
 
 def change_points(conn: Connection, start: datetime, end: datetime) -> list[datetime]:
@@ -25,8 +26,6 @@ def change_points(conn: Connection, start: datetime, end: datetime) -> list[date
     for col in (o.c.sale_start, o.c.sale_end, o.c.valid_from, o.c.valid_to):
         queries.append(select(col.label("t")).select_from(offers).where(inside(col)))
     rows = conn.execute(union(*queries)).scalars().all()
-    return sorted({_aware(t) for t in rows})
+    return sorted({as_utc(t) for t in rows})
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)

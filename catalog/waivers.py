@@ -8,6 +8,7 @@ from sqlalchemy import Engine, delete, func, insert, or_, select, update
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import Publication, PublicationLocation, Waiver
 from unisono.domain.findings import Finding
+from unisono.domain.models import as_utc
 
 
 def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, reason: str,
@@ -50,7 +51,7 @@ def latest_effective(engine: Engine) -> datetime | None:
     pub = Publication.__table__
     with engine.connect() as conn:
         latest = conn.execute(select(func.max(pub.c.effective_from))).scalar()
-    return latest.replace(tzinfo=timezone.utc) if latest is not None and latest.tzinfo is None else latest
+    return as_utc(latest)
 
 
 def list_waivers(engine: Engine, *, active_at: datetime | None = None) -> list[Waiver]:

@@ -316,10 +316,13 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     wide: _Window | None = None
     seen: set[tuple[str, str]] = set()
     for offset, line in ctx.doc.lines():
-        if offset in outside or nb.is_boilerplate(line):
+        if offset in outside:
             continue
+        small_print = nb.is_boilerplate(line)  # beside "Abmelden" and the imprint: only the validity counts
         for sentence in _sentences(line):
             kind, window = _claim_kind(ctx, sentence, around)
+            if small_print and kind != "validity":
+                continue
             # what it promises ("20 % auf alle Schuhe", "nur online"), also where it states a validity
             terms = parse_terms(sentence, ctx.currency) if kind != "validity" or "%" in sentence else None
             kind = terms.type if terms else kind

@@ -82,6 +82,8 @@ _OTHER_MONEY_AFTER = re.compile(
     r"^\s*(?:rabatt|off|\w*gutschein\w*|sparen|ersparnis|discount|mindestbestellwert|bestellwert|"
     r"einkaufswert|geschenkt|bonus|gift ?cards?|e-?gift|voucher|coupon|credit|store credit|cashback|"
     r"bon d'achat|carte cadeau|de réduction|minimum|or more|und mehr|oder mehr|\+|purchase)\b", re.I)
+# "-10 €", "−9,99 €": money taken off, no price (a spaced dash, "Jacke – 79,99 €", separates a name)
+_MINUS_BEFORE = re.compile(r"(?:^|[\s(])[-−–]$")
 _UNIT_BEFORE = re.compile(r"(?:=|\bje|\bpro|\bper|grundpreis:?)\s*$", re.I)
 _UNIT_AFTER = re.compile(
     r"^\s*(?:/|pro\b|je\b|per\b)\s*\d*[.,]?\d*\s*(?:kg|g|l|ml|cl|m|m²|m2|qm|stk\.?|stück|st\.|piece|unit)\b", re.I)
@@ -187,7 +189,7 @@ def find_prices(doc: Doc, currency: str) -> list[Price]:
             before = (above[-1] if above else "") + " " + before
         after = text[end:min(line_end, next_start, end + 40)]
         prev_end = end
-        if _UNIT_BEFORE.search(before) or _UNIT_AFTER.match(after):
+        if _UNIT_BEFORE.search(before) or _UNIT_AFTER.match(after) or _MINUS_BEFORE.search(before):
             role = "other"
         elif _LOWEST_BEFORE.search(before):
             role = "lowest"

@@ -37,7 +37,7 @@ _VALIDITY = re.compile(
     r"\b(?:gültig|gilt|valid|nur bis|bis zum|bis einschließlich|läuft bis|endet|ends?|until|through|"
     r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis|"
     r"valable|jusqu['’](?:au|à)|válid[oa]|hasta el|valid[oa] fino|fino al|geldig|t/m|"
-    r"ważn[aey]|obowiązuje|du(?=\s*\d{1,2}[./]))\b", re.I)  # "du 27/11 au 30/11", not "du coton"
+    r"ważn[aey]|obowiązuje|du(?=\s*\d{1,2}[./])|vom(?=\s*\d{1,2}\.))\b", re.I)  # "du 27/11", not "du coton"
 _NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
 _RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through|au|al|t/m|tot|do)\s*"
 
@@ -91,17 +91,22 @@ def read_validity(text: str, around: date) -> tuple[date | None, date | None] | 
     "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
     A date without a year takes the other date's year, else the next such date on or after `around`,
     the day the newsletter was sent ("bis 5.1." sent on 20.12. is next January's; see _year_of)."""
-    kw = _VALIDITY.search(text)
-    if not kw or _NOT_VALIDITY.search(text):
+    if _NOT_VALIDITY.search(text):
         return None
-    window = text[kw.start():kw.end() + 80]
-    tokens = list(_DATE.finditer(window, kw.end() - kw.start()))
+    if kw := _VALIDITY.search(text):
+        begin, after = kw.start(), kw.end()
+    elif (begin := _bare_range(text)) is not None:  # "Black Week 27.11. – 30.11.2026"
+        after = begin
+    else:
+        return None
+    window = text[begin:after + 80]
+    tokens = list(_DATE.finditer(window, after - begin))
     if not tokens:
         return None
     first, month_first = tokens[0], _month_first(tokens)
     end = _date_parts(first, month_first)
     start: _DateParts | None = None
-    lead = window[kw.end() - kw.start():first.start()]
+    lead = window[after - begin:first.start()]
     tail = window[first.end():]
     if m := re.search(rf"(\d{{1,2}})\.?{_RANGE}$", lead):  # "20.–30.11.2026", "20–30 Nov 2026"
         start = _DateParts(int(m.group(1)), None, None)
@@ -118,6 +123,19 @@ def read_validity(text: str, around: date) -> tuple[date | None, date | None] | 
     if first_day and last_day and last_day < first_day:
         raise ValidityProblem(f"ends ({last_day:%d.%m.%Y}) before it starts ({first_day:%d.%m.%Y})")
     return first_day, last_day
+
+
+def _bare_range(text: str) -> int | None:
+    """Where a range of two dates starts in a text without a validity word ("Black Week 27.11. –
+    30.11.2026", "27.–30.11."): a campaign's dates, as a banner states them."""
+    tokens = list(_DATE.finditer(text))
+    for a, b in zip(tokens, tokens[1:]):
+        if re.fullmatch(_RANGE, text[a.end():b.start()]):
+            return a.start()
+    for t in tokens:
+        if m := re.search(rf"(?<![\d.])\d{{1,2}}\.?{_RANGE}$", text[:t.start()]):
+            return m.start()
+    return None
 
 
 GRACE = timedelta(days=30)  # a validity may have begun, or a late copy ended, this long before sending

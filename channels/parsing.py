@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from price_parser import Price
 
 CURRENCY_SYMBOLS = {
     "€": "EUR", "eur": "EUR", "euro": "EUR", "$": "USD", "usd": "USD", "£": "GBP", "gbp": "GBP",
@@ -47,6 +47,18 @@ def _currency(token: str | None, default: str) -> str:
     if _ISO_CURRENCY.match(t):
         return t
     return CURRENCY_SYMBOLS.get(t.lower(), default)
+
+
+@lru_cache(maxsize=1)
+def _iso_codes() -> frozenset[str]:
+    from babel.numbers import list_currencies  # (CLDR's data: loaded only when a text names a code)
+
+    return frozenset(list_currencies())
+
+
+def is_currency_code(text: str) -> bool:
+    """Whether text is an ISO 4217 code ("EUR", "chf"): three letters are not enough ("abc0")."""
+    return len(text) == 3 and text.upper() in _iso_codes()
 
 
 def parse_decimal(text: str, *, decimal_comma: bool | None = None, what: str = "price") -> Decimal:
@@ -92,7 +104,9 @@ def parse_feed_money(text: str, default_currency: str, *, what: str = "price") -
     """A feed price: "19.99 EUR", "EUR 19.99", "19.99" (the default currency), "1,299.00 USD"."""
     s = text.strip()
     m = re.fullmatch(r"([A-Za-z]{3}|[€$£₪])?\s*([-+]?[0-9][0-9.,\s]*|[.,][0-9]+)\s*([A-Za-z]{3}|[€$£₪]|Kč|kr|Fr\.)?", s)
-    if not m or (m.group(1) and m.group(3)):
+    code = m and (m.group(1) or m.group(3))
+    if not m or (m.group(1) and m.group(3)) or (code and code.isalpha() and not is_currency_code(code)
+                                                   and code.lower() not in CURRENCY_SYMBOLS):
         raise ValueError(f"{what} {s!r} is not an amount with a currency")
     amount = parse_decimal(m.group(2), what=what)
     if amount < 0:
@@ -102,6 +116,8 @@ def parse_feed_money(text: str, default_currency: str, *, what: str = "price") -
 
 def parse_text_price(text: str, default_currency: str, *, decimal_comma: bool | None = None) -> tuple[Decimal, str] | None:
     """A price inside free text ("ab 329,99 €", "€79.99", "74.99 Fr.", "statt 99,99 €"); None if none."""
+    from price_parser import Price  # loaded here: commands that only parse an --at never read prices in text
+
     sep = None if decimal_comma is None else ("," if decimal_comma else ".")
     p = Price.fromstring(text, decimal_separator=sep)
     if p.amount is None:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from unisono.channels.parsing import (
-    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, local_time_note, normalize_gtin, parse_decimal, parse_instant,
+    CURRENCY_SYMBOLS, bounded_amount, gtin_problem, is_currency_code, local_time_note, normalize_gtin, parse_decimal,
+    parse_instant,
 )
 from unisono.channels.store_columns import ColumnReader, one_line_records
 from unisono.channels.store_text import Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
@@ -192,7 +193,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
     lines.take()
     columns = _columns(header, config.store.columns, name)
 
-    records_ = records(lines, delimiter)
+    records_ = _unswallowed(records(lines, delimiter), delimiter)
     head = lookahead(records_)
     prices = (fields[i] for _, fields, _ in head for f, i in columns.items()
               if f in ("price", "promo_price") and i < len(fields))
@@ -214,8 +215,7 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
         try:
             return _offer(layout, _fit(fields, layout.width), source)
         except ValueError as e:
-            reason = _shorten(str(e).replace("\n", " "), 200) + _unclosed_quote(fields, raw, line, delimiter)
-            return Rejection(channel=CHANNEL, source=source, reason=reason, raw=raw)
+            return Rejection(channel=CHANNEL, source=source, reason=_shorten(str(e).replace("\n", " "), 200), raw=raw)
 
     rows = 0
     if columnar and encoding not in ("utf-16", "utf-32") and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
@@ -324,12 +324,29 @@ def _fit(fields: list[str], width: int) -> list[str]:
     return fields
 
 
-def _unclosed_quote(fields: list[str], raw: str, line: int, delimiter: str) -> str:
-    """A hint for a bad row whose quoted field holds whole lines of further rows: an opening quote
-    that is never closed swallows the rest of the file into one row."""
-    if any("\n" in x and delimiter in x for x in fields):
-        return f" (the row spans lines {line}-{line + len(raw.splitlines()) - 1}: a quote that is never closed?)"
-    return ""
+def _unswallowed(records_: Iterable[tuple[int, list[str], str]], delimiter: str) -> Iterator[tuple[int, list[str], str]]:
+    """The records, but one whose quote took in the lines of further rows is its first line's
+    rejection, and those lines are read again as the rows they are: a stray '"' before a name makes
+    the lines up to the next quote, or the file's end, one field. Told apart from a cell of several
+    lines by where its quote closes: not before a delimiter or a line's end, or never."""
+    for line, fields, raw in records_:
+        if not any("\n" in x for x in fields) or _well_quoted(raw, delimiter):
+            yield line, fields, raw
+            continue
+        first, *rest = raw.split("\n")
+        yield line, Unreadable(f"a quote opened on this line is never closed (it would make lines {line + 1}-"
+                               f"{line + len(rest)} part of this row; they are read as rows of their own)"), first
+        again = records(Lines([part + "\n" for part in rest]), delimiter)
+        yield from ((line + n, f, r) for n, f, r in _unswallowed(again, delimiter))
+
+
+def _well_quoted(raw: str, delimiter: str) -> bool:
+    try:
+        for _ in csv.reader(raw.split("\n"), delimiter=delimiter, strict=True):
+            pass
+        return True
+    except csv.Error:
+        return False
 
 
 _NO_CELLS = dict.fromkeys(FIELDS, "")
@@ -388,6 +405,7 @@ def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
 
 _AMOUNT = re.compile(r"(?P<pre>[^\d\s.,+-][^\d\s,+-]*)?\s*(?P<num>[-+]?[\d\s.,']+?)\s*(?P<post>[^\d\s.,+-][^\d\s,+-]*)?")
 _PLAIN = {True: re.compile(r"\d*,?\d+"), False: re.compile(r"\d*\.?\d+")}  # "7,99", ",69", "1299"
+_WHOLE = re.compile(r"(?<=\d)[.,][-–]{1,2}(?=\s*[^\d\s.,+-]*$)")  # "120,-", "120,– €": whole euros
 
 
 @lru_cache(maxsize=8192)  # a price list repeats few distinct prices
@@ -397,7 +415,7 @@ def _money(text: str, decimal_comma: bool, what: str) -> tuple[Decimal, str | No
         return bounded_amount(Decimal(text.replace(",", ".")), text, what), None
     if not text:
         raise ValueError(f"{what} is empty")
-    m = _AMOUNT.fullmatch(text)
+    m = _AMOUNT.fullmatch(_WHOLE.sub("", text))
     signs = [_currency(s, strict=False) for s in (m.group("pre"), m.group("post")) if s] if m else []
     if not m or None in signs or len(signs) > 1:
         raise ValueError(f"{what} {text!r} is not a number")
@@ -434,7 +452,7 @@ def _currency(text: str, strict: bool = True) -> str | None:
     """ "EUR", "eur", "€" -> "EUR"; empty -> None. Unknown: a rejection, or None when not strict."""
     if not text:
         return None
-    code = text.upper() if re.fullmatch(r"[A-Za-z]{3}", text) else CURRENCY_SYMBOLS.get(text.lower())
+    code = text.upper() if is_currency_code(text) else CURRENCY_SYMBOLS.get(text.lower())
     if code is None and strict:
         raise ValueError(f"currency {text!r} is not a currency code")
     return code

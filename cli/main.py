@@ -257,7 +257,7 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
     elif fmt == "csv":
         output.write_csv(chain(listed.findings, listed.waived), sys.stdout)
     elif fmt == "md":
-        echo(output.to_markdown(listed, summary, tz), nl=False)
+        output.write_markdown(listed, summary, tz, sys.stdout)
     else:
         from unisono.cli.text import console
 

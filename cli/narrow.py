@@ -44,12 +44,13 @@ def narrow(project: Project, result: CheckResult, *, rule_ids: tuple[str, ...], 
     """The narrowed result, and the filter in words for the report's head ("" when none)."""
     from unisono.domain.findings import Severity
 
-    from unisono.api.results import products_named
+    from unisono.api.results import named
 
-    keys = {key for f in (*result.findings, *result.waived, *result.undecided) for key in products_named(f)} \
-        if skus else set()
+    def found(key: str) -> bool:  # read again per --sku asked for, never held as a set of every product named
+        return named(key, result.findings, result.waived, result.undecided)
+
     words = checked(project, set(result.rule_titles), rule_ids=rule_ids, skus=skus, stores=stores, severity=severity,
-                    found=keys.__contains__)
+                    found=found)
     if not words:
         return result, ""
     narrowed = result.narrowed(rules=set(rule_ids), skus=set(skus), locations=set(stores),

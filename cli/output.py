@@ -4,12 +4,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from collections import Counter
-from itertools import groupby
-
-from rich.console import Console
-from rich.text import Text
+from itertools import chain, groupby, islice
 
 from unisono.api.results import CheckResult
 from unisono.cli import text
@@ -18,6 +15,10 @@ from unisono.domain.findings import Finding
 from unisono.reports.csvfile import write_plain
 from unisono.reports.jsonfile import write_sections
 from unisono.reports.markdown import md_cell
+
+if TYPE_CHECKING:  # rich is loaded for the terminal report only: --format json|csv|md never draws
+    from rich.console import Console
+    from rich.text import Text
 
 SEVERITY_STYLE = {"blocker": "bold white on red", "error": "bold red", "warning": "yellow", "info": "cyan"}
 STATUS_STYLE = {"new": "bold magenta", "open": "yellow", "resolved": "green"}
@@ -51,21 +52,23 @@ def interval(f: Finding, tz: tzinfo) -> str:
     return text.span(f.valid_from, f.valid_to, tz)
 
 
-def to_markdown(result: CheckResult, summary: dict, tz: tzinfo) -> str:
-    lines = [f"# unisono {result.kind} as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}", "",
-             f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
-             f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}", ""]
-    rows = result.findings + result.waived
-    if rows:
-        lines += ["| severity | status | rule | sku | when | message |", "| --- | --- | --- | --- | --- | --- |"]
-        lines += [f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {md_cell(f.rule)} "
-                  f"| {md_cell(f.sku)} | {interval(f, tz)} | {md_cell(f.message)} |" for f in rows]
-    return "\n".join(lines) + "\n"
+def write_markdown(result: CheckResult, summary: dict, tz: tzinfo, out: TextIO) -> None:
+    """The result as Markdown on `out`, a row at a time."""
+    out.write(f"# unisono {result.kind} as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}\n\n"
+              f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
+              f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}\n\n")
+    for n, f in enumerate(chain(result.findings, result.waived)):
+        if not n:
+            out.write("| severity | status | rule | sku | when | message |\n| --- | --- | --- | --- | --- | --- |\n")
+        out.write(f"| {f.severity.value} | {f.status or ('waived' if 'waiver' in f.extra else '')} | {md_cell(f.rule)} "
+                  f"| {md_cell(f.sku)} | {interval(f, tz)} | {md_cell(f.message)} |\n")
 
 
 def hanging(console: Console, prefix: str | Text, body: Text) -> None:
     """`prefix` then `body`, wrapped lines indented under the body's start (a hanging indent), at
     words; unwrapped when the console does not wrap (piped output stays one line per item)."""
+    from rich.text import Text
+
     indent = len(prefix) or 2  # a paragraph of its own: continued two columns in
     if console.soft_wrap:
         console.print(Text.assemble(prefix, body))
@@ -88,9 +91,12 @@ def _at_words(body: Text, width: int) -> list[Text]:
     return list(body.divide(breaks))
 
 
-def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> None:
-    """Each finding behind its bullet, its evidence under it; wrapped lines stay under the text."""
-    for f in findings:
+def _findings_grid(console: Console, findings: Iterable[Finding], tz: tzinfo) -> int:
+    """Each finding behind its bullet, its evidence under it; wrapped lines stay under the text. How many."""
+    from rich.text import Text
+
+    n = 0
+    for n, f in enumerate(findings, 1):
         parts = []
         if f.status:
             parts.append((f"[{f.status}] ", STATUS_STYLE[f.status]))
@@ -100,68 +106,72 @@ def _findings_grid(console: Console, findings: list[Finding], tz: tzinfo) -> Non
         hanging(console, "  • ", Text.assemble(*parts))
         evidence = " · ".join(f.sources) + (f" · waiver {f.extra['waiver']}" if "waiver" in f.extra else "")
         hanging(console, "    ", Text(visible(evidence, lines=False), style="dim"))
-
-
-def _undecided_count(findings: list[Finding]) -> int:
-    """Reductions the rules could not judge: one finding may stand for a whole location's."""
-    return sum(int(f.values.get("reductions", 1)) for f in findings)
+    return n
 
 
 def print_report(console: Console, result: CheckResult, summary: dict, tz: tzinfo, *, limit: int | None = None,
                  narrowed: str = "") -> None:
     """The terminal report: findings grouped by rule, each with its message and its evidence.
     A list, not a table, so long messages stay readable in any terminal width. `limit`: list at
-    most that many current findings (the counts still cover all); `narrowed`: the filter applied."""
+    most that many current findings (the counts still cover all); `narrowed`: the filter applied.
+    The findings are read as they are printed (and once before, for the counts): never held."""
+    from rich.text import Text
+
     live = ", ".join(f"{n:,} {c}" for c, n in sorted(result.live_offers.items())) + " offers live"
     when = (f"over {text.span(result.at, result.window_end, tz)} ({text.plural(result.pieces, 'piece')}; {live})"
             if result.window_end else f"as of {text.instant(result.at, tz)} {result.at.astimezone(tz):%Z} ({live})")
-    current = [f for f in result.findings if f.status != "resolved"]
-    head = (Text(text.plural(len(current), "inconsistency", "inconsistencies"), style="bold") if current
+    current = lambda: (f for f in result.findings if f.status != "resolved")  # noqa: E731
+    n_current = summary["findings"]
+    head = (Text(text.plural(n_current, "inconsistency", "inconsistencies"), style="bold") if n_current
             else Text("No inconsistencies", style="green"))
     hanging(console, "", Text.assemble(head, f" {when}", narrowed and f"; {narrowed}"))
-    if len(current) > 1:  # where they are, before the list: per rule and per location
-        per_rule = Counter(f.rule for f in current)
-        per_location = Counter(loc for f in current for loc in f.concerned)
+    if n_current > 1:  # where they are, before the list: per rule and per location
+        per_rule, per_location = Counter(), Counter()
+        for f in current():
+            per_rule[f.rule] += 1
+            per_location.update(f.concerned)
         hanging(console, Text("By rule: ", style="dim"), Text(", ".join(f"{r} {n:,}" for r, n in per_rule.most_common())))
         hanging(console, Text("By location: ", style="dim"),
                 Text(", ".join(f"{visible(loc, lines=False)} {n:,}" for loc, n in per_location.most_common(12))
                      + (f", … {len(per_location) - 12:,} more" if len(per_location) > 12 else "")))
-    shown = current[:limit] if limit is not None else current
-    for rule, group in groupby(shown, key=lambda f: f.rule):
-        group = list(group)
-        sev = group[0].severity.value
+    shown = 0
+    for rule, group in groupby(islice(current(), limit), key=lambda f: f.rule):
+        first = next(group)
+        sev = first.severity.value
         title = result.rule_titles.get(rule, "")
-        total = summary["by_rule"].get(rule, len(group))
+        total = summary["by_rule"].get(rule, 1)
         console.print()
         hanging(console, Text.assemble((f" {sev.upper()} ", SEVERITY_STYLE[sev]), " "),
                 Text.assemble((visible(rule), "bold"), f" · {visible(title)}" if title and title != rule else "",
                               f" ({total:,})"))
-        _findings_grid(console, group, tz)
-    if len(shown) < len(current):
-        console.print(Text(f"\n… and {text.plural(len(current) - len(shown), 'more finding')} not listed "
+        shown += _findings_grid(console, chain([first], group), tz)
+    if shown < n_current:
+        console.print(Text(f"\n… and {text.plural(n_current - shown, 'more finding')} not listed "
                            f"(--limit {limit}; --format json or csv lists all)", style="dim"))
-    resolved = [f for f in result.findings if f.status == "resolved"]
-    if resolved:
-        console.print(Text(f"\nResolved since the last run ({len(resolved):,}):", style="green"))
-        _findings_grid(console, resolved[:limit] if limit is not None else resolved, tz)
-    if result.waived:
-        console.print(Text(f"\nWaived ({len(result.waived):,}), not failing the run:", style="dim"))
-        _findings_grid(console, result.waived[:limit] if limit is not None else result.waived, tz)
-    if result.undecided:
-        per_rule = sorted(((r, list(g)) for r, g in groupby(sorted(result.undecided, key=lambda f: f.rule),
-                                                               key=lambda f: f.rule)),
-                          key=lambda item: -_undecided_count(item[1]))
-        what = [f"{text.plural(_undecided_count(g), UNDECIDED_NOUN.get(g[0].kind, 'finding'))} ({r}: "
-                f"{_undecided_count(g):,})" for r, g in per_rule]
+    if resolved := summary.get("status", {}).get("resolved", 0):
+        console.print(Text(f"\nResolved since the last run ({resolved:,}):", style="green"))
+        _findings_grid(console, islice((f for f in result.findings if f.status == "resolved"), limit), tz)
+    if waived := len(result.waived):
+        console.print(Text(f"\nWaived ({waived:,}), not failing the run:", style="dim"))
+        _findings_grid(console, islice(result.waived, limit), tz)
+    undecided: Counter = Counter()  # reductions the rules could not judge: one finding may stand for a location's
+    kinds: dict[str, str] = {}
+    for f in result.undecided:
+        undecided[f.rule] += int(f.values.get("reductions", 1))
+        kinds[f.rule] = f.kind
+    if undecided:
+        per_rule = sorted(sorted(undecided.items()), key=lambda item: -item[1])
+        what = [f"{text.plural(n, UNDECIDED_NOUN.get(kinds[r], 'finding'))} ({r}: {n:,})" for r, n in per_rule]
         history = (' ("was" prices need 30 days of price history: publish older files with --published-at)'
-                   if any(f.kind == "reference_price" for f in result.undecided) else "")
-        console.print(Text.assemble(("\nCould not judge ", "cyan"), " and ".join(what),
+                   if "reference_price" in kinds.values() else "")
+        console.print(Text.assemble(("\nCould not judge ", "cyan"), text.listing(what),
                                     f": see `--format json` → undecided{history}."))
     if result.rejected_rows:
         rows = text.plural(result.rejected_rows, "input row")
         console.print(Text.assemble((f"\n{rows} {'was' if result.rejected_rows == 1 else 'were'} rejected at publish "
                                      "and not checked", "yellow"),
-                                    " (`unisono publish` listed the first ones with file, line and reason)."))
+                                    " (`unisono rejections ID` lists them with file, line and reason; "
+                                    "`unisono publications` the IDs)."))
     counts = ", ".join(text.plural(n, s, SEVERITY_PLURAL.get(s)) for s, n in summary["by_severity"].items() if n) \
         or "no findings"
     status = summary.get("status")

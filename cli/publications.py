@@ -1,4 +1,5 @@
-"""`unisono publications` and `unisono withdraw`: what was published, and taking back a mistake.
+"""`unisono publications`, `rejections` and `withdraw`: what was published, every row it could not
+take, and taking back a mistake.
 
 Registered on the `unisono` group when cli/main.py is imported; imports nothing but click until run.
 """
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from unisono.cli.main import cli, db_option, project_option
+from unisono.cli.main import UnisonoError, cli, db_option, project_option
 
 
 @cli.command()
@@ -50,6 +51,53 @@ def publications(channel: str | None, limit: int, project_dir: Path, db: str | N
         table.add_row(f"#{p.id}", p.channel, visible(Path(p.source).name, lines=False), when, f"{p.offers:,}",
                       f"{p.rejections:,}", f"{locations:,}")
     text.console().print(table)
+
+
+@cli.command()
+@click.argument("publication_id", metavar="ID", type=click.IntRange(1))
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text", show_default=True)
+@project_option
+@db_option
+def rejections(publication_id: int, fmt: str, project_dir: Path, db: str | None) -> None:
+    """Every row publication ID (from `unisono publications`) rejected: file, line, reason and the
+    row as it was (`publish` lists only the first ones). csv opens in a spreadsheet to fix the file.
+
+    \b
+    Examples:
+      unisono rejections 8
+      unisono rejections 8 --format csv > rejected.csv
+    """
+    import csv
+    import json
+    import sys
+
+    from unisono.api.project import Project
+    from unisono.catalog.publications import publication, rejections_of
+    from unisono.cli.terminal import echo, visible
+    from unisono.reports.cells import spreadsheet_safe
+
+    project = Project.open(project_dir, db)
+    if publication(project.engine, publication_id) is None:
+        raise UnisonoError(f"no publication #{publication_id} (`unisono publications` lists them)")
+    rows = rejections_of(project.engine, publication_id)
+    if fmt == "csv":
+        out = csv.writer(sys.stdout)
+        out.writerow(["file", "line", "reason", "row"])
+        for row in rows:
+            out.writerow([spreadsheet_safe(c) if isinstance(c, str) else c for c in row])
+    elif fmt == "json":  # one object per line: a file of millions of rows streams
+        for file, line, reason, raw in rows:
+            sys.stdout.write(json.dumps({"file": file, "line": line, "reason": reason, "row": raw},
+                                        ensure_ascii=False) + "\n")
+    else:
+        n = 0
+        for file, line, reason, raw in rows:
+            n += 1
+            echo(visible(f"{file}:{line}: {reason}" if line else f"{file}: {reason}", lines=False))
+            if raw:
+                echo("    " + visible(raw[:200] + ("…" if len(raw) > 200 else ""), lines=False))
+        if not n:
+            echo(f"Publication #{publication_id} rejected no row.")
 
 
 @cli.command()

@@ -22,7 +22,9 @@ def print_published(result, file_name: str, tz, *, findings=None, waived=(), che
     console = text.console()
     if result.duplicate:
         hanging(console, "", _text(f"{file_name}: unchanged, already published as #{result.publication_id} "
-                                  f"({text.instant(result.published_at, tz)}); nothing changed."))
+                                  f"({text.instant(result.published_at, tz)}); nothing changed. To read it again "
+                                  f"with changed settings (unisono.yaml), withdraw it first: unisono withdraw "
+                                  f"{result.publication_id}"))
         return
     where = ", ".join(result.locations[:8]) + (" …" if len(result.locations) > 8 else "")
     hanging(console, "", _text(
@@ -35,7 +37,8 @@ def print_published(result, file_name: str, tz, *, findings=None, waived=(), che
     for r in result.first_rejections:
         hanging(console, "  rejected ", _text(f"{r.source}: {r.reason}"))
     if result.rejections > len(result.first_rejections):
-        hanging(console, "  ", _text(f"… and {text.plural(result.rejections - len(result.first_rejections), 'more rejection')}"))
+        hanging(console, "  ", _text(f"… and {text.plural(result.rejections - len(result.first_rejections), 'more rejection')}"
+                                    f" (all of them: unisono rejections {result.publication_id})"))
     for note in result.notes:
         hanging(console, "  note: ", _text(note))
     if findings is None:

@@ -109,17 +109,16 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
 def _narrow(project, stored, limit: int | None, *, rule_ids, skus, stores, severity) -> None:
     """--rule/--sku/--store/--severity select the findings the report holds (its counts too), --limit
     caps how many it holds (a file's counts are of what it holds), as for check and reconcile (cli/narrow.py)."""
-    from itertools import chain, islice
+    from itertools import islice
 
-    from unisono.api.results import finding_filter, products_named
+    from unisono.api.results import finding_filter, named
     from unisono.cli.narrow import checked
     from unisono.domain.findings import Severity
 
     known = {r.id for r in stored.rules} or None
     words = checked(project, known if known is not None else set(rule_ids), rule_ids=rule_ids, skus=skus,
                     stores=stores, severity=severity,
-                    found=lambda key: any(key in products_named(f) for f in chain(
-                        stored.read_findings(), stored.read_waived(), stored.read_undecided())))
+                    found=lambda key: named(key, stored.read_findings(), stored.read_waived(), stored.read_undecided()))
     if not words and limit is None:
         return
     keep = finding_filter(rules=set(rule_ids), skus=set(skus), locations=set(stores),

@@ -14,6 +14,11 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else words or word + 's'}"
 
 
+def listing(parts: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return " and ".join(parts) if len(parts) < 3 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _local(t: datetime, tz: tzinfo) -> datetime:
     return t.astimezone(tz)
 
@@ -63,4 +68,5 @@ def console(stderr: bool = False):
 
     stream = sys.stderr if stderr else sys.stdout
     wrap = stream.isatty() or bool(os.environ.get("COLUMNS"))
-    return Console(stderr=stderr, highlight=False, soft_wrap=not wrap)
+    # piped: tables as wide as their cells (at rich's 80 columns, ids and file names were cut with "…")
+    return Console(stderr=stderr, highlight=False, soft_wrap=not wrap, width=None if wrap else 1000)

@@ -52,6 +52,12 @@ class Finding(BaseModel):
         acted = [loc for loc in self.locations if not loc.startswith("shop:")]
         return list(dict.fromkeys(acted or [loc for loc in self.locations[:1] if not loc.endswith(":*")]))
 
+    @property
+    def products(self) -> list[str]:
+        """The products the finding is about: its key, and for a finding about many (a claim: "2 of 4
+        Jacken are not reduced … (J2, J4)") each product it names as an example."""
+        return [self.sku, *filter(None, self.extra.get("examples", "").split(", "))]
+
     @cached_property  # (asked for by records, comparisons and every report: a hash each time was a tenth of a
     def fingerprint(self) -> str:  # reconcile with 100,000 findings; copies never change rule, sku or locations)
         """Stable across runs: rule, product and locations; never the message or the values."""

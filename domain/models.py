@@ -5,7 +5,7 @@ Money is Decimal; instants are timezone-aware datetimes (the catalog stores them
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
@@ -148,3 +148,9 @@ def effective_price(offer: Offer, at: datetime) -> Decimal:
         if (offer.sale_start is None or offer.sale_start <= at) and (offer.sale_end is None or at < offer.sale_end):
             return offer.sale_price
     return offer.price
+
+
+def as_utc(instant: datetime | None) -> datetime | None:
+    """An instant as read back from the catalog: a database without time zones (SQLite) hands back
+    UTC without an offset."""
+    return instant.replace(tzinfo=timezone.utc) if instant is not None and instant.tzinfo is None else instant

@@ -64,9 +64,31 @@ def _expanded_size(node, sizes: dict) -> int:
 
 
 def load_limited(text: str):
-    """yaml.safe_load with the limits."""
+    """yaml.safe_load with the limits, refusing a key given twice in one mapping (safe_load keeps
+    the last one silently: a config's second `store:` would undo its first without a word)."""
     loader = LimitedLoader(text)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_duplicate_keys(node, set())
+        return loader.construct_document(node)
     finally:
         loader.dispose()
+
+
+def _refuse_duplicate_keys(node, seen: set[int]) -> None:
+    if id(node) in seen:  # an alias: checked once
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        keys: set[str] = set()
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in keys:
+                    raise ComposerError(None, None, f"key {key.value!r} appears twice in one mapping", key.start_mark)
+                keys.add(key.value)
+            _refuse_duplicate_keys(value, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _refuse_duplicate_keys(item, seen)

@@ -26,6 +26,10 @@ def finding_json(f: Finding) -> dict:
     return d
 
 
+def finding_line(f: Finding) -> str:
+    return json.dumps(finding_json(f), ensure_ascii=False)
+
+
 def write_json(run: ReportRun, out: TextIO) -> None:
     write_sections(out, [("findings", run.findings()), ("waived", run.waived_findings()),
                          ("undecided", run.undecided_findings())], run.summary())
@@ -38,9 +42,10 @@ def write_sections(out: TextIO, sections: list[tuple[str, Iterable[Finding]]], s
         out.write("{\n" if i == 0 else ",\n")
         out.write(f'  "{name}": [')
         n = 0
-        for n, f in enumerate(findings, 1):
+        rendered = getattr(findings, "json_lines", lambda: None)()  # a spool's, rendered as they were found
+        for n, line in enumerate(rendered if rendered is not None else map(finding_line, findings), 1):
             out.write(",\n    " if n > 1 else "\n    ")
-            out.write(json.dumps(finding_json(f), ensure_ascii=False))
+            out.write(line)
         out.write("\n  ]" if n else "]")
     text = json.dumps(summary, ensure_ascii=False, indent=2).replace("\n", "\n  ")
     out.write(f',\n  "summary": {text}\n}}\n')

@@ -144,8 +144,8 @@ def from_result(result, fail_on: Severity, tz: tzinfo, engine: Engine | None = N
 
 def from_catalog(engine: Engine, run_id: int | None, fail_on: Severity, tz: tzinfo) -> ReportRun:
     """A stored run, read back without evaluating anything. Raises LookupError when there is none."""
-    from unisono.catalog.runs import (compared_runs, count_aside, find_run, iter_run_findings, rules_of_run,
-                                      run_findings, run_fingerprints)
+    from unisono.catalog.runs import (compared_runs, count_aside, find_run, iter_run_findings, resolved_findings,
+                                      rules_of_run)
 
     run = find_run(engine, run_id)
     if run is None:
@@ -155,10 +155,9 @@ def from_catalog(engine: Engine, run_id: int | None, fail_on: Severity, tz: tzin
     def read_findings() -> Iterable[Finding]:
         yield from iter_run_findings(engine, run.id)
         if run.kind == "reconcile" and run.resolved:  # resolved findings are not stored again: from the runs compared
-            baseline = compared_runs(engine, run)
-            gone = run_fingerprints(engine, baseline) - run_fingerprints(engine, [run.id])
-            for f in run_findings(engine, baseline, gone):
-                yield f.model_copy(update={"status": "resolved"})
+            for f in resolved_findings(engine, compared_runs(engine, run), run.id):
+                f.status = "resolved"
+                yield f
 
     return ReportRun(
         kind=run.kind, at=run.at, tz=tz, fail_on=fail_on, ruleset=run.ruleset_hash, rules=rules_of_run(engine, run.id),

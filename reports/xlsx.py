@@ -77,7 +77,10 @@ def write_xlsx(run: ReportRun, path: Path) -> None:
     for ws, rows, _, ncols in sheets.values():
         ws.autofilter(0, 0, max(rows - 1, 1), ncols - 1)
     _summary(book, run, summary)
-    book.wb.close()
+    try:
+        book.wb.close()
+    except xlsxwriter.exceptions.FileCreateError as e:  # XlsxWriter's wrapper of the OSError
+        raise e.args[0] if e.args and isinstance(e.args[0], OSError) else OSError(str(e)) from None
 
 
 def _tail(run: ReportRun) -> list[str]:

@@ -296,7 +296,8 @@ class _Judge:
             skus = self._examples(where, literal(True), channel, location)
             out.append(self.finding(
                 f"{self.head()}: the offer is online only, but {_place(channel, location)} also reduces "
-                f"{n['all']} {what} ({', '.join(skus)}{', …' if n['all'] > len(skus) else ''}).",
+                f"{n['all'] if n['all'] > 1 else 'one of the'} {what} ({', '.join(skus)}"
+                f"{', …' if n['all'] > len(skus) else ''}).",
                 values={self.claim.label: "online only", location_label(channel, location): f"{n['all']} reduced"},
                 channels=[channel], locations=[location_label(channel, location)], extra={"examples": ", ".join(skus)}))
         return out

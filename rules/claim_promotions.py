@@ -20,7 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from unisono.domain.claims import ClaimTerms
 from unisono.rules.claim_live import live_claims
-from unisono.rules.claim_stores import as_utc
+from unisono.domain.models import as_utc
 
 
 @dataclass

@@ -8,7 +8,7 @@ the claim's whole window ("reduces it only from 29.11." otherwise).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from sqlalchemy.sql import ColumnElement
 from unisono.catalog.state import _current_publications
 from unisono.catalog.tables import PublicationLocation
 from unisono.rules.messages import short_instant
+from unisono.domain.models import as_utc
 
 
 def store_locations(conn: Connection, live: Table, at: datetime) -> list[str]:
@@ -111,9 +112,6 @@ def words(gaps: StoreGaps, place) -> str:
     parts += [f"{place(s)} reduces it {when}" for s, when in gaps.partly.items()]
     return "; ".join(parts)
 
-
-def as_utc(t: datetime) -> datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc)  # databases without zones: UTC
 
 
 def _midnight(t: datetime, tz: ZoneInfo) -> bool:

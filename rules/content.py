@@ -16,7 +16,8 @@ the titles with case, accents and punctuation folded (a title whose words are al
 own (a store file's Marke column), never the product's merged brand. Unknown on either side is no
 difference. One finding per product and pair of locations, as parity gives it.
 
-The database picks the candidate pairs (titles or brands that differ as text); Python scores them.
+The database picks the candidate pairs (titles or brands that differ as text); Python scores each
+distinct pair of titles once, and the database returns the offers of the pairs scoring below.
 """
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 from rapidfuzz import fuzz
-from sqlalchemy import Select, Table, and_, func, null, or_, select
+from sqlalchemy import Column, MetaData, Select, Table, Text, and_, exists, func, insert, null, or_, select
 
+from unisono.catalog.live import drop_temporary
 from unisono.catalog.tables import OfferRow, Publication
 from unisono.domain.findings import Finding, location_label
 from unisono.rules.base import Channel, RuleBase, one_or_many
@@ -37,11 +39,14 @@ from unisono.rules.found_rows import found_rows, from_row, none_found
 from unisono.rules.messages import fill_template, offer_name, sentence
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from sqlalchemy import Row
 
     from unisono.rules.evaluate import EvalContext
 
 ContentField = Literal["title", "brand"]
+Pair = tuple[str, str]  # (reference title, other title)
 
 
 class ContentRule(RuleBase):
@@ -62,18 +67,26 @@ class ContentRule(RuleBase):
     def query(self, live: Table, ctx: EvalContext) -> Select:
         if ctx.conn is None:
             return none_found()
+        conn = ctx.conn
         ref, other = live.alias("ref"), live.alias("other")
-        brands = "brand" in self.fields and _named_brands(ctx.conn, live, self.channels)
-        fold = _folding(ctx.conn)
-        differs = []
+        joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
+        where = [ref.c.channel == self.channels[0], *self.scope_clauses(ref, [other])]
+        differs, judged = [], {}
         if "title" in self.fields:
-            differs.append(and_(ref.c.title.is_not(None), other.c.title.is_not(None),
-                                _differ(ctx.conn, fold, ref.c.title, other.c.title)))
+            titles_differ = and_(ref.c.title.is_not(None), other.c.title.is_not(None),
+                                 _differ(conn, ref.c.title, other.c.title, in_sql=False))
+            # each distinct pair of titles is scored once (5 stores mostly show one title)
+            pairs = select(ref.c.title.label("ref_title"), other.c.title.label("other_title")).distinct() \
+                .select_from(joined).where(*where, titles_differ)
+            judged = self.judge_titles(conn.execute(pairs), strip_case=conn.dialect.name == "sqlite")
+            drifted = [pair for pair, score in judged.items() if score is not None]
+            if drifted:
+                differs.append(and_(titles_differ, _one_of(conn, drifted, ref.c.title, other.c.title)))
+        brands = "brand" in self.fields and _named_brands(conn, live, self.channels)
         columns = [ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
                    ref.c.title.label("ref_title"), ref.c.source.label("ref_source"),
                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
                    other.c.title.label("other_title"), other.c.source.label("other_source")]
-        joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
         if brands:  # each channel's own brand: the offer rows' (the live brand is the product's, merged)
             o = OfferRow.__table__
             ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
@@ -81,27 +94,53 @@ class ContentRule(RuleBase):
                 .outerjoin(other_row, other_row.c.id == other.c.offer_id)
             columns += [ref_row.c.brand.label("ref_brand"), other_row.c.brand.label("other_brand")]
             differs.append(and_(ref_row.c.brand.is_not(None), other_row.c.brand.is_not(None),
-                                fold(ref_row.c.brand) != fold(other_row.c.brand)))
+                                _differ(conn, ref_row.c.brand, other_row.c.brand)))
         else:
             columns += [null().label("ref_brand"), null().label("other_brand")]
         if not differs:
-            return none_found()
-        q = (select(*columns).select_from(joined)
-             .where(ref.c.channel == self.channels[0], or_(*differs), *self.scope_clauses(ref, [other]))
+            return none_found()  # most runs: no title scores below the threshold, no brands to compare
+        q = (select(*columns).select_from(joined).where(*where, or_(*differs))
              .order_by(ref.c.key, other.c.channel, other.c.location, ref.c.location))
-        found = [f for r in ctx.conn.execute(q) if (f := self._judge(r)) is not None]
-        return found_rows(ctx.conn, "content_findings", found)
+        found = [f for r in conn.execute(q) if (f := self._judge(r, judged)) is not None]
+        return found_rows(conn, "content_findings", found)
 
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
         return from_row(row)
 
-    def _judge(self, r) -> Finding | None:
+    def judge_titles(self, pairs: Iterable[tuple[str, str]], strip_case: bool = False) -> dict[Pair, float | None]:
+        """title_drift() of each distinct (reference title, other title), folding each title once.
+        strip_case: pairs equal but for case and surrounding spaces are left out (what SQLite's
+        query cannot tell apart by itself)."""
+        words: dict[str, str] = {}
+
+        def folded(title: str) -> str:
+            if (w := words.get(title)) is None:
+                w = words[title] = fold_words.__wrapped__(title)
+            return w
+
+        judged = {}
+        for a, b in pairs:
+            if (a, b) not in judged and not (strip_case and a.strip().casefold() == b.strip().casefold()):
+                judged[(a, b)] = self.title_drift(a, b, folded)
+        return judged
+
+    def title_drift(self, ref_title: str | None, other_title: str | None, folded=None) -> float | None:
+        """The similarity of two titles when it is below `title_similarity` (they name different
+        things), else None. Titles equal but for case, or missing, are no drift."""
+        if not (ref_title and other_title) or ref_title.casefold() == other_title.casefold():
+            return None
+        folded = folded or fold_words
+        ref_words, other_words = folded(ref_title), folded(other_title)
+        if ref_words == other_words and ref_words:
+            return None  # the same words score 100 (nothing scores above the highest threshold)
+        score = fuzz.token_set_ratio(ref_words, expand(other_words, ref_words))
+        return score if score < self.title_similarity else None
+
+    def _judge(self, r, judged: dict[Pair, float | None] | None = None) -> Finding | None:
         score = None
-        # (titles equal but for case are most candidates: SQLite's lower() folds A-Z only, not "Ü")
-        if "title" in self.fields and r.ref_title and r.other_title and r.ref_title.casefold() != r.other_title.casefold():
-            ref_words, other_words = fold_words(r.ref_title), fold_words(r.other_title)
-            score = fuzz.token_set_ratio(ref_words, expand(other_words, ref_words))
-            score = score if score < self.title_similarity else None
+        if "title" in self.fields:
+            pair = (r.ref_title, r.other_title)
+            score = judged[pair] if judged and pair in judged else self.title_drift(*pair)
         brands = "brand" in self.fields and r.ref_brand and r.other_brand and fold(r.ref_brand) != fold(r.other_brand)
         if score is None and not brands:
             return None  # most candidates: the titles differ only in case, accents or abbreviation
@@ -139,23 +178,29 @@ def _named_brands(conn, live: Table, channels: list[str]) -> bool:
                for side in (channels[:1], channels[1:]))
 
 
-def _differ(conn, fold, a, b):
-    """fold(a) != fold(b). On SQLite lower() (in C, A-Z only) tells most equal titles apart first, so
-    Python's casefold (a call out of SQLite per title) sees only those with other differences."""
+def _differ(conn, a, b, in_sql: bool = True):
+    """a and b differ beyond case and surrounding spaces (lower(trim())). SQLite's lower() and NOCASE
+    fold A-Z only ("Ü" stays): there NOCASE (in C) rules out most equal texts, and with in_sql
+    Python's strip().casefold(), as a function of the connection, the rest (a call out of SQLite
+    per text); without, the caller folds what the query returns."""
     if conn.dialect.name != "sqlite":
-        return fold(a) != fold(b)
-    return and_(func.lower(a) != func.lower(b), fold(a) != fold(b))
-
-
-def _folding(conn):
-    """Text without case and surrounding spaces, in SQL. SQLite's lower() folds A-Z only ("Ü" stays):
-    there, Python's casefold as a function of the connection, so titles equal but for case never
-    leave the database (a third of a store's titles have an umlaut)."""
-    if conn.dialect.name != "sqlite":
-        return lambda column: func.lower(func.trim(column))
+        return func.lower(func.trim(a)) != func.lower(func.trim(b))
+    nocase = a.collate("NOCASE") != b
+    if not in_sql:
+        return nocase
     conn.connection.driver_connection.create_function(
         "unisono_fold", 1, lambda t: t.strip().casefold() if isinstance(t, str) else t, deterministic=True)
-    return func.unisono_fold
+    return and_(nocase, func.unisono_fold(a) != func.unisono_fold(b))
+
+
+def _one_of(conn, pairs: list[tuple[str, str]], a, b):
+    """(a, b) is one of `pairs`: a temporary table of them (SQLite has no VALUES with column names)."""
+    table = Table("content_titles", MetaData(), Column("ref_title", Text, primary_key=True),
+                  Column("other_title", Text, primary_key=True), prefixes=["TEMPORARY"])
+    drop_temporary(conn, table)
+    table.create(conn)
+    conn.execute(insert(table), [{"ref_title": x, "other_title": y} for x, y in pairs])
+    return exists().where(table.c.ref_title == a, table.c.other_title == b)
 
 
 _MARKS = re.compile(r"[\u0300-\u036f]")  # combining accents, once NFKD has split them off their letters

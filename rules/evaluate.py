@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -38,11 +39,18 @@ class EvalContext:
 
 def run_rules(conn: Connection, rules: list[Rule], ctx: EvalContext) -> list[Finding]:
     """Findings of all rules: most severe first, then by rule, product and locations."""
+    return sorted(each_finding(conn, rules, ctx), key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations))
+
+
+def each_finding(conn: Connection, rules: list[Rule], ctx: EvalContext) -> Iterator[Finding]:
+    """The rules' findings one at a time, as each rule's query returns its rows (unsorted): a caller
+    that stores them as they come holds none of them (api/project.py spools them)."""
+    from unisono.catalog.runs import streamed
+
     ctx = replace(ctx, conn=conn)
-    findings: list[Finding] = []
     for rule in rules:
-        started = time.perf_counter()
-        found = [rule.to_finding(row, ctx) for row in conn.execute(rule.query(live, ctx))]
-        log.info("rule %s (%s) in %.2f s: %d found", rule.id, rule.kind, time.perf_counter() - started, len(found))
-        findings += found
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.rule, f.sku, f.locations))
+        started, n = time.perf_counter(), 0
+        for row in conn.execute(rule.query(live, ctx), execution_options=streamed(conn)):
+            n += 1
+            yield rule.to_finding(row, ctx)
+        log.info("rule %s (%s) in %.2f s: %d found", rule.id, rule.kind, time.perf_counter() - started, n)

@@ -9,14 +9,14 @@ reports for the product, so `explain` cannot disagree with `check`. This module 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
 from unisono.catalog.live import live
-from unisono.domain.models import CHANNELS
+from unisono.domain.models import CHANNELS, as_utc
 from unisono.rules.base import MONEY_FIELDS, OFFER_COLUMNS, OfferView
 from unisono.rules.messages import capitalized, field_label, possessive
 from unisono.rules.scope import scope_clause
@@ -62,7 +62,7 @@ def offers_of(conn: Connection, key: str, channels: list[str] | None = None) -> 
 def _day(t: datetime | None, tz: ZoneInfo, *, end: bool = False) -> str:
     if t is None:
         return "…"
-    t = (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).astimezone(tz)
+    t = as_utc(t).astimezone(tz)
     if end and (t.hour, t.minute) == (0, 0):  # [start, end): a midnight end is the day before's last
         t = t - timedelta(days=1)
         return t.strftime("%d.%m.%Y")
@@ -72,8 +72,7 @@ def _day(t: datetime | None, tz: ZoneInfo, *, end: bool = False) -> str:
 def seen(offer: OfferView, at: datetime, tz: ZoneInfo) -> SeenOffer:
     """One offer as the rule sees it, with the price it charges at `at` and why."""
     start, end = offer.sale_start, offer.sale_end
-    aware = (lambda t: t if t is None or t.tzinfo else t.replace(tzinfo=timezone.utc))
-    start, end = aware(start), aware(end)
+    start, end = as_utc(start), as_utc(end)
     if offer.sale_price_cents is None:
         why = "advertised price" if offer.channel == "newsletter" else "regular price, no sale"
         sale = "none"
@@ -105,9 +104,11 @@ def scope_notes(conn: Connection, rule: Rule, key: str) -> list[str]:
     return notes
 
 
-def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozenset[str]]) -> list[str]:
+def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozenset[str]],
+                       waived: set[frozenset[str]] = frozenset()) -> list[str]:
     """Each offer of the other channels against each of the reference, field by field, with the
-    tolerance the rule allows. `flagged`: the location pairs the check reports (the verdict)."""
+    tolerance the rule allows. `flagged`: the location pairs the check reports (the verdict);
+    `waived`: those it reports as waived."""
     refs = [o for o in offers if o.channel == rule.reference]
     lines = []
     for ref in refs:
@@ -121,8 +122,9 @@ def parity_comparisons(rule: Rule, offers: list[OfferView], flagged: set[frozens
             for text, differs in compared:
                 verdict = ""
                 if differs:
-                    verdict = " → finding" if found else \
-                        " → differs, yet the check reports nothing for this pair (see the scope and waivers above)"
+                    pair = frozenset({ref.label, other.label})
+                    verdict = " → finding" if found else " → finding, waived (see the waivers below)" \
+                        if pair in waived else " → differs, yet the check reports nothing for this pair (see the scope above)"
                 lines.append(f"{capitalized(other.name)}: {text}{verdict}")
             if found and not any(differs for _, differs in compared):
                 lines.append(f"{capitalized(other.name)}: → finding (as the check reports it)")

@@ -10,8 +10,10 @@ from __future__ import annotations
 import difflib
 
 import string
-from datetime import datetime, timezone
+from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from unisono.domain.models import as_utc
 
 TEMPLATE_BASICS = ("sku", "title", "rule")
 
@@ -41,9 +43,7 @@ def possessive(name: str) -> str:
 
 def short_instant(instant: datetime, tz: ZoneInfo) -> str:
     """"20.11." (or "20.11. 10:00" when not midnight) in the project's time zone."""
-    if instant.tzinfo is None:  # a database without time zones hands back UTC without an offset
-        instant = instant.replace(tzinfo=timezone.utc)
-    local = instant.astimezone(tz)
+    local = as_utc(instant).astimezone(tz)
     text = local.strftime("%d.%m.")
     if (local.hour, local.minute) != (0, 0):
         text += local.strftime(" %H:%M")

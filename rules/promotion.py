@@ -36,7 +36,7 @@ Outside the window the rule says nothing. Findings carry the promotion's id as t
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -55,6 +55,7 @@ from unisono.rules.base import (
 )
 from unisono.rules.messages import offer_name, sentence, short_instant
 from unisono.rules.scope import Names, Scope, scope_clause
+from unisono.domain.models import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -368,15 +369,12 @@ def _sale_note(o: OfferView, ctx: EvalContext) -> str:
     if o.sale_price_cents is None or o.effective_cents == o.sale_price_cents:
         return ""
     sale = _money(o.sale_price_cents, o.currency)
-    if o.sale_start is not None and _aware(o.sale_start) > ctx.at:
+    if o.sale_start is not None and as_utc(o.sale_start) > ctx.at:
         return f" (its sale price of {sale} starts only {short_instant(o.sale_start, ctx.tz)})"
-    if o.sale_end is not None and _aware(o.sale_end) <= ctx.at:
+    if o.sale_end is not None and as_utc(o.sale_end) <= ctx.at:
         return f" (its sale price of {sale} ended {short_instant(o.sale_end, ctx.tz)})"
     return ""
 
-
-def _aware(instant: datetime) -> datetime:
-    return instant if instant.tzinfo is not None else instant.replace(tzinfo=timezone.utc)
 
 
 # -- promotion files ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ findings.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Literal
@@ -63,7 +63,7 @@ from unisono.catalog.history import (
 from unisono.catalog.live import drop_temporary
 from unisono.catalog.tables import OfferRow, Publication, cents
 from unisono.domain.findings import Finding, Severity, location_label
-from unisono.domain.models import CHANNELS
+from unisono.domain.models import CHANNELS, as_utc
 from unisono.rules.base import Channel, OfferView, RuleBase, offer_columns, shop_title
 from unisono.rules.messages import offer_name, possessive, sentence, short_instant
 
@@ -500,9 +500,7 @@ _SEP = "\x1f"  # between the skus SQL aggregates (a character no sku contains)
 
 def _date(instant: datetime, tz: ZoneInfo) -> str:
     """"19.11.2026" in the project's zone."""
-    if instant.tzinfo is None:  # a database without time zones hands back UTC without an offset
-        instant = instant.replace(tzinfo=timezone.utc)
-    return f"{instant.astimezone(tz):%d.%m.%Y}"
+    return f"{as_utc(instant).astimezone(tz):%d.%m.%Y}"
 
 
 def _listed(items: list[str]) -> str:

@@ -21,7 +21,7 @@ whether it charges the sale price.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from unisono.catalog.history import epoch_seconds
 from unisono.domain.findings import Finding
 from unisono.rules.base import Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title
 from unisono.rules.messages import possessive, sentence
+from unisono.domain.models import as_utc
 
 if TYPE_CHECKING:
     from sqlalchemy import Row
@@ -149,7 +150,7 @@ class WindowRule(RuleBase):
     def to_finding(self, row: Row, ctx: EvalContext) -> Finding:
         ref, other = OfferView.from_row(row, "ref"), OfferView.from_row(row, "other")
         m = row._mapping
-        windows = {"ref": (_utc(m["ref_start"]), _utc(m["ref_end"])), "other": (_utc(m["other_start"]), _utc(m["other_end"]))}
+        windows = {"ref": (as_utc(m["ref_start"]), as_utc(m["ref_end"])), "other": (as_utc(m["other_start"]), as_utc(m["other_end"]))}
         differing = [side for side in self.compare if m[f"differs_{side}"]]
         words = _Words(ctx.tz, ctx.at, possessive(ref.name))
         told = [words.differ(side, windows["other"][i], windows["ref"][i])
@@ -178,11 +179,6 @@ def _window(o: FromClause) -> tuple[ColumnElement, ColumnElement, ColumnElement]
     end = case((newsletter, o.c.valid_to), else_=o.c.sale_end)
     return has, start, end
 
-
-def _utc(instant: datetime | None) -> datetime | None:
-    if instant is not None and instant.tzinfo is None:  # a database without zones hands back naive UTC
-        return instant.replace(tzinfo=timezone.utc)
-    return instant
 
 
 class _Words:

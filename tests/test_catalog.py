@@ -260,3 +260,41 @@ def test_duckdb_runs_with_a_memory_limit_the_url_may_change(tmp_path):
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == expected
         engine.dispose()
+
+
+def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_and_withdraws_duplicates(
+        catalog, tmp_path, monkeypatch):
+    """Batches staged by their line (SQLite) get the same channel and "file:line" as written whole,
+    and a duplicate found at the end withdraws the offer of an earlier batch, not another one."""
+    from unisono.catalog.publish import publish_stream
+    from unisono.channels import store
+    from unisono.domain.config import ProjectConfig
+
+    monkeypatch.setattr("unisono.channels.store_columns.BLOCK", 64)  # several batches
+    path = tmp_path / "prices.csv"
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(12))
+                    + "1001;A3;7,00\n1002;A3;8,00\n")
+    notes: list[str] = []
+    result = publish_stream(catalog, "store", store.stream(path, ProjectConfig(), notes), notes=notes,
+                            source=str(path), sha256="by-column")
+    assert (result.offers, result.rejections, result.locations) == (13, 1, ["1001", "1002"])
+    with catalog.connect() as c:
+        rows = c.execute(select(OfferRow.publication_id, OfferRow.channel, OfferRow.sku, OfferRow.price_cents,
+                                OfferRow.source).order_by(OfferRow.id)).all()
+        rejected = c.execute(select(RejectionRow.source, RejectionRow.line, RejectionRow.reason)).all()
+    pub = result.publication_id
+    assert rows == [(pub, "store", f"A{i}", i * 100 + 99, f"prices.csv:{i + 2}") for i in range(12)] + [
+        (pub, "store", "A3", 800, "prices.csv:15")]
+    assert rejected == [("prices.csv", 14, "duplicate row for store 1001 and sku A3 (first at line 5)")]
+
+
+def test_a_duckdb_catalog_draws_no_progress_bar_of_its_own_into_the_commands_output(tmp_path):
+    """DuckDB draws a bar on the terminal for a statement over 2 s (inserting a large batch):
+    unisono's output (and -q) must stay unisono's."""
+    duckdb_or_skip()
+    from unisono.catalog.db import open_catalog
+
+    engine = open_catalog(f"duckdb:///{tmp_path / 'c.duckdb'}")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("SELECT current_setting('enable_progress_bar')").scalar() is False
+    engine.dispose()

@@ -281,6 +281,17 @@ def test_an_unmarked_now_was_pair_reads_the_lower_as_the_price(tmp_path):
     assert (offer.price, offer.reference_price, offer.currency) == (Decimal("74.99"), Decimal("84.99"), "CHF")
 
 
+def test_an_amount_taken_off_is_no_price_but_a_spaced_dash_before_a_price_is_a_separator(tmp_path):
+    path = write(tmp_path, """<html><body><table><tr>
+      <td><a href="https://shop.example/p/jacke"><img src="j.jpg"></a><b>Jacke</b> 89,99 € <i>-10 €</i></td>
+      <td><a href="https://shop.example/p/hose"><img src="h.jpg"></a><b>Hose</b> − 59,99 €</td>
+      <td><a href="https://shop.example/p/schal"><img src="s.jpg"></a><b>Schal</b> −9,99 € 19,99 €</td>
+      </tr></table></body></html>""")
+    offers = newsletter.read(path, ProjectConfig()).offers
+    assert [(o.title, o.price) for o in offers] == [
+        ("Jacke", Decimal("89.99")), ("Hose", Decimal("59.99")), ("Schal", Decimal("19.99"))]
+
+
 # ---- files that cannot be read ------------------------------------------------------------------
 
 @pytest.mark.parametrize("content, message", [
@@ -392,6 +403,12 @@ SENT = date(2026, 11, 20)  # the day the newsletter went out, for dates without 
     ("Offerta valida fino al 30 novembre 2026", (None, date(2026, 11, 30))),
     ("Geldig t/m 30 november 2026", (None, date(2026, 11, 30))),
     ("Oferta ważna do 30 listopada 2026", (None, date(2026, 11, 30))),
+    ("Nur vom 27.11. bis 30.11.2026: 20 % auf alle Schuhe", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("Aktion läuft vom 27.11. bis 30.11.2026", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("Vom 27.11. bis 30.11.2026 im Shop", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("Nur vom 27. bis 30. November 2026", (date(2026, 11, 27), date(2026, 11, 30))),
+    ("Black Week 27.11. – 30.11.2026", (date(2026, 11, 27), date(2026, 11, 30))),  # a banner's dates, no word
+    ("Black Week: 27.–30.11.2026", (date(2026, 11, 27), date(2026, 11, 30))),
 ])
 def test_validity_texts(text, expected):
     assert parse_validity(text, SENT) == expected
@@ -437,6 +454,9 @@ def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_pat
     "Wanderschuh Alpin GTX 79,99 €",
     "gültig bis 31.02.2026",  # no such day
     "100 % du coton 27/11",  # "du" without "au": no window
+    "Lieferung vom 27.11. bis 30.11.",  # delivery, not the offer
+    "Jetzt 19,99 € – 29,99 € sparen",  # prices, no dates
+    "Größen 36 - 42, Farbe 2",
 ])
 def test_texts_that_are_no_validity(text):
     assert parse_validity(text, SENT) is None
@@ -449,6 +469,21 @@ def test_cents_set_as_a_superscript_are_cents(tmp_path):
     (tmp_path / "nl.html").write_text(html, encoding="utf-8")
     [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers
     assert (offer.price, offer.reference_price) == (Decimal("39.99"), Decimal("49.99"))
+
+
+def test_the_validity_in_the_small_print_beside_the_unsubscribe_link_is_read(tmp_path):
+    # legal small print shares the footer with "Abmelden": its validity is the email's, its other words are none
+    html = ('<html><body><table><tr><td><a href="https://shop.example/p/kessel-1">Wasserkessel</a> <b>19,99 €</b>'
+            '</td></tr><tr><td>Alle Preise inkl. MwSt. Angebote gültig vom 27.11. bis 30.11.2026, solange der Vorrat '
+            'reicht. Versandkostenfrei ab 20 €. <a href="https://shop.example/unsubscribe">Abmelden</a></td></tr>'
+            '</table></body></html>')
+    (tmp_path / "nl.html").write_text(html, encoding="utf-8")
+    result = newsletter.read(tmp_path / "nl.html", ProjectConfig(), published_at=datetime(2026, 11, 26, 8, tzinfo=timezone.utc))
+    [offer] = result.offers
+    berlin = ZoneInfo("Europe/Berlin")
+    assert (offer.valid_from.astimezone(berlin).date(), offer.valid_to.astimezone(berlin).date()) == (
+        date(2026, 11, 27), date(2026, 12, 1))  # to the end of 30.11.
+    assert [c.kind for c in result.claims] == ["validity"]
 
 
 # ---- an email that states no validity -----------------------------------------------------------

@@ -66,6 +66,23 @@ def test_a_decimal_comma_file_reads_padded_prices_missing_zeros_euro_signs_and_t
     assert offers[("1042", "100207")].sale_price == Decimal("1099.00")  # "1.099,00"
 
 
+def test_whole_euros_written_with_a_dash_are_prices(tmp_path):
+    path = write(tmp_path, "Filiale;SKU;Preis;Aktionspreis\n1;A1;120,-;99,– €\n1;A2;12,--;\n1;A3;-;\n")
+    result = read(path, CONFIG)
+    assert [(o.sku, o.price, o.sale_price) for o in result.offers] == [
+        ("A1", Decimal("120"), Decimal("99")), ("A2", Decimal("12"), None)]
+    assert [(r.source.line, r.reason) for r in result.rejections] == [(4, "price '-' is not a number")]
+
+
+def test_three_letters_before_a_number_are_a_currency_only_if_iso_4217_has_them(tmp_path):
+    path = write(tmp_path, "Filiale;SKU;Preis\n1;A1;abc0\n1;A2;xyz 5,00\n1;A3;chf 5,00\n1;A4;5,00 EUR\n")
+    result = read(path, CONFIG)
+    assert [(o.sku, o.price, o.currency) for o in result.offers] == [("A3", Decimal("5.00"), "CHF"),
+                                                                    ("A4", Decimal("5.00"), "EUR")]
+    assert [(r.source.line, r.reason) for r in result.rejections] == [
+        (2, "price 'abc0' is not a number"), (3, "price 'xyz 5,00' is not a number")]
+
+
 def test_utf8_bom_english_comma_file_with_quoted_fields():
     result = store("store_prices_utf8_bom.csv")
     assert not result.rejections and not result.notes
@@ -213,11 +230,26 @@ def test_blank_lines_and_rows_of_bare_delimiters_are_not_rows():
     assert result.rows == 10  # 14 lines below the header: a blank line, ";;;;;;;", two continuation lines
 
 
-def test_an_unclosed_quote_is_named_in_the_rejection(tmp_path):
+def test_an_unclosed_quote_rejects_its_line_and_the_lines_it_took_in_are_read_as_rows(tmp_path):
     path = write(tmp_path, 'Filiale;SKU;Preis\n1;A1;"9,99\n1;A2;5,00\n1;A3;6,00\n')
-    [rejection] = read(path, CONFIG).rejections
-    assert rejection.source.line == 2
-    assert rejection.reason.endswith("(the row spans lines 2-4: a quote that is never closed?)")
+    result = read(path, CONFIG)
+    assert [(o.sku, o.source.line) for o in result.offers] == [("A2", 3), ("A3", 4)]
+    [rejection] = result.rejections
+    assert (rejection.source.line, rejection.raw) == (2, '1;A1;"9,99')
+    assert rejection.reason.startswith("a quote opened on this line is never closed (it would make lines 3-4 ")
+
+
+def test_a_stray_quote_before_a_name_loses_no_row_up_to_the_next_quote(tmp_path):
+    # the quote before "Laufschuh" closes only at line 6's: every row between is still a row
+    path = write(tmp_path, 'Filiale;SKU;Bezeichnung;Preis\n1;A1;"Laufschuh;65,00\n1;A2;Hose;5,00\n'
+                           '2;A1;Laufschuh;60,00\n2;A2;Hose;5,00\n2;A3;Schal "Nord";7,00\n2;A4;"Mütze; rot";8,00\n')
+    result = read(path, CONFIG)
+    assert [(o.location, o.sku, o.title, o.source.line) for o in result.offers] == [
+        ("1", "A2", "Hose", 3), ("2", "A1", "Laufschuh", 4), ("2", "A2", "Hose", 5), ("2", "A3", 'Schal "Nord"', 6),
+        ("2", "A4", "Mütze; rot", 7)]
+    [rejection] = result.rejections
+    assert (rejection.source.line, rejection.raw) == (2, '1;A1;"Laufschuh;65,00')
+    assert result.rows == 6  # every line below the header: an offer or a rejection
 
 
 def test_a_duplicate_is_the_same_sku_or_ean_in_the_same_store(tmp_path):

@@ -217,6 +217,8 @@ def test_check_loads_nothing_of_publishing(published):
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
                                                    "unisono.channels.newsletter", "unisono.channels.ahead"))}
     assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+    # JSON draws nothing on a terminal; an --at is no price to read out of text
+    assert not {m for m in loaded if m.startswith(("rich", "price_parser"))}
 
 
 def test_a_check_with_an_expression_rule_parses_its_condition(published):
@@ -389,3 +391,39 @@ def test_output_given_twice_is_refused_in_one_line_and_writes_nothing(published,
     assert result.exit_code == 2, result.output
     assert result.stderr.strip() == f"Error: --output given 2 times ({first}, {second}): give it once"
     assert not first.exists() and not second.exists()
+
+
+def test_rejections_lists_every_rejected_row_of_a_publication(project):
+    rows = ["Filiale;Artikelnummer;VK-Preis", "1009;100201;19,99"] + [f"1009;1003{i:02};abc{i}" for i in range(8)] \
+        + ['1009;100399;=HYPERLINK("x")']
+    (project / "prices.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    published = run("publish", "store", str(project / "prices.csv"), "--published-at", "2026-11-19T06:00", project=project)
+    assert "… and 4 more rejections (all of them: unisono rejections 1)" in " ".join(published.output.split())
+    listed = run("rejections", "1", project=project)
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[:2] == ["prices.csv:3: price 'abc0' is not a number", "    1009;100300;abc0"]
+    assert len(listed.output.splitlines()) == 18
+    as_csv = list(csv.reader(io.StringIO(run("rejections", "1", "--format", "csv", project=project).output)))
+    assert as_csv[0] == ["file", "line", "reason", "row"] and [r[1] for r in as_csv[1:]] == [str(n) for n in range(3, 12)]
+    assert "HYPERLINK" in as_csv[-1][3] and not any(c.startswith(("=", "+", "-", "@")) for r in as_csv for c in r)
+    lines = run("rejections", "1", "--format", "json", project=project).output.splitlines()
+    assert [json.loads(x)["line"] for x in lines] == list(range(3, 12))
+    missing = run("rejections", "7", project=project)
+    assert missing.exit_code == 2 and "no publication #7" in missing.output
+
+
+def test_tables_piped_keep_whole_ids_and_file_names(project):
+    # piped into grep or a log, a table is as wide as its cells: nothing cut with "…" at 80 columns
+    name = "filialen_2026-11-27_nachlieferung_region_sued.csv"
+    (project / name).write_text("Filiale;Artikelnummer;VK-Preis\n1009;100201;19,99\n", encoding="utf-8")
+    run("publish", "store", str(project / name), "--published-at", "2026-11-19T06:00", project=project)
+    assert name in run("publications", project=project).output
+    assert "advertised-in-stock-in-stores" in run("rules", "list", project=project).output
+
+
+def test_an_xml_bomb_is_refused_in_one_line_without_a_wrong_hint(project):
+    bomb = Path(__file__).parent / "fixtures" / "shop" / "billion_laughs.xml"
+    result = run("publish", "shop", str(bomb), project=project)
+    assert result.exit_code == 2
+    assert "refused: the XML declares entities" in result.output and "looks like" not in result.output
+    assert len(result.output.strip().splitlines()) == 1

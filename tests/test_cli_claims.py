@@ -82,6 +82,11 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
     jacket = run("check", "--at", "2026-11-28T12:00", "--sku", "100204", "--format", "json", project=project)
     assert jacket.exit_code == 1 and {f["rule"] for f in json.loads(jacket.output)["findings"]} == {
         "newsletter-claims-hold", "price-parity"}
+    # and `explain` of that jacket shows it under the claim rule
+    why = run("explain", "100204", "--at", "2026-11-28T12:00", "--rule", "newsletter-claims-hold", "--format", "json",
+              project=project)
+    [claim_rule] = json.loads(why.output)["rules"]
+    assert claim_rule["verdict"] == "finding" and "2 of 4 Winterjacken" in claim_rule["findings"][0]["message"]
     # after the newsletter's window its claims say nothing
     after = run("check", "--at", "2026-12-02T12:00", "--format", "json", project=project)
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
@@ -130,3 +135,22 @@ def test_the_shops_promotions_feed_is_what_the_shop_grants_on_a_discount_claim(t
                     project=project)
     assert "0 offers, 1 claim, 0 rejections (promotions)" in published.output
     assert shop_findings("sql") == []  # 20 % at checkout on every jacket, the whole window long
+
+
+def test_publish_check_of_a_store_file_reports_the_claims_it_breaks(tmp_path):
+    # the gate on a store file re-checks its products; a claim about the store is one of its findings too
+    project = tmp_path / "bergwelt"
+    assert run("init", str(project), project=project).exit_code == 0
+    write_files(tmp_path)
+    for channel, name, when in (("shop", "feed.xml", "2026-11-20T06:00"), ("newsletter", "bf-2026.html", "2026-11-26T06:00")):
+        assert run("publish", channel, str(tmp_path / name), "--published-at", when, project=project).exit_code == 0
+    gate = run("publish", "store", str(tmp_path / "stores.csv"), "--check", "--published-at", "2026-11-28T06:00",
+               "--format", "json", project=project)
+    assert gate.exit_code == 1, gate.output
+    found = json.loads(gate.output)["findings"]
+    claims = sorted(f["message"].split(": ", 1)[1] for f in found if f["rule"] == "newsletter-claims-hold")
+    assert claims == [
+        "'20 % auf alle Winterjacken!' (valid 27.11.–30.11.): 2 of 4 Winterjacken are not reduced by 20 % in "
+        "store 1002 (100202, 100204).",
+        "'Daunenweste: Nur online' (valid 27.11.–30.11.): the reduction is online only, but store 1002 "
+        "(69.99 EUR instead of 89.99 EUR) also reduces it."]

@@ -80,6 +80,7 @@ def test_a_waived_finding_is_explained_as_waived(demo, tmp_path):
     out = why(project, "100085", "price-parity")
     assert "price-parity (parity, error): waived" in out
     assert "waiver #1 (in force) for store:1002: clearance" in out
+    assert "→ finding, waived (see the waivers below)" in out and "yet the check reports nothing" not in out
 
 
 def test_a_product_no_channel_offers_is_said_so_with_exit_0(demo):

@@ -65,6 +65,14 @@ def report(project: Path, path: Path, *args: str):
     return path
 
 
+@pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.xml", "r.csv", "r.json", "r.md"])
+def test_a_report_into_a_folder_that_does_not_exist_is_a_one_line_error(project, tmp_path, name):
+    path = tmp_path / "no-such-folder" / name
+    result = run("report", "--output", str(path), project=project)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"Error: cannot write {path}: No such file or directory"
+
+
 def sheet_rows(ws) -> list[dict]:
     rows = list(ws.iter_rows())
     head = [c.value for c in rows[0]]
@@ -377,6 +385,7 @@ def test_a_stored_run_keeps_its_waived_and_undecided_findings_apart_from_the_com
     assert stored["summary"]["undecided"] == len(live["undecided"])
     # waived is neither resolved now nor open later: the comparison is over the findings that stand
     assert stored["summary"]["status"] == {"new": 0, "open": 6, "resolved": 0}
+    assert not [f for f in stored["findings"] if f["status"] == "resolved"]  # nor listed as resolved
     assert run("waivers", "remove", "1", project=project).exit_code == 0
     assert run("reconcile", "--at", "2026-11-24T14:00", project=project).exit_code == 1
     again = json.loads(run("report", "--format", "json", project=project).output)

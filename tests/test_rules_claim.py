@@ -243,6 +243,7 @@ def test_an_online_only_discount_granted_in_a_store_is_a_finding_for_that_store(
     assert set(found) == {"store:1001", "store:1002"}  # the shop grants it: as promised
     assert found["store:1001"].endswith("the offer is online only, but store 1001 also reduces 3 Winterjacken "
                                         "(100201, 100202, 100203).")
+    assert found["store:1002"].endswith("but store 1002 also reduces one of the Winterjacken (100201).")
 
 
 def store_without_offers(conn, store: str) -> None:

@@ -77,3 +77,60 @@ def test_titles_equal_but_for_case_umlauts_and_spaces_are_no_drift(live_conn):
                offer("store", "1001", "100300", "49.99", title=" ÜBERJACKE GRÜN DAMEN"),
                offer("store", "1002", "100300", "49.99", title="Daunenweste Damen"))
     assert [f.locations for f in run_rules(live_conn, [rule()], context())] == [["shop:online", "store:1002"]]
+
+
+def test_every_store_and_product_showing_the_same_wrong_title_gets_its_own_finding(live_conn):
+    # titles are scored once per distinct pair: the offers behind a pair must all come back
+    add_offers(live_conn, *[offer("shop", "online", sku, "9.99", title="Wanderschuh Alpin GTX Herren")
+                            for sku in ("100203", "100204")],
+               *[offer("store", store, sku, "9.99", title="Daunenweste Damen")
+                 for sku in ("100203", "100204") for store in ("1001", "1002")],
+               offer("store", "1003", "100203", "9.99", title="WANDERSCH. ALPIN GTX"))
+    assert [(f.sku, f.locations[1]) for f in run_rules(live_conn, [rule()], context())] == [
+        ("100203", "store:1001"), ("100203", "store:1002"), ("100204", "store:1001"), ("100204", "store:1002")]
+
+
+def test_accents_spaces_punctuation_and_abbreviations_are_no_drift_but_another_product_is(live_conn):
+    shop = "Café Crème Bohnen 500 g"
+    stores = {"1001": "CAFE CREME BOHNEN 500 G",  # accents and case
+              "1002": "Café  Crème\tBohnen 500 g ",  # spaces inside and around
+              "1003": "Café-Crème (Bohnen) 500g!",  # punctuation: "500g" is a word of its own
+              "1004": "CAF. CRÈME BOHN. 500 G",  # abbreviated words
+              "1005": "Espressomaschine Edelstahl"}  # another product
+    add_offers(live_conn, offer("shop", "online", "100400", "9.99", title=shop),
+               *[offer("store", s, "100400", "9.99", title=t) for s, t in stores.items()])
+    found = {f.locations[1]: int(f.extra["title_similarity"]) for f in run_rules(live_conn, [rule()], context())}
+    assert set(found) == {"store:1005"} and found["store:1005"] < 70
+    # a strict threshold sees what separates them: only the titles with other words than the shop's
+    strict = {f.locations[1] for f in run_rules(live_conn, [rule(title_similarity=100)], context())}
+    assert strict == {"store:1003", "store:1005"}
+
+
+def test_titles_of_only_punctuation_score_zero_unless_equal_but_for_case_and_spaces(live_conn):
+    add_offers(live_conn, offer("shop", "online", "100500", "9.99", title="-"),
+               offer("store", "1001", "100500", "9.99", title=" - "),  # the same once trimmed
+               offer("store", "1002", "100500", "9.99", title="!!"))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.locations == ["shop:online", "store:1002"] and f.extra["title_similarity"] == "0"
+
+
+def test_scoring_each_distinct_pair_once_gives_the_similarity_the_rule_defines():
+    from rapidfuzz import fuzz
+
+    from unisono.rules.content import expand
+
+    titles = ["Überjacke Grün Damen", "UEBERJACKE GRUEN DAMEN", "uberjacke grun damen", " Überjacke  Grün Damen ",
+              "ÜBERJ. GRÜN DAM.", "Straße Ørsted", "STRASSE ORSTED", "Daunenweste Damen", "-", "!!", "",
+              "Müsli-Riegel BIO", "musli riegel bio", "Riegel Müsli", "ﬁligran Öl", "filigran ol"]
+    pairs = [(a, b) for a in titles for b in titles] * 2  # repeated pairs, as the stores give them
+    for threshold in (0, 50, 70, 95, 100):
+        r = rule(title_similarity=threshold)
+
+        def defined(a: str, b: str) -> float | None:  # the rule's definition, pair by pair
+            if not (a and b) or a.casefold() == b.casefold():
+                return None
+            score = fuzz.token_set_ratio(fold_words(a), expand(fold_words(b), fold_words(a)))
+            return score if score < threshold else None
+
+        assert r.judge_titles(pairs) == {(a, b): defined(a, b) for a, b in pairs}
+        assert all(r.title_drift(a, b) == defined(a, b) for a, b in pairs)

@@ -99,6 +99,15 @@ def test_a_staged_store_file_closes_the_gap_when_it_goes_live(project):
     assert [(f["from"], f["to"]) for f in doc["findings"]] == [("2026-11-27T00:00:00+01:00", "2026-11-27T06:00:00+01:00")]
 
 
+def test_a_file_made_live_before_it_was_published_says_so(project):
+    (project / "late.csv").write_text(store_file(["1001;1;89,99;;;"]), encoding="utf-8")
+    result = unisono(project, "publish", "store", str(project / "late.csv"), "--published-at", "2026-11-26T06:00",
+                     "--effective-from", "2026-11-20")
+    assert result.exit_code == 0, result.output
+    assert "late.csv goes live 20.11.2026 00:00, before it was published (26.11.2026 06:00): the catalog's history " \
+           "now shows its prices as live since then" in " ".join(result.output.split())
+
+
 def test_date_only_days_follow_the_project_timezone_across_the_dst_change(project):
     # 25 October 2026 has 25 hours in Berlin: the finding covers the whole local day
     publish(project, "shop", "feed.xml", feed([("1", "99.99", "79.99", "2026-10-25/2026-10-25")]),

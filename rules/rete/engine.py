@@ -143,7 +143,7 @@ def _run(conn, rules, ctx, keys, *, workers, keys_per_worker, retries, batch_key
         sql = run_rules(conn, [r for r, _ in plan.delegated], ctx)
         if keys is not None:
             wanted = set(keys)
-            sql = [f for f in sql if f.sku in wanted]
+            sql = [f for f in sql if not wanted.isdisjoint(f.products)]
         findings += sql
         stats.seconds["sql_delegated"] = time.perf_counter() - t
     if plan.rules and (keys is None or keys):

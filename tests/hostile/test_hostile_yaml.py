@@ -60,3 +60,13 @@ def test_a_config_file_that_is_not_utf_8_is_refused_with_its_line(project):
     assert result.exit_code == 2
     assert "unisono.yaml:3: not UTF-8 text (byte 0xf6); save it as UTF-8" in result.output
     assert len(result.output.strip().splitlines()) == 1 and "internal error" not in result.output
+
+
+def test_a_key_given_twice_in_the_config_is_refused_with_its_line(project):
+    # safe_load would keep the second `store:` silently and drop the first one's settings
+    (project / "unisono.yaml").write_text("timezone: Europe/Berlin\nstore:\n  location: '1002'\n"
+                                           "store:\n  delimiter: ';'\n", encoding="utf-8")
+    result = run("runs", project=project)
+    assert result.exit_code == 2
+    assert "unisono.yaml:4: not valid YAML: key 'store' appears twice in one mapping" in result.output
+    assert len(result.output.strip().splitlines()) == 1
