@@ -32,7 +32,7 @@ def insert_offers(conn, rows: list[dict]) -> None:
     would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
     stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
     """
-    duckdb = conn.dialect.name == "duckdb"  # DuckDB: by the column, as Arrow (_insert_arrow)
+    duckdb = conn.dialect.name in ("duckdb", "spark")  # by the column, as Arrow (_insert_arrow)
     if not duckdb and _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
         conn.execute(insert(OfferRow.__table__), rows)
         return
@@ -82,7 +82,12 @@ def _insert_arrow(conn, table) -> None:
     Not through a registered view: DuckDB keeps a dropped view, and the Arrow table it holds, until
     the transaction ends, so a publish held every batch it had read (measured: 1.65 GB for the 5M
     rows of a 1M x 5 store file). A relation lets go of the table once inserted. Errors are
-    wrapped as SQLAlchemy's, as every other statement's."""
+    wrapped as SQLAlchemy's, as every other statement's. Spark: written as Parquet (spark_dialect)."""
+    if conn.dialect.name == "spark":
+        from unisono.catalog.spark_dialect import insert_arrow
+
+        insert_arrow(conn, OfferRow.__table__, table)
+        return
     raw = conn.connection.dbapi_connection  # duckdb-engine's wrapper of the DuckDB connection
     quote = conn.dialect.identifier_preparer.quote
     have = set(table.column_names)
@@ -118,7 +123,7 @@ def insert_batch(conn, pub_id: int, batch: OfferBatch, staged_file: str | None =
 
     table, names = batch.table, ["publication_id", "channel", *OFFER_COLUMNS, "source"]
     text_instants = conn.dialect.name == "sqlite"
-    if conn.dialect.name == "duckdb":  # the whole batch at once, by the column: DuckDB reads Arrow
+    if conn.dialect.name in ("duckdb", "spark"):  # the whole batch at once, by the column: both read Arrow
         source = _sources(batch, table)
         n = table.num_rows
         columns = {"publication_id": pa.array([pub_id] * n, pa.int64()), "channel": pa.array([batch.channel] * n),

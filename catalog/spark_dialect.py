@@ -77,7 +77,7 @@ class _DBAPI:
                 raise OperationalError(f"Spark did not start ({_first_line(e)}); it needs Java 17 or later "
                                        "(JAVA_HOME or java on PATH) and a reachable master") from None
             store = _STORES[key] = ParquetStore(session, Path(key))
-        elif not store.appended and not store.replaced:
+        elif not store.appended and not store.replaced and not store.rows:
             store.committed = store._read_manifest()  # another process may have committed meanwhile
         for table in SQLModel.metadata.sorted_tables:
             if table.name in store.committed:
@@ -116,6 +116,7 @@ class _Cursor:
     def execute(self, statement, parameters=None, context=None):
         self.description, self.rowcount, self._rows = None, -1, []
         try:
+            self.store.sync()
             self._execute(statement, parameters, context)
         except Error:
             raise
@@ -211,12 +212,15 @@ class _Cursor:
                 self.lastrowid = first + len(rows) - 1
             arrow = pa.table({c.name: pa.array([row.get(c.key) for row in rows], type=arrow_type(c.type))
                               for c in table.columns})
-            frame = self.store.spark.createDataFrame(arrow)
             self.rowcount = len(rows)
             returning = getattr(context.compiled, "effective_returning", None)
             if returning:  # INSERT ... RETURNING: what was inserted (the ids numbered here)
                 self.description = [(c.name, None, None, None, None, None, None) for c in returning]
                 self._rows = [tuple(row.get(c.key) for c in returning) for row in rows]
+            if table.name not in self.store.temporary:  # a catalog table: Parquet written by pyarrow
+                self.store.append_arrow(table, arrow)
+                return
+            frame = self.store.spark.createDataFrame(arrow)
         for c in table.columns:
             if c.name not in frame.columns:
                 from pyspark.sql import functions as F
@@ -231,7 +235,7 @@ class _Cursor:
         self.conn.dirty = table.name not in self.store.temporary or self.conn.dirty
         scope = []  # only this transaction's rows when no committed row matches (see ParquetStore.replace)
         touches = True
-        if table.name not in self.store.temporary and table.name in self.store.appended and _numbered(table):
+        if table.name not in self.store.temporary and self.store.changed(table.name) and _numbered(table):
             first = self.store.first_ids.get(table.name)
             if first is not None:
                 probe = select(table.c.id).where(table.c.id < first)
@@ -250,6 +254,25 @@ class _Cursor:
             kept = kept.unionByName(self._frame(changed, dialect).select(*everything.columns), allowMissingColumns=False)
         self.store.replace(table, kept.select(*[kept[c.name].cast(everything.schema[c.name].dataType)
                                                 for c in table.columns]), touches)
+
+
+def insert_arrow(conn, table: Table, rows) -> None:
+    """Rows given as a pyarrow table (the adapters' offer batches) into a catalog table, in the
+    connection's transaction: written as Parquet by pyarrow in bulk, ids numbered after the largest."""
+    import pyarrow as pa
+
+    from sqlalchemy.exc import DBAPIError
+
+    raw = conn.connection.dbapi_connection
+    raw.dirty = True
+    try:
+        raw.store.sync()
+        if _numbered(table) and "id" not in rows.column_names:
+            first = raw.store.next_id(table, rows.num_rows)
+            rows = rows.append_column("id", pa.array(range(first, first + rows.num_rows), pa.int64()))
+        raw.store.append_arrow(table, rows)
+    except Exception as e:  # as SQLAlchemy reports a failed statement: one line for the user
+        raise DBAPIError.instance(f"INSERT INTO {table.name} <arrow batch>", None, e, Error) from e
 
 
 @compiles(epoch_seconds, "spark")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from functools import reduce
 from pathlib import Path
@@ -76,6 +77,12 @@ def arrow_type(sa_type):
             T.TimestampType: pa.timestamp("us", tz="UTC")}.get(type(st), pa.string())
 
 
+def arrow_schema(table: Table):
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
+
+
 def schema_of(table: Table):
     from pyspark.sql import types as T
 
@@ -95,6 +102,9 @@ class ParquetStore:
         self.empty: set[str] = set()  # temporary tables created and not yet written (nothing to union with)
         self.next_ids: dict[str, int] = {}
         self.first_ids: dict[str, int] = {}  # the first id this transaction numbered, per table
+        self.txn: str | None = None  # this transaction's name: the folders it writes
+        self.rows: dict[str, _RowFiles] = {}  # table -> Parquet files of rows this transaction inserted
+        self.stale: set[str] = set()  # tables whose view does not show the files written since
 
     def _read_manifest(self) -> dict[str, list[str]]:
         file = self.path / MANIFEST
@@ -104,22 +114,37 @@ class ParquetStore:
     def has(self, name: str) -> bool:
         return name in self.committed or name in self.temporary or name in self.replaced
 
+    def changed(self, name: str) -> bool:
+        """Whether this transaction added rows to the table (it may update only those)."""
+        return name in self.appended or name in self.rows
+
     def committed_frame(self, table: Table):
-        folders = self.committed.get(table.name) or []
+        return self._read(table, self.committed.get(table.name) or [])
+
+    def _read(self, table: Table, folders: list[str]):
         if not folders:
             return self.spark.createDataFrame([], schema_of(table))
         return self.spark.read.schema(schema_of(table)).parquet(*[str(self.path / f) for f in folders])
 
     def frame(self, table: Table):
         """The table as this transaction sees it."""
+        if table.name in self.temporary:
+            return self.spark.table(f"`{table.name}`")
+        files = self.rows.get(table.name)
+        written = [files.close()] if files is not None and files.files else []  # this transaction's rows
         if table.name in self.replaced:
             base = self.replaced[table.name]
-        elif table.name in self.temporary:
-            base = self.spark.table(f"`{table.name}`")
-            return base
+            if written:
+                base = base.unionByName(self._read(table, written))
         else:
-            base = self.committed_frame(table)
+            base = self._read(table, [*(self.committed.get(table.name) or []), *written])
         return reduce(lambda a, b: a.unionByName(b), self.appended.get(table.name, []), base)
+
+    def sync(self) -> None:
+        """The views of the tables rows were written to since they were made (before a statement reads them)."""
+        for name in self.stale:
+            self.publish_view(self.tables[name])
+        self.stale.clear()
 
     def publish_view(self, table: Table) -> None:
         self.frame(table).createOrReplaceTempView(table.name)
@@ -152,6 +177,21 @@ class ParquetStore:
         self.next_ids[table.name] += n
         return first
 
+    def append_arrow(self, table: Table, rows) -> None:
+        """Rows (a pyarrow table of the table's columns) added to a catalog table: written straight
+        to this transaction's Parquet files by pyarrow, no Spark job and no copy held in memory; the
+        folder joins the manifest at commit."""
+        if table.name not in self.rows:
+            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
+        self.rows[table.name].write(rows)
+        self.tables.setdefault(table.name, table)
+        self.stale.add(table.name)
+
+    def _txn(self) -> str:
+        if self.txn is None:
+            self.txn = uuid.uuid4().hex[:12]
+        return self.txn
+
     def append(self, table: Table, frame, computed: bool = False) -> None:
         """Rows added to `table`; `computed`: the frame is checkpointed already (computed once)."""
         frame = frame.select(*[frame[c.name].cast(spark_type(c.type)).alias(c.name) for c in table.columns])
@@ -176,21 +216,33 @@ class ParquetStore:
         elif touches_committed or table.name in self.replaced:
             self.replaced[table.name] = frame
             self.appended.pop(table.name, None)
+            self._drop_rows(table.name)
             self.publish_view(table)
         else:
             self.appended[table.name] = [frame]
+            self._drop_rows(table.name)
             self.publish_view(table)
 
+    def _drop_rows(self, name: str) -> None:
+        """The files of rows this transaction wrote, superseded by a computed content (checkpointed)."""
+        files = self.rows.pop(name, None)
+        self.stale.discard(name)
+        if files is not None:
+            files.discard()
+
     def commit(self) -> None:
-        if not self.appended and not self.replaced and (self.path / MANIFEST).is_file():
+        if not self.appended and not self.replaced and not self.rows and (self.path / MANIFEST).is_file():
             return
-        txn = uuid.uuid4().hex[:12]
+        txn = self._txn()
         tables = {name: list(folders) for name, folders in self.committed.items()}
         for name, frame in self.replaced.items():
             tables[name] = [self._write(name, frame, txn)]
         for name, frames in self.appended.items():
             frame = reduce(lambda a, b: a.unionByName(b), frames)
             tables.setdefault(name, []).append(self._write(name, frame, txn))
+        for name, files in self.rows.items():
+            if files.files:
+                tables.setdefault(name, []).append(files.close())
         self.path.mkdir(parents=True, exist_ok=True)
         temp = self.path / f".{MANIFEST}.{txn}"
         temp.write_text(json.dumps({"tables": tables}, indent=1), encoding="utf-8")
@@ -204,11 +256,48 @@ class ParquetStore:
         return folder
 
     def rollback(self) -> None:
+        for files in self.rows.values():
+            files.discard()  # never named by the manifest: nobody reads them
         self._forget()
 
     def _forget(self) -> None:
-        changed = set(self.appended) | set(self.replaced)
+        changed = set(self.appended) | set(self.replaced) | set(self.rows)
         self.appended, self.replaced, self.next_ids, self.first_ids = {}, {}, {}, {}
+        self.rows, self.stale, self.txn = {}, set(), None
         for name in changed:
             if name in self.tables:
                 self.publish_view(self.tables[name])
+
+
+class _RowFiles:
+    """One table's inserted rows in one transaction: Parquet files in a folder of their own, written
+    by pyarrow as they come (a file is closed when a statement reads the table; later rows go into
+    the next one)."""
+
+    def __init__(self, root: Path, folder: str, schema):
+        self.root, self.folder, self.schema = root, folder, schema
+        self.files, self.writer = 0, None
+
+    def write(self, rows) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n = rows.num_rows
+        columns = [rows[f.name].cast(f.type) if f.name in rows.column_names else pa.nulls(n, f.type)
+                   for f in self.schema]
+        if self.writer is None:
+            (self.root / self.folder).mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(str(self.root / self.folder / f"part-{self.files:05d}.parquet"),
+                                           self.schema)
+            self.files += 1
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=1 << 20)
+
+    def close(self) -> str:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return self.folder
+
+    def discard(self) -> None:
+        self.close()
+        shutil.rmtree(self.root / self.folder, ignore_errors=True)
