@@ -10,15 +10,17 @@ import hashlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, make_url, select
+from sqlalchemy.exc import ArgumentError
 
-from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog
+from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog, shown_url
 from unisono.catalog.live import live
 from unisono.catalog.tables import RejectionRow
 from unisono.catalog.runs import store_run
@@ -40,12 +42,12 @@ if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where the
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
+DATABASE_LINE = "# database: postgresql+psycopg://user:password@host/unisono   # default: unisono.db in this folder\n"
 CONFIG_TEMPLATE = """\
 # unisono project configuration
 timezone: {timezone}      # date-only values in channel files are read in this zone
 currency: {currency}      # for prices that carry no currency
-# database: postgresql+psycopg://user:password@host/unisono   # default: unisono.db in this folder
-rules: [rules]             # rule files or folders, relative to this file
+{database_line}rules: [rules]             # rule files or folders, relative to this file
 
 shop:
   location: online         # the shop's location name in findings ("shop:online")
@@ -90,18 +92,30 @@ class Project:
         return cls(path, config, database_url(path, config.database, db))
 
     @classmethod
-    def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR") -> Project:
+    def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR",
+             database: str | None = None) -> Project:
+        """A new project in `path`. `database`: a catalog URL written into unisono.yaml ("duckdb": a
+        DuckDB file in the project folder; None or "sqlite": the default SQLite file)."""
         from unisono.rules import default_rules_path, rules_json_schema
 
+        database = {"duckdb": "duckdb:///catalog.duckdb", "sqlite": None}.get(database, database)
         try:  # validate before anything is written
-            ProjectConfig(timezone=timezone_name, currency=currency)
+            currency = ProjectConfig(timezone=timezone_name, currency=currency, database=database).currency
+            if database is not None:
+                make_url(database)
         except ValidationError as e:
             raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        except ArgumentError:
+            raise ConfigError(f"--db {shown_url(database)!r} is not a database URL "
+                              "(e.g. duckdb:///catalog.duckdb, postgresql+psycopg://user@host/db)") from None
         path.mkdir(parents=True, exist_ok=True)
         cfg = path / CONFIG_FILE
         if cfg.exists():
             raise InputError(f"{cfg} exists already: this folder is a unisono project")
-        cfg.write_text(CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency), encoding="utf-8")
+        text = CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency, database_line=DATABASE_LINE)
+        if database is not None:  # a JSON string is a YAML string: any URL, quoted and escaped
+            text = text.replace(DATABASE_LINE, f"database: {json.dumps(database)}   # relative paths: from this folder\n")
+        cfg.write_text(text, encoding="utf-8")
         rules = path / "rules"
         rules.mkdir(exist_ok=True)
         # editors that read the modeline (VS Code's YAML extension, yaml-language-server) complete rules
@@ -117,6 +131,9 @@ class Project:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = open_catalog(self.db_url)
+            # its connections closed when the project is dropped, or at the latest when the process exits
+            # (the CLI exits without collecting: cli/main.py), so SQLite checkpoints and removes its WAL
+            weakref.finalize(self, self._engine.dispose)
         return self._engine
 
     def rule_paths(self) -> list[Path]:

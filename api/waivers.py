@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from unisono.catalog.tables import OfferRow, Waiver
+from unisono.catalog.tables import OfferRow
 from unisono.catalog.waivers import (
     add_waiver, get_waiver, latest_effective, published_locations, remove_waivers, update_waiver,
 )
@@ -19,6 +19,8 @@ from unisono.domain.models import InputError
 from unisono.rules.messages import did_you_mean
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
+
     from unisono.api.project import Project
 
 FORCE = "--force records it anyway"
@@ -82,7 +84,7 @@ def waive(project: Project, rule: str, sku: str, *, reason: str, location: str |
     return add_waiver(project.engine, rule=rule, sku=sku, location=location, reason=reason.strip(), until=until)
 
 
-def _existing(project: Project, waiver_id: int) -> Waiver:
+def _existing(project: Project, waiver_id: int) -> Row:
     waiver = get_waiver(project.engine, waiver_id)
     if waiver is None:
         raise InputError(f"there is no waiver #{waiver_id} (`unisono waivers` lists them)")
@@ -90,7 +92,7 @@ def _existing(project: Project, waiver_id: int) -> Waiver:
 
 
 def edit(project: Project, waiver_id: int, *, reason: str | None = None, until: datetime | None = None,
-         until_text: str = "", forever: bool = False, force: bool = False, now: datetime | None = None) -> Waiver:
+         until_text: str = "", forever: bool = False, force: bool = False, now: datetime | None = None) -> Row:
     """Change a waiver's reason or expiry (`forever`: no expiry); the edited waiver."""
     _existing(project, waiver_id)
     values: dict = {}
@@ -110,7 +112,7 @@ def edit(project: Project, waiver_id: int, *, reason: str | None = None, until: 
     return _existing(project, waiver_id)
 
 
-def remove(project: Project, waiver_ids: list[int]) -> list[Waiver]:
+def remove(project: Project, waiver_ids: list[int]) -> list[Row]:
     """Remove waivers (all or none: an unknown id refuses the lot); the waivers removed."""
     removed = [_existing(project, i) for i in dict.fromkeys(waiver_ids)]
     remove_waivers(project.engine, [w.id for w in removed])

@@ -12,9 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
-from sqlmodel import SQLModel
 
-from unisono.catalog import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from unisono.catalog.tables import metadata
 
 DEFAULT_DB_FILE = "unisono.db"
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one (UNISONO_BUSY_TIMEOUT, or ?timeout= in a SQLite URL)
@@ -30,11 +29,24 @@ class ReadOnlyCatalog(CatalogError):
 
 
 def database_url(project: Path, configured: str | None = None, override: str | None = None) -> str:
-    """--db beats UNISONO_DB beats the config file beats the SQLite file in the project folder."""
-    url = override or os.environ.get("UNISONO_DB") or configured
+    """--db beats UNISONO_DB beats the config file beats the SQLite file in the project folder.
+    A file URL in the config file with a relative path is read from the project folder (the
+    command line's and UNISONO_DB's from where the command runs, as any path given there)."""
+    url = override or os.environ.get("UNISONO_DB")
     if url:
         return url
+    if configured:
+        return in_folder(configured, project)
     return f"sqlite:///{(project / DEFAULT_DB_FILE).resolve()}"
+
+
+def in_folder(url: str, folder: Path) -> str:
+    """A SQLite or DuckDB file URL whose path is relative, made absolute from `folder`."""
+    match = re.fullmatch(r"((?:sqlite|duckdb)[+\w]*:///)([^/?][^?]*)(\?.*)?", url)
+    if not match or match.group(2) == ":memory:":
+        return url
+    scheme, path, query = match.groups()
+    return f"{scheme}{(folder / path).resolve()}{query or ''}"
 
 
 def busy_timeout() -> float:
@@ -65,8 +77,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 # DuckDB's settings unless the URL's query gives them (duckdb:///c.duckdb?memory_limit=4GB&threads=4):
-# DuckDB would take 80 % of the machine's memory; beyond the limit it spills to <file>.tmp.
-DUCKDB_DEFAULTS = {"memory_limit": "1GB"}
+# DuckDB would take 80 % of the machine's memory; beyond the limit it spills to <file>.tmp. The limit
+# covers DuckDB's buffers only: a process holds ~270 MB more (measured at 1M x 5: reconcile peaked at
+# 1.18 GB with 1GB, 1.00 GB with 768MB; Python's own objects ~65 MB). Below ~700MB price-parity's
+# join of 1M shop to 5M store rows runs out of memory there.
+DUCKDB_DEFAULTS = {"memory_limit": "768MB"}
 
 # Words DuckDB's parser will not take as a column name unquoted (e.g. run.at), which duckdb-engine
 # (as of 0.17) does not quote: it adds only DuckDB's "reserved" keywords to PostgreSQL's.
@@ -242,9 +257,18 @@ def _duckdb_limits(context) -> None:
                            f"{f' (PID {pid.group(1)})' if pid else ''}{waited}: DuckDB lets one process at a time open a "
                            "catalog file; run the commands one after the other, wait longer with "
                            "UNISONO_BUSY_TIMEOUT=SECONDS, or use PostgreSQL for concurrent access") from None
-    if type(error).__name__ == "OutOfMemoryException":
-        raise CatalogError(f"the DuckDB catalog {where} ran out of memory ({text}); raise the limit in the URL, "
-                           "e.g. duckdb:///catalog.duckdb?memory_limit=4GB") from None
+    if (out_of_memory := duckdb_out_of_memory(error, where)) is not None:
+        raise out_of_memory from None
+
+
+def duckdb_out_of_memory(error: BaseException, where: str | None) -> CatalogError | None:
+    """DuckDB's "Out of Memory Error" as the one line that names the fix, or None for any other error
+    (also for statements run outside SQLAlchemy: the offers' Arrow insert, catalog/offer_insert.py)."""
+    if type(error).__name__ != "OutOfMemoryException":
+        return None
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return CatalogError(f"the DuckDB catalog {where or ''} ran out of memory ({text}); raise the limit in the URL, "
+                        "e.g. duckdb:///catalog.duckdb?memory_limit=4GB")
 
 
 def open_catalog(url: str) -> Engine:
@@ -276,17 +300,17 @@ def _create_schema(engine: Engine) -> None:
     if engine.dialect.name != "duckdb":
         with engine.connect() as conn:
             have = set(inspect(conn).get_table_names())
-        if have >= set(SQLModel.metadata.tables):
+        if have >= set(metadata.tables):
             return
     with write_transaction(engine, lock="unisono schema") as conn:
-        SQLModel.metadata.create_all(conn)  # checks again, inside the lock
+        metadata.create_all(conn)  # checks again, inside the lock
 
 
 def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     """A catalog of an older unisono gets the columns added since (nullable, no default: rows it
     already holds simply have none, as a file without that column would give); returns what
     cannot be added that way. Under the write lock, so two commands do not both add them."""
-    columns = [SQLModel.metadata.tables[name.split(".")[0]].c[name.split(".")[1]] for name in missing]
+    columns = [metadata.tables[name.split(".")[0]].c[name.split(".")[1]] for name in missing]
     addable = [c for c in columns if c.nullable and c.server_default is None and not c.primary_key]
     if addable:
         with write_transaction(engine, lock="unisono schema") as conn:
@@ -317,5 +341,5 @@ def _missing_columns(bind) -> list[str]:
     else:
         found = inspect(bind)
         columns = lambda name: {c["name"] for c in found.get_columns(name)}  # noqa: E731
-    return [f"{table.name}.{column.name}" for table in SQLModel.metadata.sorted_tables
+    return [f"{table.name}.{column.name}" for table in metadata.sorted_tables
             for column in table.columns if column.name not in columns(table.name)]

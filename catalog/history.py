@@ -50,10 +50,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement, FromClause
 from sqlalchemy.sql.functions import FunctionElement
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from unisono.catalog.state import with_keys
-from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
+from unisono.catalog.tables import OfferRow, Publication, PublicationLocation, UTCDateTime
 
 DAY_SECONDS = 86_400
 

@@ -26,12 +26,13 @@ Columns (money in minor units, cents; instants timezone-aware, stored as UTC):
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table
-from sqlmodel.sql.sqltypes import UTCDateTime
+
+from unisono.catalog.tables import UTCDateTime
 
 live_metadata = MetaData()
 
 LIVE_COLUMNS = [
-    Column("offer_id", Integer),
+    Column("offer_id", BigInteger),  # a BIGINT in DuckDB catalogs
     Column("publication_id", Integer),
     Column("channel", String, nullable=False),
     Column("location", String, nullable=False),

@@ -11,6 +11,7 @@ from itertools import islice
 from sqlalchemy import insert
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from unisono.catalog.db import duckdb_out_of_memory
 from unisono.catalog.tables import OfferRow, offer_to_row
 from unisono.domain.batch import OFFER_COLUMNS, OfferBatch
 
@@ -29,7 +30,7 @@ def insert_offers(conn, rows: list[dict]) -> None:
     (measured: a third of publishing 500,000 store rows); SQLite also stores a VALUES list of 47
     rows about 30 % faster than 47 single-row statements. exec_driver_sql keeps the connection,
     the transaction and SQLAlchemy's error wrapping. Values go through the bind processors Core
-    would apply (sqlmodel's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
+    would apply (the catalog's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
     stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
     """
     duckdb = conn.dialect.name in ("duckdb", "spark")  # by the column, as Arrow (_insert_arrow)
@@ -96,7 +97,10 @@ def _insert_arrow(conn, table) -> None:
         values = [quote(name) if name in have else "nextval('offer_id_seq') AS id" if name == "id"
                   else f"NULL AS {quote(name)}" for name in order]
         raw.from_arrow(table).project(", ".join(values)).insert_into("offer")
-    except Exception as e:  # duckdb.Error: as SQLAlchemy reports a failed statement
+    except Exception as e:  # duckdb.Error: as SQLAlchemy reports a failed statement (its handle_error
+        # is not called for this one: out of memory is said here as db.py says it for the others)
+        if (out_of_memory := duckdb_out_of_memory(e, conn.engine.url.database)) is not None:
+            raise out_of_memory from None
         raise DBAPIError.instance(_arrow_statement(conn, table.column_names), None, e, Exception) from e
 
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
 
-from sqlalchemy import Engine, func, insert, or_, select
+from sqlalchemy import Engine, Row, func, insert, or_, select
 
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import FindingRow, Run, RunRule
@@ -152,22 +152,21 @@ def resolved_findings(engine: Engine, run_ids: list[int], run_id: int) -> Iterat
         last = chunk[-1]
 
 
-def list_runs(engine: Engine, limit: int = 20, kind: str | None = None) -> list[Run]:
+def list_runs(engine: Engine, limit: int = 20, kind: str | None = None) -> list[Row]:
     """The latest runs (of one kind), newest first."""
     run = Run.__table__
     query = select(run).order_by(run.c.id.desc()).limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(query.where(run.c.kind == kind) if kind else query)
-        return [Run.model_validate(dict(r._mapping)) for r in rows]
+        return list(rows)
 
 
-def find_run(engine: Engine, run_id: int | None = None) -> Run | None:
+def find_run(engine: Engine, run_id: int | None = None) -> Row | None:
     """A run by id, or the latest check or reconcile."""
     run = Run.__table__
     query = select(run).where(run.c.id == run_id) if run_id is not None else select(run).order_by(run.c.id.desc()).limit(1)
     with engine.connect() as conn:
-        row = conn.execute(query).first()
-    return Run.model_validate(dict(row._mapping)) if row is not None else None
+        return conn.execute(query).first()
 
 
 def rules_of_run(engine: Engine, run_id: int) -> list[RuleInfo]:
@@ -204,7 +203,7 @@ def count_aside(engine: Engine, run_id: int, aside: str) -> int:
         return conn.execute(select(func.count()).where(finding.c.run_id == run_id, finding.c.aside == aside)).scalar_one()
 
 
-def compared_runs(engine: Engine, run: Run) -> list[int]:
+def compared_runs(engine: Engine, run: Row) -> list[int]:
     """The runs a stored reconcile run was compared with (as `baseline_runs` chose them then): the
     first earlier run for the same instant, and the latest run for an earlier instant before it."""
     r = Run.__table__
@@ -216,7 +215,7 @@ def compared_runs(engine: Engine, run: Run) -> list[int]:
     return [i for i in (same, earlier) if i is not None]
 
 
-def reconcile_trend(engine: Engine, upto: int | None, limit: int = 14) -> list[Run]:
+def reconcile_trend(engine: Engine, upto: int | None, limit: int = 14) -> list[Row]:
     """The last reconcile runs up to run `upto` (all when None), oldest first: new / open / resolved per run."""
     r = Run.__table__
     query = select(r).where(r.c.kind == "reconcile")
@@ -224,4 +223,4 @@ def reconcile_trend(engine: Engine, upto: int | None, limit: int = 14) -> list[R
         query = query.where(r.c.id <= upto)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(r.c.id.desc()).limit(limit)).all()
-    return [Run.model_validate(dict(row._mapping)) for row in reversed(rows)]
+    return rows[::-1]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, Row, delete, func, insert, or_, select, update
 
 from unisono.catalog.db import write_transaction
 from unisono.catalog.tables import Publication, PublicationLocation, Waiver
@@ -19,11 +19,10 @@ def add_waiver(engine: Engine, *, rule: str, sku: str, location: str | None, rea
         )).inserted_primary_key[0]
 
 
-def get_waiver(engine: Engine, waiver_id: int) -> Waiver | None:
+def get_waiver(engine: Engine, waiver_id: int) -> Row | None:
     w = Waiver.__table__
     with engine.connect() as conn:
-        row = conn.execute(select(w).where(w.c.id == waiver_id)).first()
-    return Waiver.model_validate(dict(row._mapping)) if row else None
+        return conn.execute(select(w).where(w.c.id == waiver_id)).first()
 
 
 def update_waiver(engine: Engine, waiver_id: int, **values) -> None:
@@ -54,17 +53,17 @@ def latest_effective(engine: Engine) -> datetime | None:
     return as_utc(latest)
 
 
-def list_waivers(engine: Engine, *, active_at: datetime | None = None) -> list[Waiver]:
+def list_waivers(engine: Engine, *, active_at: datetime | None = None) -> list[Row]:
     """All waivers, or those still in force at an instant (an expired waiver stops applying by itself)."""
     w = Waiver.__table__
     query = select(w).order_by(w.c.id)
     if active_at is not None:
         query = query.where(or_(w.c.until.is_(None), w.c.until > active_at))
     with engine.connect() as conn:
-        return [Waiver.model_validate(dict(r._mapping)) for r in conn.execute(query)]
+        return list(conn.execute(query))
 
 
-def waiver_for(finding: Finding, waivers: list[Waiver]) -> Waiver | None:
+def waiver_for(finding: Finding, waivers: list[Row]) -> Row | None:
     """The waiver that covers a finding: same rule and product, and its location if it names one."""
     for w in waivers:
         if w.rule != finding.rule or w.sku != finding.sku:

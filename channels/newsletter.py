@@ -309,11 +309,12 @@ _DISCOUNT_WORDS = re.compile(r"\b(?:rabatt|gutschein|aktionscode|code|coupon|vou
 
 
 def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
-    """Claims from the text outside product blocks, and the newsletter-wide validity window
-    (the first one the text states)."""
+    """Claims from the text outside product blocks, and the newsletter-wide validity window: the
+    first the text states with both ends, else its first start and its first end ("nur bis 30.11.!"
+    in the headline does not hide the small print's "gültig vom 20.11. bis 30.11.")."""
     around = ctx.sent
     claims: list[Claim] = []
-    wide: _Window | None = None
+    windows: list[_Window] = []
     seen: set[tuple[str, str]] = set()
     for offset, line in ctx.doc.lines():
         if offset in outside:
@@ -334,12 +335,14 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind=kind, text=text,
                                 source=ctx.source(ctx.doc.owner(offset)), terms=terms,
                                 valid_from=own[0], valid_to=own[1]))
-            if window is not None and wide is None:
-                wide = window
+            if window is not None:
+                windows.append(window)
+    wide = next((w for w in windows if None not in w), None) or (
+        next((w[0] for w in windows if w[0]), None), next((w[1] for w in windows if w[1]), None))
     for claim in claims:
         if claim.terms is not None and claim.valid_from is None and claim.valid_to is None:
-            claim.valid_from, claim.valid_to = wide or (None, None)
-    return wide or (None, None), claims
+            claim.valid_from, claim.valid_to = wide
+    return wide, claims
 
 
 def _claim_kind(ctx: _Context, sentence: str, around: date) -> tuple[str | None, _Window | None]:

@@ -44,7 +44,9 @@ MONEY = re.compile(
     # "€79.99", "EUR 79.99", "Rs.1908" ("Fr. 24.11." is a Friday, not a price)
     rf"{_CUR_BEFORE}\s?(?!\d{{1,2}}\.\d{{1,2}}\.)(?:{_NUM})"
     # "79,99 €", "74.99 Fr.", "1 865,00 €" (the number may follow "Fr." of a previous price directly)
-    rf"|(?<!\d)(?<!\d[.,])(?<!\d )(?:{_NUM})\s?{_CUR_AFTER}"
+    # not the tail of "1 865,00 €", but after a name's digits ("Sony WH-1000XM5 49,99 €")
+    rf"|(?<!\d)(?<!\d[.,])(?:(?<!\d )|(?<=[^\W\d_]\d )|(?<=[^\W\d_]\d\d )|(?<=[^\W\d_]\d\d\d ))"
+    rf"(?:{_NUM})\s?{_CUR_AFTER}"
 )
 # A price without a currency sign: always with cents ("3,99", "2,113.75") or ",-"; never a date,
 # a time, a percentage, a version or a measure.
@@ -69,11 +71,18 @@ _LOWEST_BEFORE = re.compile(
     r"(?:niedrigste[rn]?\s+(?:gesamt)?preis|tiefstpreis|bestpreis|dernier prix le plus bas|prix le plus bas|"
     r"lowest (?:total )?price|lowest prior price|30[- ]day low|precio más bajo|prezzo più basso|"
     r"laagste prijs|najniższa cena)[^€$£\n]{0,45}$", re.I)
+_LINKING = (r"(?:ab|von|über|bis|zu|jetzt|nur|schon|mind\.|mindestens|einem|einen|ihrem|deinem|im|wert|für|bei|"
+            r"sie|du|ihr|satte|sogar|extra|zusätzlich|insgesamt|weitere|"
+            r"for|of|from|at|up|to|just|only|now|you|a|an|de|des|dès|à partir de|à|jusqu'à|"
+            r"free|gratis|kostenlos\w*)")  # words between such a word and its amount
 _OTHER_MONEY_BEFORE = re.compile(  # thresholds, savings, vouchers: money, but no product's price
     r"\b(?:versand\w*|\w*versand|liefer\w*|shipping|delivery|porto|\w*bestellwert|mindest\w*|einkauf\w*|"
     r"orders?|über|over|spare|sparen|sparst|spar|save|you save|gutschein\w*|voucher|coupon|rabatt|"
     r"gift ?cards?|e-?gift\w*|geschenkkarte\w*|carte cadeau|cartes cadeaux|tarjetas? regalo|buono regalo|"
-    r"cadeaukaart\w*|karta podarunkowa|guthaben|bonus|geschenk\w*)\b"
+    r"cadeaukaart\w*|karta podarunkowa|guthaben|bonus|geschenk\w*)"
+    # near the amount: "Versandkostenfrei ab 49 €", "Spare jetzt bis zu 20 €"; a name that holds such a
+    # word ("Versandtasche gepolstert 4,99 €", "Geschenkset Kettenpflege") is a product's
+    rf"\b(?:\W+{_LINKING})*\W*$"
     # directly before the amount only ("Under Armour Hoodie $49" is a product)
     r"|\b(?:minimum|min\.|spend|purchases?(?: of)?|under|unter|sous|moins de|below|win|gewinne\w*|gagnez|"
     r"prize|worth|im wert von|valued at|d'une valeur de|credit|cashback|reward)"
@@ -84,7 +93,9 @@ _OTHER_MONEY_AFTER = re.compile(
     r"bon d'achat|carte cadeau|de réduction|minimum|or more|und mehr|oder mehr|\+|purchase)\b", re.I)
 # "-10 €", "−9,99 €": money taken off, no price (a spaced dash, "Jacke – 79,99 €", separates a name)
 _MINUS_BEFORE = re.compile(r"(?:^|[\s(])[-−–]$")
-_UNIT_BEFORE = re.compile(r"(?:=|\bje|\bpro|\bper|grundpreis:?)\s*$", re.I)
+# "= 5,99 €", "je 1,99 €", "Grundpreis: 9,99 €": a unit price; "je", "pro", "per" in lower case only
+# (a name ends in "Pro": "AirPods Pro 199 €")
+_UNIT_BEFORE = re.compile(r"(?:=|\b(?-i:je|pro|per)|(?i:grundpreis):?)\s*$")
 _UNIT_AFTER = re.compile(
     r"^\s*(?:/|pro\b|je\b|per\b)\s*\d*[.,]?\d*\s*(?:kg|g|l|ml|cl|m|m²|m2|qm|stk\.?|stück|st\.|piece|unit)\b", re.I)
 # "Alle angegebenen Preise in Euro", "All prices in USD", "Tous les prix sont en euros"

@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from unisono.domain.models import is_currency_code
 
 
 CURRENCY_SYMBOLS = {
@@ -47,18 +48,6 @@ def _currency(token: str | None, default: str) -> str:
     if _ISO_CURRENCY.match(t):
         return t
     return CURRENCY_SYMBOLS.get(t.lower(), default)
-
-
-@lru_cache(maxsize=1)
-def _iso_codes() -> frozenset[str]:
-    from babel.numbers import list_currencies  # (CLDR's data: loaded only when a text names a code)
-
-    return frozenset(list_currencies())
-
-
-def is_currency_code(text: str) -> bool:
-    """Whether text is an ISO 4217 code ("EUR", "chf"): three letters are not enough ("abc0")."""
-    return len(text) == 3 and text.upper() in _iso_codes()
 
 
 def parse_decimal(text: str, *, decimal_comma: bool | None = None, what: str = "price") -> Decimal:
@@ -280,12 +269,12 @@ def normalize_gtin(text: str | None) -> str | None:
     check digit that does not add up: a typo; a store's own restricted-circulation numbers excepted)."""
     if not text:
         return None
-    if text.isdigit():  # the common case, spared the regex: no spaces, no ".0"
+    if text.isascii() and text.isdigit():  # the common case, spared the regex (isdigit alone takes "²")
         return _checked(text.zfill(14)) if 8 <= len(text) <= 14 else None
     digits = re.sub(r"\s", "", text.strip())
     if digits.endswith(".0"):  # spreadsheets turn EANs into floats
         digits = digits[:-2]
-    if not digits.isdigit() or not 8 <= len(digits) <= 14:
+    if not (digits.isascii() and digits.isdigit()) or not 8 <= len(digits) <= 14:
         return None
     return _checked(digits.zfill(14))
 
@@ -299,7 +288,7 @@ def gtin_check_digit(padded: str) -> int:
 def gtin_problem(text: str) -> str:
     """Why a non-empty text is not a GTIN, for a rejection: its length, or its check digit."""
     digits = re.sub(r"\s", "", text.strip()).removesuffix(".0")
-    if digits.isdigit() and 8 <= len(digits) <= 14:
+    if digits.isascii() and digits.isdigit() and 8 <= len(digits) <= 14:
         return f"its check digit is {digits[-1]}, not {gtin_check_digit(digits.zfill(14))}"
     return "8 to 14 digits"
 

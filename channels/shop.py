@@ -9,9 +9,11 @@ Both stream: `stream` turns items into offers by the column (OfferBatch, up to B
 time), so a feed of a million items never becomes a tree, nor a million objects, in memory. Every
 item becomes one offer (a row of a batch, with its line) or one rejection.
 
-Per item the work is small: the item's children are read once through a tag -> field table,
-repeated texts (prices, sale windows, availability words, brands, categories) are parsed once
-per feed (caches), and the offer is one tuple of column values, not an Offer object.
+Per item the work is small: the item's children are read once per layout of its children
+(shop_items.py), repeated texts (prices, sale windows, availability words, brands, categories)
+are parsed once per feed (caches), and the offer is one tuple of column values, not an Offer
+object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
+column, PART rows at a time (shop_columns.py).
 """
 from __future__ import annotations
 
@@ -29,10 +31,11 @@ from pathlib import Path
 import pyarrow as pa
 from lxml import etree
 
+from unisono.channels.shop_columns import gtin_column, title_column, url_column
 from unisono.channels.shop_items import xml_items, tabular_items
 from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
-from unisono.channels.parsing import normalize_gtin, normalize_url, parse_feed_money, parse_interval
+from unisono.channels.parsing import parse_feed_money, parse_interval
 from unisono.domain.batch import SCHEMA, OfferBatch, cents
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, Claim, InputError, Offer, Rejection, SourceRef
@@ -79,7 +82,8 @@ class _Tally:
 
 
 # One offer as a tuple of column values (_row): the catalog's form (cents, UTC microseconds,
-# availability value) for the batch, then the exact values (Decimal, aware datetime) for read().
+# availability value) for the batch, then the exact values (Decimal, aware datetime) for read();
+# gtin, link and title as the feed wrote them until Reader.part normalises them by the column.
 _SKU, _GTIN, _URL, _TITLE, _BRAND, _CATEGORY, _CURRENCY, _PRICE_CENTS, _SALE_CENTS, _START_US, _END_US, \
     _AVAILABILITY_VALUE, _LINE, _PRICE, _SALE_PRICE, _SALE_START, _SALE_END, _IMAGE = range(18)
 
@@ -95,7 +99,8 @@ def read(path: Path, config: ProjectConfig) -> ChannelRead:
         elif isinstance(entry, Claim):
             result.claims.append(entry)
         elif entry is not _SPAN_END:  # the same rows stream() makes batches of, with the exact prices and instants
-            result.offers.extend(_offer(row, location, path.name) for row in entry)
+            entry[_GTIN], entry[_URL], entry[_TITLE] = (entry[i].to_pylist() for i in (_GTIN, _URL, _TITLE))
+            result.offers.extend(_offer(row, location, path.name) for row in zip(*entry))
     return result
 
 
@@ -129,7 +134,7 @@ def tables(entries: Iterable, location: str, name: str) -> Iterator[OfferBatch |
 
 def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
              split_from: int | None = None) -> Iterator[list[tuple] | object | Rejection | OfferBatch | Claim]:
-    """The spans of the feed: lists of offer rows (_row tuples, at most PART each), _SPAN_END,
+    """The spans of the feed: parts of offer rows (Reader.part: at most PART rows by the column), _SPAN_END,
     then the span's rejections; an XML feed of split_from bytes or more (None: never) is read in
     two halves, the second's spans as OfferBatches; at the end, the feed's shipping claims
     (shop_shipping.py)."""
@@ -189,15 +194,24 @@ class Reader:
                 yield from self._span_end(rejections)
                 in_span = 0
             elif len(rows) >= PART:
-                yield rows.copy()
-                rows.clear()
+                yield self.part()
         yield from self._span_end(rejections)
         self.tally.rows = self.items
 
+    def part(self) -> list:
+        """The rows taken so far by the column (a list per _row place), their gtins checked together
+        (a wrong length or check digit: dropped, the id still keys the offer; counted for the notes),
+        links and titles normalised together."""
+        columns = list(zip(*self.rows))
+        self.rows.clear()
+        columns[_GTIN], bad = gtin_column(columns[_GTIN])
+        columns[_URL], columns[_TITLE] = url_column(columns[_URL]), title_column(columns[_TITLE], _human)
+        self.tally.bad_gtins += bad
+        return columns
+
     def _span_end(self, rejections: list[Rejection]) -> Iterator[list[tuple] | object | Rejection]:
         if self.rows:
-            yield self.rows.copy()
-            self.rows.clear()
+            yield self.part()
         yield _SPAN_END
         yield from rejections
         rejections.clear()
@@ -369,11 +383,8 @@ def _adder(rows: list[tuple], config: ProjectConfig, currency: str, tally: _Tall
             tally.shipping.add(get("shipping"), get("free_shipping_threshold"), order, cur, sku, line)
         if text := get("promotion_id"):
             tally.promotions.add(text, sku, line)
-        gtin = normalize_gtin(text := get("gtin"))
-        if text and gtin is None:  # a wrong length or check digit: dropped, the id still keys the offer
-            tally.bad_gtins += 1
-        append((sku, gtin,
-                normalize_url(get("link")), _human(get("title")), _label(get("brand")),
+        append((sku, get("gtin"), get("link"), get("title"),  # (the texts: by the column, Reader.part)
+                _label(get("brand")),
                 _label(get("product_type") or get("google_product_category")),
                 cur, price[2], sale[2], window[2], window[3], availability, line,
                 price[0], sale[0], window[0], window[1], (get("image_link") or "").strip() or None))
@@ -389,16 +400,16 @@ _COLUMNS = {"sku": _SKU, "gtin": _GTIN, "url": _URL, "title": _TITLE, "brand": _
             "image_url": _IMAGE}
 
 
-def _table(rows: list[tuple], location: str) -> pa.Table:
-    """The rows by the column, as the catalog stores them (SCHEMA)."""
-    n = len(rows)
-    columns = list(zip(*rows))
+def _table(columns: list, location: str) -> pa.Table:
+    """A part's columns (Reader.part) as the catalog stores them (SCHEMA)."""
+    n = len(columns[_SKU])
     arrays = []
     for f in SCHEMA:
         if f.name == "location":
             arrays.append(_constant(location, n))
         elif f.name in _COLUMNS:  # timestamps: from microseconds since the epoch, UTC
-            arrays.append(pa.array(columns[_COLUMNS[f.name]], f.type))
+            column = columns[_COLUMNS[f.name]]
+            arrays.append(column if isinstance(column, pa.Array) else pa.array(column, f.type))
         else:  # what a feed never says: valid_from, list price, path, ...
             arrays.append(_constant(None, n, f.type))
     return pa.Table.from_arrays(arrays, schema=SCHEMA)

@@ -200,8 +200,9 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
     decimal_comma = _decimal_comma(prices, delimiter, notes)
     location = None
     if "store" not in columns:
-        location = config.store.location or Path(name).stem
-        why = "--location or store.location in unisono.yaml" if config.store.location else "the file name"
+        location = config.store.location or undated(Path(name).stem)
+        why = "--location or store.location in unisono.yaml" if config.store.location else \
+            "the file name" + (", without its date" if location != Path(name).stem else "")
         notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
@@ -246,6 +247,19 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
                 seen[key] = line
         yield item
     notes.extend(_counts_notes(layout, rows))
+
+
+# a date or time stamp at either end of a file name ("M02_2026-11-19", "20261119-0600_preise_1042")
+_DAY = r"(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.(?:19|20)\d\d"
+_STAMP = rf"(?:{_DAY})(?:[T_\- ]?\d\d[-:.]?\d\d(?:[-:.]?\d\d)?)?"
+_STAMPED = re.compile(rf"^(?:{_STAMP}[_\-. ]+)?(.+?)(?:[_\-. ]+{_STAMP})?$")
+
+
+def undated(stem: str) -> str:
+    """A file name without the date a nightly export puts in it: the store's files of every night
+    are one store ("M02_2026-11-19.csv", "M02_2026-11-20.csv": store M02)."""
+    match = _STAMPED.match(stem)
+    return match.group(1) if match else stem
 
 
 def _columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str, int]:
@@ -352,11 +366,19 @@ def _well_quoted(raw: str, delimiter: str) -> bool:
 _NO_CELLS = dict.fromkeys(FIELDS, "")
 
 
+# "-" in an optional column is "none" as exports write it (no promotion, no lowest price), no bad number
+NOT_GIVEN_AS_DASH = ("promo_price", "promo_from", "promo_to", "lowest_30d")
+DASHES = ("-", "--", "---", "–", "—", "−")
+
+
 def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
     """One row as an offer; ValueError with the reason a merchandiser reads when it cannot be one."""
     cell = _NO_CELLS.copy()  # a field the file has no column for reads as empty
     for field, i in layout.columns.items():
         cell[field] = fields[i].strip()
+    for field in NOT_GIVEN_AS_DASH:
+        if cell[field] in DASHES:
+            cell[field] = ""
 
     location = layout.location or cell["store"]
     if not location:

@@ -25,12 +25,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from unisono.channels.store_cells import amounts, gtins, hashes, lengths, spaced, stripped
 from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
 
 BLOCK = 8 << 20  # bytes pyarrow reads per block: ~100,000 rows, bounded memory
 _WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
-_hash = hash  # of a duplicate key (64 bits; equal hashes are compared by their text)
+_hash_keys = hashes  # of the duplicate keys (64 bits; equal hashes are compared by their text)
 _FAILED = object()
 
 
@@ -99,11 +100,12 @@ class ColumnReader:
         self.first_line = first_line  # the line of the first record after the header
         self.row_path = row_path  # (line, fields, raw) -> Offer, Rejection, or None for no row
         self.invalid: list[tuple[int, str]] = []  # (line, text) of rows pyarrow could not split
-        self.keys: list[pa.ChunkedArray] = []  # "store \x1f sku|EAN \x1f key" of each offer, in file order
-        self.hashes: list[np.ndarray] = []  # hash() of each key
+        self.keys: list[pa.Array] = []  # "store \x1f sku|EAN \x1f key" of each offer, in file order
+        self.hashes: list[np.ndarray] = []  # _hash_keys() of each key
         self.key_lines: list[np.ndarray] = []
 
     def batches(self, path: Path) -> Iterator[OfferBatch | Rejection]:
+        self.path = path
         names = [f"c{i}" for i in range(self.width)]
         reader = pcsv.open_csv(
             path,
@@ -132,15 +134,13 @@ class ColumnReader:
         of strings."""
         if not self.hashes:
             return
-        hashes, lines = np.concatenate(self.hashes), np.concatenate(self.key_lines)
-        order = np.argsort(hashes, kind="stable")  # file order among equal hashes
-        ordered = hashes[order]
-        repeated = np.flatnonzero(ordered[1:] == ordered[:-1]) + 1
+        hashed, lines = np.concatenate(self.hashes), np.concatenate(self.key_lines)
+        ordered = np.sort(hashed)
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
         if not len(repeated):
             return
-        involved = np.unique(np.concatenate([repeated - 1, repeated]))  # sorted positions of every candidate
-        keys = pa.chunked_array([c for k in self.keys for c in k.chunks], pa.string())
-        rows = order[involved]
+        rows = np.flatnonzero(np.isin(hashed, repeated))  # every candidate
+        keys = pa.chunked_array(self.keys, pa.string())
         candidates = sorted(zip(lines[rows].tolist(), keys.take(pa.array(rows)).to_pylist()))
         first: dict[str, int] = {}  # key -> line of its first offer
         found = []
@@ -148,10 +148,26 @@ class ColumnReader:
             seen = first.setdefault(text, line)
             if seen != line:
                 found.append((line, seen, text))
-        for line, seen, text in sorted(found):
+        found.sort()
+        raw = self._raw_lines({line for line, _, _ in found})
+        for line, seen, text in found:
             location, kind, key = text.split("\x1f")
             yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
-                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})")
+                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})",
+                            raw=raw.get(line))
+
+    def _raw_lines(self, wanted: set[int]) -> dict[int, str]:
+        """The text of some lines, read again from the file (a record is one line on this path): a
+        duplicate's row, shown with its rejection, is known only once the whole file was read."""
+        found: dict[int, str] = {}
+        last = max(wanted)
+        with self.path.open(encoding=self.encoding, errors="replace", newline="") as f:
+            for number, text in enumerate(f, 1):
+                if number in wanted:
+                    found[number] = text.rstrip("\r\n").lstrip("\ufeff")
+                if number >= last:
+                    break
+        return found
 
     def _invalid(self, row) -> str:
         self.invalid.append((row.number, row.text))
@@ -166,13 +182,11 @@ class ColumnReader:
     def _block(self, block: pa.RecordBatch, lines: np.ndarray, upto: int | None) -> Iterator[OfferBatch | Rejection]:
         """One block's offers (a batch) and rejections; with the invalid rows before line `upto`
         (None: all that are left) put through the row path in their place."""
-        cells = [pc.utf8_trim_whitespace(column) for column in block.columns]
-        blank = np.ones(block.num_rows, dtype=bool)
-        for column in cells:
-            blank &= pc.equal(column, "").to_numpy(zero_copy_only=False)
+        cells = [stripped(column) for column in block.columns]
+        blank = sum((lengths(column) for column in cells), np.zeros(block.num_rows, dtype=np.int64)) == 0
         table, slow = self._columns(block, cells, lines)
         keep = ~(blank | slow)
-        batch = table.filter(pa.array(keep))
+        batch = table if keep.all() else table.filter(pa.array(keep))
 
         # the rows the columns could not take, in line order, through the row path: its offers stay
         # Offer objects (an amount in tenths of a cent keeps its Decimal), its rejections come first
@@ -195,12 +209,37 @@ class ColumnReader:
         if keyed.num_rows:
             kind = pc.if_else(pc.is_null(keyed["sku"]), "EAN", "sku")
             keys = pc.binary_join_element_wise(keyed["location"], kind, pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f")
+            keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
             self.keys.append(keys)
-            self.hashes.append(np.fromiter(map(_hash, keys.to_pylist()), dtype=np.int64, count=len(keys)))
+            self.hashes.append(_hash_keys(keys))
             self.key_lines.append(keyed["line"].to_numpy())
         yield from extra
         if batch.num_rows:
             yield OfferBatch("store", self.layout.name, batch)
+
+    def _money(self, column: pa.Array, what: str, parse: Callable) -> tuple[pa.Array, pa.Array, np.ndarray]:
+        """An amount column in cents (null where empty), the currency its sign names, and which rows
+        it cannot take: each distinct text once, the common shapes by the column (store_cells.amounts),
+        the rest by the row path's parse (store._money). An empty price is the row path's to word."""
+        dc = self.layout.decimal_comma
+        encoded = column.dictionary_encode()
+        texts = encoded.dictionary
+        in_cents, euro, known = amounts(texts, dc)
+        valid, failed = known.copy(), np.zeros(len(texts), dtype=bool)
+        currency = np.where(euro, "EUR", None).astype(object)
+        for i in np.flatnonzero(~known):
+            text = texts[i].as_py()
+            if not text and what != "price":
+                continue  # no promotion, no stated lowest price
+            try:
+                amount, currency[i] = _in_cents(parse(text, dc, what))
+            except ValueError:
+                failed[i] = True
+                continue
+            in_cents[i], valid[i] = cents(amount), True
+        index = encoded.indices
+        return (pa.array(in_cents, mask=~valid).take(index), pa.array(currency, pa.string()).take(index),
+                failed[index.to_numpy(zero_copy_only=False)])
 
     def _columns(self, block: pa.RecordBatch, cells: list[pa.Array], lines: np.ndarray) -> tuple[pa.Table, np.ndarray]:
         """The block as offer columns, and which rows must take the row path instead."""
@@ -209,6 +248,9 @@ class ColumnReader:
         layout, n = self.layout, block.num_rows
         empty = pa.array([""] * n, pa.string())
         cell = {field: cells[i] for field, i in layout.columns.items()}
+        for field in row.NOT_GIVEN_AS_DASH:
+            if field in cell:
+                cell[field] = pc.if_else(pc.is_in(cell[field], pa.array(row.DASHES)), "", cell[field])
         get = lambda field: cell.get(field, empty)  # noqa: E731 (a column the file lacks reads as empty)
         slow = np.zeros(n, dtype=bool)
 
@@ -218,23 +260,22 @@ class ColumnReader:
             slow |= _failed(results, index)
             return results, index
 
-        is_empty = {f: pc.equal(get(f), "").to_numpy(zero_copy_only=False) for f in
-                    ("store", "sku", "gtin", "promo_price", "promo_from", "promo_to")}
+        is_empty = {f: lengths(get(f)) == 0 for f in ("store", "sku", "gtin", "promo_price", "promo_from", "promo_to")}
         for extra in cells[layout.width:]:  # cells past the header's: only a trailing delimiter may leave some
-            slow |= ~pc.equal(extra, "").to_numpy(zero_copy_only=False)
+            slow |= lengths(extra) > 0
         location = pa.array([layout.location] * n, pa.string()) if layout.location else get("store")
         if not layout.location:
             slow |= is_empty["store"]
-        gtin_column = _gtins(get("gtin"), row.normalize_gtin)
+        gtin_column = gtins(get("gtin"), row.normalize_gtin)
         bad_gtin = ~is_empty["gtin"] & pc.is_null(gtin_column).to_numpy(zero_copy_only=False)
         slow |= (is_empty["sku"] & is_empty["gtin"]) | (bad_gtin & is_empty["sku"])
 
         dc = layout.decimal_comma
-        prices, price_index = parsed("price", lambda t: _in_cents(row._money(t, dc, "price")))
-        promos, promo_index = parsed("promo_price", lambda t: _in_cents(row._money(t, dc, "promo price"))
-                                     if t else (None, None))
-        promo_amount = np.array([r is not _FAILED and r[0] is not None and r[0] != 0 for r in promos] or [False])
-        on_promo = promo_amount[promo_index] if len(promos) else np.zeros(n, dtype=bool)
+        price_cents, symbol, failed = self._money(get("price"), "price", row._money)
+        promo_cents, _, promo_failed = self._money(get("promo_price"), "promo price", row._money)
+        lowest_cents, _, lowest_failed = self._money(get("lowest_30d"), "lowest price", row._money)
+        slow |= failed | promo_failed | lowest_failed
+        on_promo = pc.fill_null(pc.not_equal(promo_cents, 0), False).to_numpy(zero_copy_only=False)
         zero_promo = ~is_empty["promo_price"] & ~on_promo
         # dates count only beside a promo price: a bad date without one is ignored, as on the row path
         starts, start_index = _per_text(get("promo_from"), lambda t: row.promo_instant(layout, t, what="promo from")
@@ -242,8 +283,6 @@ class ColumnReader:
         ends, end_index = _per_text(get("promo_to"), lambda t: row.promo_instant(layout, t, end_of_day=True,
                                                                                  what="promo to") if t else None)
         slow |= (_failed(starts, start_index) | _failed(ends, end_index)) & on_promo
-        lowest, lowest_index = parsed("lowest_30d", lambda t: _in_cents(row._money(t, dc, "lowest price"))
-                                      if t else (None, None))
         currencies, currency_index = parsed("currency", row._currency)
         availabilities, availability_index = parsed("availability", lambda t: row._availability(t, dc))
 
@@ -255,11 +294,10 @@ class ColumnReader:
         # promo to before promo from: the row path words it
         slow |= pc.fill_null(pc.less_equal(sale_end, sale_start), False).to_numpy(zero_copy_only=False)
 
-        symbol = _spread(prices, price_index, pa.string(), lambda r: r[1])
         currency = pc.coalesce(_spread(currencies, currency_index, pa.string()), symbol,
                                pa.scalar(layout.currency, pa.string()))
         # " ".join(title.split()): Python's whitespace is RE2's \s, \v, the separators \x1c-\x1f, NEL and \p{Z}
-        title = pc.utf8_trim_whitespace(pc.replace_substring_regex(get("title"), _WHITESPACE, " "))
+        title = stripped(spaced(get("title"), _WHITESPACE))
         null_if_empty = lambda a: pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)  # noqa: E731
         table = pa.table({
             "location": location,
@@ -268,13 +306,11 @@ class ColumnReader:
             "url": pa.nulls(n, pa.string()),
             "image_url": pa.nulls(n, pa.string()),
             "title": null_if_empty(title),
-            "brand": null_if_empty(pc.utf8_trim_whitespace(pc.replace_substring_regex(get("brand"), _WHITESPACE, " "))),
+            "brand": null_if_empty(stripped(spaced(get("brand"), _WHITESPACE))),
             "category": pa.nulls(n, pa.string()),
             "currency": currency,
-            "price_cents": _spread(prices, price_index, pa.int64(), lambda r: cents(r[0])),
-            "sale_price_cents": pc.if_else(promo_mask, _spread(promos, promo_index, pa.int64(),
-                                                               lambda r: cents(r[0]) if r[0] else None),
-                                           pa.scalar(None, pa.int64())),
+            "price_cents": price_cents,
+            "sale_price_cents": pc.if_else(promo_mask, promo_cents, pa.scalar(None, pa.int64())),
             "sale_start": sale_start,
             "sale_end": sale_end,
             "valid_from": pa.nulls(n, UTC_INSTANT),
@@ -282,7 +318,7 @@ class ColumnReader:
             "reference_cents": pa.nulls(n, pa.int64()),
             "list_price_cents": pa.nulls(n, pa.int64()),
             "discount_percent": pa.nulls(n, pa.float64()),
-            "lowest_30d_cents": _spread(lowest, lowest_index, pa.int64(), lambda r: cents(r[0]) if r[0] else None),
+            "lowest_30d_cents": pc.if_else(pc.equal(lowest_cents, 0), pa.scalar(None, pa.int64()), lowest_cents),
             "availability": _spread(availabilities, availability_index, pa.string(), lambda r: r.value if r else None),
             "line": pa.array(lines, pa.int64()),
             "path": pa.nulls(n, pa.string()),
@@ -293,38 +329,6 @@ class ColumnReader:
         layout.zero_promos += int(np.sum(fast & zero_promo))
         layout.ignored_promo_dates += int(np.sum(fast & ~on_promo & ~(is_empty["promo_from"] & is_empty["promo_to"])))
         return table, slow
-
-
-def _gtins(column: pa.Array, normalize: Callable[[str], str | None]) -> pa.Array:
-    """normalize_gtin() of a column: 8 to 14 ASCII digits are padded by the column (EANs are
-    nearly as many as the rows); any other text goes through normalize_gtin() itself."""
-    plain = pc.fill_null(pc.match_substring_regex(column, r"^[0-9]{8,14}$"), False)
-    padded = pc.if_else(plain, pc.utf8_lpad(column, 14, "0"), pa.scalar(None, pa.string()))
-    padded = pc.if_else(pc.fill_null(_check_digit_holds(padded), False), padded, pa.scalar(None, pa.string()))
-    other = pc.and_(pc.invert(plain), pc.not_equal(column, ""))
-    if not pc.any(other).as_py():
-        return padded
-    results, index = _per_text(column.filter(other), normalize)
-    positions = np.flatnonzero(other.to_numpy(zero_copy_only=False))
-    values = padded.to_pylist()
-    for position, i in zip(positions, index):
-        values[position] = results[i] if results[i] is not _FAILED else None
-    return pa.array(values, pa.string())
-
-
-def _check_digit_holds(padded: pa.Array) -> pa.Array:
-    """parsing._checked() by the column: whether each 14-digit GTIN's last digit is its check digit (or
-    it is a restricted-circulation number, whose check digit is not judged)."""
-    digit = lambda i: pc.cast(pc.utf8_slice_codeunits(padded, i, i + 1), pa.int64())  # noqa: E731
-    total = pc.multiply(digit(0), 3)
-    for i in range(1, 13):
-        total = pc.add(total, pc.multiply(digit(i), 3 if i % 2 == 0 else 1))
-    rest = pc.subtract(total, pc.multiply(pc.divide(total, 10), 10))  # total % 10 (integer division)
-    check = pc.if_else(pc.equal(rest, 0), 0, pc.subtract(10, rest))
-    part = lambda start, stop: pc.utf8_slice_codeunits(padded, start, stop)  # noqa: E731
-    restricted = pc.or_(pc.or_(pc.equal(part(1, 2), "2"), pc.is_in(part(1, 3), pa.array(["02", "04"]))),
-                        pc.and_(pc.equal(part(0, 6), "000000"), pc.is_in(part(6, 7), pa.array(["0", "2"]))))
-    return pc.or_(restricted, pc.equal(check, digit(13)))  # parsing.restricted_circulation(): not judged
 
 
 def _blocks(reader, name: str, line: Callable[[], int]) -> Iterator[pa.RecordBatch]:

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from unisono.domain.claims import PAYMENT_METHODS, SERVICES
+from unisono.domain.models import is_currency_code
 from unisono.domain.yaml_limits import load_limited
 
 CONFIG_FILE = "unisono.yaml"
@@ -16,6 +17,17 @@ CONFIG_FILE = "unisono.yaml"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("currency", check_fields=False)
+    @classmethod
+    def _iso_currency(cls, v: str | None) -> str | None:
+        """A currency option is an ISO 4217 code ("eur" reads EUR): "EURO" or "€" would make every
+        price a different currency from the channels' EUR."""
+        if v is None:
+            return v
+        if not is_currency_code(v.strip()):
+            raise ValueError(f"unknown currency {v!r} (an ISO 4217 code such as EUR, CHF or GBP)")
+        return v.strip().upper()
 
 
 class ShopOptions(_Strict):
@@ -124,4 +136,4 @@ def load_config(project: Path) -> ProjectConfig:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where}: {err['msg']}") from None
+        raise ConfigError(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -154,3 +155,15 @@ def as_utc(instant: datetime | None) -> datetime | None:
     """An instant as read back from the catalog: a database without time zones (SQLite) hands back
     UTC without an offset."""
     return instant.replace(tzinfo=timezone.utc) if instant is not None and instant.tzinfo is None else instant
+
+
+@lru_cache(maxsize=1)
+def _iso_codes() -> frozenset[str]:
+    from babel.numbers import list_currencies  # (CLDR's data: loaded only when a text names a code)
+
+    return frozenset(list_currencies())
+
+
+def is_currency_code(text: str) -> bool:
+    """Whether text is an ISO 4217 code ("EUR", "chf"): three letters are not enough ("abc0")."""
+    return len(text) == 3 and text.upper() in _iso_codes()

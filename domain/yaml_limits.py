@@ -50,7 +50,11 @@ def _expanded_size(node, sizes: dict) -> int:
     """How many values `node` stands for with its aliases expanded (each shared node counted once
     per use, computed once): a ComposerError at the first node past MAX_VALUES."""
     if id(node) in sizes:
+        if sizes[id(node)] is None:  # `&a [*a]`: a node inside itself, endless once expanded
+            raise ComposerError(None, None, "an alias (*name) stands inside the node it names (&name)",
+                                node.start_mark)
         return sizes[id(node)]
+    sizes[id(node)] = None
     if isinstance(node, yaml.MappingNode):
         size = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
     elif isinstance(node, yaml.SequenceNode):

@@ -18,9 +18,8 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, insert, text
-from sqlmodel import SQLModel
 
-from unisono.catalog import tables  # noqa: F401  (registers the catalog's tables on SQLModel.metadata)
+from unisono.catalog.tables import metadata
 from unisono.catalog.live import live, live_metadata
 from unisono.rules.evaluate import EvalContext
 
@@ -42,7 +41,7 @@ def live_connection(url: str) -> Iterator[Connection]:
                 schema = f"unisono_test_{uuid4().hex[:12]}"
                 conn.execute(text(f"CREATE SCHEMA {schema}"))
                 conn.execute(text(f"SET search_path TO {schema}"))
-            SQLModel.metadata.create_all(conn)
+            metadata.create_all(conn)
             live_metadata.create_all(conn)
             yield conn
             conn.rollback()

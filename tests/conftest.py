@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from sqlmodel import SQLModel
-
 from unisono.catalog.db import open_catalog
+from unisono.catalog.tables import metadata
 
 POSTGRES_URL = os.environ.get("UNISONO_TEST_POSTGRES")
 
@@ -41,8 +40,8 @@ def catalog(request, tmp_path):
         engine.dispose()
         return
     engine = open_catalog(_postgres_or_skip())
-    SQLModel.metadata.drop_all(engine)
-    SQLModel.metadata.create_all(engine)
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
     yield engine
     engine.dispose()
 

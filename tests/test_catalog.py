@@ -48,7 +48,8 @@ def test_publish_stores_offers_and_rejections_with_their_sources(catalog):
     assert (result.offers, result.rejections, result.locations) == (2, 1, ["1001", "1002"])
     assert counts(catalog) == {"publication": 1, "offer": 2, "rejection": 1}
     with catalog.connect() as c:
-        assert c.execute(select(RejectionRow.line, RejectionRow.reason)).one() == (7, "price 'abc' is not a number")
+        rej = RejectionRow.__table__.c
+        assert c.execute(select(rej.line, rej.reason)).one() == (7, "price 'abc' is not a number")
 
 
 def test_publishing_the_same_bytes_again_changes_nothing_and_says_so(catalog):
@@ -128,7 +129,8 @@ def test_a_products_brand_and_category_come_from_publications_that_name_them(cat
     publish(catalog, read("store", offer("store", "1002", "5.00", sku="B", category="Restposten")),
             source="t", sha256="3", published_at=NOV20)
     with catalog.connect() as c:
-        assert c.execute(select(Publication.source, Publication.attributed).order_by(Publication.id)).all() == [
+        pub = Publication.__table__.c
+        assert c.execute(select(pub.source, pub.attributed).order_by(pub.id)).all() == [
             ("feed", 1), ("s", 0), ("t", 1)]
     attributes = {(r["location"], r["sku"]): (r["brand"], r["category"]) for r in live_rows(catalog, NOV20)}
     assert attributes == {("online", "A"): ("Alpina", None), ("1001", "A"): ("Alpina", None),
@@ -160,8 +162,8 @@ def test_many_offers_are_stored_in_file_order_across_chunks_and_statements(catal
     result = publish(catalog, read("store", *offers), source="f", sha256="many")
     assert (result.offers, result.locations) == (300, ["1001", "1002", "1003"])
     with catalog.connect() as c:
-        rows = c.execute(select(OfferRow.sku, OfferRow.location, OfferRow.price_cents, OfferRow.source)
-                         .order_by(OfferRow.id)).all()
+        o = OfferRow.__table__.c
+        rows = c.execute(select(o.sku, o.location, o.price_cents, o.source).order_by(o.id)).all()
     assert rows == [(str(i), f"{1001 + i % 3}", i * 100 + 100, f"store.file:{i + 2}") for i in range(300)]
 
 
@@ -254,12 +256,55 @@ def test_duckdb_runs_with_a_memory_limit_the_url_may_change(tmp_path):
     from unisono.catalog.db import open_catalog
 
     pytest.importorskip("duckdb_engine")
-    for url, expected in ((f"duckdb:///{tmp_path / 'a.duckdb'}", "953.6 MiB"),  # DUCKDB_DEFAULTS: 1GB
+    for url, expected in ((f"duckdb:///{tmp_path / 'a.duckdb'}", "732.4 MiB"),  # DUCKDB_DEFAULTS: 768MB
                           (f"duckdb:///{tmp_path / 'b.duckdb'}?memory_limit=2GB", "1.8 GiB")):
         engine = open_catalog(url)
         with engine.connect() as c:
             assert c.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == expected
         engine.dispose()
+
+
+def test_a_duckdb_publish_that_runs_out_of_memory_names_the_fix_and_leaves_the_catalog_unchanged(tmp_path):
+    from unisono.catalog.db import open_catalog
+    from unisono.catalog.publish import publish_stream
+    from unisono.channels import store
+    from unisono.domain.config import ProjectConfig
+
+    duckdb_or_skip()
+    path, db = tmp_path / "prices.csv", tmp_path / "c.duckdb"
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(30_000)))
+    tiny = open_catalog(f"duckdb:///{db}?memory_limit=12MB")  # opens; 30,000 offers do not fit
+    notes: list[str] = []
+    with pytest.raises(CatalogError, match=r"catalog is unchanged: the DuckDB catalog .* ran out of memory .*"
+                                           r"raise the limit in the URL, e.g. duckdb:///catalog.duckdb\?memory_limit=") as e:
+        publish_stream(tiny, "store", store.stream(path, ProjectConfig(), notes), notes=notes, source=str(path),
+                       sha256="big")
+    assert "\n" not in str(e.value)
+    tiny.dispose()
+    again = open_catalog(f"duckdb:///{db}")
+    assert counts(again) == {"publication": 0, "offer": 0, "rejection": 0}
+    again.dispose()
+
+
+def test_offer_ids_beyond_32_bits_are_stored_and_checked_in_a_new_duckdb_catalog(tmp_path):
+    """A DuckDB catalog numbers offers (and findings, rejections, claims) as BIGINT: years of nightly
+    store files pass 2^31 rows."""
+    import duckdb
+
+    from unisono.catalog.db import open_catalog
+
+    duckdb_or_skip()
+    db = tmp_path / "c.duckdb"
+    with duckdb.connect(str(db)) as con:  # as if 3 billion offers had been stored before
+        con.execute(f"CREATE SEQUENCE offer_id_seq START {3_000_000_000}")
+    engine = open_catalog(f"duckdb:///{db}")
+    publish(engine, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f",
+            published_at=NOV20)
+    with engine.begin() as conn:
+        assert conn.execute(select(OfferRow.__table__.c.id)).scalar_one() == 3_000_000_000
+        build_live(conn, NOV20 + timedelta(days=1))
+        assert conn.execute(select(live.c.offer_id, live.c.key)).one() == (3_000_000_000, "100203")
+    engine.dispose()
 
 
 def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_and_withdraws_duplicates(
@@ -279,9 +324,9 @@ def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_an
                             source=str(path), sha256="by-column")
     assert (result.offers, result.rejections, result.locations) == (13, 1, ["1001", "1002"])
     with catalog.connect() as c:
-        rows = c.execute(select(OfferRow.publication_id, OfferRow.channel, OfferRow.sku, OfferRow.price_cents,
-                                OfferRow.source).order_by(OfferRow.id)).all()
-        rejected = c.execute(select(RejectionRow.source, RejectionRow.line, RejectionRow.reason)).all()
+        o, rej = OfferRow.__table__.c, RejectionRow.__table__.c
+        rows = c.execute(select(o.publication_id, o.channel, o.sku, o.price_cents, o.source).order_by(o.id)).all()
+        rejected = c.execute(select(rej.source, rej.line, rej.reason)).all()
     pub = result.publication_id
     assert rows == [(pub, "store", f"A{i}", i * 100 + 99, f"prices.csv:{i + 2}") for i in range(12)] + [
         (pub, "store", "A3", 800, "prices.csv:15")]

@@ -501,3 +501,49 @@ def test_an_email_without_a_validity_statement_advertises_for_valid_days_after_i
                                  published_at=sent)
     assert {o.valid_to for o in open_ended.offers} == {None}  # until the location's next newsletter
     assert any("stay live until this location's next newsletter" in n for n in open_ended.notes)
+
+
+@pytest.mark.parametrize("name", [
+    "Kopfhörer AirPods Pro", "Over-Ear Kopfhörer Sony WH-1000XM5", "Fahrrad-Einkaufstasche Shopper",
+    "Geschenkset Kettenpflege", "Versandtasche gepolstert", "Bonus Pack Flickzeug", "Spar-Set Schläuche 2 Stück",
+    "Trinkrucksack über 2 L", "Gutscheinbuch Radtouren"])
+@pytest.mark.parametrize("same_line", [False, True])
+def test_a_name_holding_a_unit_shipping_or_voucher_word_keeps_its_price(tmp_path, name, same_line):
+    """Words that mark a unit price ("pro kg"), a threshold ("Versand ab") or a voucher count beside
+    their amount, not anywhere in a product's name on the line before its price."""
+    gap = " " if same_line else "<br>"
+    blocks = "".join(
+        f'<tr><td><a href="https://shop.example/p/{i}"><img src="https://cdn.example/{i}.jpg"></a>'
+        f'<h3><a href="https://shop.example/p/{i}">{title}</a>{gap}<strong>{price}</strong></h3></td></tr>'
+        for i, (title, price) in enumerate([(name, "49,99 €"), ("Fahrradhelm Urban", "59,99 €")]))
+    html = (f"<html><body><table>{blocks}</table><p>Versandkostenfrei ab 29 €. Spare jetzt 10 € mit dem "
+            f"Gutschein ab 50 € Bestellwert. Gültig bis 30.11.2026</p></body></html>")
+    result = newsletter.read(write(tmp_path, html), ProjectConfig())
+    prices = {o.title: o.price for o in result.offers}
+    assert prices == {name: Decimal("49.99"), "Fahrradhelm Urban": Decimal("59.99")}, result.rejections
+    assert not result.rejections
+
+
+@pytest.mark.parametrize("text", ["Versandkostenfrei ab 49 €", "Kostenloser Versand ab einem Bestellwert von 49 €",
+                                  "Sparen Sie satte 49 €", "Free shipping on orders over 49 €", "Du sparst 49 €",
+                                  "Grundpreis: 49,00 €", "1 kg = 49,00 €", "je 49,00 €"])
+def test_a_threshold_saving_or_unit_price_beside_a_product_is_no_second_price(tmp_path, text):
+    html = ('<html><body><table><tr><td><a href="https://shop.example/p/1">Zelt Trail 2</a>'
+            f'<p><strong>199,00 €</strong></p><p>{text}</p></td></tr></table></body></html>')
+    result = newsletter.read(write(tmp_path, html), ProjectConfig())
+    assert [(o.title, o.price) for o in result.offers] == [("Zelt Trail 2", Decimal("199.00"))]
+
+
+@pytest.mark.parametrize("headline, small_print, window", [
+    ("Black Week – nur bis 30.11.!", "Angebote gültig vom 20.11. bis 30.11.2026.", ((2026, 11, 20), (2026, 12, 1))),
+    ("Nur bis 30.11.2026!", "Alle Angebote gültig ab 20.11.2026.", ((2026, 11, 20), (2026, 12, 1))),
+    ("Black Week", "Angebote gültig bis 30.11.2026.", (None, (2026, 12, 1))),
+])
+def test_the_newsletters_window_takes_its_start_and_end_wherever_the_text_states_them(tmp_path, headline, small_print,
+                                                                                      window):
+    html = (f"<html><body><h1>{headline}</h1><table><tr><td><a href='https://shop.example/p/1'>Helm Urban</a>"
+            f"<p><strong>99,99 €</strong> <s>statt 129,99 €</s></p></td></tr></table><p>{small_print}</p></body></html>")
+    [offer] = newsletter.read(write(tmp_path, html), ProjectConfig(),
+                              published_at=datetime(2026, 11, 19, 7, tzinfo=timezone.utc)).offers
+    start, end = window
+    assert (offer.valid_from, offer.valid_to) == (start and berlin(*start), berlin(*end))

@@ -1,9 +1,11 @@
 """The shop channel adapter: Google Merchant Center feeds (RSS/Atom XML and tabular) -> offers."""
+import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,8 @@ from hypothesis import strategies as st
 from unisono.channels.parsing import normalize_gtin, normalize_url
 from unisono.channels import shop as shop_module
 from unisono.channels.shop import read, stream
+from unisono.channels import shop_columns
+from unisono.channels.shop_columns import gtin_column, title_column, url_column
 from unisono.domain.batch import SCHEMA, OfferBatch
 from unisono.domain.config import ProjectConfig, ShopOptions
 from unisono.domain.models import Availability, InputError, Rejection
@@ -489,6 +493,81 @@ def test_gtins_are_digits_padded_to_14(text, gtin):
     assert normalize_gtin(text) == gtin
 
 
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789 .x\u0664", max_size=16),
+                          st.from_regex(r"[0-9]{6,15}", fullmatch=True)), max_size=60))
+@settings(max_examples=200, deadline=None)
+def test_gtins_checked_by_the_column_are_those_normalize_gtin_gives(texts):
+    column, bad = gtin_column(texts)
+    expected = [normalize_gtin(t) for t in texts]
+    assert column.to_pylist() == expected
+    assert bad == sum(1 for t, g in zip(texts, expected) if t and g is None)
+
+
+def test_the_spaces_titles_are_checked_for_are_every_one_str_split_splits_at():
+    spaces = {c for c in map(chr, range(0x110000)) if c.isspace()} - {" "}
+    assert {c for c in spaces if re.fullmatch(f"[{shop_columns.SPACES}]", c)} == spaces
+    assert not re.search(f"[{shop_columns.SPACES}]", "".join(chr(c) for c in range(0x3100) if not chr(c).isspace()))
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" &;#x3a9amp\t\n\xa0\u2003\u00e9ABC", max_size=20)), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_titles_normalised_by_the_column_are_those_of_one_title(texts):
+    texts = [t.strip() if t is not None else None for t in texts]  # (as the fields hold them)
+    assert title_column(texts, shop_module._human).to_pylist() == [shop_module._human(t) for t in texts]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(alphabet="hHtTpPsS:/wW.-ab?#&=_ü%", max_size=30),
+                          st.from_regex(r"[Hh][Tt][Tt][Pp][Ss]?://(www\.)?[A-Za-z0-9.-]{0,8}(/[a-zA-Z0-9/._~%!$'()*+,;=:@-]*)?",
+                                        fullmatch=True)), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_links_normalised_by_the_column_are_those_of_one_link(texts):
+    texts = [t.strip() if t is not None else None for t in texts]
+    assert url_column(texts).to_pylist() == [normalize_url(t) for t in texts]
+
+
+def test_items_of_one_layout_read_alike_whatever_a_field_holds(tmp_path):
+    # items with the same children in the same order are read by the layout; a field that is empty,
+    # holds markup or a comment, or is named twice, is read as every item's field is
+    layout = ("<item><g:id>{id}</g:id><g:title>{title}</g:title><g:link>{link}</g:link><g:price>{price}</g:price>"
+              "<g:gtin>4088490000003</g:gtin><g:brand>{brand}</g:brand></item>")
+    items = [layout.format(id=1, title="Jacke  rot", link="https://www.Shop.example/p/1/", price="19.99 EUR", brand="Acme"),
+             layout.format(id=2, title="Jacke <b>blau</b> <i>neu</i>", link="https://shop.example/p/2", price="9.90",
+                           brand="<!-- none -->"),
+             layout.format(id=3, title="", link="https://shop.example/p/3", price="5,00 EUR", brand="   "),
+             layout.format(id=4, title="Jacke &amp;amp; Hose", link="", price="1.005 EUR", brand="B&amp;B"),
+             layout.format(id=5, title="<![CDATA[Jacke <gelb>]]>", link="https://shop.example/p/5", price="",
+                           brand="Acme"),
+             "<item><g:id>6</g:id><title>plain</title><g:title>Jacke g</g:title><g:price>3 EUR</g:price>"
+             "<g:promotion_id>A</g:promotion_id><g:promotion_id>B</g:promotion_id></item>"]
+    feed = tmp_path / "layouts.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel>\n' + "\n".join(items) + "\n</channel></rss>")
+    result = read(feed, CONFIG)
+    offers = {o.sku: (o.title, o.url, o.price, o.currency, o.brand, o.gtin, o.source.line) for o in result.offers}
+    assert offers == {
+        "1": ("Jacke rot", "https://shop.example/p/1", Decimal("19.99"), "EUR", "Acme", "04088490000003", 2),
+        "2": ("Jacke blau neu", "https://shop.example/p/2", Decimal("9.90"), "EUR", None, "04088490000003", 3),
+        "3": (None, "https://shop.example/p/3", Decimal("5.00"), "EUR", None, "04088490000003", 4),
+        "4": ("Jacke & Hose", None, Decimal("1.005"), "EUR", "B&B", "04088490000003", 5),
+        "6": ("Jacke g", None, Decimal("3"), "EUR", None, None, 7),
+    }
+    assert reasons(result) == {(6, "item has no price")}
+    assert stream_rows(feed)["title"] == ["Jacke rot", "Jacke blau neu", None, "Jacke & Hose", "Jacke g"]
+
+
+def stream_rows(feed):
+    return pa.concat_tables(e.table for e in stream(feed, CONFIG) if isinstance(e, OfferBatch)).to_pydict()
+
+
+def test_a_nested_shipping_and_a_text_one_in_one_item_are_both_read(tmp_path):
+    # (this raised a KeyError: the nested one had no rank)
+    feed = tmp_path / "shipping.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>1</g:id><g:price>9 EUR</g:price>'
+                    "<g:shipping><g:country>DE</g:country><g:price>4.95 EUR</g:price></g:shipping>"
+                    "<g:shipping>AT:::6.95 EUR</g:shipping></item></channel></rss>")
+    result = read(feed, CONFIG)
+    assert [o.sku for o in result.offers] == ["1"] and not result.rejections
+
+
 def test_repeated_prices_and_sale_windows_read_alike_in_every_item(tmp_path):
     # prices and windows are parsed once per distinct text: every item still gets its own reading
     item = ("<item><g:id>{i}</g:id><g:price>{price}</g:price><g:sale_price>5.00 EUR</g:sale_price>"
@@ -583,3 +662,14 @@ def test_a_sale_price_above_the_price_is_ignored_with_a_note(tmp_path):
         ("A1", Decimal("50.00"), None, None), ("A2", Decimal("50.00"), Decimal("40.00"), None)]
     assert "feed.xml: 1 items have a sale price above their price: kept at their price, the sale price ignored " \
            "(as Merchant Center does)" in result.notes
+
+
+@pytest.mark.parametrize("text", ["²²²²²²²²", "٤٠٠٦٣٨١٣٣٣٩٣١", "4006381333931²"])
+def test_digits_of_other_scripts_are_no_gtin_and_the_item_keeps_its_price(tmp_path, text):
+    """str.isdigit() takes superscripts and Arabic-Indic digits; a GTIN is ASCII digits only."""
+    assert normalize_gtin(text) is None
+    feed = tmp_path / "feed.xml"
+    feed.write_text('<rss xmlns:g="http://base.google.com/ns/1.0"><channel><item><g:id>A1</g:id><g:title>Jacke</g:title>'
+                    f'<g:gtin>{text}</g:gtin><g:price>9.99 EUR</g:price></item></channel></rss>', encoding="utf-8")
+    [offer] = shop_module.read(feed, ProjectConfig()).offers
+    assert (offer.sku, offer.gtin, offer.price) == ("A1", None, Decimal("9.99"))

@@ -169,3 +169,12 @@ def test_the_feeds_shipping_terms_from_both_halves_are_one_readers(tmp_path):
     _, entries, _ = assert_same_as_one_reader(feed(tmp_path, items))
     claims = [e for e in entries if e[1] == "shipping"]
     assert len(claims) == 2 and "free from 50.00 EUR" in claims[0][2] and "4.95 EUR" in claims[1][2]
+
+
+def test_bad_gtins_of_both_halves_are_counted_once_in_the_note(tmp_path):
+    # GTINs are checked by the column in each process; the note counts the whole file's
+    gtins = ["4088490000003", "4088490000004", "12345", "2801954000000", "4088 4900 0000 3"]
+    items = [item(i, extra=f"\n      <g:gtin>{gtins[i % 5]}</g:gtin>") for i in range(3000)]
+    offers, _, notes = assert_same_as_one_reader(feed(tmp_path, items))
+    assert "feed.xml: 1200 items have a gtin that is not a GTIN (its length or check digit): kept without it, keyed by id" in notes
+    assert offers["gtin"].to_pylist()[:5] == ["04088490000003", None, None, "02801954000000", "04088490000003"]

@@ -189,6 +189,17 @@ def test_a_mapping_with_an_unknown_field_is_an_input_error():
         store("erp_export_custom.csv", config)
 
 
+@pytest.mark.parametrize("name, location", [
+    ("M02_2026-11-19.csv", "M02"), ("M02_20261120.csv", "M02"), ("2026-11-19_M02.csv", "M02"),
+    ("preise_1042_20261119_0600.csv", "preise_1042"), ("filiale-rosenheim-19.11.2026.csv", "filiale-rosenheim"),
+    ("markt_10421042.csv", "markt_10421042"), ("2026-11-19.csv", "2026-11-19")])
+def test_a_file_named_after_its_store_and_a_date_is_that_store_every_night(tmp_path, name, location):
+    result = read(write(tmp_path, "Artikelnummer;Preis\nA1;9,99\n", name=name), CONFIG)
+    assert result.offers[0].location == location
+    note = next(note for note in result.notes if "no store column" in note)
+    assert repr(location) in note and ("without its date" in note) == (location != name.removesuffix(".csv"))
+
+
 def test_a_file_without_store_column_uses_the_configured_location_or_the_file_name(tmp_path):
     path = write(tmp_path, "Artikelnummer;Preis\nA1;9,99\n", name="markt_rosenheim.csv")
     result = read(path, CONFIG)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import re
@@ -66,6 +67,34 @@ def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_p
     assert again.exit_code == 2 and "exists already" in again.output
     bad = run("init", str(tmp_path / "q"), "--timezone", "Mars/Olympus")
     assert bad.exit_code == 2 and "unknown timezone" in bad.output and "Traceback" not in bad.output
+
+
+def test_init_db_duckdb_keeps_the_catalog_in_the_project_folder_wherever_commands_run(tmp_path, monkeypatch):
+    from tests.conftest import duckdb_or_skip
+
+    duckdb_or_skip()
+    project = tmp_path / "p"
+    assert run("init", str(project), "--db", "duckdb").exit_code == 0
+    shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the URL's relative path is the project's, not the working folder's
+    published = run("publish", "shop", str(project / "feed.xml"), "--published-at", "2026-11-19T06:00", project=project)
+    assert published.exit_code == 0, published.output
+    assert (project / "catalog.duckdb").is_file() and not (project / "unisono.db").exists()
+    assert list(elsewhere.iterdir()) == []
+    shown = run("publications", project=project)
+    assert shown.exit_code == 0 and "feed.xml" in shown.output
+
+
+def test_init_db_writes_the_url_quoted_and_refuses_what_is_no_url(tmp_path):
+    url = "postgresql+psycopg://shop:p#ss@db.example/unisono"  # a # would start a YAML comment unquoted
+    assert run("init", str(tmp_path / "p"), "--db", url).exit_code == 0
+    from unisono.domain.config import load_config
+
+    assert load_config(tmp_path / "p").database == url
+    bad = run("init", str(tmp_path / "q"), "--db", "not a url")
+    assert bad.exit_code == 2 and "not a database URL" in bad.output and not (tmp_path / "q").exists()
 
 
 def test_publish_json_reports_what_was_read(project):
@@ -209,6 +238,7 @@ def test_publish_loads_no_rules(tmp_path):
     loaded = _modules_loaded_by(_run_cli("publish", "shop", str(DEMO / "shop_feed.xml")), cwd=tmp_path / "p")
     assert "unisono.catalog.publish" in loaded
     assert not {m for m in loaded if m.startswith(("sqlglot", "durable", "unisono.rules"))}
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
 
 
 def test_check_loads_nothing_of_publishing(published):
@@ -217,8 +247,19 @@ def test_check_loads_nothing_of_publishing(published):
     assert not {m for m in loaded if m.startswith(("pyarrow", "numpy", "unisono.catalog.publish", "unisono.channels.s",
                                                    "unisono.channels.newsletter", "unisono.channels.ahead"))}
     assert not {m for m in loaded if m.startswith("sqlglot")}  # the default rules have no expression rule
+    assert not {m for m in loaded if m.startswith(("sqlmodel", "sqlalchemy.orm"))}  # the tables are Core
     # JSON draws nothing on a terminal; an --at is no price to read out of text
     assert not {m for m in loaded if m.startswith(("rich", "price_parser"))}
+
+
+def test_a_command_closes_the_catalog_when_it_ends(published):
+    """The process ends without collecting its objects (cli/main.py): the catalog is still closed, so
+    SQLite folds its write-ahead log back into the file and the project folder keeps only unisono.db."""
+    gc.collect()  # the in-process publishes above: their catalogs closed too
+    done = subprocess.run([sys.executable, "-m", "unisono.cli.main", "check", "--at", AT, "--format", "json", "--save"],
+                          cwd=published, capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    assert sorted(p.name for p in published.iterdir() if p.name.startswith("unisono.db")) == ["unisono.db"]
 
 
 def test_a_check_with_an_expression_rule_parses_its_condition(published):
@@ -427,3 +468,22 @@ def test_an_xml_bomb_is_refused_in_one_line_without_a_wrong_hint(project):
     assert result.exit_code == 2
     assert "refused: the XML declares entities" in result.output and "looks like" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("given", ["EURO", "€", "Euro", "EU"])
+def test_a_currency_that_is_no_iso_code_is_refused_in_init_and_in_the_config(tmp_path, given):
+    refused = run("init", str(tmp_path / "p"), "--currency", given)
+    assert refused.exit_code == 2 and f"unknown currency {given!r}" in refused.output
+    assert run("init", str(tmp_path / "q")).exit_code == 0
+    config = tmp_path / "q" / "unisono.yaml"
+    config.write_text(config.read_text().replace("currency: EUR", f"currency: '{given}'"))
+    result = run("publications", project=tmp_path / "q")
+    assert result.exit_code == 2 and result.output.strip() == (
+        f"Error: {config}: currency: unknown currency {given!r} (an ISO 4217 code such as EUR, CHF or GBP)")
+
+
+def test_a_currency_code_in_lower_case_reads_as_the_code(tmp_path):
+    from unisono.domain.config import load_config
+
+    assert run("init", str(tmp_path / "p"), "--currency", "chf").exit_code == 0
+    assert load_config(tmp_path / "p").currency == "CHF"

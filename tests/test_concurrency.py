@@ -170,8 +170,9 @@ def test_publish_check_reconcile_and_waive_at_once_all_succeed(published):
 def publications(db_url: str) -> list[tuple[int, str]]:
     engine = create_engine(db_url)
     with engine.connect() as c:
-        rows = c.execute(select(Publication.id, Publication.sha256).order_by(Publication.id)).all()
-        n = c.execute(select(func.count()).select_from(OfferRow)).scalar_one()
+        pub = Publication.__table__.c
+        rows = c.execute(select(pub.id, pub.sha256).order_by(pub.id)).all()
+        n = c.execute(select(func.count()).select_from(OfferRow.__table__)).scalar_one()
     engine.dispose()
     return [tuple(r) for r in rows], n
 
@@ -182,12 +183,11 @@ def db_url(request, project) -> str:
         return f"sqlite:///{project / 'unisono.db'}"
     if not POSTGRES_URL:
         pytest.skip("no PostgreSQL server: set UNISONO_TEST_POSTGRES")
-    from sqlmodel import SQLModel
-
     from unisono.catalog.db import open_catalog
+    from unisono.catalog.tables import metadata
 
     engine = open_catalog(POSTGRES_URL)
-    SQLModel.metadata.drop_all(engine)
+    metadata.drop_all(engine)
     engine.dispose()
     return POSTGRES_URL
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -25,9 +26,14 @@ def findings(project: Path) -> list[tuple[str, str]]:
     return sorted((f["rule"], f["sku"]) for f in doc["findings"])
 
 
-def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_path):
+@pytest.mark.parametrize("database", ["sqlite", "duckdb"])
+def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_path, database):
+    if database == "duckdb":
+        from tests.conftest import duckdb_or_skip
+
+        duckdb_or_skip()
     project = tmp_path / "p"
-    Project.init(project)
+    Project.init(project, database=database)
     good, wrong = tmp_path / "feed.xml", tmp_path / "old_feed.xml"
     good.write_text(FEED.format(ITEM.format("A1", "99.99") + ITEM.format("A2", "49.99")))
     wrong.write_text(FEED.format(ITEM.format("A1", "79.99") + "<item><g:id>A2</g:id></item>"))
@@ -51,6 +57,7 @@ def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_p
             t = table.__table__
             assert conn.execute(select(func.count()).where(t.c.publication_id == 3)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(Publication.__table__)).scalar_one() == 2
+    engine.dispose()  # DuckDB: one process, one open database file
 
 
 def test_withdrawing_an_unknown_publication_is_one_line(tmp_path):

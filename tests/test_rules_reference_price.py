@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import literal, select
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from unisono.catalog.history import epoch_days_before, latest_window_start
 from unisono.catalog.publish import publish
 from unisono.catalog.state import build_live
+from unisono.catalog.tables import UTCDateTime
 from unisono.domain.models import ChannelRead, Offer, SourceRef
 from unisono.rules import default_rules_path, load_rules, run_rules
 from unisono.rules.reference_price import ReferencePriceRule

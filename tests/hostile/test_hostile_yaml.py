@@ -14,9 +14,11 @@ DEEP = "rules:\n  - id: x\n    title: " + "[" * 5000 + "]" * 5000 + "\n"
 BOMB = "\n".join(["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
                  + [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]
                  + ["rules:", "  - id: bomb", "    kind: parity", "    title: *a11"]) + "\n"
+SELF = "rules: &a [*a]\n"  # a list that holds itself
 HUGE = "rules:\n  - id: r\n    kind: parity\n    title: " + "x" * 2_100_000 + "\n"
 CASES = [(DEEP, "deep.yaml:3: not valid YAML: nested more than 50 levels deep"),
          (BOMB, "bomb.yaml:6: not valid YAML: its aliases expand to more than 200,000 values"),
+         (SELF, "self.yaml:1: not valid YAML: an alias (*name) stands inside the node it names (&name)"),
          (HUGE, "huge.yaml:1: the file has 2,100,046 characters; unisono reads YAML files of up to 2,000,000")]
 
 
@@ -30,7 +32,7 @@ def project(tmp_path) -> Path:
     return tmp_path / "p"
 
 
-@pytest.mark.parametrize("text, message", CASES, ids=["deep", "bomb", "huge"])
+@pytest.mark.parametrize("text, message", CASES, ids=["deep", "bomb", "self", "huge"])
 @pytest.mark.parametrize("as_", ["rules validate", "promotion"])
 def test_a_hostile_rule_or_promotion_file_is_refused_with_its_line(project, text, message, as_):
     name = message.split(":")[0]
@@ -45,7 +47,7 @@ def test_a_hostile_rule_or_promotion_file_is_refused_with_its_line(project, text
     assert time.monotonic() - started < 20  # (a bound, not a measurement: the bomb took minutes before)
 
 
-@pytest.mark.parametrize("text, message", CASES[:2], ids=["deep", "bomb"])
+@pytest.mark.parametrize("text, message", CASES[:3], ids=["deep", "bomb", "self"])
 def test_a_hostile_config_file_is_refused_with_its_line(project, text, message):
     (project / "unisono.yaml").write_text(text.replace("rules:", "store:"), encoding="utf-8")
     result = run("runs", project=project)
