@@ -18,10 +18,10 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.dml import Delete, Insert, Update
-from sqlmodel import SQLModel
 
 from unisono.catalog.history import epoch_seconds
 from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
+from unisono.catalog.tables import metadata
 
 _STORES: dict[str, ParquetStore] = {}  # one store per catalog folder and process: the views are the session's
 
@@ -79,7 +79,7 @@ class _DBAPI:
             store = _STORES[key] = ParquetStore(session, Path(key))
         elif not store.appended and not store.replaced and not store.rows:
             store.committed = store._read_manifest()  # another process may have committed meanwhile
-        for table in SQLModel.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             if table.name in store.committed:
                 store.register(table)
         return _Connection(store)
@@ -404,7 +404,7 @@ class SparkDialect(default.DefaultDialect):
 
     def get_columns(self, connection, table_name, schema=None, **kw):
         # Parquet read with the catalog's schema: a column an older writer lacked reads as NULL
-        table = SQLModel.metadata.tables[table_name]
+        table = metadata.tables[table_name]
         return [{"name": c.name, "type": c.type, "nullable": True, "default": None} for c in table.columns]
 
 
