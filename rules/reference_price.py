@@ -113,6 +113,10 @@ class ReferencePriceRule(RuleBase):
         # at `at`. Decided per location from the publication tables, before any price segment is built
         history = self._history_known(latest_window_start(at, self.days, tz) if at is not None else None)
         judgeable = self._announced(live, history, enough=True).cte("judgeable")
+        if ctx is not None and ctx.conn is not None and ctx.conn.dialect.name == "spark":
+            # Spark's optimizer re-optimises each subquery of each inlined copy of this CTE (the
+            # price history names it a few dozen times): minutes for one offer. A temporary view first
+            judgeable = _temporary(ctx.conn, judgeable, "reference_price_judgeable")
         judged = self._judge(live, judgeable, tz, at)
         if at is None:  # no instant, so no bound: every location goes through its history
             return judged
@@ -155,6 +159,8 @@ class ReferencePriceRule(RuleBase):
         # too), at the locations judging them, up to the instant (S <= at)
         p = live.alias("product")
         products = select(p.c.key, p.c.gtin, p.c.url).where(p.c.key.in_(select(a.c.o__key))).cte("products")
+        if conn is not None and conn.dialect.name == "spark":  # named by a few dozen subqueries (see query)
+            products = _temporary(conn, products, "reference_price_products")
         segs = price_segments(
             products=products,
             locations=select(a.c.hist_channel.label("channel"), a.c.hist_location.label("location"))
