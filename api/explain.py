@@ -76,6 +76,8 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
             raise InputError(f"no rule {rid!r} in the project's rules{did_you_mean(rid, [r.id for r in rules])}")
     rules = [r for r in rules if not rule_ids or r.id in rule_ids]
     at = (window[0] if window else at) or datetime.now(timezone.utc)
+    if sku.startswith("claim:"):  # a claim's finding: its own message says what was judged
+        return _claim(project, sku, at, window, [r for r in rules if r.kind == "claim"])
     tz = project.config.tz
     with project.engine.begin() as conn:
         build_live(conn, at)
@@ -119,6 +121,25 @@ def explain(project: Project, sku: str, *, at: datetime | None = None,
         result.rules.append(RuleExplanation(
             rule.id, rule.kind, rule.severity.value, rule.title, verdict,
             [why.seen(o, at, tz) for o in seen_offers], lines, mine))
+    return result
+
+
+def _claim(project: Project, claim: str, at: datetime, window: tuple[datetime, datetime] | None,
+           rules: list) -> Explanation:
+    """explain claim:ID (the id check gives a claim naming no product): what each claim rule found for it."""
+    checked = project.check(at, window=window, rules=rules, record=False) if rules else None
+    result = Explanation(claim, None, at, window[1] if window else None, False, False, [])
+    for rule in rules:
+        mine = [f for f in [*checked.findings, *checked.waived, *checked.undecided] if f.rule == rule.id and f.sku == claim]
+        failing = [f for f in mine if f.judged and "waiver" not in f.extra]
+        verdict = "finding" if failing else "waived" if any("waiver" in f.extra for f in mine) else \
+            "undecided" if mine else "no finding"
+        lines = [f"said in {', '.join(f.sources)}" for f in mine]
+        result.rules.append(RuleExplanation(rule.id, rule.kind, rule.severity.value, rule.title, verdict, [], lines, mine))
+    if not any(r.findings for r in result.rules):
+        raise InputError(f"{claim}: no claim rule reports this claim at {at:%d.%m.%Y %H:%M} (claim ids come from "
+                         "the findings of `unisono check`; `unisono explain SKU` explains a product)")
+    result.offered = result.ever_published = True
     return result
 
 

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, make_url, select
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog, shown_url
-from unisono.catalog.live import live
+from unisono.catalog.live import live_narrow  # counts and keys: the narrow table, without the view's joins
 from unisono.catalog.tables import RejectionRow
 from unisono.catalog.runs import store_run
 from unisono.catalog.spool import FindingSpool
@@ -102,9 +102,12 @@ class Project:
         try:  # validate before anything is written
             currency = ProjectConfig(timezone=timezone_name, currency=currency, database=database).currency
             if database is not None:
-                make_url(database)
+                make_url(database).get_dialect()  # its driver installed: not a project only `init` can open
         except ValidationError as e:
             raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
+        except (ImportError, NoSuchModuleError):
+            hint = " (pip install 'unisono[duckdb]')" if database.startswith("duckdb") else ""
+            raise ConfigError(f"--db {shown_url(database)!r}: its database driver is not installed{hint}") from None
         except ArgumentError:
             raise ConfigError(f"--db {shown_url(database)!r} is not a database URL "
                               "(e.g. duckdb:///catalog.duckdb, postgresql+psycopg://user@host/db)") from None
@@ -235,7 +238,8 @@ class Project:
                 started = time.perf_counter()
                 n = build_live(conn, start)
                 timing.info("live offers as of %s: %d in %.2f s", start.isoformat(), n, time.perf_counter() - started)
-                for channel, n in conn.execute(select(live.c.channel, func.count()).group_by(live.c.channel)):
+                for channel, n in conn.execute(select(live_narrow.c.channel, func.count()).group_by(live_narrow.c.channel)
+                                               .order_by(live_narrow.c.channel)):  # (DuckDB groups in no order)
                     live_offers[channel] = max(n, live_offers.get(channel, 0))
                 found = self._run_rules(conn, rules, start, engine)
                 if window:
@@ -244,7 +248,7 @@ class Project:
                     for part, f in _parts(found, waivers, start):
                         spool.add(part, f)
             rejected = conn.execute(select(func.count()).select_from(RejectionRow.__table__).where(
-                RejectionRow.__table__.c.publication_id.in_(select(live.c.publication_id).distinct()))).scalar_one()
+                RejectionRow.__table__.c.publication_id.in_(select(live_narrow.c.publication_id).distinct()))).scalar_one()
         if not live_offers:  # a gate that passes because nothing was checked would lie
             local = lambda t: f"{t.astimezone(self.config.tz):%d.%m.%Y %H:%M %Z}"  # noqa: E731
             when = f"between {local(cuts[0])} and {local(cuts[-1])}" if window else f"at {local(at)}"
@@ -286,10 +290,10 @@ class Project:
         ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         with self.engine.begin() as conn:
             build_live(conn, at)
-            mine = live.c.publication_id == publication_id
-            keys = set(conn.execute(select(live.c.key).where(mine).distinct()).scalars())
+            mine = live_narrow.c.publication_id == publication_id
+            keys = set(conn.execute(select(live_narrow.c.key).where(mine).distinct()).scalars())
             places = {location_label(c, loc) for c, loc in conn.execute(
-                select(live.c.channel, live.c.location).where(mine).distinct())}
+                select(live_narrow.c.channel, live_narrow.c.location).where(mine).distinct())}
             found = recheck_keys(conn, [r for r in rules if r.kind != "claim"], ctx, keys)
             claims = [r for r in rules if r.kind == "claim"]
             found += [f for f in (run_rules(conn, claims, ctx) if claims else [])

@@ -50,8 +50,9 @@ class CheckResult:
         and locations (a location "store:1002" or just "1002"), at or above a severity; an empty set
         selects all. Its summary and failing() cover only those: a narrowed gate gates what it shows."""
         keep = finding_filter(rules=rules, skus=skus, locations=locations, min_severity=min_severity)
+        titles = {r: t for r, t in self.rule_titles.items() if r in rules} if rules else self.rule_titles
         return replace(self, findings=_kept(self.findings, keep), waived=_kept(self.waived, keep),
-                       undecided=_kept(self.undecided, keep))
+                       undecided=_kept(self.undecided, keep), rule_titles=titles)  # by_rule: those rules only
 
     def failing(self, fail_on: Severity) -> list[Finding]:
         """Findings that fail the run: at or above the level, and not resolved."""

@@ -1,17 +1,17 @@
 """Offer rows into the catalog's `offer` table, fast: offers are nearly all a publication writes.
 
 Objects (offer_to_row's dicts) and column batches (OfferBatch) go in as many rows per INSERT through
-the DBAPI, with the values Core's bind processors would store; on DuckDB as Arrow tables it scans
-in place. publish.py decides what to write and in which transaction; this module only writes.
+the DBAPI, with the values Core's bind processors would store (DuckDB reads them as Arrow instead:
+offer_stream.py). publish.py decides what to write and in which transaction; this module only writes.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import islice
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from unisono.catalog.db import duckdb_out_of_memory
 from unisono.catalog.tables import OfferRow, offer_to_row
 from unisono.domain.batch import OFFER_COLUMNS, OfferBatch
 
@@ -29,22 +29,31 @@ def insert_offers(conn, rows: list[dict]) -> None:
     row's parameters (compiled-parameter dicts, type processing) as SQLite spent storing it
     (measured: a third of publishing 500,000 store rows); SQLite also stores a VALUES list of 47
     rows about 30 % faster than 47 single-row statements. exec_driver_sql keeps the connection,
-    the transaction and SQLAlchemy's error wrapping. Values go through the bind processors Core
-    would apply (the catalog's UTCDateTime: to UTC, and on SQLite the dialect's text form), so the
-    stored bytes are the same; NULLs are left alone, as every processor of this table leaves them.
+    the transaction and SQLAlchemy's error wrapping. (DuckDB: offer_stream.py.)
     """
-    duckdb = conn.dialect.name in ("duckdb", "spark")  # by the column, as Arrow (_insert_arrow)
-    if not duckdb and _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
+    if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # another paramstyle: the general path
         conn.execute(insert(OfferRow.__table__), rows)
         return
-    table, dialect = OfferRow.__table__, conn.dialect
-    names = list(rows[0])  # offer_to_row's keys, in its order: every row's values line up
+    names, flat = processed_values(conn, OfferRow.__table__, rows,
+                                   lambda conn, names: _values_statement(conn, names, 1))
+    _insert_values(conn, names, flat, len(rows))
+
+
+def processed_values(conn, table, rows: list[dict], statement: Callable[[Connection, list[str]], str]
+                     ) -> tuple[list, list]:
+    """(column names, all rows' values one row after the other) of rows of `table` (the offer table
+    or another) with the values Core's bind
+    processors would store (the catalog's UTCDateTime: to UTC, and on SQLite the dialect's text
+    form), so the stored bytes are the same; NULLs are left alone, as every processor of this
+    table leaves them. A value that cannot be stored fails as Core reports it, with `statement`."""
+    dialect = conn.dialect
+    names = list(rows[0])  # the rows' keys (offer_to_row's), in one order: every row's values line up
     processors = [(i, process) for i, name in enumerate(names)
                   if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))]
     # Sale windows repeat as the very same datetime objects (the adapters parse each text once):
     # processed once per object. Keyed by identity, not equality: equal instants may differ in fold.
     processed: dict[tuple[int, int], tuple] = {}  # (column, id(value)) -> (value, processed value)
-    flat: list = []  # all rows' values, one row after the other
+    flat: list = []
     try:
         for row in rows:
             start = len(flat)
@@ -56,59 +65,9 @@ def insert_offers(conn, rows: list[dict]) -> None:
                     if key not in processed:  # the value is kept in the dict, so its id stays its own
                         processed[key] = (value, process(value))
                     flat[start + i] = processed[key][1]
-    except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC): as Core reports it
-        statement = _arrow_statement(conn, names) if duckdb else _values_statement(conn, names, 1)
-        raise StatementError(str(e), statement, None, e) from e
-    if duckdb:  # the processed values by the column, as one Arrow table
-        import pyarrow as pa
-
-        width = len(names)
-        _insert_arrow(conn, pa.table({name: pa.array(flat[i::width], type=_arrow_type(name))
-                                      for i, name in enumerate(names)}))
-        return
-    _insert_values(conn, names, flat, len(rows))
-
-
-def _arrow_type(name: str):
-    import pyarrow as pa
-
-    return {"publication_id": pa.int64(), "channel": pa.string(), "source": pa.string()}.get(name) \
-        or OFFER_COLUMNS[name]
-
-
-def _insert_arrow(conn, table) -> None:
-    """DuckDB: insert an Arrow table of offer columns as a relation scanning it in place, in the
-    publication's transaction; ids from the offer sequence, in the table's row order.
-
-    Not through a registered view: DuckDB keeps a dropped view, and the Arrow table it holds, until
-    the transaction ends, so a publish held every batch it had read (measured: 1.65 GB for the 5M
-    rows of a 1M x 5 store file). A relation lets go of the table once inserted. Errors are
-    wrapped as SQLAlchemy's, as every other statement's. Spark: written as Parquet (spark_dialect)."""
-    if conn.dialect.name == "spark":
-        from unisono.catalog.spark_dialect import insert_arrow
-
-        insert_arrow(conn, OfferRow.__table__, table)
-        return
-    raw = conn.connection.dbapi_connection  # duckdb-engine's wrapper of the DuckDB connection
-    quote = conn.dialect.identifier_preparer.quote
-    have = set(table.column_names)
-    try:
-        order = raw.table("offer").columns  # the catalog's own order (an older one had columns added)
-        values = [quote(name) if name in have else "nextval('offer_id_seq') AS id" if name == "id"
-                  else f"NULL AS {quote(name)}" for name in order]
-        raw.from_arrow(table).project(", ".join(values)).insert_into("offer")
-    except Exception as e:  # duckdb.Error: as SQLAlchemy reports a failed statement (its handle_error
-        # is not called for this one: out of memory is said here as db.py says it for the others)
-        if (out_of_memory := duckdb_out_of_memory(e, conn.engine.url.database)) is not None:
-            raise out_of_memory from None
-        raise DBAPIError.instance(_arrow_statement(conn, table.column_names), None, e, Exception) from e
-
-
-def _arrow_statement(conn, names: list[str]) -> str:
-    """What the Arrow insert does, as SQL, for error messages."""
-    quote = conn.dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
-    return f"INSERT INTO offer ({columns}) SELECT {columns} FROM <arrow batch>"
+    except Exception as e:  # a value that cannot be stored (a date before year 1 in UTC)
+        raise StatementError(str(e), statement(conn, names), None, e) from e
+    return names, flat
 
 
 STAGED_LINE = "staged_line"  # a staging table's offer line; its source is built when copied (publish.py)
@@ -127,13 +86,6 @@ def insert_batch(conn, pub_id: int, batch: OfferBatch, staged_file: str | None =
 
     table, names = batch.table, ["publication_id", "channel", *OFFER_COLUMNS, "source"]
     text_instants = conn.dialect.name == "sqlite"
-    if conn.dialect.name in ("duckdb", "spark"):  # the whole batch at once, by the column: both read Arrow
-        source = _sources(batch, table)
-        n = table.num_rows
-        columns = {"publication_id": pa.array([pub_id] * n, pa.int64()), "channel": pa.array([batch.channel] * n),
-                   **{name: table[name] for name in OFFER_COLUMNS}, "source": source}
-        _insert_arrow(conn, pa.table(columns))
-        return
     if _PLACEHOLDER.get(conn.dialect.paramstyle) is None:  # the general path, as for offer objects
         offers = batch.offers()
         while chunk := [offer_to_row(o, pub_id) for o in islice(offers, CHUNK)]:
@@ -155,7 +107,7 @@ def insert_batch(conn, pub_id: int, batch: OfferBatch, staged_file: str | None =
             elif name == "channel":
                 columns.append([batch.channel] * part.num_rows)
             elif name == "source":
-                columns.append(_sources(batch, part).to_pylist())
+                columns.append(sources(batch, part).to_pylist())
             elif name == STAGED_LINE:
                 columns.append(part["line"].to_pylist())
             elif text_instants and pa.types.is_timestamp(part[name].type):
@@ -175,11 +127,14 @@ def _instant_texts(column) -> list:
     return [None if i is None else texts[i] for i in encoded.indices.to_pylist()]
 
 
-def _sources(batch: OfferBatch, part):
+def sources(batch: OfferBatch, part):
     """The offers' source column, "file:line" or "file (element path)", built by the column."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if part["line"].null_count == 0 and part["path"].null_count == part.num_rows:  # a file of lines (a third
+        # of the work below)
+        return pc.binary_join_element_wise(pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":")
     source = pc.binary_join_element_wise(
         pa.scalar(batch.file), pc.cast(part["line"], pa.string()), ":", null_handling="replace",
         null_replacement="")

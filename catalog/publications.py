@@ -37,9 +37,10 @@ def rejections_of(engine: Engine, publication_id: int) -> Iterator[tuple[str, in
     """Every rejection of the publication in file order: (file, line, reason, raw), read a page at a time."""
     rej = RejectionRow.__table__
     with engine.connect() as conn:
-        rows = conn.execution_options(yield_per=10_000).execute(
+        rows = conn.execute(
             select(rej.c.source, rej.c.line, rej.c.reason, rej.c.raw)
-            .where(rej.c.publication_id == publication_id).order_by(rej.c.line, rej.c.id))
+            .where(rej.c.publication_id == publication_id).order_by(rej.c.line, rej.c.id),
+            execution_options={"yield_per": 10_000})
         yield from (tuple(r) for r in rows)
 
 

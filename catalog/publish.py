@@ -5,7 +5,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import (
@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from unisono.catalog.db import WRITE, CatalogError, lock_writers
 from unisono.catalog.live import drop_temporary
 from unisono.catalog.offer_insert import CHUNK, STAGED_LINE, insert_batch, insert_offers
+from unisono.catalog.offer_stream import insert_rows, insert_streamed
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
@@ -232,56 +233,82 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     """Insert offers (objects and column batches), rejections and claims in chunks; count them into
     `result`. Offers withdrawn by a later rejection (a duplicate found at the end) are deleted.
     `staging`: the rows go into SQLite's staging tables; "file" is set to the file whose batches
-    are staged by their line (the first batch's)."""
+    are staged by their line (the first batch's). On DuckDB the offers go in as one streamed
+    insert (offer_stream.py) while the entries are read: everything here but the writing runs
+    inside that statement."""
     per_location: Counter = Counter()
-    offers, rejections, claims, withdrawn = [], [], [], []
+    rejections, claims, withdrawn = [], [], []
     claimed: set[str] = set()  # locations with claims
 
-    def flush() -> None:
+    def steps() -> Iterator[tuple[str, object]]:
+        """What to write, in file order: ("batch", OfferBatch), ("rows", offer rows), and ("full",
+        None) when the rejections and claims gathered should be written (never per row)."""
+        offers: list[dict] = []
+        for entry in entries:
+            if isinstance(entry, OfferBatch):
+                if offers:  # offers keep their file order
+                    yield "rows", offers
+                    offers = []
+                if staging is not None:
+                    staging.setdefault("file", entry.file)
+                per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
+                result.offers += len(entry)
+                result.attributed += attributed(entry.table)
+                yield "batch", entry
+                if progress:
+                    progress(result)
+            elif isinstance(entry, Offer):
+                per_location[entry.location] += 1
+                result.attributed += bool(entry.brand or entry.category)
+                offers.append(offer_to_row(entry, pub_id))
+                result.offers += 1
+            elif isinstance(entry, Rejection):
+                if len(result.first_rejections) < 5:
+                    result.first_rejections.append(entry)
+                rejections.append({"publication_id": pub_id, "source": entry.source.file,
+                                   "line": entry.source.line, "reason": entry.reason, "raw": entry.raw})
+                result.rejections += 1
+                if entry.withdraws_offer:
+                    withdrawn.append(str(entry.source))
+            else:
+                claimed.add(entry.location)
+                claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
+                               "kind": entry.kind, "text": entry.text, "source": str(entry.source),
+                               "terms": entry.terms.model_dump_json(exclude_defaults=True) if entry.terms else None,
+                               "valid_from": entry.valid_from, "valid_to": entry.valid_to})
+                result.claims += 1
+            if len(offers) + len(rejections) + len(claims) >= CHUNK:
+                if offers:
+                    yield "rows", offers
+                    offers = []
+                if rejections or claims:
+                    yield "full", None
+                if progress:
+                    progress(result)
         if offers:
-            insert_offers(conn, offers)
-            offers.clear()
+            yield "rows", offers
+
+    def write_others() -> None:
         for table, rows in ((RejectionRow.__table__, rejections), (ClaimRow.__table__, claims)):
             if rows:
-                conn.execute(insert(table), rows)
+                insert_rows(conn, table, rows) if conn.dialect.name == "duckdb" else conn.execute(insert(table), rows)
                 rows.clear()
 
-    for entry in entries:
-        if isinstance(entry, OfferBatch):
-            flush()  # offers keep their file order
-            if staging is not None:
-                staging.setdefault("file", entry.file)
-            insert_batch(conn, pub_id, entry, staging.get("file") if staging is not None else None)
-            per_location.update(dict(zip(*pc_value_counts(entry.table["location"]))))
-            result.offers += len(entry)
-            result.attributed += attributed(entry.table)
-            if progress:
-                progress(result)
-        elif isinstance(entry, Offer):
-            per_location[entry.location] += 1
-            result.attributed += bool(entry.brand or entry.category)
-            offers.append(offer_to_row(entry, pub_id))
-            result.offers += 1
-        elif isinstance(entry, Rejection):
-            if len(result.first_rejections) < 5:
-                result.first_rejections.append(entry)
-            rejections.append({"publication_id": pub_id, "source": entry.source.file, "line": entry.source.line,
-                               "reason": entry.reason, "raw": entry.raw})
-            result.rejections += 1
-            if entry.withdraws_offer:
-                withdrawn.append(str(entry.source))
-        else:
-            claimed.add(entry.location)
-            claims.append({"publication_id": pub_id, "channel": entry.channel, "location": entry.location,
-                           "kind": entry.kind, "text": entry.text, "source": str(entry.source),
-                           "terms": entry.terms.model_dump_json(exclude_defaults=True) if entry.terms else None,
-                           "valid_from": entry.valid_from, "valid_to": entry.valid_to})
-            result.claims += 1
-        if len(offers) + len(rejections) + len(claims) >= CHUNK:
-            flush()
-            if progress:
-                progress(result)
-    flush()
+    if conn.dialect.name == "duckdb":
+        insert_streamed(conn, pub_id, steps(), write_others)
+    elif conn.dialect.name == "spark":  # by the column, as Parquet files pyarrow writes (spark_dialect)
+        from unisono.catalog.spark_dialect import insert_steps
+
+        insert_steps(conn, pub_id, steps(), write_others)
+    else:
+        for kind, value in steps():
+            if kind == "batch":
+                insert_batch(conn, pub_id, value, staging.get("file") if staging is not None else None)
+            elif kind == "rows":
+                insert_offers(conn, value)
+            else:
+                write_others()
+    write_others()
     if withdrawn:
         for location, n in _withdraw(conn, pub_id, withdrawn, staging):
             per_location[location] -= n

@@ -275,6 +275,21 @@ def insert_arrow(conn, table: Table, rows) -> None:
         raise DBAPIError.instance(f"INSERT INTO {table.name} <arrow batch>", None, e, Error) from e
 
 
+def insert_steps(conn, pub_id: int, steps, between) -> None:
+    """A publication's offers (publish.py's steps: adapter batches and offer rows, in file order) as
+    the columns DuckDB's stream reads (offer_stream.py), each written as Parquet by insert_arrow;
+    `between()` writes the rejections and claims gathered when a step says so."""
+    from unisono.catalog.offer_stream import batch_table, rows_table
+    from unisono.catalog.tables import OfferRow
+
+    for kind, value in steps:
+        if kind == "full":
+            between()
+        else:
+            insert_arrow(conn, OfferRow.__table__, batch_table(pub_id, value) if kind == "batch"
+                         else rows_table(conn, value))
+
+
 @compiles(epoch_seconds, "spark")
 def _epoch_spark(element, compiler, **kw):
     # whole seconds, cut as SQLite's strftime('%s') cuts them

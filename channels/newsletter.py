@@ -15,6 +15,7 @@ The HTML is untrusted: it is parsed, never executed; JSON-LD is read with json.
 """
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from unisono.channels import newsletter_blocks as nb
 from unisono.channels.claim_terms import block_claim, parse_terms
 from unisono.channels.newsletter_schema import _schema_items, _schema_offer
 from unisono.channels.newsletter_validity import parse_validity  # noqa: F401 (public: tests, callers)
-from unisono.channels.newsletter_validity import ValidityProblem, read_validity
+from unisono.channels.newsletter_validity import ValidityProblem, is_relative, read_validity
 from unisono.channels.parsing import (
     bounded_amount, normalize_gtin, parse_instant, parse_percent, parse_text_price,
 )
@@ -178,6 +179,10 @@ def _load(path: Path) -> tuple[HtmlElement, str]:
         raise InputError(f"{path.name}: the file is empty")
     if "\x00" in text:
         raise InputError(f"{path.name}: this is not an HTML file (it contains NUL bytes)")
+    if re.search(r"<html[\s>]", text, re.I) and not re.search(r"</(?:body|html)\s*>", text, re.I):
+        # a cut-off copy would replace the complete issue and drop the products after the cut from every check
+        raise InputError(f"{path.name}: the email ends before </body> and </html>: a cut-off download or export? "
+                         "Publish the complete email")
     text = re.sub(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)  # stray control characters: lxml refuses them
     # lxml refuses str input that declares an encoding; the text is decoded already
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
@@ -205,10 +210,11 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     m = re.search(rb"""charset=["']?([\w-]+)""", data[:4096], re.I)
-    try:
-        return data.decode(m.group(1).decode("ascii") if m else "cp1252", errors="replace")
+    try:  # not UTF-8 whatever it declares (a template's <meta charset="utf-8"> saved as Windows-1252): cp1252
+        declared = codecs.lookup(m.group(1).decode("ascii")).name if m else "cp1252"
     except LookupError:  # an unknown charset name
-        return data.decode("cp1252", errors="replace")
+        declared = "cp1252"
+    return data.decode("cp1252" if declared == "utf-8" else declared, errors="replace")
 
 
 def _strip_invisible(root: HtmlElement) -> None:
@@ -311,11 +317,14 @@ _DISCOUNT_WORDS = re.compile(r"\b(?:rabatt|gutschein|aktionscode|code|coupon|vou
 def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
     """Claims from the text outside product blocks, and the newsletter-wide validity window: the
     first the text states with both ends, else its first start and its first end ("nur bis 30.11.!"
-    in the headline does not hide the small print's "gültig vom 20.11. bis 30.11.")."""
+    in the headline does not hide the small print's "gültig vom 20.11. bis 30.11."); statements
+    without a date ("nur bis Sonntag") only where no statement has one."""
     around = ctx.sent
     claims: list[Claim] = []
     windows: list[_Window] = []
+    relative: list[_Window] = []
     seen: set[tuple[str, str]] = set()
+    promised: dict[tuple[str, str], Claim] = {}  # one promise said twice (preheader and banner) is one claim
     for offset, line in ctx.doc.lines():
         if offset in outside:
             continue
@@ -330,13 +339,19 @@ def _claims(ctx: _Context, outside: nb.Spans) -> tuple[_Window, list[Claim]]:
             if kind is None or (kind, sentence) in seen:
                 continue
             seen.add((kind, sentence))
+            if window is not None:
+                (relative if is_relative(sentence) else windows).append(window)
+            promise = (kind, terms.model_dump_json()) if terms is not None else None
+            if promise in promised and window in (None, (promised[promise].valid_from, promised[promise].valid_to)):
+                continue
             text = sentence if len(sentence) <= 300 else sentence[:299] + "…"
             own = window or (None, None)  # a claim holds in its own window, else in the newsletter's
             claims.append(Claim(channel=CHANNEL, location=ctx.location, kind=kind, text=text,
                                 source=ctx.source(ctx.doc.owner(offset)), terms=terms,
                                 valid_from=own[0], valid_to=own[1]))
-            if window is not None:
-                windows.append(window)
+            if promise is not None:
+                promised.setdefault(promise, claims[-1])
+    windows = windows or relative
     wide = next((w for w in windows if None not in w), None) or (
         next((w[0] for w in windows if w[0]), None), next((w[1] for w in windows if w[1]), None))
     for claim in claims:

@@ -69,6 +69,10 @@ class Doc:
 
 
 _SUP_CENTS = re.compile(r"\s*\d{2}\s*")
+# Characters that show nothing: preheaders pad with them (U+034F, U+200C) so that mail clients show
+# no body text after the preheader; soft hyphens and direction marks split words. None is text.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u2069\u3164\ufeff\uffa0]")
 
 
 def index(root: HtmlElement, style_text: str) -> Doc:
@@ -84,7 +88,9 @@ def index(root: HtmlElement, style_text: str) -> Doc:
         nonlocal pos
         if s:
             if s != "\n":
-                s = re.sub(r"\s+", " ", s)  # the source's line breaks are layout, not text
+                s = re.sub(r"\s+", " ", _INVISIBLE.sub("", s))  # the source's line breaks are layout, not text
+            if not s:
+                return
             seg_starts.append(pos)
             seg_owners.append(owner)
             parts.append(s)

@@ -1,7 +1,8 @@
 """Validity statements in a newsletter: "gültig vom 20.11. bis 30.11.2026", "nur bis 30.11.",
 "valid until November 30, 2026", "valable jusqu'au 19.01.2026", "válido hasta el 15 de enero",
 "valida fino al 10 gennaio", "geldig t/m 5 januari", "ważna do 31 grudnia", "du 27/11 au 30/11",
-"valid 11/27/2026–11/30/2026" (US month first, when a number says so) -> the first and last day."""
+"valid 11/27/2026–11/30/2026" (US month first, when a number says so),
+"nur bis Sonntag", "nur heute" -> the first and last day."""
 from __future__ import annotations
 
 import re
@@ -38,6 +39,17 @@ _VALIDITY = re.compile(
     r"expires?|aktionszeitraum|angebotszeitraum|aktion bis|angebot bis|"
     r"valable|jusqu['’](?:au|à)|válid[oa]|hasta el|valid[oa] fino|fino al|geldig|t/m|"
     r"ważn[aey]|obowiązuje|du(?=\s*\d{1,2}[./])|vom(?=\s*\d{1,2}\.))\b", re.I)  # "du 27/11", not "du coton"
+# "nur bis Sonntag", "until Sunday", "jusqu'à dimanche": the next such day from the day it was sent
+_WEEKDAYS = {
+    "montag": 0, "monday": 0, "lundi": 0, "maandag": 0, "dienstag": 1, "tuesday": 1, "mardi": 1, "dinsdag": 1,
+    "mittwoch": 2, "wednesday": 2, "mercredi": 2, "woensdag": 2, "donnerstag": 3, "thursday": 3, "jeudi": 3,
+    "donderdag": 3, "freitag": 4, "friday": 4, "vendredi": 4, "vrijdag": 4, "samstag": 5, "sonnabend": 5,
+    "saturday": 5, "samedi": 5, "zaterdag": 5, "sonntag": 6, "sunday": 6, "dimanche": 6, "zondag": 6,
+}
+_WEEKDAY = re.compile(
+    r"\s*(?:(?:bis|until|till|through|to|jusqu['’]à|tot(?: en met)?|t/m)\s+)?(?:(?:zum|this|ce|deze)\s+)?"
+    rf"(?P<day>{'|'.join(_WEEKDAYS)})\b\s*,?\s*(?:den\s+|le\s+)?", re.I)
+_TODAY = re.compile(r"\b(?:nur heute|heute nur|today only|only today|aujourd['’]hui seulement|alleen vandaag)\b", re.I)
 _NOT_VALIDITY = re.compile(r"liefer|versand|zugestellt|deliver|shipping|arrive", re.I)
 _RANGE = r"\s*(?:-|–|—|bis(?: zum| einschließlich)?|to|until|till|through|au|al|t/m|tot|do)\s*"
 
@@ -86,6 +98,12 @@ def parse_validity(text: str, around: date) -> tuple[date | None, date | None] |
         return None
 
 
+def is_relative(text: str) -> bool:
+    """Whether a validity text names no date, only a weekday or today ("nur bis Sonntag"): weaker
+    than a dated statement in the same email ("Angebote gültig bis 30.11.")."""
+    return not _DATE.search(text) and parse_validity(text, date(2001, 1, 1)) is not None
+
+
 def read_validity(text: str, around: date) -> tuple[date | None, date | None] | None:
     """The first and last day of a validity text: "gültig vom 20.11. bis 30.11.2026",
     "nur bis 30.11.", "valid until November 30, 2026", "valid 20–30 Nov 2026". None if there is none.
@@ -93,6 +111,8 @@ def read_validity(text: str, around: date) -> tuple[date | None, date | None] | 
     the day the newsletter was sent ("bis 5.1." sent on 20.12. is next January's; see _year_of)."""
     if _NOT_VALIDITY.search(text):
         return None
+    if _TODAY.search(text) and not _DATE.search(text):  # "nur heute": the day it was sent
+        return around, around
     if kw := _VALIDITY.search(text):
         begin, after = kw.start(), kw.end()
     elif (begin := _bare_range(text)) is not None:  # "Black Week 27.11. – 30.11.2026"
@@ -101,6 +121,9 @@ def read_validity(text: str, around: date) -> tuple[date | None, date | None] | 
         return None
     window = text[begin:after + 80]
     tokens = list(_DATE.finditer(window, after - begin))
+    weekday = _WEEKDAY.match(window, after - begin)
+    if weekday and not (tokens and tokens[0].start() == weekday.end()):  # not "bis Sonntag, 29.11.": its date
+        return None, around + timedelta(days=(_WEEKDAYS[weekday["day"].lower()] - around.weekday()) % 7)
     if not tokens:
         return None
     first, month_first = tokens[0], _month_first(tokens)

@@ -9,10 +9,11 @@ Both stream: `stream` turns items into offers by the column (OfferBatch, up to B
 time), so a feed of a million items never becomes a tree, nor a million objects, in memory. Every
 item becomes one offer (a row of a batch, with its line) or one rejection.
 
-Per item the work is small: the item's children are read once per layout of its children
-(shop_items.py), repeated texts (prices, sale windows, availability words, brands, categories)
-are parsed once per feed (caches), and the offer is one tuple of column values, not an Offer
-object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
+Per item the work is small: a plain item (`<g:x>text</g:x>` children only) is matched as a whole
+by a pattern of its layout, every other one is read by lxml in its context (shop_plain.py,
+shop_items.py: the same items, lines and errors); repeated texts (prices, sale windows,
+availability words, brands, categories) are parsed once per feed (caches), and the offer is one
+tuple of column values, not an Offer object; texts that differ per item (GTINs, links, titles) are checked and normalised by the
 column, PART rows at a time (shop_columns.py).
 """
 from __future__ import annotations
@@ -32,7 +33,9 @@ import pyarrow as pa
 from lxml import etree
 
 from unisono.channels.shop_columns import gtin_column, title_column, url_column
-from unisono.channels.shop_items import xml_items, tabular_items
+from unisono.channels.shop_currency import bare_price_currency
+from unisono.channels.shop_items import tabular_items
+from unisono.channels.shop_plain import items as xml_items
 from unisono.channels.shop_promotions import PromotionLinks
 from unisono.channels.shop_shipping import ShippingTally
 from unisono.channels.parsing import parse_feed_money, parse_interval
@@ -146,7 +149,7 @@ def _entries(path: Path, config: ProjectConfig, notes: list[str] | None,
         raise InputError(f"{path.name}: the file is empty")
     if head.startswith(("<!doctype html", "<html")):
         raise InputError(f"{path.name}: this is an HTML page, not a product feed")
-    currency, why = _bare_price_currency(path, encoding, head.startswith("<"), config)
+    currency, why = bare_price_currency(path, encoding, head.startswith("<"), config)
     # the reader (and a split read's second process) takes it as shop.currency
     config = config.model_copy(update={"shop": config.shop.model_copy(update={"currency": currency})})
     reader = Reader(path.name, config)
@@ -258,36 +261,6 @@ def _head(path: Path) -> bytes:
             return fh.read(4096)
     except OSError as e:
         raise InputError(f"{path.name}: cannot open the file ({e.strerror})") from None
-
-
-_PRICE_TEXT = re.compile(r"<(?:g:)?(?:sale_)?price>([^<]{1,60})<", re.I)
-_AMOUNT_CODE = re.compile(r"\d[\d.,]*\s?([A-Z]{3})\b|\b([A-Z]{3})\s?\d")
-_CODES = {"EUR", "USD", "GBP", "CHF", "SEK", "CZK", "PLN", "DKK", "NOK", "ILS", "HUF", "RON", "BGN", "CAD", "AUD",
-          "JPY"}
-_SITE = re.compile(r"<link>\s*https?://(?:www\.)?([^/<\s]+)", re.I)
-_COUNTRY_CURRENCY = {"cz": "CZK", "pl": "PLN", "se": "SEK", "dk": "DKK", "no": "NOK", "ch": "CHF", "hu": "HUF",
-                     "uk": "GBP", "ro": "RON", "bg": "BGN", "il": "ILS", "us": "USD", "ca": "CAD", "au": "AUD"}
-
-
-def _bare_price_currency(path: Path, encoding: str | None, xml: bool, config: ProjectConfig) -> tuple[str, str]:
-    """The currency of a price that names none, and why (for the note): shop.currency when set; else
-    the one currency the feed's other prices name (in its first MB); else the project's, with what
-    the feed's site suggests when that differs ("hurom.cz": CZK). Never the project's currency
-    silently when the feed names another."""
-    if config.shop.currency:
-        return config.shop.currency, ""
-    with path.open("rb") as fh:
-        text = fh.read(1 << 20).decode(encoding or "utf-8", errors="ignore")
-    prices = (m.group(1) for m in _PRICE_TEXT.finditer(text)) if xml else iter([text])
-    named = {code for p in prices for m in _AMOUNT_CODE.finditer(p) for code in m.groups() if code in _CODES}
-    if len(named) == 1:
-        return named.pop(), ", the currency the feed's other prices name"
-    site = _SITE.search(text) if xml else None
-    suggests = _COUNTRY_CURRENCY.get(site.group(1).rsplit(".", 1)[-1].lower()) if site else None
-    if suggests and suggests != config.currency:
-        return config.currency, (f" (the project's currency; the feed's site {site.group(1)} suggests"
-                                 f" shop.currency: {suggests} in unisono.yaml)")
-    return config.currency, " (set shop.currency in unisono.yaml if that is wrong)"
 
 
 def _notes(name: str, currency: str, why: str, tally: _Tally) -> list[str]:

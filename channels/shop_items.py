@@ -174,7 +174,7 @@ def _plan(shape: tuple) -> tuple[itemgetter, tuple[str, ...]] | None:
     names; None when a field is named twice (g: and plain, an alias, several promotions: ranks
     and joins decide, _each_field) or fewer than two children are fields."""
     picked = [(i, known[0]) for i, tag in enumerate(shape)
-              if isinstance(tag, str) and (known := _xml_key(tag)) is not None]
+              if isinstance(tag, str) and (known := xml_key(tag)) is not None]
     names = tuple(name for _, name in picked)
     if len(names) < 2 or len(set(names)) < len(names):
         return None
@@ -189,7 +189,7 @@ def _each_field(item: etree._Element, keys: dict) -> dict[str, str]:
         tag = child.tag
         known = keys.get(tag, _UNKNOWN)
         if known is _UNKNOWN:
-            known = _xml_key(tag) if isinstance(tag, str) else None  # skips comments, PIs
+            known = xml_key(tag) if isinstance(tag, str) else None  # skips comments, PIs
             if len(keys) < 1024:
                 keys[tag] = known
         if known is None:
@@ -203,16 +203,21 @@ def _each_field(item: etree._Element, keys: dict) -> dict[str, str]:
         value = text.strip() if text else ""
         if not value and key == "link":
             value = (child.get("href") or "").strip()  # Atom: <link href="..."/>
-        if value and key in fields and (key == "promotion_id" or key not in rank):
-            # up to 10 promotions: repeated elements; a g:shipping text after a nested one (no rank): both
-            fields[key] += "," + value
-        elif value and (key not in fields or r < rank[key]):
-            fields[key], rank[key] = value, r
+        put(fields, rank, key, r, value)
     return fields
 
 
+def put(fields: dict[str, str], rank: dict[str, int], key: str, r: int, value: str) -> None:
+    """One child's value into an item's fields: repeated fields joined or ranked (_each_field)."""
+    if value and key in fields and (key == "promotion_id" or key not in rank):
+        # up to 10 promotions: repeated elements; a g:shipping text after a nested one (no rank): both
+        fields[key] += "," + value
+    elif value and (key not in fields or r < rank[key]):
+        fields[key], rank[key] = value, r
+
+
 @lru_cache(maxsize=512)
-def _xml_key(tag: str) -> tuple[str, int] | None:
+def xml_key(tag: str) -> tuple[str, int] | None:
     """"{ns}local" -> (GMC field, rank), None for elements we do not read."""
     ns, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
     if ns and ns != _ATOM and "base.google.com" not in ns:

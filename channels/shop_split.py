@@ -30,11 +30,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from lxml import etree
 
 from unisono.channels.ahead import quits_cleanly, stop
 from unisono.channels.shop import Reader, tables
 from unisono.channels.shop_items import check_prolog, xml_items
+from unisono.channels.shop_plain import context, items
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import InputError
 
@@ -70,28 +70,9 @@ def cut(path: Path) -> Cut | None:
 
 
 def _closers(head: bytes, tag: bytes) -> bytes | None:
-    """The end tags that close the elements open where `head` ends, if it ends between elements
-    (an empty item put there is an element of its own, and the end tags close the document)."""
-    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False)
-    open_tags: list[bytes] = []
-    try:
-        parser.feed(head + b"<" + tag + b"/>")
-        for event, element in parser.read_events():
-            if event == "start":
-                open_tags.append(_qualified(element).encode("ascii"))
-            else:
-                open_tags.pop()
-        closers = b"".join(b"</" + name + b">" for name in reversed(open_tags))
-        parser.feed(closers)
-        parser.close()
-    except (etree.XMLSyntaxError, UnicodeEncodeError, IndexError):
-        return None
-    return closers if open_tags else None
-
-
-def _qualified(element) -> str:
-    local = etree.QName(element).localname
-    return f"{element.prefix}:{local}" if element.prefix else local
+    """The end tags that close the elements open where `head` ends, if it ends between elements."""
+    found = context(head, tag)
+    return None if found is None else found[0]
 
 
 class _Piece:
@@ -124,7 +105,7 @@ class _Piece:
 def _first_half(path: Path, c: Cut, failed: list[Exception]) -> Iterator:
     """The first half's items; an error ends them and is kept in `failed`."""
     try:
-        yield from xml_items(path, piece=lambda: _Piece(path, 0, c.at, suffix=c.closers))
+        yield from items(path, piece=lambda: _Piece(path, 0, c.at, suffix=c.closers))
     except InputError as e:
         failed.append(e)
 
@@ -138,7 +119,7 @@ def entries(path: Path, config: ProjectConfig, reader: Reader) -> Iterator:
     except OSError:  # no temporary folder to write the second half to
         folder = None
     if folder is None:
-        yield from reader.spans(xml_items(path))
+        yield from reader.spans(items(path))
         return
     with folder as tmp:
         out = Path(tmp)
@@ -190,9 +171,9 @@ def _child(path: Path, at: int, out: Path) -> None:
         before = sum(block.count(b"\n") for block in iter(lambda: fh.read(min(1 << 20, at - fh.tell())), b""))
     shift = before - head.count(b"\n")
     reader = Reader(path.name, config)
-    items = xml_items(path, piece=lambda: _Piece(path, at, size, prefix=head), line_shift=shift)
+    read = items(path, piece=lambda: _Piece(path, at, size, prefix=head), line_shift=shift)
     with (out / "spans").open("wb") as fh:
-        for entry in tables(reader.spans(items), config.shop.location, path.name):
+        for entry in tables(reader.spans(read), config.shop.location, path.name):
             pickle.dump(entry, fh, protocol=pickle.HIGHEST_PROTOCOL)
     with (out / "summary").open("wb") as fh:
         pickle.dump((pa.array(list(reader.seen), pa.string()), reader.items, reader.tally), fh)

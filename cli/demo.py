@@ -46,7 +46,10 @@ def _run(console: Console, workdir: Path) -> int:
     with as_file(files("unisono.demo") / "data") as data:
         key = json.loads((data / "answer_key.json").read_text(encoding="utf-8"))
         at = datetime.fromisoformat(key["check_at"]).astimezone(project_tz := ZoneInfo("Europe/Berlin"))
-        console.rule("[bold]unisono demo: Bergwelt Outdoor, Black Friday week")
+        from rich.rule import Rule
+
+        # piped, the console is 1000 wide (one line per line): a heading rule of a screen's width, not of that
+        console.print(Rule("[bold]unisono demo: Bergwelt Outdoor, Black Friday week"), width=min(console.width, 100))
         project = Project.init(workdir / "bergwelt", timezone_name=project_tz.key)
         console.print(f"$ unisono init {project.path}", highlight=False)
         console.print(f"$ cd {project.path}", highlight=False)

@@ -53,8 +53,61 @@ class UnisonoError(click.ClickException):
         super().__init__(visible(message))
 
 
+MACHINE_OUTPUT = "unisono.machine_output"  # ctx.meta: the command was asked for --format json/csv/md on stdout
+
+
 class Unisono(click.Group):
-    """Turns every failure into one line and exit code 2."""
+    """Turns every failure into one line and exit code 2; takes -q/-v after the command too."""
+
+    EVERYWHERE = ("-q", "--quiet", "-v", "--verbose")  # the group's flags, as users also type them
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but a usage error is one line too ("Error: No such option '-x' (see `unisono
+        check --help`)"), not click's usage, hint and blank line."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as e:  # plain `unisono`: its help, as click shows it
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message()}{where}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """`unisono publish shop f.xml -q` as `unisono -q publish shop f.xml`: the flags are moved
+        before the command, unless they are an option's value or come after `--`."""
+        name = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        command = self.get_command(ctx, args[name]) if name is not None else None
+        if command is None:
+            return super().parse_args(ctx, args)
+        takes_value = {o for p in command.params if isinstance(p, click.Option) and not p.is_flag
+                       for o in p.opts + p.secondary_opts}
+        hoisted, rest, i = [], args[:name + 1], name + 1
+        while i < len(args):
+            a = args[i]
+            if a == "--":
+                rest.extend(args[i:])
+                break
+            if a in self.EVERYWHERE:
+                hoisted.append(a)
+            else:
+                rest.append(a)
+                if a in takes_value and i + 1 < len(args):  # its value, whatever it looks like
+                    rest.append(args[i + 1])
+                    i += 1
+                if a == "--format" and i < len(args) or a.startswith("--format="):
+                    ctx.meta[MACHINE_OUTPUT] = args[i].split("=", 1)[-1] not in ("text", "table")
+            i += 1
+        return super().parse_args(ctx, rest[:name] + hoisted + rest[name:])
 
     def invoke(self, ctx: click.Context):
         show_log_lines()
@@ -104,7 +157,8 @@ def instant(text: str | None, tz, what: str) -> datetime | None:
 @click.group(cls=Unisono, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="unisono")
 @click.option("-q", "--quiet", is_flag=True, envvar="UNISONO_QUIET",
-              help="Print nothing but errors (on stderr): for cron and CI, where the exit code speaks.")
+              help="Print nothing but errors (on stderr) and what --format json/csv/md asks for: for cron and CI, "
+                   "where the exit code speaks.")
 @click.option("-v", "--verbose", is_flag=True, envvar="UNISONO_VERBOSE",
               help="Also say on stderr what each step took: reading and storing a file, the live offers, each rule.")
 def cli(quiet: bool, verbose: bool) -> None:
@@ -122,7 +176,9 @@ def cli(quiet: bool, verbose: bool) -> None:
     import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
 
     logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
-    if quiet:  # standard output goes nowhere; errors (stderr) and the exit code stay
+    # standard output goes nowhere; errors (stderr) and the exit code stay. A machine format asked for
+    # (`reconcile --format json > night.json` under UNISONO_QUIET=1) is the output, not talk: it stays.
+    if quiet and not click.get_current_context().meta.get(MACHINE_OUTPUT):
         sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (for the process's life)
 
 
@@ -146,9 +202,10 @@ def init(directory: Path, timezone_name: str, currency: str, database: str | Non
 fail_on_option = click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", envvar="UNISONO_FAIL_ON",
                               show_default=True, show_envvar=True,
                               help="Exit 1 when a finding has this severity or higher.")
-format_option = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "md"]), default="table",
-                             envvar="UNISONO_FORMAT", show_default=True, show_envvar=True,
-                             help="table for people; json, csv or md for machines and merge requests.")
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "text", "json", "csv", "md"]),
+                             default="table", envvar="UNISONO_FORMAT", show_default=True, show_envvar=True,
+                             help="table (or text, as other commands call it) for people; json, csv or md for "
+                                  "machines and merge requests.")
 engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), default="sql", show_default=True,
                              envvar="UNISONO_ENGINE", show_envvar=True,
                              help="sql: set-based queries over the catalog; rete: durable_rules, per product.")

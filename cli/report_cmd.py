@@ -45,7 +45,8 @@ def write_result_output(result, path: Path, fail_on: str, tz, engine, csv_dialec
 
     fmt = output_format(path)
     write_file(from_result(result, Severity(fail_on), tz, engine), path, fmt, csv_dialect)
-    click.echo(f"Wrote {fmt} report to {path}", err=True)
+    if not click.get_current_context().find_root().params.get("quiet"):  # -q: nothing but errors on stderr
+        click.echo(f"Wrote {fmt} report to {path}", err=True)
 
 
 def _run_id(text: str | None) -> int | None:

@@ -14,9 +14,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, WithJsonSchema, model_validator
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, Table, and_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from unisono.catalog.live import EVIDENCE, PRODUCT, live_narrow, live_product
+from unisono.catalog.tables import OfferRow
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS, TITLE_KEY
 from unisono.rules.messages import check_template, did_you_mean, fill_template, offer_name
@@ -154,10 +156,36 @@ def offer_columns(alias: FromClause, prefix: str) -> list[ColumnElement]:
     return [alias.c[c].label(f"{prefix}__{c}") for c in OFFER_COLUMNS]
 
 
-def shop_title(live: Table, key: ColumnElement) -> ColumnElement:
-    """The shop's title for a key (findings prefer it: stores and newsletters abbreviate)."""
+def carried(rel: FromClause, prefix: str) -> ColumnElement:
+    """What a rule's found rows keep of one offer: its offer id (`<prefix>_id`); beside it, they keep
+    the product `key` (all offers of a found row share it). Nothing wider: the join that finds them
+    carries no more than it compares (widened() adds the rest to the few rows found)."""
+    return rel.c.offer_id.label(f"{prefix}_id")
+
+
+def widened(found: FromClause, *prefixes: str) -> tuple[list[ColumnElement], FromClause]:
+    """The rows a rule found on the narrow live relation (`found`: `key` and a carried() id per offer
+    involved) widened to what a finding shows, offer_columns() of each: from its narrow row (by key and
+    id: the live key index), its offer row (by primary key) and its product (by key). Only the found
+    rows are widened, never every live offer: (the columns, the join)."""
+    columns, joined = [], found
+    for p in prefixes:
+        narrow, row = live_narrow.alias(f"{p}_narrow"), OfferRow.__table__.alias(f"{p}_row")
+        product = live_product.alias(f"{p}_product")
+        joined = joined.join(narrow, and_(narrow.c.key == found.c.key, narrow.c.offer_id == found.c[f"{p}_id"])) \
+            .join(row, row.c.id == found.c[f"{p}_id"]).outerjoin(product, product.c.key == found.c.key)
+        columns += [(row.c[c] if c in EVIDENCE else product.c[c] if c in PRODUCT else narrow.c[c])
+                    .label(f"{p}__{c}") for c in OFFER_COLUMNS]
+    return columns, joined
+
+
+def shop_title(live: Table, key: ColumnElement, among: Select | None = None) -> ColumnElement:
+    """The shop's title for a key (findings prefer it: stores and newsletters abbreviate). among: the
+    keys it is asked for (a rule's found rows), so that a database that works the subquery out for
+    every key at once (DuckDB) reads only the shop titles of those."""
     s = live.alias("shop_title")
-    q = select(s.c.title).where(s.c.channel == "shop", s.c.key == key, s.c.title.isnot(None))
+    q = select(s.c.title).where(s.c.channel == "shop", s.c.key == key, s.c.title.isnot(None),
+                                *([s.c.key.in_(among)] if among is not None else []))
     return q.order_by(s.c.location).limit(1).scalar_subquery().label("shop_title")
 
 
@@ -216,6 +244,11 @@ class RuleBase(BaseModel):
         return self
 
     # -- helpers for the kinds ------------------------------------------------------------
+
+    def scope_columns(self) -> set[str]:
+        """The live columns `where` and `unless` filter on (catalog/live.py `compared`)."""
+        product = {f for s in (self.where, self.unless) if s is not None for f in ("brand", "category") if getattr(s, f)}
+        return {"key", "channel", "location", "availability", *product}
 
     def scope_clauses(self, product: FromClause, offers: list[FromClause]) -> list[ColumnElement]:
         """WHERE clauses for `where` and `unless`. product: the alias whose key/brand/category

@@ -1,7 +1,10 @@
 """A claim's scope words -> the shop's category paths ("Winterjacken" -> "Bekleidung > Winterjacken").
 
-A word matches a path when it equals one of the path's segments, folded (case, accents, hyphens)
-and singular or plural ("Winterjacke" = "Winterjacken", "coat" = "coats"); a word the project maps
+A word matches a path when it equals one of the path's segments or a word of one, folded (case,
+accents, hyphens) and singular or plural ("Winterjacke" = "Winterjacken", "coat" = "Winter Coats"),
+or is the head of a compound there ("Schuhe" names "Damen > Laufschuhe" and "Fußballschuhe", as
+German and Dutch build category names; heads of four letters or more, after a word of three or more:
+"Tops" never names "Laptops"); a word the project maps
 under `claims.scopes` in unisono.yaml matches the paths it names and their subcategories. A word
 that matches nothing stays unmatched: the rule reports it as undecided, it never guesses.
 """
@@ -31,6 +34,16 @@ def stem(text: str) -> str:
     return word
 
 
+def _names(word: str, path: str) -> bool:
+    """Whether a scope word (its stem) names one of the path's segments: see the module's doc."""
+    for segment in _SEGMENTS.split(path):
+        for token in {segment, *segment.split()}:
+            t = stem(token)
+            if t == word or (len(word) >= 4 and len(t) - len(word) >= 3 and t.endswith(word)):
+                return True
+    return False
+
+
 def _under(path: str, prefix: str) -> bool:
     p, q = [fold(s) for s in _SEGMENTS.split(path)], [fold(s) for s in _SEGMENTS.split(prefix)]
     return p[: len(q)] == q
@@ -54,7 +67,7 @@ def match_scope(words: list[str], categories: list[str], brands: list[str],
         if targets:
             hits = [c for c in categories if any(_under(c, t) for t in targets)]
         else:
-            hits = [c for c in categories if stem(word) in {stem(s) for s in _SEGMENTS.split(c)}]
+            hits = [c for c in categories if _names(stem(word), c)]
         named = [b for b in brands if fold(b) == fold(word)]
         if not hits and not named:
             result.unmatched.append(word)

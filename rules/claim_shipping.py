@@ -5,7 +5,10 @@
   whatever else is known ("the shop feed charges 4.95 EUR shipping on 100203 at 59.99 EUR");
 - the feed states thresholds (free_shipping_threshold, or a free g:shipping entry with a
   min_order_value): the claim holds when it names the one the feed states;
-- else the config's threshold; without either the claim is undecided.
+- else the config's threshold;
+- else an item of the feed shipping free at an order value reaching the claimed threshold: the claim
+  holds as far as the feed shows (no item from there on is charged); without any of these the claim
+  is undecided.
 """
 from __future__ import annotations
 
@@ -29,8 +32,9 @@ def judge(claimed: tuple[Decimal, str], feed: list[Claim], configured: Decimal |
           currency: str) -> Refuted | str | None:
     """None when the claim holds, a Refuted, or (a str) why it cannot be judged."""
     amount, cur = claimed
-    charged = sorted((c for c in feed if c.terms.charged_on is not None and c.terms.currency == cur
-                      and c.terms.charged_on >= amount), key=lambda c: -c.terms.charged_on)
+    reaching = [c for c in feed if c.terms.charged_on is not None and c.terms.currency == cur
+                and c.terms.charged_on >= amount]  # items ordered at the claimed value or more
+    charged = sorted((c for c in reaching if c.terms.fee), key=lambda c: -c.terms.charged_on)
     if charged:
         c = charged[0]
         value = f"{c.terms.fee:.2f} {cur} shipping at {c.terms.charged_on:.2f} {cur}"
@@ -49,6 +53,8 @@ def judge(claimed: tuple[Decimal, str], feed: list[Claim], configured: Decimal |
         return Refuted("the shop feed says " + "; ".join(f"{c.text.split(': ', 1)[1]} ({c.source})" for c in other[:3]),
                        ", ".join(_money(c.terms.threshold, c.terms.currency) for c in other[:3]),
                        f"shop feed {other[0].source}", [c.source for c in other[:3]])
+    if configured is None and reaching:  # only items shipping free from there on
+        return None
     if configured is None:
         return f"neither the shop feed (free_shipping_threshold, shipping) nor {CONFIG_KEY} in unisono.yaml says what the shop charges"
     if (amount, cur) == (configured, currency):

@@ -30,7 +30,7 @@ from pydantic import BeforeValidator, Field
 from rapidfuzz import fuzz
 from sqlalchemy import Column, MetaData, Select, Table, Text, and_, exists, func, insert, null, or_, select
 
-from unisono.catalog.live import drop_temporary
+from unisono.catalog.live import compared, drop_temporary, live_narrow
 from unisono.catalog.tables import OfferRow, Publication
 from unisono.domain.findings import Finding, location_label
 from unisono.rules.base import Channel, RuleBase, one_or_many
@@ -68,7 +68,9 @@ class ContentRule(RuleBase):
         if ctx.conn is None:
             return none_found()
         conn = ctx.conn
-        ref, other = live.alias("ref"), live.alias("other")
+        # the narrow relation (titles are in it); the sources only once some pair drifted (rarely)
+        rel = compared({"title"} | self.scope_columns())
+        ref, other = rel.alias("ref"), rel.alias("other")
         joined = ref.join(other, and_(other.c.key == ref.c.key, other.c.channel.in_(self.channels[1:])))
         where = [ref.c.channel == self.channels[0], *self.scope_clauses(ref, [other])]
         differs, judged = [], {}
@@ -82,16 +84,14 @@ class ContentRule(RuleBase):
             drifted = [pair for pair, score in judged.items() if score is not None]
             if drifted:
                 differs.append(and_(titles_differ, _one_of(conn, drifted, ref.c.title, other.c.title)))
-        brands = "brand" in self.fields and _named_brands(conn, live, self.channels)
+        brands = "brand" in self.fields and _named_brands(conn, live_narrow, self.channels)
+        # each offer's own row: its source, and its own brand (the live brand is the product's, merged)
+        ref_row, other_row = OfferRow.__table__.alias("ref_row"), OfferRow.__table__.alias("other_row")
         columns = [ref.c.key, ref.c.channel.label("ref_channel"), ref.c.location.label("ref_location"),
-                   ref.c.title.label("ref_title"), ref.c.source.label("ref_source"),
+                   ref.c.title.label("ref_title"), ref_row.c.source.label("ref_source"),
                    other.c.channel.label("other_channel"), other.c.location.label("other_location"),
-                   other.c.title.label("other_title"), other.c.source.label("other_source")]
-        if brands:  # each channel's own brand: the offer rows' (the live brand is the product's, merged)
-            o = OfferRow.__table__
-            ref_row, other_row = o.alias("ref_row"), o.alias("other_row")
-            joined = joined.outerjoin(ref_row, ref_row.c.id == ref.c.offer_id) \
-                .outerjoin(other_row, other_row.c.id == other.c.offer_id)
+                   other.c.title.label("other_title"), other_row.c.source.label("other_source")]
+        if brands:
             columns += [ref_row.c.brand.label("ref_brand"), other_row.c.brand.label("other_brand")]
             differs.append(and_(ref_row.c.brand.is_not(None), other_row.c.brand.is_not(None),
                                 _differ(conn, ref_row.c.brand, other_row.c.brand)))
@@ -99,6 +99,7 @@ class ContentRule(RuleBase):
             columns += [null().label("ref_brand"), null().label("other_brand")]
         if not differs:
             return none_found()  # most runs: no title scores below the threshold, no brands to compare
+        joined = joined.join(ref_row, ref_row.c.id == ref.c.offer_id).join(other_row, other_row.c.id == other.c.offer_id)
         q = (select(*columns).select_from(joined).where(*where, or_(*differs))
              .order_by(ref.c.key, other.c.channel, other.c.location, ref.c.location))
         found = [f for r in conn.execute(q) if (f := self._judge(r, judged)) is not None]

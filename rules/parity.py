@@ -14,18 +14,21 @@ offer for the key is not parity's business (presence rules cover that).
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AliasChoices, BeforeValidator, ConfigDict, Field, field_validator
 from sqlalchemy import Select, Table, and_, case, exists, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from unisono.catalog.live import compared
 from unisono.domain.findings import Finding
 from unisono.rules.base import (
-    FIELD_COLUMNS, MONEY_FIELDS, Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title,
+    FIELD_COLUMNS, MONEY_FIELDS, Channel, OfferView, RuleBase, accept_single_item, one_or_many, shop_title,
+    carried, widened,
 )
 from unisono.rules.claim_live import SALE_FIELDS, exclusive_keys, exclusive_table
+from unisono.rules.found_rows import materialise
 from unisono.rules.messages import field_label, possessive, sentence, short_instant
 
 if TYPE_CHECKING:
@@ -86,7 +89,10 @@ class ParityRule(RuleBase):
     # -- compilation -----------------------------------------------------------------------
 
     def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
-        ref, other = live.alias("ref"), live.alias("other")
+        """The pairs that differ, found on the compared columns only (catalog/live.py `compared`), then
+        widened to their offers' evidence: the join never carries titles, links and sources."""
+        rel = compared({FIELD_COLUMNS[f] for f in self.fields} | {"currency"} | self.scope_columns())
+        ref, other = rel.alias("ref"), rel.alias("other")
         pairs = and_(other.c.key == ref.c.key, other.c.channel.in_(self.others))
         if self.reference in self.others:
             # within one channel (channels: [store, store]) compare each pair of locations once
@@ -94,14 +100,21 @@ class ParityRule(RuleBase):
         differs = {f: self._differs(f, ref, other) for f in self.fields}
         if (exempt := self._exempt(live, ctx, ref, other)) is not None:
             differs = {f: and_(d, ~exempt) if f in SALE_FIELDS else d for f, d in differs.items()}
-        return (
+        found = (
             select(
-                *offer_columns(ref, "ref"), *offer_columns(other, "other"), shop_title(live, ref.c.key),
+                ref.c.key, carried(ref, "ref"), carried(other, "other"),
                 *[case((d, 1), else_=0).label(f"differs_{f}") for f, d in differs.items()],
             )
             .select_from(ref.join(other, pairs))
             .where(ref.c.channel == self.reference, or_(*differs.values()), *self.scope_clauses(ref, [other]))
         )
+        found = materialise(ctx.conn, "parity_found", found) if ctx is not None and ctx.conn is not None \
+            else found.subquery("found")
+        columns, joined = widened(found, "ref", "other")
+        return select(
+            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
+            *[found.c[f"differs_{f}"] for f in differs],
+        ).select_from(joined)
 
     def _exempt(self, live: Table, ctx: EvalContext | None, ref: FromClause,
                 other: FromClause) -> ColumnElement | None:
@@ -137,7 +150,9 @@ class ParityRule(RuleBase):
             "not_above": other_cents - ref_cents,  # the others may not charge more
             "not_below": ref_cents - other_cents,  # the others may not charge less
         }[self.direction]
-        beyond = [diff > float(self.tolerance * 100)]
+        # in whole cents: an integer difference exceeds x exactly when it exceeds floor(x), and an
+        # integer comparison is cheaper than one the database casts to a decimal for every pair
+        beyond = [diff > int((self.tolerance * 100).to_integral_value(rounding=ROUND_FLOOR))]
         if self.relative_tolerance:
             beyond.append(diff > float(self.relative_tolerance) * func.abs(ref_cents))
         return and_(*beyond)

@@ -19,8 +19,13 @@ from sqlalchemy import Select, Table, and_, exists, literal, or_, select, union_
 from sqlalchemy.sql import FromClause
 
 from unisono.domain.findings import Finding, location_label
-from unisono.rules.base import Channel, OfferView, RuleBase, accept_single_item, offer_columns, one_or_many, shop_title
+from unisono.catalog.live import compared
+from unisono.catalog.tables import OfferRow
+from unisono.rules.base import (
+    Channel, OfferView, RuleBase, accept_single_item, carried, one_or_many, shop_title, widened,
+)
 from unisono.rules.claim_live import exclusive_keys, exclusive_table
+from unisono.rules.found_rows import materialise
 from unisono.rules.messages import sentence
 
 if TYPE_CHECKING:
@@ -62,32 +67,39 @@ class PresenceRule(RuleBase):
         return [self.when_in]  # the required channel's offer is missing, so it has no fields to show
 
     def query(self, live: Table, ctx: EvalContext | None = None) -> Select:
-        seen = live.alias("seen")
+        """The offers missing elsewhere, found on the narrow live relation (catalog/live.py `compared`),
+        then widened to the evidence of those offers only."""
+        rel = compared(self.scope_columns())
+        seen = rel.alias("seen")
         keys = exclusive_keys(ctx.conn, live, ctx.at, ctx.config) \
             if self.exclusive_claims and ctx is not None and ctx.conn is not None else {}
         ex = exclusive_table(ctx.conn, keys) if keys else None
-        per_channel = [self._missing_in(live, seen, ch, ex) for ch in dict.fromkeys(self.require_in)]
-        if len(per_channel) == 1:
-            return per_channel[0]
-        return select(union_all(*per_channel).subquery())
+        per_channel = [self._missing_in(rel, seen, ch, ex) for ch in dict.fromkeys(self.require_in)]
+        found = per_channel[0] if len(per_channel) == 1 else select(union_all(*per_channel).subquery())
+        found = materialise(ctx.conn, "presence_found", found) if ctx is not None and ctx.conn is not None \
+            else found.subquery("found")
+        columns, joined = widened(found, "seen")
+        oos = OfferRow.__table__.alias("oos_row")  # the out-of-stock offer shown as evidence, where there is one
+        return select(
+            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
+            found.c.missing_channel, found.c.listed,
+            oos.c.location.label("oos_location"), oos.c.source.label("oos_source"),
+        ).select_from(joined.outerjoin(oos, oos.c.id == found.c.oos_id))
 
-    def _missing_in(self, live: Table, seen: FromClause, channel: str, ex: Table | None) -> Select:
-        there = live.alias("there")
+    def _missing_in(self, rel: FromClause, seen: FromClause, channel: str, ex: Table | None) -> Select:
+        there = rel.alias("there")
         same_product = and_(there.c.channel == channel, there.c.key == seen.c.key)
         listed = exists().where(same_product)
         counts = listed
         if self.require_available:
             counts = exists().where(same_product, or_(there.c.availability.is_(None), there.c.availability != OUT_OF_STOCK))
-
-        def first_out_of_stock(column):  # where it is listed but out of stock: one such offer as evidence
-            q = select(column).where(same_product, there.c.availability == OUT_OF_STOCK)
-            return q.order_by(there.c.location).limit(1).scalar_subquery()
+        # where it is listed but out of stock: one such offer as evidence (the first by location)
+        first_out_of_stock = select(there.c.offer_id).where(same_product, there.c.availability == OUT_OF_STOCK) \
+            .order_by(there.c.location, there.c.offer_id).limit(1).scalar_subquery()
 
         return select(
-            *offer_columns(seen, "seen"), shop_title(live, seen.c.key),
-            literal(channel).label("missing_channel"), listed.label("listed"),
-            first_out_of_stock(there.c.location).label("oos_location"),
-            first_out_of_stock(there.c.source).label("oos_source"),
+            seen.c.key, carried(seen, "seen"),
+            literal(channel).label("missing_channel"), listed.label("listed"), first_out_of_stock.label("oos_id"),
         ).where(seen.c.channel == self.when_in, ~counts, *([listed] if self.listed_only else []),
                 *([~exists().where(ex.c.key == seen.c.key, ex.c.excluded == channel)] if ex is not None else []),
                 *self.scope_clauses(seen, [seen]))

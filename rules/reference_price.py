@@ -60,7 +60,7 @@ from unisono.catalog.history import (
     epoch_seconds, history_start, latest_window_start, later, materialized, of_products, price_runs,
     price_segments, seconds_days_before, unindexed,
 )
-from unisono.catalog.live import drop_temporary
+from unisono.catalog.live import compared, drop_temporary, live_narrow
 from unisono.catalog.tables import OfferRow, Publication, cents
 from unisono.domain.findings import Finding, Severity, location_label
 from unisono.domain.models import CHANNELS, as_utc
@@ -157,7 +157,7 @@ class ReferencePriceRule(RuleBase):
         conn: the price segments are put in a temporary table on it first."""
         # the history of the announced products only (every channel's offers for them: GTINs and links
         # too), at the locations judging them, up to the instant (S <= at)
-        p = live.alias("product")
+        p = compared({"url"}).alias("product")
         products = select(p.c.key, p.c.gtin, p.c.url).where(p.c.key.in_(select(a.c.o__key))).cte("products")
         if conn is not None and conn.dialect.name == "spark":  # named by a few dozen subqueries (see query)
             products = _temporary(conn, products, "reference_price_products")
@@ -308,7 +308,9 @@ class ReferencePriceRule(RuleBase):
 
         Enough: with the reference it shows (shown_cents) and s0, when its current reduced offer took
         effect, for _judge. Not enough: narrow, for counting (was, statt, badge: 1 or 0)."""
-        o, pub = live.alias("o"), Publication.__table__.alias("offer_pub")
+        # the narrow relation (catalog/live.py `compared`): the wide rows are joined for the findings only
+        o = compared(self.scope_columns() | ({"valid_from", "sale_start"} if enough else set())).alias("o")
+        pub = Publication.__table__.alias("offer_pub")
         mapped = {ch: h for ch, h in self.history_channel.items() if ch != h and ch in self.channels}
         on_sale = o.c.effective_cents < o.c.price_cents
         statt = and_(o.c.reference_cents.is_not(None), o.c.reference_cents > o.c.effective_cents)
@@ -353,7 +355,7 @@ class ReferencePriceRule(RuleBase):
         if own := [ch for ch in self.channels if ch not in mapped]:  # its own history: the offer's location
             parts.append(judged_at(red.c.o__channel, red.c.o__location, red, own))
         for channel, judge in mapped.items():  # another channel's: each location showing the product
-            hist = live.alias(f"hist_{channel}")
+            hist = live_narrow.alias(f"hist_{channel}")
             shows_it = and_(hist.c.channel == judge, hist.c.key == red.c.o__key, hist.c.currency == red.c.o__currency)
             # (once per location, though a feed may list a product twice there)
             parts.append(judged_at(hist.c.channel, hist.c.location, red.join(hist, shows_it), [channel]).distinct())

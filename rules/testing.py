@@ -1,4 +1,4 @@
-"""Test helpers: a connection with an empty `live` table, and readable live rows.
+"""Test helpers: a connection with an empty `live` relation, and readable live rows.
 
     with live_connection("sqlite://") as conn:
         add_offers(conn, offer("shop", "online", "100203", "79.99"), offer("store", "1042", "100203", "99.99"))
@@ -17,10 +17,11 @@ from decimal import Decimal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, insert, select, text
 
-from unisono.catalog.tables import metadata
-from unisono.catalog.live import live, live_metadata
+from unisono.catalog.live import EVIDENCE, create_live, live, live_narrow
+from unisono.catalog.state import product_attributes
+from unisono.catalog.tables import OfferRow, Publication, metadata
 from unisono.rules.evaluate import EvalContext
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -28,8 +29,9 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 @contextmanager
 def live_connection(url: str) -> Iterator[Connection]:
-    """One connection (the live table is TEMPORARY: it lives as long as the connection), beside an
-    empty catalog (rules reading the price history find none). On PostgreSQL the catalog tables are
+    """One connection (the live relation is TEMPORARY: it lives as long as the connection), beside an
+    empty catalog (rules reading the price history find none: the offers add_offers stores belong to
+    a publication that takes effect in the year 9000). On PostgreSQL the catalog tables are
     made in a schema of this connection's own, inside its transaction, and vanish with its rollback:
     a catalog the server holds is neither seen nor touched."""
     from unisono.catalog.db import create_catalog_engine
@@ -42,7 +44,7 @@ def live_connection(url: str) -> Iterator[Connection]:
                 conn.execute(text(f"CREATE SCHEMA {schema}"))
                 conn.execute(text(f"SET search_path TO {schema}"))
             metadata.create_all(conn)
-            live_metadata.create_all(conn)
+            create_live(conn)
             yield conn
             conn.rollback()
     finally:
@@ -68,8 +70,35 @@ def offer(channel: str, location: str, key: str, price: str, sale: str | None = 
     return row
 
 
+_NEVER = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
+def clear_offers(conn: Connection) -> None:
+    """Empty the live relation (and the offer rows add_offers stored for it)."""
+    conn.execute(live_narrow.delete())
+    conn.execute(OfferRow.__table__.delete())
+    product_attributes(conn)
+
+
 def add_offers(conn: Connection, *rows: dict) -> None:
-    conn.execute(insert(live), list(rows))
+    """Live rows as build_live leaves them: each an offer row of the catalog (what a finding shows is
+    read from there) and a row of the narrow live table pointing at it; brand and category are the
+    product's, as build_live works them out over all rows of a key (the shop's first)."""
+    pub, o = Publication.__table__, OfferRow.__table__
+    pub_id = conn.execute(select(pub.c.id).where(pub.c.source == "add_offers")).scalar()
+    if pub_id is None:
+        pub_id = conn.execute(insert(pub).values(
+            channel="test", source="add_offers", sha256="-", published_at=_NEVER, effective_from=_NEVER, loaded_at=_NEVER,
+        ).returning(pub.c.id)).scalar_one()
+    for row in rows:
+        row = {**row, "publication_id": row.get("publication_id") or pub_id}
+        stored = {c: row[c] for c in (*EVIDENCE, "publication_id", "channel", "location", "sku", "gtin", "brand",
+                                      "category", "currency", "price_cents", "sale_price_cents", "reference_cents",
+                                      "discount_percent", "lowest_30d_cents", "availability")}
+        offer_id = conn.execute(insert(o).values(**stored).returning(o.c.id)).scalar_one()
+        conn.execute(insert(live_narrow).values({**{c.name: row[c.name] for c in live_narrow.columns},
+                                                 "offer_id": offer_id}))
+    product_attributes(conn)
 
 
 def context(at: datetime = NOW, tz: str = "Europe/Berlin") -> EvalContext:

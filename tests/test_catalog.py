@@ -194,13 +194,15 @@ def test_an_instant_that_cannot_be_stored_fails_the_publication(catalog):
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
-def test_a_catalog_from_an_older_unisono_gets_the_new_columns_and_keeps_what_it_holds(tmp_path, backend):
+def test_a_catalog_from_an_older_unisono_gets_the_new_columns_and_keeps_what_it_holds(tmp_path, backend,
+                                                                                       monkeypatch):
     from sqlalchemy import text
 
     from unisono.catalog.db import open_catalog
 
     if backend == "duckdb":
         duckdb_or_skip()
+        monkeypatch.setattr("unisono.catalog.tables.OFFER_KEYS_ON_DUCKDB", True)  # as older versions made it
     url = f"{backend}:///{tmp_path / 'old.db'}"
     old = open_catalog(url)
     publish(old, read("shop", offer("shop", "online", "9.99", sku="100203")), source="f", sha256="f")
@@ -272,8 +274,8 @@ def test_a_duckdb_publish_that_runs_out_of_memory_names_the_fix_and_leaves_the_c
 
     duckdb_or_skip()
     path, db = tmp_path / "prices.csv", tmp_path / "c.duckdb"
-    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(30_000)))
-    tiny = open_catalog(f"duckdb:///{db}?memory_limit=12MB")  # opens; 30,000 offers do not fit
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(100_000)))
+    tiny = open_catalog(f"duckdb:///{db}?memory_limit=12MB")  # opens; 100,000 offers do not fit
     notes: list[str] = []
     with pytest.raises(CatalogError, match=r"catalog is unchanged: the DuckDB catalog .* ran out of memory .*"
                                            r"raise the limit in the URL, e.g. duckdb:///catalog.duckdb\?memory_limit=") as e:
@@ -343,3 +345,93 @@ def test_a_duckdb_catalog_draws_no_progress_bar_of_its_own_into_the_commands_out
     with engine.connect() as c:
         assert c.exec_driver_sql("SELECT current_setting('enable_progress_bar')").scalar() is False
     engine.dispose()
+
+
+def batches_of(offers: list[Offer], size: int):
+    """Offers as the column batches a large file's adapter yields."""
+    from unisono.domain.batch import OfferBatch
+
+    return [OfferBatch.from_offers("store", "store.file", offers[i:i + size]) for i in range(0, len(offers), size)]
+
+
+def test_a_file_that_fails_after_batches_were_stored_leaves_the_catalog_exactly_as_before(catalog):
+    """DuckDB stores the batches in one insert that reads them as the adapter yields them: the
+    adapter's own error (a file cut short) still ends the publish with its message, nothing kept."""
+    from unisono.catalog.publish import publish_stream
+    from unisono.domain.models import InputError
+
+    publish(catalog, read("shop", offer("shop", "online", "9.99", sku="1")), source="ok", sha256="ok")
+    before = counts(catalog)
+
+    def cut_short():
+        yield from batches_of([offer("store", "1001", "1.00", sku=str(i), line=i + 2) for i in range(50)], 20)
+        yield Rejection(channel="store", source=SourceRef(file="store.file", line=52), reason="price 'x' is not a number")
+        raise InputError("store.file line 53: the file ends inside a quoted field")
+
+    with pytest.raises(InputError, match="line 53: the file ends inside a quoted field"):
+        publish_stream(catalog, "store", cut_short(), notes=[], source="store.file", sha256="cut")
+    assert counts(catalog) == before
+    again = publish_stream(catalog, "store", batches_of([offer("store", "1001", "1.00", sku="1")], 20), notes=[],
+                           source="store.file", sha256="cut")  # and the catalog takes the next publish
+    assert (again.offers, counts(catalog)["offer"]) == (1, before["offer"] + 1)
+
+
+def test_a_batch_that_cannot_be_stored_at_its_last_row_fails_the_publication(catalog):
+    from unisono.catalog.publish import publish_stream
+
+    before = counts(catalog)
+    offers = [offer("store", "1001", "1.00", sku=str(i), line=i + 2) for i in range(50)]
+    offers[-1].currency = None  # violates NOT NULL in the last row of the last batch
+    with pytest.raises(CatalogError, match="catalog is unchanged"):
+        publish_stream(catalog, "store", batches_of(offers, 20), notes=[], source="store.file", sha256="bad")
+    assert counts(catalog) == before
+
+
+def test_rejections_between_batches_are_stored_with_every_offer_in_file_order(catalog, monkeypatch):
+    """Rejections and claims are written between parts of the offers' stream once a chunk of them
+    has gathered (memory stays bounded): every row lands, the offers numbered in file order."""
+    from unisono.catalog.publish import publish_stream
+
+    monkeypatch.setattr("unisono.catalog.publish.CHUNK", 3)
+
+    def entries():
+        for i in range(8):  # a batch of 5 offers, then 4 rejected rows: eight times
+            yield from batches_of([offer("store", "1001", f"{i}.0{j}", sku=f"{i}-{j}", line=i * 9 + j + 2)
+                                   for j in range(5)], 5)
+            for j in range(5, 9):
+                yield Rejection(channel="store", source=SourceRef(file="store.file", line=i * 9 + j + 2),
+                                reason="no price")
+
+    result = publish_stream(catalog, "store", entries(), notes=[], source="store.file", sha256="mixed")
+    assert (result.offers, result.rejections) == (40, 32)
+    with catalog.connect() as c:
+        o, rej = OfferRow.__table__.c, RejectionRow.__table__.c
+        stored = c.execute(select(o.sku, o.source).order_by(o.id)).all()
+        rejected = sorted(c.execute(select(rej.line)).scalars())
+    assert stored == [(f"{i}-{j}", f"store.file:{i * 9 + j + 2}") for i in range(8) for j in range(5)]
+    assert rejected == [i * 9 + j + 2 for i in range(8) for j in range(5, 9)]
+
+
+def test_claims_and_rejections_are_stored_exactly_as_a_core_insert_stores_them(catalog):
+    """DuckDB writes them as Arrow (its executemany goes row by row): the same bytes as Core's."""
+    from unisono.catalog.tables import ClaimRow
+    from unisono.domain.claims import ClaimTerms
+    from unisono.domain.models import Claim
+
+    claim = Claim(channel="newsletter", location="bf", kind="discount", text="20 % auf alle Schuhe",
+                  source=SourceRef(file="bf.html", path="/html/body/div[2]"),
+                  terms=ClaimTerms(type="discount", percent=20, scope=["Schuhe"]),
+                  valid_from=datetime(2026, 11, 20, 6, 30, 15, 7, tzinfo=ZoneInfo("Europe/Berlin")))
+    bad = Rejection(channel="newsletter", source=SourceRef(file="bf.html", line=7), reason="no price", raw="<div>")
+    read = ChannelRead(channel="newsletter", source="bf.html", claims=[claim], rejections=[bad])
+    pub = publish(catalog, read, source="bf.html", sha256="bf").publication_id
+    with catalog.begin() as c:
+        c.execute(insert(ClaimRow.__table__), [{
+            "publication_id": pub, "channel": "newsletter", "location": "bf", "kind": "discount",
+            "text": "20 % auf alle Schuhe", "source": "bf.html (/html/body/div[2])",
+            "terms": claim.terms.model_dump_json(exclude_defaults=True), "valid_from": claim.valid_from}])
+        c.execute(insert(RejectionRow.__table__), [{"publication_id": pub, "source": "bf.html", "line": 7,
+                                                    "reason": "no price", "raw": "<div>"}])
+        for table in ("claim", "rejection"):
+            published, core = c.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id").all()
+            assert published[1:] == core[1:]

@@ -439,6 +439,22 @@ def test_dates_without_a_year_are_the_next_such_dates_from_the_day_the_newslette
     assert parse_validity(text, sent) == expected
 
 
+@pytest.mark.parametrize("text, expected", [  # sent on Thursday 19.11.2026
+    ("Nur bis Sonntag: 20 % auf alle Schuhe", (None, date(2026, 11, 22))),
+    ("Angebot gilt bis zum Sonntag", (None, date(2026, 11, 22))),
+    ("Offer ends Sunday!", (None, date(2026, 11, 22))),
+    ("valid until Monday", (None, date(2026, 11, 23))),
+    ("gültig bis Donnerstag", (None, date(2026, 11, 19))),  # the day it was sent
+    ("Offre valable jusqu'à dimanche", (None, date(2026, 11, 22))),
+    ("Geldig t/m zondag", (None, date(2026, 11, 22))),
+    ("Nur heute: 20 % auf alles", (date(2026, 11, 19), date(2026, 11, 19))),
+    ("gültig bis Sonntag, 29.11.", (None, date(2026, 11, 29))),  # a date beside the day: the date
+    ("Ends Sunday Nov 29", (None, date(2026, 11, 29))),
+])
+def test_a_weekday_ends_on_the_next_such_day_from_the_day_the_newsletter_was_sent(text, expected):
+    assert parse_validity(text, date(2026, 11, 19)) == expected
+
+
 def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_path):
     html = ('<html><body><p>Nur bis 30.11.!</p><table><tr><td><a href="https://shop.example/p/kessel-1">'
             'Wasserkessel Edelstahl</a> <b>19,99 €</b></td></tr></table></body></html>')
@@ -449,6 +465,21 @@ def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_pat
         assert offer.valid_to.astimezone(ZoneInfo("Europe/Berlin")).date() == date(year, 12, 1)  # to the end of 30.11.
 
 
+def test_a_newsletter_valid_until_sunday_advertises_its_offers_to_the_end_of_that_sunday(tmp_path):
+    html = ('<html><body><h1>Black Week: nur bis Sonntag!</h1><table><tr><td><a href="https://shop.example/p/kessel-1">'
+            'Wasserkessel Edelstahl</a> <b>19,99 €</b></td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_text(html, encoding="utf-8")
+    sent = datetime(2026, 11, 19, 7, tzinfo=timezone.utc)  # a Thursday, 08:00 in Berlin
+    read = newsletter.read(tmp_path / "nl.html", ProjectConfig(), published_at=sent)
+    [offer] = read.offers
+    assert offer.valid_to == datetime(2026, 11, 22, 23, tzinfo=timezone.utc)  # 23.11. 00:00 in Berlin
+    assert not any("no validity statement" in note for note in read.notes)
+    dated = html.replace("</table>", "</table><p>Angebote gültig bis 30.11.</p>")  # a date beats the weekday
+    (tmp_path / "nl.html").write_text(dated, encoding="utf-8")
+    [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig(), published_at=sent).offers
+    assert offer.valid_to == datetime(2026, 11, 30, 23, tzinfo=timezone.utc)
+
+
 @pytest.mark.parametrize("text", [
     "Lieferung bis 24.12. garantiert",  # a delivery promise, not the offer's validity
     "Wanderschuh Alpin GTX 79,99 €",
@@ -457,6 +488,8 @@ def test_the_publication_date_decides_the_year_of_a_validity_without_one(tmp_pat
     "Lieferung vom 27.11. bis 30.11.",  # delivery, not the offer
     "Jetzt 19,99 € – 29,99 € sparen",  # prices, no dates
     "Größen 36 - 42, Farbe 2",
+    "Sonntag geöffnet",  # opening hours, no validity word
+    "Versand bis Montag",  # delivery
 ])
 def test_texts_that_are_no_validity(text):
     assert parse_validity(text, SENT) is None
@@ -547,3 +580,33 @@ def test_the_newsletters_window_takes_its_start_and_end_wherever_the_text_states
                               published_at=datetime(2026, 11, 19, 7, tzinfo=timezone.utc)).offers
     start, end = window
     assert (offer.valid_from, offer.valid_to) == (start and berlin(*start), berlin(*end))
+
+
+def test_one_promise_in_the_preheader_and_the_banner_is_one_claim_without_the_preheaders_padding(tmp_path):
+    html = ('<html><body><div style="display:none">Nur bis Sonntag: 20 % auf alle Schuhe &#847; &zwnj; &#847; &zwnj;'
+            '</div><table><tr><td><h1>BLACK WEEK</h1><p>20 % auf alle Schuhe</p></td></tr>'
+            '<tr><td><p>10 % auf alle Jacken</p></td></tr><tr><td><a href="https://shop.example/p/a1">Laufschuh Speed'
+            '</a> <b>80,00 €</b></td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_text(html, encoding="utf-8")
+    claims = newsletter.read(tmp_path / "nl.html", ProjectConfig(),
+                             published_at=datetime(2026, 11, 23, 7, tzinfo=timezone.utc)).claims
+    assert [c.text for c in claims if c.kind == "discount"] == ["Nur bis Sonntag: 20 % auf alle Schuhe",
+                                                                "10 % auf alle Jacken"]
+
+
+def test_a_cut_off_email_is_refused_not_published_as_the_issue(tmp_path):
+    whole = ('<html><body><table><tr><td><a href="https://shop.example/p/a1">Laufschuh Speed</a> 80,00 €</td></tr>'
+             '<tr><td><a href="https://shop.example/p/a2">Hallenschuh Court</a> 90,00 €</td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_text(whole[:110], encoding="utf-8")
+    with pytest.raises(InputError, match=r"^nl.html: the email ends before </body> and </html>: a cut-off"):
+        newsletter.read(tmp_path / "nl.html", ProjectConfig())
+    (tmp_path / "nl.html").write_text(whole.replace("</html>", ""), encoding="utf-8")  # </body> is enough
+    assert len(newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers) == 2
+
+
+def test_an_email_declaring_utf8_but_saved_as_windows_1252_is_read_as_windows_1252(tmp_path):
+    html = ('<html><head><meta charset="utf-8"></head><body><table><tr><td><a href="https://shop.example/p/a1">'
+            'Größe Laufschuh</a> 79,99 € <s>statt 99,99 €</s></td></tr></table></body></html>')
+    (tmp_path / "nl.html").write_bytes(html.encode("cp1252"))
+    [offer] = newsletter.read(tmp_path / "nl.html", ProjectConfig()).offers
+    assert (offer.title, offer.price) == ("Größe Laufschuh", Decimal("79.99"))

@@ -113,3 +113,28 @@ def test_one_threshold_stated_by_two_attributes_is_named_once(live_conn):
               ("shipping: free from 50.00 EUR (DE)", {"threshold": 50}))
     [f] = run_rules(live_conn, [rule()], context())
     assert f.message.endswith("; the shop feed says free from 50.00 EUR (DE) (feed.xml:2).")
+
+
+def test_an_item_shipping_free_at_its_price_is_no_threshold_of_the_shop(tmp_path):
+    """Feeds that export shipping per item give 0.00 above the shop's threshold and the fee below."""
+    claims = feed(tmp_path, ("A1", "79.99 EUR", ship("DE", "0.00 EUR")), ("B2", "19.99 EUR", ship("DE", "4.95 EUR")),
+                  ("C3", "54.99 EUR", ship("DE", "0.00 EUR")))
+    assert [c.text for c in claims] == ["shipping: 4.95 EUR on B2 at 19.99 EUR", "shipping: free on A1 at 79.99 EUR"]
+    assert (claims[1].terms.threshold, claims[1].terms.charged_on, claims[1].terms.fee) == \
+        (None, Decimal("79.99"), Decimal("0.00"))
+
+
+def test_free_items_at_or_above_the_claimed_threshold_bear_it_out_unless_one_is_charged(live_conn):
+    said(live_conn, FREE_FROM_49)
+    shop_says(live_conn, ("shipping: 4.95 EUR on B2 at 19.99 EUR", {"charged_on": "19.99", "fee": "4.95"}),
+              ("shipping: free on A1 at 79.99 EUR", {"charged_on": "79.99", "fee": "0"}))
+    assert run_rules(live_conn, [rule()], context()) == []  # no threshold stated, nothing refutes it
+    [f] = run_rules(live_conn, [rule()], context(free_shipping_threshold=60))  # the config states one: it decides
+    assert f.judged
+
+
+def test_free_items_below_the_claimed_threshold_leave_it_undecided(live_conn):
+    said(live_conn, ("Versandkostenfrei ab 99 €", {"type": "shipping", "threshold": 99, "currency": "EUR"}))
+    shop_says(live_conn, ("shipping: free on A1 at 79.99 EUR", {"charged_on": "79.99", "fee": "0"}))
+    [undecided] = run_rules(live_conn, [rule()], context())
+    assert not undecided.judged

@@ -95,6 +95,10 @@ def test_init_db_writes_the_url_quoted_and_refuses_what_is_no_url(tmp_path):
     assert load_config(tmp_path / "p").database == url
     bad = run("init", str(tmp_path / "q"), "--db", "not a url")
     assert bad.exit_code == 2 and "not a database URL" in bad.output and not (tmp_path / "q").exists()
+    # a driver that is not installed: refused by init, not by every command after it
+    driverless = run("init", str(tmp_path / "r"), "--db", "firebird+nosuchdriver://db.example/unisono")
+    assert driverless.exit_code == 2 and not (tmp_path / "r").exists()
+    assert "its database driver is not installed" in driverless.output
 
 
 def test_publish_json_reports_what_was_read(project):
@@ -407,6 +411,21 @@ def test_quiet_prints_nothing_but_errors_and_keeps_the_exit_code(published):
     assert wrong.exit_code == 2 and wrong.stdout == "" and "--at 'nonsense'" in wrong.stderr
 
 
+def test_quiet_and_verbose_also_after_the_command_but_not_as_an_option_value(published):
+    env = {"UNISONO_PROJECT": str(published)}
+    after = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "-q"], env=env)
+    assert (after.exit_code, after.stdout) == (1, "")
+    verbose = CliRunner().invoke(cli, ["check", "--format", "json", "--verbose", "--at", "2026-11-24T12:00"], env=env)
+    assert verbose.exit_code == 1 and "live offers as of" in verbose.stderr
+    assert json.loads(verbose.stdout)["summary"]["findings"] == 7
+    asked = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--format", "json", "--output",
+                                     str(published / "out.csv")], env={**env, "UNISONO_QUIET": "1"})
+    assert asked.exit_code == 1 and json.loads(asked.stdout)["summary"]["findings"] == 7  # what it asked for
+    assert asked.stderr == "" and (published / "out.csv").exists()
+    value = CliRunner().invoke(cli, ["check", "--at", "2026-11-24T12:00", "--rule", "-q"], env=env)
+    assert value.exit_code == 2 and "--rule -q: the ruleset has no such rule" in value.stderr
+
+
 def test_verbose_says_on_stderr_what_each_step_took(published):
     result = CliRunner().invoke(cli, ["--verbose", "check", "--at", "2026-11-24T12:00", "--format", "json"],
                                 env={"UNISONO_PROJECT": str(published)})
@@ -487,3 +506,11 @@ def test_a_currency_code_in_lower_case_reads_as_the_code(tmp_path):
 
     assert run("init", str(tmp_path / "p"), "--currency", "chf").exit_code == 0
     assert load_config(tmp_path / "p").currency == "CHF"
+
+
+def test_a_usage_error_is_one_line_naming_the_help(project):
+    for args, says in ((["check", "--nope"], "No such option '--nope'"), (["publsh", "shop"], "No such command 'publsh'"),
+                       (["withdraw", "abc"], "'abc' is not a valid integer")):
+        result = CliRunner().invoke(cli, args, prog_name="unisono", env={"UNISONO_PROJECT": str(project)})
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("Error: ") and says in result.stderr and "--help`)" in result.stderr

@@ -132,3 +132,15 @@ def test_explain_agrees_with_check_on_every_backend(catalog, tmp_path):
     for sku in ["100085", "100165", "100168", "100001"]:
         for r in json.loads(invoke("explain", sku, "--at", AT, "--format", "json").output)["rules"]:
             assert (r["verdict"] == "finding") == ((r["rule"], sku) in flagged), (url.split(":")[0], sku, r["rule"])
+
+
+def test_a_claim_is_explained_by_the_id_check_gives_it(demo):
+    checked = json.loads(run(demo, "check", "--at", AT, "--format", "json").output)
+    claimed = {(f["rule"], f["sku"]) for f in checked["undecided"] if f["sku"].startswith("claim:")}
+    assert claimed  # the demo's newsletter claims cannot be judged at AT (their reference is not configured)
+    for rule, claim in claimed:
+        doc = json.loads(run(demo, "explain", claim, "--at", AT, "--format", "json").output)
+        verdicts = {r["rule"]: r["verdict"] for r in doc["rules"]}
+        assert verdicts[rule] == "undecided" and doc["offered"]
+    unknown = CliRunner().invoke(cli, ["explain", "claim:0000000000", "--at", AT], env={"UNISONO_PROJECT": str(demo)})
+    assert unknown.exit_code == 2 and "claim:0000000000: no claim rule reports this claim" in unknown.output

@@ -144,6 +144,7 @@ def test_narrowing_selects_what_is_shown_and_what_fails_the_gate(demo):
     parity = [f for f in everything["findings"] if f["rule"] == "price-parity"]
     code, doc = check(demo, "--rule", "price-parity")
     assert code == 1 and doc["findings"] == parity and doc["summary"]["findings"] == len(parity)
+    assert doc["summary"]["by_rule"] == {"price-parity": len(parity)}  # not every other rule "0", as if passed
     code, doc = check(demo, "--store", "1002")
     assert code == 1 and doc["findings"] and all("store:1002" in f["locations"] for f in doc["findings"])
     code, doc = check(demo, "--sku", "100085", "--store", "store:1003")

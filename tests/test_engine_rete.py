@@ -30,7 +30,7 @@ from unisono.rules.rete.compile import compile_rules
 from unisono.rules.rete.engine import check_partition
 from unisono.rules.rete.scope import fold_case, scope_matches
 from unisono.rules.scope import Scope, scope_clause
-from unisono.rules.testing import add_offers, context, live_conn_fixture, live_connection, offer
+from unisono.rules.testing import add_offers, clear_offers, context, live_conn_fixture, live_connection, offer
 
 live_conn = live_conn_fixture()  # SQLite, and PostgreSQL when UNISONO_TEST_POSTGRES is set
 
@@ -243,9 +243,12 @@ def test_the_python_scope_evaluator_agrees_with_scope_clause(scratch, data):
         "availability": st.none() | st.sampled_from(["in_stock", "out_of_stock"]),
     })
     rows = data.draw(st.lists(row, min_size=1, max_size=3))
-    scratch.execute(live.delete())
+    clear_offers(scratch)
     add_offers(scratch, *[offer(r["channel"], r["location"], r["key"], "1.00", brand=r["brand"], category=r["category"],
                                 availability=r["availability"], source=f"row{i}") for i, r in enumerate(rows)])
+    # brand and category are the product's in the live relation (one per key, the shop's first): as rete sees them
+    product = {s: (b, c) for s, b, c in scratch.execute(select(live.c.source, live.c.brand, live.c.category))}
+    rows = [{**r, "brand": product[f"row{i}"][0], "category": product[f"row{i}"][1]} for i, r in enumerate(rows)]
     aliases = [live.alias(f"o{i}") for i in range(len(rows))]
     joined = aliases[0]
     for a in aliases[1:]:

@@ -26,12 +26,15 @@ def findings(project: Path) -> list[tuple[str, str]]:
     return sorted((f["rule"], f["sku"]) for f in doc["findings"])
 
 
-@pytest.mark.parametrize("database", ["sqlite", "duckdb"])
-def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_path, database):
-    if database == "duckdb":
+@pytest.mark.parametrize("database", ["sqlite", "duckdb", "duckdb-keyed"])
+def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_path, database, monkeypatch):
+    if database.startswith("duckdb"):
         from tests.conftest import duckdb_or_skip
 
         duckdb_or_skip()
+    if database == "duckdb-keyed":  # a DuckDB catalog made before: its offers have a key, a foreign key, an index
+        monkeypatch.setattr("unisono.catalog.tables.OFFER_KEYS_ON_DUCKDB", True)
+        database = "duckdb"
     project = tmp_path / "p"
     Project.init(project, database=database)
     good, wrong = tmp_path / "feed.xml", tmp_path / "old_feed.xml"
@@ -58,6 +61,8 @@ def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_p
             assert conn.execute(select(func.count()).where(t.c.publication_id == 3)).scalar_one() == 0
         assert conn.execute(select(func.count()).select_from(Publication.__table__)).scalar_one() == 2
     engine.dispose()  # DuckDB: one process, one open database file
+    again = run(project, "publish", "shop", str(wrong), "--published-at", "2026-11-22T07:00")
+    assert again.exit_code == 0 and "as shop #4:" in again.output  # #3 stays the withdrawn one's in logs and notes
 
 
 def test_withdrawing_an_unknown_publication_is_one_line(tmp_path):

@@ -125,6 +125,19 @@ def test_scope_words_match_category_segments_singular_or_plural_and_brands(live_
     assert "1 of 1 Wanderschuh is not reduced" in f.message and "100301" in f.message
 
 
+def test_a_scope_word_names_the_compounds_it_heads_as_german_category_trees_build_them(live_conn):
+    add_offers(live_conn, jacket("shop", "online", "A1", "100.00", "80.00", category="Damen > Laufschuhe"),
+               jacket("shop", "online", "A2", "90.00", category="Herren > Hallenschuhe"),
+               jacket("shop", "online", "A3", "120.00", category="Fußball > Fußballschuhe"),
+               jacket("shop", "online", "A4", "9.99", category="Pflege > Schuhputzmittel"),  # heads: putzmittel
+               jacket("shop", "online", "A5", "999.00", category="Elektronik > Laptops"))
+    said(live_conn, ("20 % auf alle Schuhe", {"type": "discount", "percent": 20, "scope": ["Schuhe"]}))
+    [f] = run_rules(live_conn, [rule()], context())
+    assert f.judged and "2 of 3 Schuhe are not reduced by 20 % in the shop (A2, A3)" in f.message
+    said(live_conn, ("20 % auf alle Tops", {"type": "discount", "percent": 20, "scope": ["Tops"]}))
+    assert [g.judged for g in run_rules(live_conn, [rule()], context()) if "Tops" in g.message] == [False]
+
+
 def test_scope_words_the_config_maps_to_a_category_path(live_conn):
     twenty_percent_on_jackets(live_conn)
     said(live_conn, ("20 % auf Winterware", {"type": "discount", "percent": 20, "scope": ["Winterware"]}))

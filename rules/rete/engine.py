@@ -48,7 +48,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, func, literal, literal_column
+from sqlalchemy import Connection, func, literal
 from sqlalchemy import select as sql_select
 
 from unisono.catalog.live import live
@@ -173,17 +173,11 @@ def database_case(conn: Connection) -> str:
 # -- reading the live offers ----------------------------------------------------------------------
 
 # The stream (wire columns, every key) and the second read (all columns, matched keys only) must
-# agree on which row is which: by the table's row id where the database has one, else by
-# ordering both reads by every column a finding shows (rows that tie on all are interchangeable).
-ORDER = ("key", *(c for c in OFFER_COLUMNS if c not in ("key", "brand", "category")))
-ROW_IDS = {"sqlite": "rowid", "postgresql": "ctid"}
+# agree on which row is which: by the offer id behind each live row (one live row per offer).
 
 
 def _select(conn: Connection, columns: Sequence[str], keys: list[str] | None) -> list:
-    row_id = ROW_IDS.get(conn.dialect.name)
-    ident = [literal_column(f"{live.name}.{row_id}")] if row_id else []
-    order = [live.c.key] if row_id else [live.c[c] for c in ORDER]
-    q = sql_select(live.c.key, *ident, *[live.c[c] for c in columns]).order_by(*order)
+    q = sql_select(live.c.key, live.c.offer_id, *[live.c[c] for c in columns]).order_by(live.c.key)
     if keys is None:
         return [q]
     return [q.where(live.c.key.in_(keys[i:i + KEY_CHUNK])) for i in range(0, len(keys), KEY_CHUNK)]
@@ -191,14 +185,15 @@ def _select(conn: Connection, columns: Sequence[str], keys: list[str] | None) ->
 
 def _grouped(conn: Connection, columns: Sequence[str], keys: list[str] | None, *,
              raw: bool = False) -> Iterator[tuple[str, list[tuple]]]:
-    """(key, rows) per product key, in key order; a row is (row id or None, *columns).
+    """(key, rows) per product key, in key order; a row is (offer id, *columns).
     raw: read through the DB-API cursor, without SQLAlchemy's result processing (the wire
     columns are plain strings and numbers; half the parent's time went into it)."""
-    has_id = conn.dialect.name in ROW_IDS
     for q in _select(conn, columns, keys):
-        result = _raw(conn, q) if raw else conn.execution_options(yield_per=10_000).execute(q)
+        # per statement: Connection.execution_options() would stream every later statement of the
+        # connection too (on PostgreSQL a server-side cursor, which refuses DDL)
+        result = _raw(conn, q) if raw else conn.execute(q, execution_options={"yield_per": 10_000})
         for key, group in itertools.groupby(result, key=itemgetter(0)):
-            yield key, [r[1:] if has_id else (None, *r[1:]) for r in group]
+            yield key, [r[1:] for r in group]
 
 
 def _raw(conn: Connection, q) -> Iterator[tuple]:
@@ -232,12 +227,8 @@ def _full_rows(conn: Connection, keys: list[str], ids: dict) -> Iterator[tuple[s
     if not keys:
         return
     for key, rows in _grouped(conn, FULL_COLUMNS, keys):
-        order = ids[key]
-        if order[0] is None:
-            yield key, [r[1:] for r in rows]
-        else:
-            by_id = {r[0]: r[1:] for r in rows}
-            yield key, [by_id[i] for i in order]
+        by_id = {r[0]: r[1:] for r in rows}
+        yield key, [by_id[i] for i in ids[key]]
 
 
 def _batches(keyed: Iterator[tuple[str, list[tuple]]], size: int) -> Iterator[list]:
