@@ -16,6 +16,7 @@ from sqlalchemy import Integer, Table, select
 from sqlalchemy.engine import default
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex, DropTable
+from sqlalchemy.sql.ddl import CreateTableAs
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
@@ -141,6 +142,11 @@ class _Cursor:
             else:
                 self.conn.dirty = True
                 self.store.register(table)
+        elif isinstance(construct, CreateTableAs):  # what a rule found (found_rows.py): computed once, kept
+            if not construct.temporary:
+                raise NotSupportedError(f"CREATE TABLE {construct.table_name} AS: only temporary tables")
+            frame = self._frame(construct.selectable, context.dialect)
+            self.store.create_temporary_as(construct.table, frame.toDF(*construct.table.c.keys()))
         elif isinstance(construct, DropTable):
             self.store.drop_temporary(construct.element.name)
         elif isinstance(construct, (CreateIndex, DropIndex)):
@@ -352,6 +358,11 @@ class SparkCompiler(compiler.SQLCompiler):
 
     def visit_aggregate_strings_func(self, fn, **kw):
         return super().visit_aggregate_strings_func(fn, use_function_name="string_agg", **kw)
+
+    def update_from_clause(self, update_stmt, from_table, extra_froms, from_hints, **kw):
+        # an UPDATE naming another table (build_live re-keys by live_rekey): the text only names it in
+        # errors; the cursor rewrites the table with the statement's own construct (_Cursor._rewrite)
+        return "FROM " + ", ".join(t._compiler_dispatch(self, asfrom=True, **kw) for t in extra_froms)
 
     def limit_clause(self, select, **kw):
         kw = {**kw, "literal_binds": True}  # Spark takes no parameter in LIMIT; these are integers

@@ -161,6 +161,12 @@ class ParquetStore:
         self.empty.add(table.name)
         self.spark.createDataFrame([], schema_of(table)).createOrReplaceTempView(table.name)
 
+    def create_temporary_as(self, table: Table, frame) -> None:
+        """A temporary table holding a query's rows, computed once (read by the queries after it)."""
+        self.temporary[table.name] = table
+        self.empty.discard(table.name)
+        frame.localCheckpoint().createOrReplaceTempView(table.name)
+
     def drop_temporary(self, name: str) -> None:
         self.temporary.pop(name, None)
         self.spark.catalog.dropTempView(name)
