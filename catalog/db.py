@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.dialects import registry
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from unisono.catalog.tables import metadata
@@ -96,6 +97,16 @@ def shown_url(url: str) -> str:
     return re.sub(r"(?i)([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url)
 
 
+# `spark:` URLs name the Spark dialect, registered by its module's name (imported when a URL names it)
+registry.register("spark", "unisono.catalog.spark_dialect", "SparkDialect")
+
+
+def driver_hint(url: str) -> str:
+    """What to install when the driver of a catalog URL is missing."""
+    extra = next((name for name in ("duckdb", "spark") if url.startswith(name)), None)
+    return f" (pip install 'unisono[{extra}]')" if extra else ""
+
+
 def create_catalog_engine(url: str) -> Engine:
     """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made)."""
     try:
@@ -104,17 +115,13 @@ def create_catalog_engine(url: str) -> Engine:
         elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
             from sqlalchemy.pool import NullPool
 
-            from unisono.catalog.spark_dialect import register
-
-            register()
             engine = create_engine(url, poolclass=NullPool)
         elif url.startswith("sqlite") and "timeout=" not in url:  # the sqlite3 module's busy timeout
             engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         else:
             engine = create_engine(url)
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
-        hint = " (pip install 'unisono[duckdb]')" if url.startswith("duckdb") and isinstance(
-            e, (ImportError, NoSuchModuleError)) else ""
+        hint = driver_hint(url) if isinstance(e, (ImportError, NoSuchModuleError)) else ""
         shown = shown_url(url)
         if isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
             detail = str(e).replace(url, shown)

@@ -10,6 +10,7 @@ values), a CREATE/DROP of a temporary table is a temporary view; the store commi
 """
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from sqlalchemy import Integer, Table, select
@@ -23,6 +24,9 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from unisono.catalog.history import epoch_seconds
 from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
 from unisono.catalog.tables import metadata
+
+if find_spec("pyspark") is None:  # the driver missing, as for any catalog: `init --db spark:...` refuses it too
+    raise ImportError("pyspark is not installed (pip install 'unisono[spark]'; it needs Java 17 or later)")
 
 _STORES: dict[str, ParquetStore] = {}  # one store per catalog folder and process: the views are the session's
 
@@ -432,10 +436,3 @@ class SparkDialect(default.DefaultDialect):
         # Parquet read with the catalog's schema: a column an older writer lacked reads as NULL
         table = metadata.tables[table_name]
         return [{"name": c.name, "type": c.type, "nullable": True, "default": None} for c in table.columns]
-
-
-def register() -> None:
-    from sqlalchemy.dialects import registry
-
-    registry.register("spark", "unisono.catalog.spark_dialect", "SparkDialect")
-

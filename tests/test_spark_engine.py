@@ -197,3 +197,15 @@ def test_a_rule_value_with_quotes_and_backslashes_is_a_value_not_sql(spark, tmp_
             found[url] = [f.sku for f in run_rules(conn, [rule], context())]
     assert list(found.values()) == [["odd"], ["odd"]]
 
+
+
+def test_init_writes_a_spark_catalog_into_the_project(spark, tmp_path):
+    """`unisono init --db spark:///…` takes the URL (init refuses a URL only when its driver is missing)."""
+    from click.testing import CliRunner
+
+    from unisono.cli.main import cli
+
+    url = _url(tmp_path / "lake")
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "p"), "--db", url])
+    assert result.exit_code == 0, result.output
+    assert Project.open(tmp_path / "p").db_url == url
