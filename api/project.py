@@ -12,7 +12,7 @@ import logging
 import time
 import weakref
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -139,6 +139,12 @@ class Project:
             weakref.finalize(self, self._engine.dispose)
         return self._engine
 
+    def rules(self) -> list[Rule]:
+        """The project's rules (its rule files, loaded and checked): an InputError names a bad file."""
+        from unisono.rules import load_rules
+
+        return load_rules(self.rule_paths())
+
     def rule_paths(self) -> list[Path]:
         from unisono.rules.ruleset import TEST_SUFFIXES
 
@@ -177,10 +183,15 @@ class Project:
         if channel == "newsletter":  # offers whose link names no shop product: matched by image and title
             from unisono.catalog.matching import match_newsletter as after
         try:
-            published_at = published_at or datetime.now(timezone.utc)
-            if effective_from is not None and effective_from < published_at:  # said, since it rewrites the past
+            now = datetime.now(timezone.utc)
+            when = published_at or now  # (undated, publish_stream dates it itself)
+            if published_at is not None and effective_from is None and published_at > now + timedelta(hours=1):
+                notes.append(f"{file.name} is dated {published_at.astimezone(config.tz):%d.%m.%Y %H:%M} "
+                             "(--published-at), in the future: until then, checks read the channel's previous "
+                             "files (--effective-from stages a file on purpose)")
+            if effective_from is not None and effective_from < when:  # said, since it rewrites the past
                 notes.append(f"{file.name} goes live {effective_from.astimezone(config.tz):%d.%m.%Y %H:%M}, before it "
-                             f"was published ({published_at.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
+                             f"was published ({when.astimezone(config.tz):%d.%m.%Y %H:%M}): the catalog's "
                              "history now shows its prices as live since then (--effective-from)")
             started = time.perf_counter()
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
@@ -189,11 +200,11 @@ class Project:
             elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
                 entries = ahead.stream(channel, file, config, notes)
             else:
-                entries = stream(channel, file, config, notes, published_at)
+                entries = stream(channel, file, config, notes, when)
             result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
                                     notes=notes, source=str(file), sha256=file_sha256(file),
                                     published_at=published_at, effective_from=effective_from, progress=progress,
-                                    after=after)
+                                    after=after, location=location)
             timing.info("read and stored %s: %d offers, %d rejections in %.2f s", file.name, result.offers,
                         result.rejections, time.perf_counter() - started)
             return result
@@ -259,7 +270,9 @@ class Project:
         if kind == "reconcile":  # resolved: found by the last runs, neither found nor waived now
             from unisono.catalog.runs import run_findings
 
-            spool.add_resolved(lambda fingerprints: run_findings(self.engine, baseline, fingerprints))
+            ran = {r.id for r in rules}  # a rule removed or not run (--rule) fixed nothing
+            spool.add_resolved(lambda fingerprints: (f for f in run_findings(self.engine, baseline, fingerprints)
+                                                     if f.rule in ran))
         result = CheckResult(kind=kind, at=at, window_end=window[1] if window else None,
                              findings=spool.view("findings"), waived=spool.view("waived"),
                              undecided=spool.view("undecided"), live_offers=live_offers,
@@ -277,16 +290,17 @@ class Project:
                 log.warning("warning: the run was not recorded: %s", e)
         return result
 
-    def recheck(self, publication_id: int, at: datetime | None = None) -> tuple[list[Finding], list[Finding]]:
+    def recheck(self, publication_id: int, at: datetime | None = None,
+                rules: list[Rule] | None = None) -> tuple[list[Finding], list[Finding]]:
         """Live re-check after a publish: the findings, as of `at` (default now), for the products
         that publication touched, through the rete engine (only those keys are matched), and the
         claims that name one of them or one of its locations ("20 % auf alle Schuhe" not granted in a
         store whose file this was); and apart from them those a waiver in force then covers."""
-        from unisono.rules import EvalContext, load_rules, run_rules
+        from unisono.rules import EvalContext, run_rules
         from unisono.rules.rete import recheck_keys
 
         at = at or datetime.now(timezone.utc)
-        rules = load_rules(self.rule_paths())
+        rules = self.rules() if rules is None else rules
         ctx = EvalContext(at=at, tz=self.config.tz, config=self.config)
         with self.engine.begin() as conn:
             build_live(conn, at)

@@ -162,7 +162,7 @@ def _duckdb_connect(dialect, _record, cargs, cparams):
                 timeout = busy_timeout()
                 deadline = time.monotonic() + timeout
                 if timeout > 0:
-                    log.warning("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
+                    log.info("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
                                 cparams.get("database") or (cargs[0] if cargs else ""), timeout)
             if time.monotonic() >= deadline:
                 raise
@@ -208,7 +208,7 @@ def _sqlite_begin(conn: Connection) -> None:
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) and "busy" not in str(e):
                 raise
-        log.warning("waiting for another unisono command to finish writing the catalog %s (up to %g s) …",
+        log.info("waiting for another unisono command to finish writing the catalog %s (up to %g s) …",
                     conn.engine.url.database, timeout_ms / 1000)
         raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         try:

@@ -78,15 +78,39 @@ def _in_force(conn, channel: str, at: datetime, other_than: int | None = None):
     ).first()
 
 
-def _same_bytes(conn, result: PublishResult, staged: datetime | None, other_than: int | None = None) -> bool:
+def _same_bytes(conn, result: PublishResult, staged: datetime | None, other_than: int | None = None,
+                since: datetime | None = None, location: str | None = None) -> bool:
     """Whether the same bytes as the publication already in force then change nothing, whatever the
-    order files are loaded in (history may be published after newer files); if so, `result` says which."""
+    order files are loaded in (history may be published after newer files); if so, `result` says which.
+    `since` (a publish dated "now", judged under the write lock): the same bytes stored meanwhile by
+    another publish, dated its own "now" a moment after ours, are also the same publication. `location`
+    (what --location says the file is for: a single-store file shared by two stores): the same bytes
+    for another location are another publication."""
     latest = _in_force(conn, result.channel, result.effective_from, other_than)
     if latest is None or latest.sha256 != result.sha256 or (staged is not None and latest.effective_from != staged):
+        latest = _stored_meanwhile(conn, result, since, other_than) if since is not None else None
+    if latest is None or (location is not None and not _covers(conn, latest.id, location)):
         return False
     result.publication_id, result.duplicate = latest.id, True
     result.published_at, result.effective_from = latest.published_at, latest.effective_from
     return True
+
+
+def _covers(conn, publication_id: int, location: str) -> bool:
+    cov = PublicationLocation.__table__
+    return conn.execute(select(cov.c.location).where(cov.c.publication_id == publication_id,
+                                                     cov.c.location == location).limit(1)).first() is not None
+
+
+def _stored_meanwhile(conn, result: PublishResult, since: datetime, other_than: int | None):
+    """The channel's publication of the same bytes loaded since `since` and taking effect after ours
+    (two publishes of one file at once, each dated when it started): the first to commit."""
+    pub = Publication.__table__
+    query = select(pub).where(pub.c.channel == result.channel, pub.c.sha256 == result.sha256,
+                              pub.c.loaded_at >= since, pub.c.effective_from > result.effective_from)
+    if other_than is not None:
+        query = query.where(pub.c.id != other_than)
+    return conn.execute(query.order_by(pub.c.id).limit(1)).first()
 
 
 def publish(engine: Engine, read: ChannelRead, *, source: str, sha256: str,
@@ -104,13 +128,15 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
                    source: str, sha256: str, published_at: datetime | None = None,
                    effective_from: datetime | None = None,
                    progress: Callable[[PublishResult], None] | None = None,
-                   after: Callable[[Connection, int, datetime], list[str]] | None = None) -> PublishResult:
+                   after: Callable[[Connection, int, datetime], list[str]] | None = None,
+                   location: str | None = None) -> PublishResult:
     """Store what an adapter yields as one publication, in chunks, never holding the whole file:
     one transaction, so an error anywhere (an InputError at the end of a truncated feed, a
     database error) leaves the catalog exactly as before. `notes` may grow while `entries` is read.
     `progress` is called with the counts so far after each chunk or batch written (never per row).
     `after(conn, publication_id, effective_from)` completes the stored rows in the same transaction
-    (the newsletter's matching to shop products) and returns notes.
+    (the newsletter's matching to shop products) and returns notes. `location`: what --location said
+    the file is for (see _same_bytes).
 
     Other commands keep working meanwhile: on SQLite the file is read into temporary tables first
     and copied into the catalog in one short write transaction (SQLite has one writer at a time);
@@ -118,7 +144,8 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
     "same bytes" is judged again while writers of the channel wait, so two publishes of one file at
     once land once."""
     staged = effective_from  # only an explicit --effective-from makes the same bytes a new publication
-    published_at = published_at or datetime.now(timezone.utc)
+    since = None if published_at or effective_from else datetime.now(timezone.utc)  # dated "now": see _same_bytes
+    published_at = published_at or since
     effective_from = effective_from or published_at
     result = PublishResult(publication_id=0, channel=channel, source=source, sha256=sha256,
                            published_at=published_at, effective_from=effective_from,
@@ -127,16 +154,17 @@ def publish_stream(engine: Engine, channel: str, entries: Iterable[Offer | Rejec
     later_notes: list[str] = []  # what `after` says
     try:
         with engine.connect() as conn:  # published already: nothing to read
-            if _same_bytes(conn, result, staged):
+            if _same_bytes(conn, result, staged, location=location):
                 return result
         if engine.dialect.name == "sqlite":
-            per_location = _publish_staged(engine, entries, result, staged, lock, progress, after, later_notes)
+            per_location = _publish_staged(engine, entries, result, staged, lock, progress, after, later_notes, since,
+                                           location)
         else:
             with engine.begin() as conn:
                 pub_id = _insert_publication(conn, result)
                 per_location = _write_entries(conn, pub_id, entries, result, progress)
                 lock_writers(conn, lock)
-                if _same_bytes(conn, result, staged, other_than=pub_id):
+                if _same_bytes(conn, result, staged, other_than=pub_id, since=since, location=location):
                     raise _Duplicate
                 _finish_publication(conn, pub_id, per_location, result)
                 if after is not None:
@@ -182,7 +210,8 @@ _STAGED = (OfferRow.__table__, RejectionRow.__table__, ClaimRow.__table__)
 def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, staged: datetime | None,
                     lock: str, progress: Callable[[PublishResult], None] | None = None,
                     after: Callable[[Connection, int, datetime], list[str]] | None = None,
-                    later_notes: list[str] | None = None) -> Counter:
+                    later_notes: list[str] | None = None, since: datetime | None = None,
+                    location: str | None = None) -> Counter:
     # later_notes: the list `after`'s notes are added to
     """SQLite: read the whole file into TEMPORARY tables of the same names (which SQLite resolves
     before the catalog's, so the writers below fill them unchanged), without the write lock; then
@@ -199,7 +228,7 @@ def _publish_staged(engine: Engine, entries: Iterable, result: PublishResult, st
             conn.execution_options(**{WRITE: True})  # BEGIN IMMEDIATE: writers take turns
             with conn.begin():
                 lock_writers(conn, lock)
-                if _same_bytes(conn, result, staged):
+                if _same_bytes(conn, result, staged, since=since, location=location):
                     return per_location
                 pub_id = _insert_publication(conn, result)
                 for table in _STAGED:

@@ -99,13 +99,15 @@ def baseline_runs(engine: Engine, kind: str, at: datetime) -> list[int]:
 
 
 def iter_fingerprints(engine: Engine, run_ids: list[int]) -> Iterator[str]:
-    """The fingerprints of those runs' findings as they are read (a spool keeps them, not a set)."""
+    """The fingerprints of those runs' findings as they are read (a spool keeps them, not a set): those
+    that stood and those waived, so a finding whose waiver expired is open again, not new."""
     if not run_ids:
         return
     finding = FindingRow.__table__
     with engine.connect() as conn:
         result = conn.execute(select(finding.c.fingerprint).where(
-            finding.c.run_id.in_(run_ids), finding.c.aside.is_(None)), execution_options=streamed(conn))
+            finding.c.run_id.in_(run_ids), or_(finding.c.aside.is_(None), finding.c.aside == "waived")),
+            execution_options=streamed(conn))
         yield from result.scalars()
 
 

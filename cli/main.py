@@ -78,7 +78,10 @@ class Unisono(click.Group):
         except click.ClickException as e:
             e.show()
             sys.exit(e.exit_code)
-        except click.Abort:
+        except click.Abort as e:
+            if isinstance(e.__cause__, KeyboardInterrupt):  # ^C (click turns it into Abort): the shell's code
+                click.echo("Interrupted.", err=True)  # (a publish is stored whole or not at all)
+                sys.exit(130)
             click.echo("Aborted!", err=True)
             sys.exit(1)
 
@@ -119,6 +122,8 @@ class Unisono(click.Group):
             sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (nothing more to write)
             return None
         except Exception as e:
+            if _interrupted(e):  # DuckDB stops a query on ^C with an error of its own
+                raise KeyboardInterrupt from None
             if any(_loaded_error(e, module, name) for module, name in USER_ERRORS):
                 rule_error = _loaded_error(e, "unisono.rules.ruleset", "RuleError")
                 raise UnisonoError(" ".join(str(e).split("\n")) if not rule_error else str(e)) from None
@@ -130,6 +135,16 @@ class Unisono(click.Group):
                 raise UnisonoError(database_error(e)) from None
             # a bug: still no traceback for the user, but say how to see it
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
+
+
+def _interrupted(e: BaseException | None) -> bool:
+    """Whether `e`, or what it was raised from, is DuckDB's ^C: a RuntimeError "Query interrupted",
+    wrapped by SQLAlchemy or by our one-line errors (publishing … failed)."""
+    while e is not None:
+        if isinstance(e, KeyboardInterrupt) or (isinstance(e, RuntimeError) and str(e).startswith("Query interrupted")):
+            return True
+        e = e.__cause__ or e.__context__ or getattr(e, "orig", None)
+    return False
 
 
 project_option = click.option(
@@ -176,6 +191,8 @@ def cli(quiet: bool, verbose: bool) -> None:
     import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
 
     logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
+    # what a command says while it works (waiting for another one's lock) is talk: -q silences it; warnings stay
+    logging.getLogger("unisono").setLevel(logging.WARNING if quiet else logging.INFO)
     # standard output goes nowhere; errors (stderr) and the exit code stay. A machine format asked for
     # (`reconcile --format json > night.json` under UNISONO_QUIET=1) is the output, not talk: it stays.
     if quiet and not click.get_current_context().meta.get(MACHINE_OUTPUT):
@@ -239,15 +256,16 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
     tz = project.config.tz
     from unisono.cli.progress import PublishProgress
 
+    rules = project.rules() if recheck else None  # a broken rule file stops the gate before the catalog changes
     quiet = click.get_current_context().find_root().params.get("quiet")
     with PublishProgress(file.name, enabled=None if fmt == "text" and not quiet else False) as progress:
         result = project.publish(channel, file, published_at=instant(published_at, tz, "--published-at"),
                                  effective_from=instant(effective_from, tz, "--effective-from"), location=location,
                                  progress=progress)
-    # as of when the file goes live (now, unless it was dated or staged)
+    # as of when the file goes live (now, unless it was dated or staged); the same bytes again (a retried
+    # CI job) are the publication already there, and are checked as they were the first time
     checked_at = result.effective_from
-    findings, waived = project.recheck(result.publication_id, checked_at) if recheck and not result.duplicate \
-        else (None, [])
+    findings, waived = project.recheck(result.publication_id, checked_at, rules) if recheck else (None, [])
     from unisono.domain.findings import Severity
 
     failing = [f for f in findings or [] if f.severity.rank >= Severity(fail_on).rank]

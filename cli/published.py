@@ -25,7 +25,21 @@ def print_published(result, file_name: str, tz, *, findings=None, waived=(), che
                                   f"({text.instant(result.published_at, tz)}); nothing changed. To read it again "
                                   f"with changed settings (unisono.yaml), withdraw it first: unisono withdraw "
                                   f"{result.publication_id}"))
+    else:
+        _published(console, result, file_name, tz)
+    if findings is None:
         return
+    hanging(console, "", _text(f"Re-checked the products it touched as of {text.instant(checked_at, tz)}: "
+                              f"{text.plural(len(findings), 'finding')}" + (f", {len(waived):,} waived" if waived else "") + "."))
+    for f in findings:
+        hanging(console, f"  {f.severity.value:8} ", _text(f"{f.rule}: {f.message}"))
+    for f in waived:
+        hanging(console, "  waived   ", _text(f"{f.rule}: {f.message} ({f.extra['waiver']})"))
+    if failing:
+        console.print(f"FAIL: {text.plural(len(failing), 'finding')} at or above {fail_on}")
+
+
+def _published(console, result, file_name: str, tz) -> None:
     where = ", ".join(result.locations[:8]) + (" …" if len(result.locations) > 8 else "")
     hanging(console, "", _text(
         f"Published {file_name} as {result.channel} #{result.publication_id}: {text.plural(result.offers, 'offer')}, "
@@ -41,13 +55,3 @@ def print_published(result, file_name: str, tz, *, findings=None, waived=(), che
                                     f" (all of them: unisono rejections {result.publication_id})"))
     for note in result.notes:
         hanging(console, "  note: ", _text(note))
-    if findings is None:
-        return
-    hanging(console, "", _text(f"Re-checked the products it touched as of {text.instant(checked_at, tz)}: "
-                              f"{text.plural(len(findings), 'finding')}" + (f", {len(waived):,} waived" if waived else "") + "."))
-    for f in findings:
-        hanging(console, f"  {f.severity.value:8} ", _text(f"{f.rule}: {f.message}"))
-    for f in waived:
-        hanging(console, "  waived   ", _text(f"{f.rule}: {f.message} ({f.extra['waiver']})"))
-    if failing:
-        console.print(f"FAIL: {text.plural(len(failing), 'finding')} at or above {fail_on}")

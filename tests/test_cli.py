@@ -118,6 +118,39 @@ def test_publishing_the_same_file_twice_says_nothing_changed(project):
     assert again.exit_code == 0 and "unchanged" in again.output and "nothing changed" in again.output
 
 
+def test_one_price_list_published_for_two_stores_is_stored_for_each(project):
+    """A single-store file two branches share (--location): the same bytes, two publications."""
+    (project / "preise.csv").write_text("Artikelnummer;VK-Preis\nA1;12,00\n", encoding="utf-8")
+    outs = [run("publish", "store", str(project / "preise.csv"), "--location", store, "--published-at",
+                "2026-11-19T05:00", project=project).output for store in ("1004", "1005", "1005")]
+    assert outs[0].startswith("Published preise.csv as store #1") and "(1004)" in outs[0]
+    assert outs[1].startswith("Published preise.csv as store #2") and "(1005)" in outs[1]
+    assert "unchanged, already published as #2" in outs[2]
+
+
+def test_reconcile_output_makes_its_folder_and_refuses_what_it_cannot_write_before_running(published):
+    (published / "not-a-folder").write_text("", encoding="utf-8")
+    refused = run("reconcile", "--at", AT, "--output", str(published / "not-a-folder" / "r.json"), project=published)
+    assert refused.exit_code == 2 and "not-a-folder is a file, not a folder" in refused.output
+    assert run("runs", project=published).output.startswith("No runs yet")  # refused before running
+    done = run("reconcile", "--at", AT, "--output", str(published / "reports" / "nightly.json"), project=published)
+    assert done.exit_code == 1, done.output  # the demo's findings
+    doc = json.loads((published / "reports" / "nightly.json").read_text(encoding="utf-8"))
+    assert doc["findings"] and {f["status"] for f in doc["findings"]} == {"new"}  # the first run kept
+
+
+def test_a_file_dated_in_the_future_is_published_with_a_note_saying_so(project):
+    from datetime import datetime, timedelta
+
+    (project / "s.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1001;A1;12,00\n", encoding="utf-8")
+    (project / "t.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1001;A1;13,00\n", encoding="utf-8")
+    future, past = (f"{datetime.now() + timedelta(days=d):%Y-%m-%dT%H:%M}" for d in (30, -30))  # (the clock's own)
+    dated = run("publish", "store", str(project / "s.csv"), "--published-at", future, project=project)
+    assert dated.exit_code == 0 and "in the future: until then, checks read the channel's previous files" in dated.output
+    assert "in the future" not in run("publish", "store", str(project / "t.csv"), "--published-at", past,
+                                      project=project).output
+
+
 def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
     text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
     (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")
@@ -175,6 +208,18 @@ def test_check_csv_neutralises_spreadsheet_formulas(published, tmp_path):
 def test_a_bad_instant_is_a_one_line_usage_error(published):
     result = run("check", "--at", "next tuesday", project=published)
     assert result.exit_code == 2 and "next tuesday" in result.output
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt(), RuntimeError("Query interrupted")])  # DuckDB's, on ^C
+def test_ctrl_c_is_one_line_and_exit_130_not_an_internal_error(published, monkeypatch, stop):
+    from unisono.api.project import Project
+
+    def interrupted(self, *args, **kwargs):
+        raise stop
+
+    monkeypatch.setattr(Project, "reconcile", interrupted)
+    result = run("reconcile", "--at", AT, project=published)
+    assert result.exit_code == 130 and result.output.strip() == "Interrupted."
 
 
 def test_rules_validate_reports_file_and_line(project):
@@ -342,6 +387,25 @@ def test_publish_check_rechecks_the_products_the_file_touched(published):
     # every finding for the touched product: the new store's, and the demo's planted one for store 1003
     assert [(f["rule"], f["sku"], f["locations"]) for f in doc["findings"]] == [
         ("price-parity", "100186", ["shop:online", "store:1003"]), ("price-parity", "100186", ["shop:online", "store:1009"])]
+
+
+def test_publish_check_of_the_same_file_again_checks_it_again(published):
+    """A retried CI job publishes the same bytes: nothing is stored twice, and the gate still fails."""
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    args = ("publish", "store", str(published / "prices.csv"), "--check", "--published-at", "2026-11-24T06:00")
+    first, again = run(*args, project=published), run(*args, project=published)
+    assert first.exit_code == 1 and again.exit_code == 1, again.output
+    assert "unchanged, already published as #4" in again.output
+    assert again.output.count("price-parity: Store 1009 charges 1.00 EUR") == 1
+
+
+def test_publish_check_with_a_broken_rule_file_publishes_nothing(published):
+    (published / "rules" / "broken.yaml").write_text("rules:\n  - id: x\n    kind: parity\n    channels: [shop\n",
+                                                     encoding="utf-8")
+    (published / "prices.csv").write_text("Filiale;Artikelnummer;VK-Preis\n1009;100186;1,00\n", encoding="utf-8")
+    result = run("publish", "store", str(published / "prices.csv"), "--check", project=published)
+    assert result.exit_code == 2 and "broken.yaml" in result.output and "not valid YAML" in result.output
+    assert " prices.csv" not in run("publications", project=published).output  # (store_prices.csv is the demo's)
 
 
 def test_the_generators_closing_commands_reproduce_its_answer_key_on_any_day(tmp_path, monkeypatch):

@@ -109,6 +109,15 @@ def test_a_writer_gives_up_after_the_busy_timeout_with_one_line_and_exit_2(publi
     assert code == 0 and out.startswith("No runs yet"), err
 
 
+def test_a_quiet_writer_waits_without_a_word_and_fails_with_one_line(published):
+    """-q: nothing but errors; waiting for the lock is talk (the same command without -q says it)."""
+    with WriteLock(published / "unisono.db"):
+        said = [unisono(*q, "waive", "price-parity", "100017", "--reason", "r", project=published,
+                        UNISONO_BUSY_TIMEOUT="0.5")[2].strip().splitlines() for q in ([], ["-q"])]
+    assert said[0][0].startswith("waiting for another unisono command") and len(said[0]) == 2
+    assert len(said[1]) == 1 and "is busy: another unisono command kept writing it" in said[1][0]
+
+
 def test_a_writer_waits_for_the_other_one_and_says_so(published):
     lock = WriteLock(published / "unisono.db").__enter__()
     waiting = start("waive", "price-parity", "100017", "--reason", "clearance", project=published)
@@ -217,6 +226,27 @@ def test_the_same_file_published_three_times_at_once_lands_once(project, db_url)
     assert len(pubs) == 1 and offers > 0
     # (on PostgreSQL the publishes that found the same bytes rolled back an id of their own)
     assert sum(f"unchanged, already published as #{pubs[0][0]} " in out for _, out, _ in results) == 2
+
+
+def test_the_same_file_published_at_once_without_a_date_lands_once(project, db_url):
+    """Two publishes of one file dated "now" (no --published-at): the one that started first commits
+    last, its "now" before the other's; it must still see the same bytes stored meanwhile."""
+    from unisono.api.project import Project
+
+    csv = project / "store_prices.csv"
+    others: list[tuple[int, str, str]] = []
+
+    def meanwhile(progress) -> None:  # called while this publish reads the file, before it writes
+        if not others:  # the other process publishes the file, without a date
+            others.append(unisono("publish", "store", str(csv), project=project, UNISONO_DB=db_url))
+
+    p = Project.open(project, db_url)
+    result = p.publish("store", csv, progress=meanwhile)
+    p.engine.dispose()
+    code, out, err = others[0]
+    assert code == 0 and out.startswith("Published store_prices.csv as store #"), err
+    pubs, _ = publications(db_url)
+    assert len(pubs) == 1 and result.duplicate and result.publication_id == pubs[0][0]
 
 
 def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(published):

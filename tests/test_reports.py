@@ -389,6 +389,8 @@ def test_a_stored_run_keeps_its_waived_and_undecided_findings_apart_from_the_com
     assert run("waivers", "remove", "1", project=project).exit_code == 0
     assert run("reconcile", "--at", "2026-11-24T14:00", project=project).exit_code == 1
     again = json.loads(run("report", "--format", "json", project=project).output)
-    assert [f["sku"] for f in again["findings"] if f["status"] == "new"] == ["100085"]
+    # back in the findings once its waiver is gone: open (it was there, set apart, all along), not new
+    assert [f["status"] for f in again["findings"] if f["sku"] == "100085"] == ["open"]
+    assert again["summary"]["status"]["new"] == 0
     sheet = openpyxl.load_workbook(report(project, tmp_path / "w.xlsx", "#2"))["price-parity"]
     assert [r["status"].value for r in sheet_rows(sheet) if r["sku"].value == "100085"] == ["waived"]

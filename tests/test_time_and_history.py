@@ -161,6 +161,32 @@ def test_a_waiver_sets_a_finding_apart_until_it_expires(project):
     assert "active" in unisono(project, "waivers", "--at", "2026-11-24").output
 
 
+def test_a_finding_whose_waiver_expired_is_open_again_in_reconcile_not_new(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+
+    def statuses(at: str) -> list[str]:
+        result = unisono(project, "reconcile", "--at", at, "--format", "json")
+        return [f["status"] for f in json.loads(result.output)["findings"]]
+
+    assert statuses("2026-11-21") == ["new"]
+    unisono(project, "waive", "price-parity", "1", "--location", "store:1001", "--reason", "r", "--until", "2026-11-22")
+    assert statuses("2026-11-22T12:00") == []  # waived: set apart
+    assert statuses("2026-11-23T12:00") == ["open"]  # there every night: not new, and nothing was resolved
+
+
+def test_a_rule_taken_out_of_the_ruleset_resolves_none_of_its_findings(project):
+    publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
+    publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
+    first = json.loads(unisono(project, "reconcile", "--at", "2026-11-21", "--format", "json").output)
+    assert [f["status"] for f in first["findings"]] == ["new"]
+    (project / "rules" / "default.yaml").write_text(ONLY_PARITY.replace("price-parity", "regular-price-parity")
+                                                    .replace("price, effective_price", "price"), encoding="utf-8")
+    doc = json.loads(unisono(project, "reconcile", "--at", "2026-11-22", "--format", "json").output)
+    # the store still charges 89.99: the renamed rule's finding is new, the old rule's is not "fixed"
+    assert [(f["rule"], f["status"]) for f in doc["findings"]] == [("regular-price-parity", "new")]
+
+
 def test_a_waiver_for_another_store_does_not_apply(project):
     publish(project, "shop", "feed.xml", feed([("1", "99.99", None, None)]), "--published-at", "2026-11-20")
     publish(project, "store", "a.csv", store_file(["1001;1;89,99;;;"]), "--published-at", "2026-11-20")
