@@ -26,7 +26,7 @@ from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
 from unisono.catalog.tables import metadata
 
 if find_spec("pyspark") is None:  # the driver missing, as for any catalog: `init --db spark:...` refuses it too
-    raise ImportError("pyspark is not installed (pip install 'unisono[spark]'; it needs Java 17 or later)")
+    raise ImportError("pyspark is not installed; Spark needs Java 17 or later too")  # (the caller names the extra)
 
 _STORES: dict[str, ParquetStore] = {}  # one store per catalog folder and process: the views are the session's
 
