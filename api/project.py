@@ -182,6 +182,8 @@ class Project:
         after = None
         if channel == "newsletter":  # offers whose link names no shop product: matched by image and title
             from unisono.catalog.matching import match_newsletter as after
+        elif channel == "shop":  # and again once the shop lists what an earlier newsletter showed
+            from unisono.catalog.matching import rematch_newsletters as after
         try:
             now = datetime.now(timezone.utc)
             when = published_at or now  # (undated, publish_stream dates it itself)

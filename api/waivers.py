@@ -56,6 +56,15 @@ def _check_until(project: Project, until: datetime, now: datetime, shown: str) -
         raise InputError(f"--until {shown} is in the past: the waiver would never apply ({FORCE})")
 
 
+def claim_hint(project: Project, rule: str, sku: str) -> str | None:
+    """A waiver of a claim rule by a product's sku: it covers a claim about that one product only."""
+    if sku.startswith("claim:") or not any(r.id == rule and r.kind == "claim" for r in project.rules()):
+        return None
+    return (f"{rule} judges the newsletter's claims: one about several products (\"20 % auf alle Jacken\") is "
+            f"waived by the claim:… id its finding shows (`unisono check --format json`), not by {sku!r}; a sku "
+            "covers only a claim about that one product")
+
+
 def product_warning(project: Project, sku: str) -> str | None:
     from sqlalchemy import select
 

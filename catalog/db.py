@@ -18,7 +18,8 @@ from unisono.catalog.tables import metadata
 
 DEFAULT_DB_FILE = "unisono.db"
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one (UNISONO_BUSY_TIMEOUT, or ?timeout= in a SQLite URL)
-log = logging.getLogger("unisono.catalog")  # the "waiting for …" progress line (Python prints warnings to stderr)
+log = logging.getLogger("unisono.catalog")  # a run not recorded (Python prints warnings to stderr)
+waiting = logging.getLogger("unisono.waiting")  # the "waiting for …" progress line: talk, which -q silences
 
 
 class CatalogError(Exception):
@@ -162,7 +163,7 @@ def _duckdb_connect(dialect, _record, cargs, cparams):
                 timeout = busy_timeout()
                 deadline = time.monotonic() + timeout
                 if timeout > 0:
-                    log.info("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
+                    waiting.warning("waiting for another unisono command to close the DuckDB catalog %s (up to %g s) …",
                                 cparams.get("database") or (cargs[0] if cargs else ""), timeout)
             if time.monotonic() >= deadline:
                 raise
@@ -208,7 +209,7 @@ def _sqlite_begin(conn: Connection) -> None:
         except sqlite3.OperationalError as e:
             if "locked" not in str(e) and "busy" not in str(e):
                 raise
-        log.info("waiting for another unisono command to finish writing the catalog %s (up to %g s) …",
+        waiting.warning("waiting for another unisono command to finish writing the catalog %s (up to %g s) …",
                     conn.engine.url.database, timeout_ms / 1000)
         raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         try:

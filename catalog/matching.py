@@ -3,7 +3,8 @@
 A newsletter block keys its offer by its product link; a click-tracked link whose destination is
 not in the URL (Klaviyo `upn=`, Mailchimp `track/click?u=&id=`, Salesforce `?qs=`) or a block
 without any link says nothing the shop feed knows. At publish, such an offer is matched against
-the shop publications in force when the newsletter takes effect:
+the shop publications in force when the newsletter takes effect, and again whenever the shop
+publishes while it is still unmatched and valid (a product listed after the newsletter was sent):
 
 - by image: the block's image is the shop's `image_link` (the same file, whatever size a CDN
   serves: `_600x600`, `-300x300`, Magento's `/cache/<size>/`, query strings dropped);
@@ -220,4 +221,21 @@ def match_newsletter(conn: Connection, publication_id: int, at: datetime) -> lis
             notes.append(f"{r.source}: {r.title!r} is shop product {sku}, matched by {how}")
         else:
             notes.append(f"{r.source}: {r.title!r} not matched to a shop product, {how}")
+    return notes
+
+
+def rematch_newsletters(conn: Connection, publication_id: int, at: datetime) -> list[str]:
+    """After shop publication `publication_id`: the newsletter offers still tied to no product (the shop
+    did not list it yet when the newsletter was published, or two products fitted then) are matched
+    again against the shop in force from `at` on; those no longer valid then are left as they were.
+    Returns notes for the matches made."""
+    o, pub = OfferRow.__table__, Publication.__table__
+    newsletters = select(pub.c.id).where(pub.c.channel == "newsletter").scalar_subquery()
+    pending = conn.execute(select(o.c.publication_id).where(
+        o.c.publication_id.in_(newsletters), o.c.sku.is_(None), o.c.gtin.is_(None),
+        or_(o.c.valid_to.is_(None), o.c.valid_to > at)).distinct().order_by(o.c.publication_id)).scalars().all()
+    notes = []
+    for newsletter in pending:
+        notes += [f"newsletter #{newsletter}: {note}" for note in match_newsletter(conn, newsletter, at)
+                  if " is shop product " in note]
     return notes

@@ -150,7 +150,27 @@ def _interrupted(e: BaseException | None) -> bool:
 project_option = click.option(
     "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), envvar="UNISONO_PROJECT",
     default=".", show_default=True, help="Project folder (or UNISONO_PROJECT).")
-db_option = click.option("--db", envvar="UNISONO_DB", help="Database URL, e.g. postgresql+psycopg://… (or UNISONO_DB). "
+def _existing_catalog(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
+    """--db (or UNISONO_DB) naming a SQLite or DuckDB file: only `publish` may start a new one there. Any
+    other command would create an empty catalog and report it empty (a relative path is read from the
+    current folder, unisono.yaml's from the project's: easy to mix up)."""
+    if not url or ctx.command.name == "publish" or not url.startswith(("sqlite:", "duckdb:")):
+        return url
+    from sqlalchemy.engine import make_url
+
+    try:
+        file = make_url(url).database
+    except Exception:  # (not a URL: said where the catalog is opened)
+        return url
+    if file and file != ":memory:" and not Path(file).exists():
+        raise click.BadParameter(visible(f"no catalog at {Path(file).resolve()}: nothing was published there "
+                                         "(a relative path on the command line or in UNISONO_DB is read from the "
+                                         "current folder)"), ctx=ctx, param=param)
+    return url
+
+
+db_option = click.option("--db", envvar="UNISONO_DB", callback=_existing_catalog,
+                         help="Database URL, e.g. postgresql+psycopg://… (or UNISONO_DB). "
                          "Default: unisono.db in the project folder.")
 
 
@@ -191,8 +211,8 @@ def cli(quiet: bool, verbose: bool) -> None:
     import logging  # the "unisono.timing" records go to stderr (show_log_lines) only when asked for
 
     logging.getLogger("unisono.timing").setLevel(logging.INFO if verbose else logging.WARNING)
-    # what a command says while it works (waiting for another one's lock) is talk: -q silences it; warnings stay
-    logging.getLogger("unisono").setLevel(logging.WARNING if quiet else logging.INFO)
+    # waiting for another command's lock is talk: -q silences it (warnings and errors stay)
+    logging.getLogger("unisono.waiting").setLevel(logging.ERROR if quiet else logging.WARNING)
     # standard output goes nowhere; errors (stderr) and the exit code stay. A machine format asked for
     # (`reconcile --format json > night.json` under UNISONO_QUIET=1) is the output, not talk: it stays.
     if quiet and not click.get_current_context().meta.get(MACHINE_OUTPUT):

@@ -54,7 +54,7 @@ def interval(f: Finding, tz: tzinfo) -> str:
 
 def write_markdown(result: CheckResult, summary: dict, tz: tzinfo, out: TextIO) -> None:
     """The result as Markdown on `out`, a row at a time."""
-    out.write(f"# unisono {result.kind} as of {result.at.astimezone(tz):%d.%m.%Y %H:%M %Z}\n\n"
+    out.write(f"# {text.run_title(result.kind, result.at, result.window_end, tz)}\n\n"
               f"{summary['findings']} findings, {summary['waived']} waived, {summary['undecided']} undecided; "
               f"failing at {summary['fail_on']} and above: {'yes' if summary['failed'] else 'no'}\n\n")
     for n, f in enumerate(chain(result.findings, result.waived)):

@@ -57,6 +57,13 @@ def span(start: datetime, end: datetime, tz: tzinfo) -> str:
     return f"{a:%d.%m.%Y %H:%M} – {until(b, tz)}"
 
 
+def run_title(kind: str, at: datetime, end: datetime | None, tz: tzinfo) -> str:
+    """ "unisono check as of 24.11.2026 12:00 CET", or over a window "unisono check over 26.11.–30.11.2026"."""
+    if end is not None:
+        return f"unisono {kind} over {span(at, end, tz)}"
+    return f"unisono {kind} as of {at.astimezone(tz):%d.%m.%Y %H:%M %Z}"
+
+
 def console(stderr: bool = False):
     """A rich console for people: no automatic highlighting (it coloured pieces of dates and
     numbers), lines wrapped at words on a terminal or when COLUMNS is set, one line per line

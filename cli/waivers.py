@@ -76,6 +76,8 @@ def waive(rule: str, sku: str, location: str | None, reason: str, until_text: st
                           until_text=until_text or "", force=force)
     if (warning := api.product_warning(project, sku)):
         click.echo(f"warning: {warning}; the waiver applies once one does", err=True)
+    if (hint := api.claim_hint(project, rule, sku)):
+        click.echo(f"warning: {hint}", err=True)
     _say(f"Waiver {_describe(get_waiver(project.engine, waiver_id), tz)}")
     click.echo(f"(undo: unisono waivers remove {waiver_id})")
 

@@ -18,7 +18,7 @@ from typing import TextIO
 
 from unisono.domain.findings import Finding, money
 from unisono.reports.cells import difference, spreadsheet_safe
-from unisono.reports.source import ReportRun, local, status_of
+from unisono.reports.source import ReportRun, all_findings, local, status_of
 
 DIALECTS = ("plain", "excel-de")
 CSV_COLUMNS = ["severity", "rule", "kind", "sku", "title", "locations", "values", "message", "from", "to",
@@ -34,7 +34,8 @@ def write_plain(findings: Iterable[Finding], out: TextIO) -> None:
         row = [f.severity.value, f.rule, f.kind, f.sku, f.title or "", " | ".join(f.locations),
                " | ".join(f"{k}: {v}" for k, v in f.values.items()), f.message,
                f.valid_from.isoformat() if f.valid_from else "", f.valid_to.isoformat() if f.valid_to else "",
-               f.status or "", f.extra.get("waiver", ""), " | ".join(f.sources), f.fingerprint]
+               f.status or ("" if f.judged else "undecided"), f.extra.get("waiver", ""), " | ".join(f.sources),
+               f.fingerprint]
         w.writerow([spreadsheet_safe(c) for c in row])
 
 
@@ -60,13 +61,9 @@ def write_excel_de(run: ReportRun, findings: Iterable[Finding], out: TextIO) -> 
 
 
 def write_csv(run: ReportRun, out: TextIO, dialect: str = "plain") -> None:
-    findings = _rows(run)
+    findings = all_findings(run)  # the waived and the undecided too, each marked in its status column
     if dialect == "excel-de":
         write_excel_de(run, findings, out)
     else:
         write_plain(findings, out)
 
-
-def _rows(run: ReportRun) -> Iterable[Finding]:
-    yield from run.findings()
-    yield from run.waived_findings()

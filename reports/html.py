@@ -53,6 +53,8 @@ def trend(run: ReportRun) -> list[dict]:
 
 
 def write_html(run: ReportRun, path: Path) -> None:
+    from unisono.cli.text import span  # a window as people say it: "26.11.–30.11.2026"
+
     env = Environment(loader=PackageLoader("unisono.reports", "templates"), autoescape=select_autoescape(default=True))
     template = env.get_template("report.html.j2")
     stats = run.stats
@@ -65,7 +67,7 @@ def write_html(run: ReportRun, path: Path) -> None:
         run=run, summary=run.summary(), stats=stats, rules=rules, rule_bars=bars(stats.by_rule),
         store_bars=bars(stores), trend=trend(run),
         at=local(run.at, run.tz).strftime("%d.%m.%Y %H:%M"),
-        to=local(run.window_end, run.tz).strftime("%d.%m.%Y %H:%M") if run.window_end else None,
+        window=span(run.at, run.window_end, run.tz) if run.window_end else None,
         meta=script_json({"rules": {r["id"]: r["title"] for r in rules}}), rows=_rows(run),
     )
     with path.open("w", encoding="utf-8") as out:

@@ -6,7 +6,7 @@ import html
 from typing import TextIO
 
 from unisono.domain.findings import Finding
-from unisono.reports.source import ReportRun, local, status_of
+from unisono.reports.source import ReportRun, all_findings, local, status_of
 
 
 def md_cell(text: str | None) -> str:
@@ -26,7 +26,9 @@ def when(f: Finding, run: ReportRun) -> str:
 
 def write_markdown(run: ReportRun, out: TextIO) -> None:
     s = run.summary()
-    out.write(f"# unisono {run.kind} as of {run.at.astimezone(run.tz):%d.%m.%Y %H:%M %Z}\n\n")
+    from unisono.cli.text import run_title
+
+    out.write(f"# {run_title(run.kind, run.at, run.window_end, run.tz)}\n\n")
     undecided = f", {run.undecided} undecided"
     out.write(f"{s['findings']} findings, {s['waived']} waived{undecided}; failing at {s['fail_on']} and above: "
               f"{'yes' if s['failed'] else 'no'}\n\n")
@@ -35,10 +37,9 @@ def write_markdown(run: ReportRun, out: TextIO) -> None:
         out.write(f"| {md_cell(rule)} | {n} |\n")
     out.write("\n")
     header = False
-    for source in (run.findings(), run.waived_findings()):
-        for f in source:
-            if not header:
-                out.write("| severity | status | rule | sku | when | message |\n| --- | --- | --- | --- | --- | --- |\n")
-                header = True
-            out.write(f"| {f.severity.value} | {status_of(f)} | {md_cell(f.rule)} | {md_cell(f.sku)} "
-                      f"| {when(f, run)} | {md_cell(f.message)} |\n")
+    for f in all_findings(run):  # the waived and the undecided too, each marked in its status column
+        if not header:
+            out.write("| severity | status | rule | sku | when | message |\n| --- | --- | --- | --- | --- | --- |\n")
+            header = True
+        out.write(f"| {f.severity.value} | {status_of(f)} | {md_cell(f.rule)} | {md_cell(f.sku)} "
+                  f"| {when(f, run)} | {md_cell(f.message)} |\n")

@@ -15,7 +15,7 @@ import xlsxwriter
 
 from unisono.domain.findings import Finding, money
 from unisono.reports.cells import FORMULA_START, difference
-from unisono.reports.source import ReportRun, local, status_of
+from unisono.reports.source import ReportRun, all_findings, local, status_of
 
 DATE_FORMAT = "dd.mm.yyyy hh:mm"
 FIXED = ["sku", "title", "severity", "status"]
@@ -70,7 +70,7 @@ def write_xlsx(run: ReportRun, path: Path) -> None:
             ws.set_column(col, col, WIDTHS.get(name.split()[0], 14))
         ws.freeze_panes(1, 0)
         sheets[rule] = [ws, 1, pairs, len(columns)]
-    for f in _everything(run):
+    for f in all_findings(run):  # the waived and the undecided too, each marked in its status column
         entry = sheets[f.rule]
         _finding_row(book, run, entry[0], entry[1], f, entry[2])
         entry[1] += 1
@@ -87,10 +87,6 @@ def _tail(run: ReportRun) -> list[str]:
     """The columns after the values: from and to (a finding's interval) only for a run over a window."""
     return TAIL if run.window_end else [c for c in TAIL if c not in ("from", "to")]
 
-
-def _everything(run: ReportRun):
-    yield from run.findings()
-    yield from run.waived_findings()
 
 
 def _finding_row(book: _Book, run: ReportRun, ws, row: int, f: Finding, pairs: int) -> None:

@@ -63,7 +63,7 @@ class ClaimRule(RuleBase):
     """The classes of claims this rule judges: discount, shipping, exclusivity, payment, service."""
     channels: list[Channel] = Field(default_factory=lambda: ["newsletter"], min_length=1)
     """Whose claims are judged (the channels that state them)."""
-    tolerance: float = Field(default=0.5, ge=0)
+    tolerance: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     """Percentage points a reduction may fall short of the stated percent (rounding to the cent)."""
     examples: int = Field(default=5, ge=1, le=50)
     """How many products a finding names."""

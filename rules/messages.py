@@ -64,16 +64,21 @@ def check_template(template: str, channels: list[str], fields: list[str]) -> Non
         parts = list(string.Formatter().parse(template))
     except ValueError as e:
         raise ValueError(f"message template is malformed: {e} (write {{{{ and }}}} for literal braces)") from None
+    unknown = []
     for _, name, spec, conversion in parts:
         if name is None:
             continue
         if conversion or spec:
             written = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
             raise ValueError(f"message placeholder {{{written}}} may not have a conversion or format; write just {{{name}}}")
-        if name not in allowed:
-            examples = [n for n in allowed if "." not in n or n.endswith((".price", ".effective_price", ".location"))]
-            shown = ", ".join("{" + n + "}" for n in examples)
-            raise ValueError(f"unknown message placeholder {{{name}}} (use {shown}, or another channel.field of the rule)")
+        if name not in allowed and name not in unknown:
+            unknown.append(name)
+    if unknown:  # every one at once: an author fixes them in one go
+        examples = [n for n in allowed if "." not in n or n.endswith((".price", ".effective_price", ".location"))]
+        shown = ", ".join("{" + n + "}" for n in examples)
+        named = ", ".join("{" + n + "}" for n in unknown)
+        raise ValueError(f"unknown message placeholder{'s' if len(unknown) > 1 else ''} {named} (use {shown}, "
+                         "or another channel.field of the rule)")
 
 
 def fill_template(template: str, values: dict[str, str]) -> str:

@@ -59,9 +59,9 @@ class ParityRule(RuleBase):
     """The fields compared; one finding per pair of offers when any differs."""
     channels: list[Channel] = Field(min_length=2)
     """The reference channel first, then the channels compared with it."""
-    tolerance: Decimal = Field(Decimal(0), ge=0)
+    tolerance: Decimal = Field(Decimal(0), ge=0, le=10**9, allow_inf_nan=False)  # (cents beyond 64 bits match nothing)
     """Money units: a difference up to this is no finding (default 0: exact to the cent)."""
-    relative_tolerance: Decimal = Field(Decimal(0), ge=0, lt=1)
+    relative_tolerance: Decimal = Field(Decimal(0), ge=0, lt=1, allow_inf_nan=False)
     """A fraction of the reference value (0.02 = 2 %); the larger of both tolerances counts."""
     direction: Literal["both", "not_above", "not_below"] = "both"
     """Money fields: not_above = the others may not charge more than the reference; not_below = not less."""

@@ -85,9 +85,9 @@ class ReferencePriceRule(RuleBase):
     """Whose price history judges a channel's offers; a channel not named here is judged by its own history."""
     days: int = Field(30, ge=1, le=366)
     """How far back the lowest price is looked for (the law: 30 days)."""
-    tolerance: Decimal = Field(Decimal(0), ge=0)
+    tolerance: Decimal = Field(Decimal(0), ge=0, le=10**9, allow_inf_nan=False)  # (cents beyond 64 bits match nothing)
     """Money units the shown reference may exceed the lowest price (default 0: exact to the cent)."""
-    percent_tolerance: Decimal = Field(Decimal(1), ge=0)
+    percent_tolerance: Decimal = Field(Decimal(1), ge=0, allow_inf_nan=False)
     """Percentage points a stated discount may differ from the one measured from the lowest price (rounding)."""
     gradual_reductions: bool = True
     """Steps down without a return to the regular price keep the reference from before the first step (PAngV §11(2))."""

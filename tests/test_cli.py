@@ -151,6 +151,17 @@ def test_a_file_dated_in_the_future_is_published_with_a_note_saying_so(project):
                                       project=project).output
 
 
+def test_a_db_file_that_does_not_exist_is_refused_by_every_command_but_publish(published, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative --db is read from here, not from the project folder
+    for args in (["runs"], ["check", "--at", AT], ["reconcile", "--at", AT], ["waivers"]):
+        result = run(*args, "--db", "duckdb:///catalog.duckdb", project=published)
+        assert result.exit_code == 2 and f"no catalog at {tmp_path / 'catalog.duckdb'}" in result.output, args
+    assert not (tmp_path / "catalog.duckdb").exists()  # none left behind, empty
+    result = run("publish", "store", str(published / "store_prices.csv"), "--db", "sqlite:///new.db", project=published)
+    assert result.exit_code == 0 and (tmp_path / "new.db").exists()
+    assert run("runs", "--db", "sqlite:///new.db", project=published).output.startswith("No runs yet")
+
+
 def test_a_truncated_feed_is_one_line_exit_2_and_leaves_the_catalog_unchanged(published):
     text = (DEMO / "shop_feed.xml").read_text(encoding="utf-8")
     (published / "broken.xml").write_text(text[: len(text) // 2], encoding="utf-8")

@@ -92,6 +92,22 @@ def test_a_newsletters_words_are_checked_against_the_shop_the_stores_and_the_con
     assert not [f for f in json.loads(after.output)["findings"] if f["kind"] == "claim"]
 
 
+def test_waiving_a_claim_rule_by_a_products_sku_says_how_claims_are_waived(tmp_path):
+    project = tmp_path / "bergwelt"
+    assert run("init", str(project), project=project).exit_code == 0
+    write_files(tmp_path)
+    assert run("publish", "shop", str(tmp_path / "feed.xml"), project=project).exit_code == 0
+    by_sku = CliRunner().invoke(cli, ["waive", "newsletter-claims-hold", "100204", "--reason", "r"],
+                                env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
+    assert by_sku.exit_code == 0 and "is waived by the claim:… id its finding shows" in by_sku.stderr
+    by_id = CliRunner().invoke(cli, ["waive", "newsletter-claims-hold", "claim:5ceff57680", "--reason", "r"],
+                               env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
+    assert by_id.exit_code == 0 and "warning" not in by_id.stderr
+    parity = CliRunner().invoke(cli, ["waive", "price-parity", "100204", "--reason", "r"],
+                                env={"UNISONO_PROJECT": str(project)}, catch_exceptions=False)
+    assert parity.exit_code == 0 and "claim" not in parity.stderr
+
+
 def promotions_xml(percent: int) -> str:
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<promotions>\n<promotion><promotion_id>BF20</promotion_id>'
             "<product_applicability>specific_products</product_applicability><offer_type>no_code</offer_type>"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from unisono.catalog.matching import image_keys, match_newsletter, words
+from unisono.catalog.matching import image_keys, match_newsletter, rematch_newsletters, words
 from unisono.catalog.publish import publish, publish_stream
 from unisono.catalog.tables import OfferRow
 from unisono.channels import shop
@@ -124,3 +124,19 @@ def test_matching_on_every_catalog_backend(catalog):
     assert [(sku, (how or "").split(":")[0]) for sku, how in rows] == [
         (None, "ambiguous"), ("2", "image 100"), ("3", "title 100"), (None, ""), (None, ""), (None, "")]
     assert "1 'Wanderschuh Alpin GTX Herren'" in rows[0][1] and "2 'Wanderschuh Alpin GTX Damen'" in rows[0][1]
+
+
+def test_an_offer_the_shop_lists_only_after_the_newsletter_is_matched_when_the_shop_publishes(catalog):
+    jacket = _offer("shop", "A2", "Winterjacke Fjord Herren")
+    publish(catalog, ChannelRead(channel="shop", source="v1", offers=[_offer("shop", "A1", "Schal Bergen")]),
+            source="v1", sha256="v1", published_at=NOV19)
+    publish_stream(catalog, "newsletter", [_offer("newsletter", None, "Winterjacke Fjord Herren"),
+                                           _offer("newsletter", None, "Ein ganz anderes Produkt")],
+                   notes=[], source="nl", sha256="n", published_at=NOV20, after=match_newsletter)
+    later = publish_stream(catalog, "shop", [_offer("shop", "A1", "Schal Bergen"), jacket], notes=[], source="v2",
+                           sha256="v2", published_at=NOV20.replace(hour=7), after=rematch_newsletters)
+    o = OfferRow.__table__
+    with catalog.connect() as conn:
+        rows = conn.execute(select(o.c.sku, o.c.match).where(o.c.channel == "newsletter").order_by(o.c.id)).all()
+    assert [sku for sku, _ in rows] == ["A2", None] and rows[0][1].startswith("title 100")
+    assert [n.split(": ", 1)[0] for n in later.notes] == ["newsletter #2"] and "is shop product A2" in later.notes[0]

@@ -66,11 +66,15 @@ def report(project: Path, path: Path, *args: str):
 
 
 @pytest.mark.parametrize("name", ["r.xlsx", "r.html", "r.xml", "r.csv", "r.json", "r.md"])
-def test_a_report_into_a_folder_that_does_not_exist_is_a_one_line_error(project, tmp_path, name):
-    path = tmp_path / "no-such-folder" / name
+def test_a_report_into_a_new_folder_makes_it_and_one_below_a_file_is_a_one_line_error(project, tmp_path, name):
+    path = tmp_path / "reports" / "2026-11" / name
     result = run("report", "--output", str(path), project=project)
+    assert result.exit_code == 0 and path.stat().st_size > 0, result.output
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    below = tmp_path / "a-file" / name
+    result = run("report", "--output", str(below), project=project)
     assert result.exit_code == 2
-    assert result.output.strip() == f"Error: cannot write {path}: No such file or directory"
+    assert result.output.strip() == f"Error: cannot write {below}: {tmp_path / 'a-file'} is a file, not a folder"
 
 
 def sheet_rows(ws) -> list[dict]:
@@ -105,7 +109,10 @@ def test_xlsx_has_a_summary_with_every_rule_and_a_sheet_per_rule_with_numbers(pr
     assert "from" not in by_sku["100085"] and "message" in by_sku["100085"]  # an instant: no interval columns
     ws = wb["price-parity"]
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
-    assert sheet_rows(wb["reference-price-30-days"]) == []  # a rule without findings: its header only
+    # a rule without findings: only what it could not judge, marked (the demo has no 30 days of history)
+    undecided = sheet_rows(wb["reference-price-30-days"])
+    assert undecided and {r["status"].value for r in undecided} == {"undecided"}
+    assert all("Cannot judge" in r["message"].value for r in undecided)
 
 
 def test_xlsx_dates_are_dates_and_no_feed_text_becomes_a_formula(hostile, tmp_path):
@@ -171,6 +178,16 @@ def test_html_is_self_contained_and_shows_every_rule(project, tmp_path):
     assert "Trend over the last reconcile runs" in html
 
 
+def test_a_window_check_is_titled_by_its_window_as_people_say_it(hostile, tmp_path):
+    html = report(hostile, tmp_path / "w.html").read_text(encoding="utf-8")
+    # --window 2026-11-24/2026-11-25: both whole days (not "to 26.11.2026 00:00")
+    assert "<title>unisono check 24.11.–25.11.2026</title>" in html and "over 24.11.–25.11.2026 ·" in html
+    md = report(hostile, tmp_path / "w.md").read_text(encoding="utf-8")
+    assert md.startswith("# unisono check over 24.11.–25.11.2026\n")
+    shown = run("check", "--window", "2026-11-24/2026-11-24", "--format", "md", project=hostile).output
+    assert shown.startswith("# unisono check over 24.11.2026\n")
+
+
 def test_html_shows_a_script_in_a_title_as_text(hostile, tmp_path):
     html = report(hostile, tmp_path / "h.html").read_text(encoding="utf-8")
     assert HOSTILE not in html  # neither as markup nor inside the JSON block
@@ -225,7 +242,9 @@ def test_csv_for_german_excel_has_a_bom_semicolons_and_decimal_commas(project, t
     mine = [r for r in rows if r["sku"] == "100085"]
     assert [(r["location"], r["value"], r["currency"], r["difference"]) for r in mine] == [
         ("shop:online", "25,19", "EUR", ""), ("store:1002", "30,19", "EUR", "5,00")]
-    assert len({r["fingerprint"] for r in rows}) == 7
+    assert len({r["fingerprint"] for r in rows if r["status"] != "undecided"}) == 7
+    # what a rule could not judge is listed too, marked (the demo has no 30 days of price history)
+    assert {r["rule"] for r in rows if r["status"] == "undecided"} >= {"reference-price-30-days"}
 
 
 def test_plain_csv_stays_what_machines_read_and_neutralises_formulas(hostile, tmp_path):

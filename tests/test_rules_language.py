@@ -322,6 +322,7 @@ def test_a_mistake_is_told_once_not_again_by_what_contains_it(tmp_path):
     ("{store.price}", "unknown message placeholder {store.price}"),  # the rule compares newsletter and shop only
     ("{}", "unknown message placeholder {}"),
     ("price {", "message template is malformed"),
+    ("{location} {sku} {value} {location}", "unknown message placeholders {location}, {value} (use"),  # all, once
 ])
 def test_message_templates_allow_only_plain_known_placeholders(tmp_path, template, says):
     path = write(tmp_path, "rules:\n  - id: t\n    kind: parity\n    fields: [price]\n    channels: [newsletter, shop]\n"

@@ -82,6 +82,13 @@ def test_a_relative_tolerance_is_a_share_of_the_reference_price(live_conn, store
     assert bool(findings) is flagged
 
 
+@pytest.mark.parametrize("tolerance", ["1e400", float("inf"), "NaN"])
+def test_a_tolerance_no_price_difference_could_exceed_is_refused(tolerance):
+    """(YAML reads 1e400 as text, Decimal as a finite 10^400: a rule that could never fire, silently)"""
+    with pytest.raises(ValueError, match="tolerance"):
+        parity(tolerance=tolerance)
+
+
 def test_the_larger_of_absolute_and_relative_tolerance_counts(live_conn):
     findings = check(live_conn, parity(fields=["price"], tolerance="1.00", relative_tolerance="0.02"),
                      offer("shop", "online", "cheap", "10.00"), offer("store", "1042", "cheap", "10.90"),  # 2 % = 0.20, 1.00 wins
