@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from unisono.catalog.db import ReadOnlyCatalog, database_url, log, open_catalog, shown_url
+from unisono.catalog.db import ReadOnlyCatalog, database_url, driver_hint, log, open_catalog, shown_url
 from unisono.catalog.live import live_narrow  # counts and keys: the narrow table, without the view's joins
 from unisono.catalog.tables import RejectionRow
 from unisono.catalog.runs import store_run
@@ -106,8 +106,8 @@ class Project:
         except ValidationError as e:
             raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         except (ImportError, NoSuchModuleError):
-            hint = " (pip install 'unisono[duckdb]')" if database.startswith("duckdb") else ""
-            raise ConfigError(f"--db {shown_url(database)!r}: its database driver is not installed{hint}") from None
+            raise ConfigError(f"--db {shown_url(database)!r}: its database driver is not installed"
+                              f"{driver_hint(database)}") from None
         except ArgumentError:
             raise ConfigError(f"--db {shown_url(database)!r} is not a database URL "
                               "(e.g. duckdb:///catalog.duckdb, postgresql+psycopg://user@host/db)") from None

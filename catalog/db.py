@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.dialects import registry
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from unisono.catalog.tables import metadata
@@ -97,18 +98,31 @@ def shown_url(url: str) -> str:
     return re.sub(r"(?i)([?&](?:password|passwd|pwd|pass)=)[^&#]*", r"\1***", url)
 
 
+# `spark:` URLs name the Spark dialect, registered by its module's name (imported when a URL names it)
+registry.register("spark", "unisono.catalog.spark_dialect", "SparkDialect")
+
+
+def driver_hint(url: str) -> str:
+    """What to install when the driver of a catalog URL is missing."""
+    extra = next((name for name in ("duckdb", "spark") if url.startswith(name)), None)
+    return f" (pip install 'unisono[{extra}]')" if extra else ""
+
+
 def create_catalog_engine(url: str) -> Engine:
     """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made)."""
     try:
         if url.startswith("duckdb"):
             engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
+        elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
+            from sqlalchemy.pool import NullPool
+
+            engine = create_engine(url, poolclass=NullPool)
         elif url.startswith("sqlite") and "timeout=" not in url:  # the sqlite3 module's busy timeout
             engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         else:
             engine = create_engine(url)
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
-        hint = " (pip install 'unisono[duckdb]')" if url.startswith("duckdb") and isinstance(
-            e, (ImportError, NoSuchModuleError)) else ""
+        hint = driver_hint(url) if isinstance(e, (ImportError, NoSuchModuleError)) else ""
         shown = shown_url(url)
         if isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
             detail = str(e).replace(url, shown)
@@ -269,7 +283,7 @@ def open_catalog(url: str) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
     engine = create_catalog_engine(url)
     where = shown_url(engine.url.render_as_string(hide_password=True))
-    if engine.dialect.name in ("sqlite", "duckdb") and engine.url.database in (None, "", ":memory:"):
+    if engine.dialect.name in ("sqlite", "duckdb", "spark") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "
                            f"name a file, e.g. {engine.dialect.name}:///catalog.db")

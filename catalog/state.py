@@ -160,12 +160,16 @@ def _resolve_keys(conn: Connection, streamed: bool = False) -> bool:
         .where(ln.c.sku.is_not(None), o.c.url.in_(select(skuless.c.url).where(skuless.c.url.is_not(None))))
     )))
     by_gtin = select(func.min(shares.c.sku)).where(shares.c.gtin == ln.c.gtin).scalar_subquery()
-    url = select(o.c.url).where(o.c.id == ln.c.offer_id).correlate(ln).scalar_subquery()
+    rows = ln
+    if conn.dialect.name == "spark":  # Spark resolves no outer column two subqueries deep: the link joined
+        url, rows = o.c.url, ln.join(o, o.c.id == ln.c.offer_id)
+    else:
+        url = select(o.c.url).where(o.c.id == ln.c.offer_id).correlate(ln).scalar_subquery()
     by_url = select(func.min(shares.c.sku)).where(shares.c.url == url).scalar_subquery()
     # the new keys of the rows without sku first (a few), then those rows updated by offer id: an UPDATE
     # with the lookups in it had DuckDB work them out for every live row
     rekey = _rekey_table()
-    keys = select(ln.c.offer_id, func.coalesce(by_gtin, by_url, ln.c.key)).where(ln.c.sku.is_(None))
+    keys = select(ln.c.offer_id, func.coalesce(by_gtin, by_url, ln.c.key)).select_from(rows).where(ln.c.sku.is_(None))
     if streamed:  # the view reads them from there (it has the table already, empty until now)
         conn.execute(insert(rekey).from_select(["offer_id", "key"], keys))
     else:

@@ -1,0 +1,309 @@
+"""A catalog kept as Parquet under a folder, read and written by Spark (`--db spark:///path`).
+
+Each catalog table is a set of Parquet folders under <path>/<table>/; `<path>/_manifest.json` names
+the folders that make up each table. A transaction's rows are written as new folders first and the
+manifest is replaced (a rename) at commit: a publication is visible whole or not at all, and a
+failed publish leaves the catalog as it was (its folders are unreferenced). Each table is a
+temporary view of the Spark session under its own name, so the catalog's SQL (the live offers,
+the rules, history, runs, waivers) runs unchanged; the dialect (catalog/spark_dialect.py) routes
+writes here. One writer at a time: concurrent writers are not guarded (a later commit wins).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from functools import reduce
+from pathlib import Path
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, Table
+
+MANIFEST = "_manifest.json"
+# A SparkSession of our own making runs where the driver runs: local mode, bound to the loopback
+DEFAULT_OPTIONS = {
+    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC",
+    "spark.ui.showConsoleProgress": "false", "spark.log.structuredLogging.enabled": "false",
+    # the rules' conditions (a zone's offset changes as CASE terms, many joins) make Spark's constraint
+    # inference grow exponentially: the reference-price statement sat in it for minutes
+    "spark.sql.constraintPropagation.enabled": "false",
+}
+
+
+def spark_session(master: str | None = None, options: dict[str, str] | None = None):
+    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ImportError("pyspark is not installed (pip install 'unisono[spark]'; it needs Java 17 or later)") from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.conf.set("spark.sql.session.timeZone", "UTC")  # instants are compared and returned as UTC
+        return active
+    builder = SparkSession.builder.appName("unisono")
+    if master or not os.environ.get("SPARK_HOME"):  # under spark-submit the master comes from it
+        builder = builder.master(master or "local[2]")
+    if (master or "local").startswith("local"):  # (else Spark warns that the host name is the loopback)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for key, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("FATAL")  # the user reads unisono's one-line errors, not Spark's logs
+    return spark
+
+
+def spark_type(sa_type):
+    from pyspark.sql import types as T
+
+    if isinstance(sa_type, Boolean):
+        return T.BooleanType()
+    if isinstance(sa_type, (Integer, BigInteger)):  # Integer includes BigInteger; ids may pass 2**31
+        return T.LongType()
+    if isinstance(sa_type, Float):
+        return T.DoubleType()
+    python = getattr(sa_type, "impl", sa_type)
+    if python.__class__.__name__ in ("DateTime", "UTCDateTime") or python.__class__.__name__.endswith("DateTime"):
+        return T.TimestampType()
+    return T.StringType()
+
+
+def arrow_type(sa_type):
+    import pyarrow as pa
+    from pyspark.sql import types as T
+
+    st = spark_type(sa_type)
+    return {T.BooleanType: pa.bool_(), T.LongType: pa.int64(), T.DoubleType: pa.float64(),
+            T.TimestampType: pa.timestamp("us", tz="UTC")}.get(type(st), pa.string())
+
+
+def arrow_schema(table: Table):
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in table.columns])
+
+
+def schema_of(table: Table):
+    from pyspark.sql import types as T
+
+    return T.StructType([T.StructField(c.name, spark_type(c.type), True) for c in table.columns])
+
+
+class ParquetStore:
+    """The committed tables of one catalog folder, and one transaction's changes to them."""
+
+    def __init__(self, spark, path: Path):
+        self.spark, self.path = spark, path
+        self.tables: dict[str, Table] = {}  # the catalog's tables known to this store
+        self.committed: dict[str, list[str]] = self._read_manifest()
+        self.appended: dict[str, list] = {}  # table -> DataFrames added in this transaction
+        self.replaced: dict[str, object] = {}  # table -> its whole new content (an UPDATE or DELETE)
+        self.temporary: dict[str, Table] = {}  # the session's temporary tables (the live offers, ...)
+        self.empty: set[str] = set()  # temporary tables created and not yet written (nothing to union with)
+        self.next_ids: dict[str, int] = {}
+        self.first_ids: dict[str, int] = {}  # the first id this transaction numbered, per table
+        self.txn: str | None = None  # this transaction's name: the folders it writes
+        self.rows: dict[str, _RowFiles] = {}  # table -> Parquet files of rows this transaction inserted
+        self.stale: set[str] = set()  # tables whose view does not show the files written since
+
+    def _read_manifest(self) -> dict[str, list[str]]:
+        file = self.path / MANIFEST
+        return json.loads(file.read_text(encoding="utf-8"))["tables"] if file.is_file() else {}
+
+    # -- reading -------------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.committed or name in self.temporary or name in self.replaced
+
+    def changed(self, name: str) -> bool:
+        """Whether this transaction added rows to the table (it may update only those)."""
+        return name in self.appended or name in self.rows
+
+    def committed_frame(self, table: Table):
+        return self._read(table, self.committed.get(table.name) or [])
+
+    def _read(self, table: Table, folders: list[str]):
+        if not folders:
+            return self.spark.createDataFrame([], schema_of(table))
+        return self.spark.read.schema(schema_of(table)).parquet(*[str(self.path / f) for f in folders])
+
+    def frame(self, table: Table):
+        """The table as this transaction sees it."""
+        if table.name in self.temporary:
+            return self.spark.table(f"`{table.name}`")
+        files = self.rows.get(table.name)
+        written = [files.close()] if files is not None and files.files else []  # this transaction's rows
+        if table.name in self.replaced:
+            base = self.replaced[table.name]
+            if written:
+                base = base.unionByName(self._read(table, written))
+        else:
+            base = self._read(table, [*(self.committed.get(table.name) or []), *written])
+        return reduce(lambda a, b: a.unionByName(b), self.appended.get(table.name, []), base)
+
+    def sync(self) -> None:
+        """The views of the tables rows were written to since they were made (before a statement reads them)."""
+        for name in self.stale:
+            self.publish_view(self.tables[name])
+        self.stale.clear()
+
+    def publish_view(self, table: Table) -> None:
+        self.frame(table).createOrReplaceTempView(table.name)
+
+    def register(self, table: Table) -> None:
+        """A catalog table, as a view of the session (empty until rows are committed)."""
+        self.tables[table.name] = table
+        self.committed.setdefault(table.name, [])
+        self.publish_view(table)
+
+    # -- temporary tables ----------------------------------------------------------------------
+    def create_temporary(self, table: Table) -> None:
+        self.temporary[table.name] = table
+        self.empty.add(table.name)
+        self.spark.createDataFrame([], schema_of(table)).createOrReplaceTempView(table.name)
+
+    def create_temporary_as(self, table: Table, frame) -> None:
+        """A temporary table holding a query's rows, computed once (read by the queries after it)."""
+        self.temporary[table.name] = table
+        self.empty.discard(table.name)
+        frame.localCheckpoint().createOrReplaceTempView(table.name)
+
+    def drop_temporary(self, name: str) -> None:
+        self.temporary.pop(name, None)
+        self.spark.catalog.dropTempView(name)
+
+    # -- writing -------------------------------------------------------------------------------
+    def next_id(self, table: Table, n: int) -> int:
+        """The first of n new ids of `table` (numbered after the largest it has)."""
+        if table.name not in self.next_ids:
+            from pyspark.sql import functions as F
+
+            top = self.frame(table).agg(F.max("id")).first()[0]
+            self.next_ids[table.name] = self.first_ids[table.name] = (top or 0) + 1
+        first = self.next_ids[table.name]
+        self.next_ids[table.name] += n
+        return first
+
+    def append_arrow(self, table: Table, rows) -> None:
+        """Rows (a pyarrow table of the table's columns) added to a catalog table: written straight
+        to this transaction's Parquet files by pyarrow, no Spark job and no copy held in memory; the
+        folder joins the manifest at commit."""
+        if table.name not in self.rows:
+            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
+        self.rows[table.name].write(rows)
+        self.tables.setdefault(table.name, table)
+        self.stale.add(table.name)
+
+    def _txn(self) -> str:
+        if self.txn is None:
+            self.txn = uuid.uuid4().hex[:12]
+        return self.txn
+
+    def append(self, table: Table, frame, computed: bool = False) -> None:
+        """Rows added to `table`; `computed`: the frame is checkpointed already (computed once)."""
+        frame = frame.select(*[frame[c.name].cast(spark_type(c.type)).alias(c.name) for c in table.columns])
+        if table.name in self.temporary:
+            if table.name not in self.empty:
+                frame = self.spark.table(f"`{table.name}`").unionByName(frame)
+                computed = False
+            self.empty.discard(table.name)
+            # computed once, then read by many queries
+            (frame if computed else frame.localCheckpoint()).createOrReplaceTempView(table.name)
+            return
+        self.appended.setdefault(table.name, []).append(frame if computed else frame.localCheckpoint())
+        self.publish_view(table)
+
+    def replace(self, table: Table, frame, touches_committed: bool) -> None:
+        """The table's new content. When no committed row changes, only this transaction's rows are
+        replaced (an UPDATE of the publication being written rewrites none of the catalog's files)."""
+        frame = frame.localCheckpoint()
+        if table.name in self.temporary:
+            self.empty.discard(table.name)
+            frame.createOrReplaceTempView(table.name)
+        elif touches_committed or table.name in self.replaced:
+            self.replaced[table.name] = frame
+            self.appended.pop(table.name, None)
+            self._drop_rows(table.name)
+            self.publish_view(table)
+        else:
+            self.appended[table.name] = [frame]
+            self._drop_rows(table.name)
+            self.publish_view(table)
+
+    def _drop_rows(self, name: str) -> None:
+        """The files of rows this transaction wrote, superseded by a computed content (checkpointed)."""
+        files = self.rows.pop(name, None)
+        self.stale.discard(name)
+        if files is not None:
+            files.discard()
+
+    def commit(self) -> None:
+        if not self.appended and not self.replaced and not self.rows and (self.path / MANIFEST).is_file():
+            return
+        txn = self._txn()
+        tables = {name: list(folders) for name, folders in self.committed.items()}
+        for name, frame in self.replaced.items():
+            tables[name] = [self._write(name, frame, txn)]
+        for name, frames in self.appended.items():
+            frame = reduce(lambda a, b: a.unionByName(b), frames)
+            tables.setdefault(name, []).append(self._write(name, frame, txn))
+        for name, files in self.rows.items():
+            if files.files:
+                tables.setdefault(name, []).append(files.close())
+        self.path.mkdir(parents=True, exist_ok=True)
+        temp = self.path / f".{MANIFEST}.{txn}"
+        temp.write_text(json.dumps({"tables": tables}, indent=1), encoding="utf-8")
+        os.replace(temp, self.path / MANIFEST)  # the commit: readers see the old or the new folders
+        self.committed = tables
+        self._forget()
+
+    def _write(self, name: str, frame, txn: str) -> str:
+        folder = f"{name}/{txn}"
+        frame.coalesce(4).write.mode("error").parquet(str(self.path / folder))  # a few files per write, not one per chunk
+        return folder
+
+    def rollback(self) -> None:
+        for files in self.rows.values():
+            files.discard()  # never named by the manifest: nobody reads them
+        self._forget()
+
+    def _forget(self) -> None:
+        changed = set(self.appended) | set(self.replaced) | set(self.rows)
+        self.appended, self.replaced, self.next_ids, self.first_ids = {}, {}, {}, {}
+        self.rows, self.stale, self.txn = {}, set(), None
+        for name in changed:
+            if name in self.tables:
+                self.publish_view(self.tables[name])
+
+
+class _RowFiles:
+    """One table's inserted rows in one transaction: Parquet files in a folder of their own, written
+    by pyarrow as they come (a file is closed when a statement reads the table; later rows go into
+    the next one)."""
+
+    def __init__(self, root: Path, folder: str, schema):
+        self.root, self.folder, self.schema = root, folder, schema
+        self.files, self.writer = 0, None
+
+    def write(self, rows) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n = rows.num_rows
+        columns = [rows[f.name].cast(f.type) if f.name in rows.column_names else pa.nulls(n, f.type)
+                   for f in self.schema]
+        if self.writer is None:
+            (self.root / self.folder).mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(str(self.root / self.folder / f"part-{self.files:05d}.parquet"),
+                                           self.schema)
+            self.files += 1
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=1 << 20)
+
+    def close(self) -> str:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+        return self.folder
+
+    def discard(self) -> None:
+        self.close()
+        shutil.rmtree(self.root / self.folder, ignore_errors=True)
