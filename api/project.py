@@ -184,6 +184,8 @@ class Project:
             from unisono.catalog.matching import match_newsletter as after
         elif channel == "shop":  # and again once the shop lists what an earlier newsletter showed
             from unisono.catalog.matching import rematch_newsletters as after
+        elif channel == "store":  # SKUs that lost their leading zeros in Excel match nothing: said
+            from unisono.catalog.sku_shapes import sku_shapes as after
         try:
             now = datetime.now(timezone.utc)
             when = published_at or now  # (undated, publish_stream dates it itself)
