@@ -186,12 +186,17 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
     if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
         raise InputError(f"{name}: this is XML or HTML, not CSV")
     delimiter = sep.group(1) if sep else delimiter_of(first)
-    header = next(csv.reader([first], delimiter=delimiter))
-    while header and not header[-1].strip():  # a trailing delimiter
-        header.pop()
+    header = _header(first, delimiter)
+    try:
+        columns = _columns(header, config.store.columns, name)
+    except InputError:  # a title above the header ("Preisliste Filiale 1001, Stand 19.11.2026")?
+        found = None if sep else _header_below(lines, config, name)
+        if found is None:
+            raise
+        delimiter, header, columns = found
+        notes.append(f"{name}: the header is line {lines.count}; the {lines.count - 1} line(s) above it were skipped")
     header_lines = lines.count  # the header's line: records start after it
     lines.take()
-    columns = _columns(header, config.store.columns, name)
 
     records_ = _unswallowed(records(lines, delimiter), delimiter)
     head = lookahead(records_)
@@ -247,6 +252,34 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
                 seen[key] = line
         yield item
     notes.extend(_counts_notes(layout, rows))
+
+
+def _header(line: str, delimiter: str) -> list[str]:
+    header = next(csv.reader([line], delimiter=delimiter))
+    while header and not header[-1].strip():  # a trailing delimiter
+        header.pop()
+    return header
+
+
+HEADER_WITHIN = 10  # lines an export may put above its header (a title, the store, the date, blanks)
+
+
+def _header_below(lines: Lines, config: ProjectConfig, name: str) -> tuple[str, list[str], dict[str, int]] | None:
+    """(delimiter, header, columns) of the first of the next lines that names a price and a sku or EAN
+    column, when the first line did not; None when none of them does (the first line's error stands)."""
+    for _ in range(HEADER_WITHIN):
+        line = next(lines, None)
+        if line is None:
+            return None
+        if not line.strip():
+            continue
+        delimiter = delimiter_of(line)
+        header = _header(line, delimiter)
+        try:
+            return delimiter, header, _columns(header, config.store.columns, name)
+        except InputError:
+            continue
+    return None
 
 
 # a date or time stamp at either end of a file name ("M02_2026-11-19", "20261119-0600_preise_1042")

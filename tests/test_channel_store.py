@@ -298,6 +298,22 @@ def test_a_row_with_only_a_promo_price_charges_the_promo_price(tmp_path, columna
     assert "1 row has a promo price but no regular price: the promo price is read as its price" in result.notes
 
 
+@pytest.mark.parametrize("columnar", [True, False])
+def test_title_lines_above_the_header_are_skipped_with_a_note(tmp_path, columnar):
+    path = write(tmp_path, "Preisliste Filiale 1001;;\nStand: 19.11.2026\n\nFiliale;Artikelnummer;VK-Preis\n"
+                           "1001;A1;12,99\n1001;A2;abc\n")
+    result = read(path, CONFIG, columnar=columnar)
+    assert [(o.sku, o.price, o.source.line) for o in result.offers] == [("A1", Decimal("12.99"), 5)]
+    assert {line for line, _ in reasons(result)} == {6}
+    assert "store_prices.csv: the header is line 4; the 3 line(s) above it were skipped" in result.notes
+
+
+def test_a_file_whose_first_lines_name_no_columns_keeps_its_first_lines_error(tmp_path):
+    path = write(tmp_path, "Preisliste\nA1;12,99\nA2;9,99\n")
+    with pytest.raises(InputError, match="no price column found"):
+        read(path, CONFIG)
+
+
 def test_negative_price_is_rejected(tmp_path):
     path = write(tmp_path, "Filiale;SKU;Preis\n1;A1;-9,99\n")
     assert reasons(read(path, CONFIG)) == {(2, "price '-9,99' is negative")}
