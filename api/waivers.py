@@ -27,9 +27,7 @@ FORCE = "--force records it anyway"
 
 
 def _check_rule(project: Project, rule: str) -> None:
-    from unisono.rules import load_rules
-
-    ids = {r.id for r in load_rules(project.rule_paths())}
+    ids = {r.id for r in project.rules()}
     if rule not in ids:
         raise InputError(f"the project has no rule {rule!r}{did_you_mean(rule, ids)}: `unisono rules list`"
                          f" lists them; {FORCE}, e.g. for a promotion file's id")

@@ -66,7 +66,7 @@ def image_keys(url: str | None) -> tuple[str, str] | None:
     return m.group(1).lower() + path, path.rsplit("/", 1)[-1]
 
 
-def _current_shop(conn: Connection, at: datetime) -> dict[str, int]:
+def current_shop(conn: Connection, at: datetime) -> dict[str, int]:
     """location -> the shop publication in force there at `at`."""
     pub, cov = Publication.__table__, PublicationLocation.__table__
     rows = conn.execute(
@@ -200,7 +200,7 @@ def match_newsletter(conn: Connection, publication_id: int, at: datetime) -> lis
         o.c.publication_id == publication_id, o.c.sku.is_(None), o.c.gtin.is_(None))).all()
     if not offers:
         return []
-    current = _current_shop(conn, at)
+    current = current_shop(conn, at)
     if not current:
         return [f"no shop feed is in force at {at.isoformat()}: {len(offers)} newsletter offers without a product "
                 "number were not matched to shop products by title or image"]

@@ -9,16 +9,11 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from unisono.catalog.tables import OfferRow, Publication, PublicationLocation
+from unisono.catalog.matching import current_shop
+from unisono.catalog.tables import OfferRow
 
 SAMPLE = 2000  # SKUs looked at: enough to see a whole file's habit, cheap for a file of millions
 SHARE = 0.01  # of the sample matching nothing as written (store-only articles aside), before a look
-
-
-def _shop_in_force(at: datetime):
-    pub, cov = Publication.__table__, PublicationLocation.__table__
-    return select(func.max(pub.c.id)).join(cov, cov.c.publication_id == pub.c.id).where(
-        cov.c.channel == "shop", pub.c.effective_from <= at).group_by(cov.c.location)
 
 
 def sku_shapes(conn: Connection, publication_id: int, at: datetime) -> list[str]:
@@ -26,7 +21,7 @@ def sku_shapes(conn: Connection, publication_id: int, at: datetime) -> list[str]
     o = OfferRow.__table__
     sample = conn.execute(select(o.c.sku).where(o.c.publication_id == publication_id, o.c.sku.is_not(None))
                           .distinct().limit(SAMPLE)).scalars().all()
-    shops = conn.execute(_shop_in_force(at)).scalars().all()
+    shops = sorted(set(current_shop(conn, at).values()))
     if not sample or not shops:
         return []
     in_shop = o.c.publication_id.in_(shops)
