@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import weakref
+from contextlib import closing
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -201,14 +202,15 @@ class Project:
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
             if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed
                 entries = shop_promotions.stream(file, config, notes)
-            elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process meanwhile
+            elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process, from now
                 entries = ahead.stream(channel, file, config, notes)
             else:
                 entries = stream(channel, file, config, notes, when)
-            result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
-                                    notes=notes, source=str(file), sha256=file_sha256(file),
-                                    published_at=published_at, effective_from=effective_from, progress=progress,
-                                    after=after, location=location)
+            with closing(entries):  # (the same bytes stored already: nothing is read)
+                result = publish_stream(self.engine, channel, _unchanged(file, identity, entries),
+                                        notes=notes, source=str(file), sha256=file_sha256(file),
+                                        published_at=published_at, effective_from=effective_from,
+                                        progress=progress, after=after, location=location)
             timing.info("read and stored %s: %d offers, %d rejections in %.2f s", file.name, result.offers,
                         result.rejections, time.perf_counter() - started)
             return result

@@ -29,36 +29,48 @@ def worth_it(path: Path) -> bool:
     return len(os.sched_getaffinity(0)) >= 2 and path.stat().st_size >= AHEAD_FROM
 
 
-def stream(channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> Iterator:
-    """What channels.stream yields for the file, read by a second process."""
-    with _scratch() as err:
+class stream:
+    """What channels.stream yields for the file, read by a second process started at once: it reads
+    while this one hashes the file and opens the catalog. Iterate it, or close() it (a publish that
+    finds the same bytes stored already reads nothing)."""
+
+    def __init__(self, channel: str, path: Path, config: ProjectConfig, notes: list[str]) -> None:
+        self.path, self.notes = path, notes
+        self.err = _scratch()
         # -P: the installed unisono, never a folder of that name where the command runs
-        child = subprocess.Popen([sys.executable, "-P", "-m", "unisono.channels.ahead", channel, str(path)],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err)
+        self.child = subprocess.Popen([sys.executable, "-P", "-m", "unisono.channels.ahead", channel, str(path)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err)
+        self.child.stdin.write(config.model_dump_json().encode())
+        self.child.stdin.close()
+
+    def __iter__(self) -> Iterator:
+        child, name = self.child, self.path.name
         try:
-            child.stdin.write(config.model_dump_json().encode())
-            child.stdin.close()
             while True:
                 try:
                     kind, value = pickle.load(child.stdout)  # written by our own child process
                 except EOFError:
                     if child.wait() == INTERRUPTED:  # ^C reached the helper first: the user's interrupt
                         raise KeyboardInterrupt from None
-                    err.seek(0)
-                    last = (err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-                    raise RuntimeError(f"reading {path.name} in a second process failed: {last}") from None
+                    self.err.seek(0)
+                    last = (self.err.read().decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+                    raise RuntimeError(f"reading {name} in a second process failed: {last}") from None
                 if kind == "entries":
                     yield from value
                 elif kind == "notes":
-                    notes.extend(value)
+                    self.notes.extend(value)
                     return
                 elif kind == "error":
                     raise InputError(value)
                 else:
-                    raise RuntimeError(f"reading {path.name} in a second process: unexpected {kind!r} (a different unisono?)")
+                    raise RuntimeError(f"reading {name} in a second process: unexpected {kind!r} (a different unisono?)")
         finally:
-            child.stdout.close()
-            stop(child)
+            self.close()
+
+    def close(self) -> None:
+        self.child.stdout.close()
+        stop(self.child)
+        self.err.close()
 
 
 def stop(child: subprocess.Popen) -> None:

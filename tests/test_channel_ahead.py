@@ -103,3 +103,25 @@ def test_a_file_changed_while_it_is_published_is_refused_and_nothing_is_stored(
     with project.engine.connect() as conn:
         assert conn.execute(select(OfferRow.__table__.c.id)).first() is None
     assert project.publish("store", path).offers == 1  # the complete new version, once it stands
+
+
+def test_the_same_bytes_published_again_stop_the_reader_that_started_at_once(tmp_path, monkeypatch):
+    """The second process starts reading while the file is hashed; a file stored already is not read,
+    and its reader does not outlive the publish."""
+    monkeypatch.setattr(ahead, "AHEAD_FROM", 0)
+    started = []
+    monkeypatch.setattr(ahead.stream, "__init__", _recording(ahead.stream.__init__, started))
+    path = tmp_path / "prices.csv"  # more than a pipe holds: a reader nobody reads from waits forever
+    path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(20000)))
+    project = Project.init(tmp_path / "p")
+    assert not project.publish("store", path).duplicate
+    again = project.publish("store", path)
+    assert again.duplicate and again.offers == 0
+    assert len(started) == 2 and all(reader.child.poll() is not None for reader in started)
+
+
+def _recording(init, started: list):
+    def recorded(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        started.append(self)
+    return recorded
