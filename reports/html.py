@@ -15,6 +15,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from unisono.domain.findings import Finding
+from unisono.domain.words import span  # a window as people say it: "26.11.–30.11.2026"
 from unisono.reports.source import ReportRun, all_findings, local, status_of
 
 _ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
@@ -53,7 +54,6 @@ def trend(run: ReportRun) -> list[dict]:
 
 
 def write_html(run: ReportRun, path: Path) -> None:
-    from unisono.cli.text import span  # a window as people say it: "26.11.–30.11.2026"
 
     env = Environment(loader=PackageLoader("unisono.reports", "templates"), autoescape=select_autoescape(default=True))
     template = env.get_template("report.html.j2")

@@ -6,14 +6,13 @@ import html
 from typing import TextIO
 
 from unisono.domain.findings import Finding
+from unisono.domain.words import run_title, visible
 from unisono.reports.source import ReportRun, all_findings, local, status_of
 
 
 def md_cell(text: str | None) -> str:
     """A table cell: Markdown's table syntax escaped, HTML (which Markdown passes through) as
-    entities, control characters from channel files visible (cli/terminal.py)."""
-    from unisono.cli.terminal import visible
-
+    entities, control characters from channel files visible."""
     text = html.escape(visible((text or "").replace("\n", " ")), quote=False)
     return text.replace("\\", "\\\\").replace("|", "\\|")
 
@@ -26,8 +25,6 @@ def when(f: Finding, run: ReportRun) -> str:
 
 def write_markdown(run: ReportRun, out: TextIO) -> None:
     s = run.summary()
-    from unisono.cli.text import run_title
-
     out.write(f"# {run_title(run.kind, run.at, run.window_end, run.tz)}\n\n")
     undecided = f", {run.undecided} undecided"
     out.write(f"{s['findings']} findings, {s['waived']} waived{undecided}; failing at {s['fail_on']} and above: "
