@@ -74,7 +74,8 @@ class PresenceRule(RuleBase):
         keys = exclusive_keys(ctx.conn, live, ctx.at, ctx.config) \
             if self.exclusive_claims and ctx is not None and ctx.conn is not None else {}
         ex = exclusive_table(ctx.conn, keys) if keys else None
-        per_channel = [self._missing_in(rel, seen, ch, ex) for ch in dict.fromkeys(self.require_in)]
+        hashing = ctx is not None and ctx.conn is not None and ctx.conn.dialect.name == "duckdb"
+        per_channel = [self._missing_in(rel, seen, ch, ex, hashing) for ch in dict.fromkeys(self.require_in)]
         found = per_channel[0] if len(per_channel) == 1 else select(union_all(*per_channel).subquery())
         found = materialise(ctx.conn, "presence_found", found) if ctx is not None and ctx.conn is not None \
             else found.subquery("found")
@@ -86,9 +87,19 @@ class PresenceRule(RuleBase):
             oos.c.location.label("oos_location"), oos.c.source.label("oos_source"),
         ).select_from(joined.outerjoin(oos, oos.c.id == found.c.oos_id))
 
-    def _missing_in(self, rel: FromClause, seen: FromClause, channel: str, ex: Table | None) -> Select:
+    def _missing_in(self, rel: FromClause, seen: FromClause, channel: str, ex: Table | None,
+                    hashing: bool = False) -> Select:
         there = rel.alias("there")
         same_product = and_(there.c.channel == channel, there.c.key == seen.c.key)
+        if hashing:  # DuckDB answers each question below with a scan of every live offer: the channel's
+            # offers of the products seen, once (1M x 5: 1.8 -> 0.6 CPU s); SQLite and PostgreSQL look
+            # each product up in the key index instead
+            every, seen_keys = rel.alias("every"), rel.alias("seen_keys")
+            there = select(every.c.key, every.c.offer_id, every.c.location, every.c.availability).where(
+                every.c.channel == channel,
+                every.c.key.in_(select(seen_keys.c.key).where(seen_keys.c.channel == self.when_in))
+            ).cte(f"there_{channel}")
+            same_product = there.c.key == seen.c.key
         listed = exists().where(same_product)
         counts = listed
         if self.require_available:
