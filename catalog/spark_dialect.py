@@ -396,14 +396,19 @@ class SparkDialect(default.DefaultDialect):
     type_compiler_cls = SparkTypeCompiler
     preparer = SparkPreparer
 
+    def __init__(self, spark_master: str | None = None, spark_options: dict[str, str] | None = None, **kw):
+        super().__init__(**kw)
+        # unisono.yaml's `spark:` section (create_catalog_engine); the URL's own query wins over it
+        self.spark_master, self.spark_options = spark_master, dict(spark_options or {})
+
     @classmethod
     def import_dbapi(cls):
         return _DBAPI
 
     def create_connect_args(self, url):
         query = dict(url.query)
-        master = query.pop("master", None)
-        return [], {"path": url.database or ".", "master": master, "options": query}
+        master = query.pop("master", None) or self.spark_master
+        return [], {"path": url.database or ".", "master": master, "options": {**self.spark_options, **query}}
 
     def do_execute(self, cursor, statement, parameters, context=None):
         cursor.execute(statement, parameters, context)

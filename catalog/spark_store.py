@@ -20,19 +20,27 @@ from pathlib import Path
 from sqlalchemy import BigInteger, Boolean, Float, Integer, Table
 
 MANIFEST = "_manifest.json"
-# A SparkSession of our own making runs where the driver runs: local mode, bound to the loopback
+WRITER_LOCK = "_writer.lock"  # held by the one command writing the lake (ParquetStore.lock_writers)
+DEFAULT_MASTER = "local[2]"
+# Every session of our making: instants in UTC, unisono's one-line output, the rules' plans kept small
 DEFAULT_OPTIONS = {
-    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC",
+    "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false", "spark.log.structuredLogging.enabled": "false",
     # the rules' conditions (a zone's offset changes as CASE terms, many joins) make Spark's constraint
     # inference grow exponentially: the reference-price statement sat in it for minutes
     "spark.sql.constraintPropagation.enabled": "false",
 }
+# Local mode only: it runs where the driver runs, bound to the loopback, no UI, a few shuffle partitions.
+# On a cluster the executors must reach the driver by its address, and Spark's own partitioning stays.
+LOCAL_OPTIONS = {
+    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+}
 
 
 def spark_session(master: str | None = None, options: dict[str, str] | None = None):
-    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it)."""
+    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it).
+    `master`: default local[2], unless spark-submit (SPARK_HOME set) gives one; `options`: spark.* settings."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -43,10 +51,12 @@ def spark_session(master: str | None = None, options: dict[str, str] | None = No
         return active
     builder = SparkSession.builder.appName("unisono")
     if master or not os.environ.get("SPARK_HOME"):  # under spark-submit the master comes from it
-        builder = builder.master(master or "local[2]")
-    if (master or "local").startswith("local"):  # (else Spark warns that the host name is the loopback)
+        master = master or DEFAULT_MASTER
+        builder = builder.master(master)
+    local = master is not None and master.startswith("local")
+    if local:  # (else Spark warns that the host name is the loopback)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    for key, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+    for key, value in {**DEFAULT_OPTIONS, **(LOCAL_OPTIONS if local else {}), **(options or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("FATAL")  # the user reads unisono's one-line errors, not Spark's logs
@@ -124,7 +134,12 @@ class ParquetStore:
     def _read(self, table: Table, folders: list[str]):
         if not folders:
             return self.spark.createDataFrame([], schema_of(table))
-        return self.spark.read.schema(schema_of(table)).parquet(*[str(self.path / f) for f in folders])
+        return self.spark.read.schema(schema_of(table)).parquet(*[self._local(f) for f in folders])
+
+    def _local(self, folder: str) -> str:
+        """A folder of the lake as Spark names it: a local path, whatever the cluster's default file system
+        (on YARN a path without a scheme would be read from HDFS)."""
+        return f"file://{self.path / folder}"
 
     def frame(self, table: Table):
         """The table as this transaction sees it."""
@@ -258,7 +273,7 @@ class ParquetStore:
 
     def _write(self, name: str, frame, txn: str) -> str:
         folder = f"{name}/{txn}"
-        frame.coalesce(4).write.mode("error").parquet(str(self.path / folder))  # a few files per write, not one per chunk
+        frame.coalesce(4).write.mode("error").parquet(self._local(folder))  # a few files per write, not one per chunk
         return folder
 
     def rollback(self) -> None:

@@ -1,0 +1,145 @@
+"""Running the Spark catalog as a user sets it up: the `spark:` section of unisono.yaml.
+
+None of this starts Spark: the config is read, the URL built and the dialect's arguments checked
+without a JVM.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from unisono.api.project import Project
+from unisono.cli.main import cli
+from unisono.domain.config import ConfigError
+
+
+def _project(folder: Path, yaml_text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "unisono.yaml").write_text(yaml_text, encoding="utf-8")
+    (folder / "rules").mkdir(exist_ok=True)
+    return folder
+
+
+# -- the spark: section -----------------------------------------------------------------------------
+
+def test_the_spark_section_names_the_lake_master_and_options(tmp_path):
+    folder = _project(tmp_path / "p", "spark:\n  master: local[4]\n  lake: lake\n  options:\n"
+                                      "    spark.executor.memory: 4g\n    spark.sql.shuffle.partitions: 64\n"
+                                      "    spark.ui.enabled: false\n")
+    project = Project.open(folder)
+    assert project.db_url == f"spark:///{(folder / 'lake').resolve()}"  # relative: from the project folder
+    assert project.config.spark.master == "local[4]"
+    # numbers and YAML's false reach Spark as it spells them
+    assert project.config.spark.options == {"spark.executor.memory": "4g", "spark.sql.shuffle.partitions": "64",
+                                            "spark.ui.enabled": "false"}
+
+
+def test_database_spark_url_alone_keeps_working_and_is_read_from_the_project_folder(tmp_path):
+    absolute = _project(tmp_path / "a", f"database: spark:///{tmp_path / 'lake'}\n")
+    assert Project.open(absolute).db_url == f"spark:///{tmp_path / 'lake'}"
+    relative = _project(tmp_path / "r", "database: spark:///lake\n")
+    assert Project.open(relative).db_url == f"spark:///{(relative / 'lake').resolve()}"
+    s3 = _project(tmp_path / "s", "database: spark:///s3a://bucket/lake\n")  # no folder of ours: left as it is
+    assert Project.open(s3).db_url == "spark:///s3a://bucket/lake"
+
+
+def test_the_command_line_catalog_beats_the_spark_lake(tmp_path):
+    folder = _project(tmp_path / "p", "spark: {lake: lake}\n")
+    assert Project.open(folder, "sqlite:///other.db").db_url == "sqlite:///other.db"
+
+
+@pytest.mark.parametrize("yaml_text,message", [
+    ("spark: {mastr: local}\n", "spark.mastr: Extra inputs are not permitted"),
+    ("spark: {master: yarm}\n", "spark.master: 'yarm' is not a Spark master URL"),
+    ("spark: {master: [local]}\n", "spark.master: Input should be a valid string"),
+    ("spark: {lake: 3}\n", "spark.lake: Input should be a valid string"),
+    ("spark: [local]\n", "spark: Input should be a valid dictionary"),
+    ("spark: {options: [spark.ui.enabled]}\n", "spark.options: Input should be a valid dictionary"),
+    ("spark: {options: {executor.memory: 4g}}\n", "'executor.memory' is not a Spark setting"),
+    ("spark: {options: {spark.jars: [a.jar, b.jar]}}\n", "spark.jars: list ['a.jar', 'b.jar']: a Spark setting is "
+                                                         "text, a number, true or false"),
+    ("spark: {options: {spark.executor.memory: }}\n", "spark.executor.memory: no value"),
+    ("spark: {options: {spark.master: yarn}}\n", "spark.master is set by `master:`"),
+    ("database: sqlite:///c.db\nspark: {lake: lake}\n", "both name the catalog: keep one"),
+])
+def test_a_wrong_spark_section_is_one_line_naming_the_key(tmp_path, yaml_text, message):
+    folder = _project(tmp_path / "p", yaml_text)
+    with pytest.raises(ConfigError) as raised:
+        Project.open(folder)
+    assert message in str(raised.value)
+    result = CliRunner().invoke(cli, ["check", "--project", str(folder)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in result.output
+
+
+def test_the_sections_master_and_options_reach_the_spark_driver_and_the_urls_own_win(tmp_path, monkeypatch):
+    """Project -> engine -> dialect -> the session's builder: what unisono.yaml says arrives, and a
+    setting in the URL's query (--db spark:///lake?spark.x=…) beats the file's."""
+    pytest.importorskip("pyspark")
+    from unisono.catalog import spark_dialect
+    from unisono.catalog.db import CatalogError
+
+    asked = []
+
+    def no_spark(master, options):  # where the SparkSession would start: record, and stop there
+        asked.append((master, options))
+        raise RuntimeError("not starting Spark in this test")
+
+    monkeypatch.setattr(spark_dialect, "spark_session", no_spark)
+    folder = _project(tmp_path / "p", "spark:\n  master: local[3]\n  options: {spark.executor.memory: 2g, "
+                                      "spark.sql.shuffle.partitions: 8}\n")
+    for db in (f"spark:///{tmp_path / 'lake'}", f"spark:///{tmp_path / 'lake2'}?spark.sql.shuffle.partitions=2"):
+        with pytest.raises(CatalogError, match="Spark did not start"):
+            _ = Project.open(folder, db).engine
+    assert asked == [("local[3]", {"spark.executor.memory": "2g", "spark.sql.shuffle.partitions": "8"}),
+                     ("local[3]", {"spark.executor.memory": "2g", "spark.sql.shuffle.partitions": "2"})]
+
+
+class _Builder:
+    """SparkSession.builder's part spark_session uses, recording what it is given."""
+
+    def __init__(self):
+        self.master_url, self.settings = None, {}
+
+    def appName(self, _name):  # noqa: N802 (Spark's name)
+        return self
+
+    def master(self, url):
+        self.master_url = url
+        return self
+
+    def config(self, key, value):
+        self.settings[key] = value
+        return self
+
+    def getOrCreate(self):  # noqa: N802
+        raise RuntimeError("recorded")
+
+
+@pytest.mark.parametrize("master,env,local", [(None, {}, True), ("local[4]", {}, True),
+                                              ("spark://head:7077", {}, False), ("yarn", {}, False),
+                                              (None, {"SPARK_HOME": "/opt/spark"}, False)])
+def test_only_local_mode_binds_the_driver_to_the_loopback(monkeypatch, master, env, local):
+    """A cluster's executors must reach the driver by its address: 127.0.0.1 and the few shuffle
+    partitions are local mode's; under spark-submit (SPARK_HOME, no master of ours) its --master rules."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    from unisono.catalog.spark_store import spark_session
+
+    builder = _Builder()
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    monkeypatch.setattr(SparkSession, "builder", builder)
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    monkeypatch.delenv("SPARK_LOCAL_IP", raising=False)  # (local mode sets it: restored afterwards)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RuntimeError, match="recorded"):
+        spark_session(master, {"spark.sql.shuffle.partitions": "16"} if not local else None)
+    assert builder.master_url == (master or ("local[2]" if not env else None))
+    assert (builder.settings.get("spark.driver.host") == "127.0.0.1") is local
+    assert builder.settings["spark.sql.session.timeZone"] == "UTC"
+    assert builder.settings["spark.sql.shuffle.partitions"] == ("4" if local else "16")  # the user's, on a cluster
