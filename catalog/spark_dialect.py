@@ -21,6 +21,7 @@ from sqlalchemy.sql.ddl import CreateTableAs
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
+from unisono.catalog.db import object_store
 from unisono.catalog.history import epoch_seconds
 from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
 from unisono.catalog.tables import metadata
@@ -71,6 +72,10 @@ class _DBAPI:
 
     @staticmethod
     def connect(path: str, master: str | None = None, options: dict | None = None):
+        if object_store(path):  # Path() would make s3a://bucket/lake a local folder s3a:/bucket/lake
+            raise OperationalError(f"the lake {path} is on an object store: not supported yet (unisono replaces "
+                                   "the manifest and writes the offers' Parquet with local file operations); use a "
+                                   "folder the driver and every executor see at the same path (a shared mount)")
         key = str(Path(path).resolve())
         store = _STORES.get(key)
         if store is None or store.spark._jsc is None or store.spark._jsc.sc().isStopped():

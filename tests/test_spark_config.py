@@ -1,4 +1,5 @@
-"""Running the Spark catalog as a user sets it up: the `spark:` section of unisono.yaml.
+"""Running the Spark catalog as a user sets it up: the `spark:` section of unisono.yaml, and --db naming
+a lake that is not there.
 
 None of this starts Spark: the config is read, the URL built and the dialect's arguments checked
 without a JVM.
@@ -143,3 +144,34 @@ def test_only_local_mode_binds_the_driver_to_the_loopback(monkeypatch, master, e
     assert (builder.settings.get("spark.driver.host") == "127.0.0.1") is local
     assert builder.settings["spark.sql.session.timeZone"] == "UTC"
     assert builder.settings["spark.sql.shuffle.partitions"] == ("4" if local else "16")  # the user's, on a cluster
+
+
+# -- --db naming a lake that is not there ----------------------------------------------------------
+
+@pytest.mark.parametrize("command", [["check"], ["reconcile"], ["runs"], ["publications"], ["waivers"]])
+def test_a_lake_that_does_not_exist_is_refused_by_every_command_but_publish(tmp_path, command):
+    folder = _project(tmp_path / "p", "")
+    missing = tmp_path / "no-lake"
+    result = CliRunner().invoke(cli, [*command, "--project", str(folder), "--db", f"spark:///{missing}"])
+    assert result.exit_code == 2
+    assert f"no catalog at {missing}: nothing was published there" in result.output
+    assert not missing.exists()  # nothing made there either
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, [*command, "--project", str(folder)], env={"UNISONO_DB": f"spark:///{empty}"})
+    assert result.exit_code == 2
+    assert f"no catalog at {empty} (the folder has no _manifest.json)" in result.output
+    assert list(empty.iterdir()) == []
+
+
+def test_an_object_store_lake_passes_the_check_and_is_refused_in_one_line_where_it_is_opened(tmp_path):
+    """s3a:// cannot be looked at from here; the catalog then says plainly that it cannot write there
+    (rather than making a local folder named s3a:)."""
+    pytest.importorskip("pyspark")
+    folder = _project(tmp_path / "p", "")
+    result = CliRunner().invoke(cli, ["runs", "--project", str(folder), "--db", "spark:///s3a://bucket/lake"])
+    assert result.exit_code == 2
+    assert "no catalog at" not in result.output
+    assert "the lake s3a://bucket/lake is on an object store: not supported yet" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (folder / "s3a:").exists() and not Path("s3a:").exists()
