@@ -144,6 +144,8 @@ def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "handle_error", _sqlite_errors)
+    elif engine.dialect.name == "spark":  # a write transaction takes the lake's writer lock at once
+        event.listen(engine, "begin", _spark_begin)
     elif engine.dialect.name == "duckdb":
         preparer = engine.dialect.identifier_preparer
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
@@ -190,7 +192,7 @@ def write_transaction(engine: Engine, lock: str | None = None) -> Iterator[Conne
     IMMEDIATE (the write lock first, waiting up to the busy timeout with a progress line, never a
     snapshot that is stale by the time it writes); on PostgreSQL `lock` names an advisory lock held
     until commit (publishes of one channel judge "same bytes" one after the other). DuckDB has one
-    process per file."""
+    process per file; on Spark it holds the lake's writer lock (catalog/spark_store.py)."""
     with engine.execution_options(**{WRITE: True}).begin() as conn:
         if lock is not None:
             lock_writers(conn, lock)
@@ -229,6 +231,12 @@ def _sqlite_begin(conn: Connection) -> None:
             _raise_sqlite(e, conn.engine.url.database, timeout_ms)
     finally:
         raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+
+def _spark_begin(conn: Connection) -> None:
+    # as SQLite's BEGIN IMMEDIATE: what a write transaction reads is what it writes over
+    if conn.get_execution_options().get(WRITE):
+        conn.connection.dbapi_connection.writing()
 
 
 def _raise_sqlite(error: Exception, where: str | None, timeout_ms: int | None = None) -> None:

@@ -97,20 +97,42 @@ class _DBAPI:
 
 class _Connection:
     def __init__(self, store: ParquetStore):
-        self.store, self.dirty = store, False
+        self.store, self.dirty, self.locked = store, False, False
 
     def cursor(self):
         return _Cursor(self)
 
+    def writing(self) -> None:
+        """This transaction writes the catalog: it takes the lake's writer lock first (waiting for
+        another command's publish), then reads the catalog as the writer before it left it."""
+        self.dirty = True
+        if self.store.lock_writers():
+            self.locked = True
+            self.store.committed = self.store._read_manifest()
+            for table in metadata.sorted_tables:
+                if table.name in self.store.committed:
+                    self.store.register(table)
+
     def commit(self):
-        if self.dirty:
-            self.store.commit()
-            self.dirty = False
+        try:
+            if self.dirty:
+                self.store.commit()
+                self.dirty = False
+        finally:
+            self._unlock()
 
     def rollback(self):
-        if self.dirty:  # a reader's rollback leaves another connection's transaction alone
-            self.store.rollback()
-            self.dirty = False
+        try:
+            if self.dirty:  # a reader's rollback leaves another connection's transaction alone
+                self.store.rollback()
+                self.dirty = False
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.locked:
+            self.store.unlock_writers()
+            self.locked = False
 
     def close(self):
         self.rollback()
@@ -149,7 +171,7 @@ class _Cursor:
             if "TEMPORARY" in [p.upper() for p in table._prefixes]:
                 self.store.create_temporary(table)
             else:
-                self.conn.dirty = True
+                self.conn.writing()
                 self.store.register(table)
         elif isinstance(construct, CreateTableAs):  # what a rule found (found_rows.py): computed once, kept
             if not construct.temporary:
@@ -204,7 +226,10 @@ class _Cursor:
 
     def _insert(self, stmt: Insert, rows: list[dict], context) -> None:
         table, dialect = stmt.table, context.dialect
-        self.conn.dirty = True
+        if table.name in self.store.temporary:
+            self.conn.dirty = True
+        else:
+            self.conn.writing()
         numbered = _numbered(table)
         if stmt.select is not None:
             frame = self._frame(stmt.select, dialect).toDF(*stmt._select_names).localCheckpoint()
@@ -247,7 +272,8 @@ class _Cursor:
         """UPDATE or DELETE as a new content of the table: rows kept, then rows changed."""
         table: Table = stmt.table
         dialect, where = context.dialect, stmt.whereclause
-        self.conn.dirty = table.name not in self.store.temporary or self.conn.dirty
+        if table.name not in self.store.temporary:
+            self.conn.writing()
         scope = []  # only this transaction's rows when no committed row matches (see ParquetStore.replace)
         touches = True
         if table.name not in self.store.temporary and self.store.changed(table.name) and _numbered(table):
@@ -279,7 +305,7 @@ def insert_arrow(conn, table: Table, rows) -> None:
     from sqlalchemy.exc import DBAPIError
 
     raw = conn.connection.dbapi_connection
-    raw.dirty = True
+    raw.writing()
     try:
         raw.store.sync()
         if _numbered(table) and "id" not in rows.column_names:

@@ -6,7 +6,9 @@ manifest is replaced (a rename) at commit: a publication is visible whole or not
 failed publish leaves the catalog as it was (its folders are unreferenced). Each table is a
 temporary view of the Spark session under its own name, so the catalog's SQL (the live offers,
 the rules, history, runs, waivers) runs unchanged; the dialect (catalog/spark_dialect.py) routes
-writes here. One writer at a time: concurrent writers are not guarded (a later commit wins).
+writes here. One writer at a time: a transaction that writes holds an OS file lock on the lake from its
+first write to its end (local folders; a second writer waits, see lock_writers), and numbers its ids
+and extends the manifest as the writer before it left them.
 """
 from __future__ import annotations
 
@@ -115,6 +117,7 @@ class ParquetStore:
         self.txn: str | None = None  # this transaction's name: the folders it writes
         self.rows: dict[str, _RowFiles] = {}  # table -> Parquet files of rows this transaction inserted
         self.stale: set[str] = set()  # tables whose view does not show the files written since
+        self.lock = None  # the lake's writer lock, held from this transaction's first write to its end
 
     def _read_manifest(self) -> dict[str, list[str]]:
         file = self.path / MANIFEST
@@ -187,6 +190,46 @@ class ParquetStore:
         self.spark.catalog.dropTempView(name)
 
     # -- writing -------------------------------------------------------------------------------
+    def lock_writers(self) -> bool:
+        """Wait for the lake's writer lock (an OS file lock on <lake>/_writer.lock, released when the
+        transaction ends or the process dies), as SQLite's writers wait for each other: up to the busy
+        timeout, with a progress line, then a one-line CatalogError. Returns whether it was taken now
+        (the caller then reads the manifest again: another writer may have committed since)."""
+        if self.lock is not None:
+            return False
+        import fcntl
+        import time
+
+        from unisono.catalog.db import CatalogError, busy_timeout, waiting
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / WRITER_LOCK, "a+b")  # noqa: SIM115 (held until the transaction ends)
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is None:
+                    timeout = busy_timeout()
+                    deadline = time.monotonic() + timeout
+                    if timeout > 0:
+                        waiting.warning("waiting for another unisono command to finish writing the Spark catalog %s "
+                                        "(up to %g s) …", self.path, timeout)
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise CatalogError(f"the Spark catalog {self.path} is busy: another unisono command kept writing "
+                                       f"it for {busy_timeout():g} s; run this command again when it is done, or wait "
+                                       "longer with UNISONO_BUSY_TIMEOUT=SECONDS") from None
+                time.sleep(0.1)
+        self.lock = handle
+        return True
+
+    def unlock_writers(self) -> None:
+        if self.lock is not None:
+            self.lock.close()  # (closing the file releases its lock)
+            self.lock = None
+
     def next_id(self, table: Table, n: int) -> int:
         """The first of n new ids of `table` (numbered after the largest it has)."""
         if table.name not in self.next_ids:

@@ -1,11 +1,18 @@
-"""Running the Spark catalog as a user sets it up: the `spark:` section of unisono.yaml, and --db naming
-a lake that is not there.
+"""Running the Spark catalog as a user sets it up: the `spark:` section of unisono.yaml, --db naming a lake
+that is not there, and two commands writing one lake at once.
 
-None of this starts Spark: the config is read, the URL built and the dialect's arguments checked
-without a JVM.
+Most of this starts no Spark: the config is read, the URL built and the dialect's arguments checked
+without a JVM. The writer lock is tested with real `unisono publish` processes (each starts its own
+local Spark); the lake they wrote is read back with pyarrow, as a BI tool would.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,6 +21,14 @@ from click.testing import CliRunner
 from unisono.api.project import Project
 from unisono.cli.main import cli
 from unisono.domain.config import ConfigError
+from tests.conftest import spark_or_skip
+
+# settings that start a small local Spark sooner (as tests/test_spark_engine.py's session): here they
+# travel the way a user's do, through unisono.yaml's `spark:` section
+QUICK = {"spark.driver.memory": "768m", "spark.sql.shuffle.partitions": 1, "spark.default.parallelism": 1,
+         "spark.sql.codegen.wholeStage": False, "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+         "spark.sql.adaptive.enabled": False,
+         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 
 
 def _project(folder: Path, yaml_text: str) -> Path:
@@ -175,3 +190,105 @@ def test_an_object_store_lake_passes_the_check_and_is_refused_in_one_line_where_
     assert "the lake s3a://bucket/lake is on an object store: not supported yet" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (folder / "s3a:").exists() and not Path("s3a:").exists()
+
+
+# -- two writers, one lake: real processes ---------------------------------------------------------
+
+def _publish(folder: Path, file: Path, timeout: str) -> subprocess.Popen:
+    env = {**os.environ, "UNISONO_BUSY_TIMEOUT": timeout, "PYTHONUNBUFFERED": "1"}
+    env.pop("UNISONO_DB", None)
+    return subprocess.Popen([sys.executable, "-m", "unisono.cli.main", "publish", "store", str(file), "--project",
+                             str(folder), "--published-at", "2026-11-19T06:00", "--format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_for_line(process: subprocess.Popen, text: str, limit: float = 300) -> str:
+    """stderr up to a line holding `text` (the process keeps running); fails if it ends first."""
+    seen, deadline = [], time.monotonic() + limit  # (a bound on a hang, not an assertion on time)
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            pytest.fail(f"the publish ended without saying {text!r}: {''.join(seen)}{process.stdout.read()}")
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    pytest.fail(f"no {text!r} within {limit} s: {''.join(seen)}")
+
+
+def _child_command_lines(pid: int) -> list[str]:
+    """The command lines of a process's descendants (Linux /proc): its Spark driver JVM among them."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # (a process that ended meanwhile)
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    family, lines = {pid}, []
+    for child in sorted(parents):
+        chain, seen = child, set()
+        while chain in parents and chain not in seen and chain not in family:
+            seen.add(chain)
+            chain = parents[chain]
+        if chain in family and child != pid:
+            try:
+                lines.append((Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                continue
+    return lines
+
+
+def _lake_table(lake: Path, name: str):
+    import pyarrow.parquet as pq
+
+    manifest = json.loads((lake / "_manifest.json").read_text(encoding="utf-8"))
+    return [row for folder in manifest["tables"][name] for row in pq.read_table(lake / folder).to_pylist()]
+
+
+def test_two_publishes_into_one_lake_take_turns_and_a_third_gives_up_in_one_line(tmp_path):
+    """While another writer holds the lake (here the test, through the same lock unisono takes), two
+    `unisono publish` processes wait, saying so, and a third with a short UNISONO_BUSY_TIMEOUT gives up
+    in one line, storing nothing. Released, the two write one after the other: both publications
+    are in the lake, each with its own ids and all its offers (none lost to the other's manifest)."""
+    spark_or_skip()
+    from unisono.catalog.spark_store import ParquetStore
+    from unisono.demo.generator import generate
+
+    for seed in (3, 4):
+        generate(tmp_path / f"seed{seed}", skus=12, stores=2, seed=seed, today=date(2026, 11, 19))
+    lake = tmp_path / "lake"
+    options = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in QUICK.items())
+    folder = _project(tmp_path / "p", f"spark:\n  master: local[1]\n  lake: {lake}\n  options:\n{options}")
+
+    holder = ParquetStore(None, lake)
+    assert holder.lock_writers()
+    try:
+        waiters = [_publish(folder, tmp_path / f"seed{seed}" / "store_prices.csv", "600") for seed in (3, 4)]
+        impatient = _publish(folder, tmp_path / "seed3" / "store_prices.csv", "0.5")
+        out, err = impatient.communicate(timeout=600)
+        assert impatient.returncode == 2, err
+        assert err.strip().splitlines()[-1].startswith(f"Error: the Spark catalog {lake} is busy: another unisono "
+                                                       "command kept writing it for 0.5 s")
+        assert "Traceback" not in err and out == ""
+        said = [_wait_for_line(p, "waiting for another unisono command to finish writing the Spark catalog")
+                for p in waiters]
+        assert all(str(lake) in text for text in said)
+        if Path("/proc/self/stat").exists():  # unisono.yaml's master and options started the driver's JVM
+            java = [line for line in _child_command_lines(waiters[0].pid) if "org.apache.spark.deploy.SparkSubmit" in line]
+            assert java and "-XX:TieredStopAtLevel=1" in java[0] and "spark.master=local[1]" in java[0], java
+    finally:
+        holder.unlock_writers()
+    results = []
+    for p in waiters:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    assert sorted(r["publication"]["id"] for r in results) == [1, 2]
+    publications = {row["id"]: row for row in _lake_table(lake, "publication")}
+    assert sorted(publications) == [1, 2]
+    offers = _lake_table(lake, "offer")
+    assert len({row["id"] for row in offers}) == len(offers)  # no id numbered twice
+    for r in results:
+        assert r["offers"] > 0
+        assert publications[r["publication"]["id"]]["offers"] == r["offers"]
+        assert sum(row["publication_id"] == r["publication"]["id"] for row in offers) == r["offers"]
