@@ -71,6 +71,11 @@ newsletter: {{}}
 #   payment_methods: [paypal, invoice]   # invoice, installments, paypal, klarna, credit_card, ...
 #   services: [click_collect, free_returns]
 #   scopes: {{Winterware: "Bekleidung > Jacken"}}   # claim words that match no category path
+
+# For a catalog on Spark (database: spark:///lake above, or lake: here), where Spark runs and its settings:
+# spark:
+#   master: local[4]                     # default local[2]; spark://host:7077, yarn, k8s://...
+#   options: {{spark.driver.memory: 4g}}   # spark.* settings, given to the SparkSession builder
 """
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from functools import reduce
 from pathlib import Path
@@ -37,6 +38,9 @@ DEFAULT_OPTIONS = {
 LOCAL_OPTIONS = {
     "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
+    # unisono keeps no managed tables, yet Spark makes its (empty) warehouse folder on the first function
+    # it looks up in the catalog: in the temporary folder, not as ./spark-warehouse wherever unisono runs
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "unisono-spark-warehouse"),
 }
 
 

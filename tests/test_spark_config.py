@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -64,6 +65,20 @@ def test_database_spark_url_alone_keeps_working_and_is_read_from_the_project_fol
 def test_the_command_line_catalog_beats_the_spark_lake(tmp_path):
     folder = _project(tmp_path / "p", "spark: {lake: lake}\n")
     assert Project.open(folder, "sqlite:///other.db").db_url == "sqlite:///other.db"
+
+
+def test_the_spark_example_unisono_init_writes_is_valid_once_uncommented(tmp_path):
+    Project.init(tmp_path / "p", database="spark:///lake")
+    config = tmp_path / "p" / "unisono.yaml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    start = lines.index("# spark:")
+    block = [line[2:] for line in lines[start:] if line.startswith("# ")]  # to the end of the commented block
+    block = block[:next((i for i, line in enumerate(block[1:], 1) if not line.startswith(" ")), len(block))]
+    assert len(block) > 1
+    config.write_text("\n".join(lines + block) + "\n", encoding="utf-8")
+    project = Project.open(tmp_path / "p")
+    assert project.config.spark.master and project.config.spark.options
+    assert project.db_url == f"spark:///{(tmp_path / 'p' / 'lake').resolve()}"
 
 
 @pytest.mark.parametrize("yaml_text,message", [
@@ -159,6 +174,9 @@ def test_only_local_mode_binds_the_driver_to_the_loopback(monkeypatch, master, e
     assert (builder.settings.get("spark.driver.host") == "127.0.0.1") is local
     assert builder.settings["spark.sql.session.timeZone"] == "UTC"
     assert builder.settings["spark.sql.shuffle.partitions"] == ("4" if local else "16")  # the user's, on a cluster
+    # no ./spark-warehouse left wherever unisono runs in local mode (a cluster's own setting stays)
+    warehouse = builder.settings.get("spark.sql.warehouse.dir")
+    assert (warehouse is not None and Path(warehouse).parent == Path(tempfile.gettempdir())) is local
 
 
 # -- --db naming a lake that is not there ----------------------------------------------------------
