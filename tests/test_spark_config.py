@@ -278,29 +278,38 @@ def test_two_publishes_into_one_lake_take_turns_and_a_third_gives_up_in_one_line
     options = "".join(f"    {key}: {json.dumps(value)}\n" for key, value in QUICK.items())
     folder = _project(tmp_path / "p", f"spark:\n  master: local[1]\n  lake: {lake}\n  options:\n{options}")
 
-    holder = ParquetStore(None, lake)
+    holder, started = ParquetStore(None, lake), []
     assert holder.lock_writers()
     try:
-        waiters = [_publish(folder, tmp_path / f"seed{seed}" / "store_prices.csv", "600") for seed in (3, 4)]
-        impatient = _publish(folder, tmp_path / "seed3" / "store_prices.csv", "0.5")
-        out, err = impatient.communicate(timeout=600)
-        assert impatient.returncode == 2, err
-        assert err.strip().splitlines()[-1].startswith(f"Error: the Spark catalog {lake} is busy: another unisono "
-                                                       "command kept writing it for 0.5 s")
-        assert "Traceback" not in err and out == ""
-        said = [_wait_for_line(p, "waiting for another unisono command to finish writing the Spark catalog")
-                for p in waiters]
-        assert all(str(lake) in text for text in said)
-        if Path("/proc/self/stat").exists():  # unisono.yaml's master and options started the driver's JVM
-            java = [line for line in _child_command_lines(waiters[0].pid) if "org.apache.spark.deploy.SparkSubmit" in line]
-            assert java and "-XX:TieredStopAtLevel=1" in java[0] and "spark.master=local[1]" in java[0], java
+        try:
+            waiters = [_publish(folder, tmp_path / f"seed{seed}" / "store_prices.csv", "600") for seed in (3, 4)]
+            started += waiters
+            impatient = _publish(folder, tmp_path / "seed3" / "store_prices.csv", "0.5")
+            started.append(impatient)
+            out, err = impatient.communicate(timeout=600)
+            assert impatient.returncode == 2, err
+            assert err.strip().splitlines()[-1].startswith(f"Error: the Spark catalog {lake} is busy: another "
+                                                           "unisono command kept writing it for 0.5 s")
+            assert "Traceback" not in err and out == ""
+            said = [_wait_for_line(p, "waiting for another unisono command to finish writing the Spark catalog")
+                    for p in waiters]
+            assert all(str(lake) in text for text in said)
+            if Path("/proc/self/stat").exists():  # unisono.yaml's master and options started the driver's JVM
+                java = [line for line in _child_command_lines(waiters[0].pid)
+                        if "org.apache.spark.deploy.SparkSubmit" in line]
+                assert java and "-XX:TieredStopAtLevel=1" in java[0] and "spark.master=local[1]" in java[0], java
+        finally:
+            holder.unlock_writers()
+        results = []
+        for p in waiters:
+            out, err = p.communicate(timeout=600)
+            assert p.returncode == 0, err
+            results.append(json.loads(out))
     finally:
-        holder.unlock_writers()
-    results = []
-    for p in waiters:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-        results.append(json.loads(out))
+        for p in started:  # (a failed assertion leaves none of them running)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert sorted(r["publication"]["id"] for r in results) == [1, 2]
     publications = {row["id"]: row for row in _lake_table(lake, "publication")}
     assert sorted(publications) == [1, 2]
