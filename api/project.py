@@ -72,6 +72,11 @@ newsletter: {{}}
 #   payment_methods: [paypal, invoice]   # invoice, installments, paypal, klarna, credit_card, ...
 #   services: [click_collect, free_returns]
 #   scopes: {{Winterware: "Bekleidung > Jacken"}}   # claim words that match no category path
+
+# For a catalog on Spark (database: spark:///lake above, or lake: here), where Spark runs and its settings:
+# spark:
+#   master: local[4]                     # default local[2]; spark://host:7077, yarn, k8s://...
+#   options: {{spark.driver.memory: 4g}}   # spark.* settings, given to the SparkSession builder
 """
 
 
@@ -90,7 +95,7 @@ class Project:
             raise InputError(f"{path} is not a unisono project: it has no {CONFIG_FILE} "
                              f"(create one with `unisono init {path}`, or name the project with --project)")
         config = load_config(path)
-        return cls(path, config, database_url(path, config.database, db))
+        return cls(path, config, database_url(path, config.catalog, db))
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR",
@@ -134,7 +139,7 @@ class Project:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = open_catalog(self.db_url)
+            self._engine = open_catalog(self.db_url, self.config.spark)
             # its connections closed when the project is dropped, or at the latest when the process exits
             # (the CLI exits without collecting: cli/main.py), so SQLite checkpoints and removes its WAL
             weakref.finalize(self, self._engine.dispose)

@@ -9,12 +9,16 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.dialects import registry
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from unisono.catalog.tables import metadata
+
+if TYPE_CHECKING:
+    from unisono.domain.config import SparkOptions
 
 DEFAULT_DB_FILE = "unisono.db"
 BUSY_TIMEOUT = 30.0  # seconds a writer waits for another one (UNISONO_BUSY_TIMEOUT, or ?timeout= in a SQLite URL)
@@ -43,12 +47,17 @@ def database_url(project: Path, configured: str | None = None, override: str | N
 
 
 def in_folder(url: str, folder: Path) -> str:
-    """A SQLite or DuckDB file URL whose path is relative, made absolute from `folder`."""
-    match = re.fullmatch(r"((?:sqlite|duckdb)[+\w]*:///)([^/?][^?]*)(\?.*)?", url)
-    if not match or match.group(2) == ":memory:":
+    """A SQLite or DuckDB file URL, or a Spark lake's, whose path is relative, made absolute from `folder`."""
+    match = re.fullmatch(r"((?:sqlite|duckdb|spark)[+\w]*:///)([^/?][^?]*)(\?.*)?", url)
+    if not match or match.group(2) == ":memory:" or object_store(match.group(2)):
         return url
     scheme, path, query = match.groups()
     return f"{scheme}{(folder / path).resolve()}{query or ''}"
+
+
+def object_store(path: str) -> bool:
+    """A lake's path with a scheme of its own (s3a://bucket/lake, abfss://…, gs://…, hdfs://…): not a local folder."""
+    return re.match(r"[A-Za-z][A-Za-z0-9+.-]+://", path) is not None
 
 
 def busy_timeout() -> float:
@@ -108,15 +117,17 @@ def driver_hint(url: str) -> str:
     return f" (pip install 'unisono[{extra}]')" if extra else ""
 
 
-def create_catalog_engine(url: str) -> Engine:
-    """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made)."""
+def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine:
+    """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made).
+    `spark`: unisono.yaml's master and options, for a spark: URL (its own ?master=… and spark.*=… win)."""
     try:
         if url.startswith("duckdb"):
             engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
         elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
             from sqlalchemy.pool import NullPool
 
-            engine = create_engine(url, poolclass=NullPool)
+            engine = create_engine(url, poolclass=NullPool, spark_master=spark.master if spark else None,
+                                   spark_options=dict(spark.options) if spark else None)
         elif url.startswith("sqlite") and "timeout=" not in url:  # the sqlite3 module's busy timeout
             engine = create_engine(url, connect_args={"timeout": busy_timeout()})
         else:
@@ -133,6 +144,8 @@ def create_catalog_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         event.listen(engine, "handle_error", _sqlite_errors)
+    elif engine.dialect.name == "spark":  # a write transaction takes the lake's writer lock at once
+        event.listen(engine, "begin", _spark_begin)
     elif engine.dialect.name == "duckdb":
         preparer = engine.dialect.identifier_preparer
         preparer.reserved_words = set(preparer.reserved_words) | _DUCKDB_UNQUOTABLE  # its own copy
@@ -179,7 +192,7 @@ def write_transaction(engine: Engine, lock: str | None = None) -> Iterator[Conne
     IMMEDIATE (the write lock first, waiting up to the busy timeout with a progress line, never a
     snapshot that is stale by the time it writes); on PostgreSQL `lock` names an advisory lock held
     until commit (publishes of one channel judge "same bytes" one after the other). DuckDB has one
-    process per file."""
+    process per file; on Spark it holds the lake's writer lock (catalog/spark_store.py)."""
     with engine.execution_options(**{WRITE: True}).begin() as conn:
         if lock is not None:
             lock_writers(conn, lock)
@@ -218,6 +231,12 @@ def _sqlite_begin(conn: Connection) -> None:
             _raise_sqlite(e, conn.engine.url.database, timeout_ms)
     finally:
         raw.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+
+
+def _spark_begin(conn: Connection) -> None:
+    # as SQLite's BEGIN IMMEDIATE: what a write transaction reads is what it writes over
+    if conn.get_execution_options().get(WRITE):
+        conn.connection.dbapi_connection.writing()
 
 
 def _raise_sqlite(error: Exception, where: str | None, timeout_ms: int | None = None) -> None:
@@ -279,9 +298,10 @@ def duckdb_out_of_memory(error: BaseException, where: str | None) -> CatalogErro
                         "e.g. duckdb:///catalog.duckdb?memory_limit=4GB")
 
 
-def open_catalog(url: str) -> Engine:
-    """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server."""
-    engine = create_catalog_engine(url)
+def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
+    """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server.
+    `spark`: where a spark: catalog runs (unisono.yaml's `spark:`)."""
+    engine = create_catalog_engine(url, spark)
     where = shown_url(engine.url.render_as_string(hide_password=True))
     if engine.dialect.name in ("sqlite", "duckdb", "spark") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie

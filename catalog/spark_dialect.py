@@ -21,6 +21,7 @@ from sqlalchemy.sql.ddl import CreateTableAs
 from sqlalchemy.sql import compiler
 from sqlalchemy.sql.dml import Delete, Insert, Update
 
+from unisono.catalog.db import object_store
 from unisono.catalog.history import epoch_seconds
 from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
 from unisono.catalog.tables import metadata
@@ -71,6 +72,10 @@ class _DBAPI:
 
     @staticmethod
     def connect(path: str, master: str | None = None, options: dict | None = None):
+        if object_store(path):  # Path() would make s3a://bucket/lake a local folder s3a:/bucket/lake
+            raise OperationalError(f"the lake {path} is on an object store: not supported yet (unisono replaces "
+                                   "the manifest and writes the offers' Parquet with local file operations); use a "
+                                   "folder the driver and every executor see at the same path (a shared mount)")
         key = str(Path(path).resolve())
         store = _STORES.get(key)
         if store is None or store.spark._jsc is None or store.spark._jsc.sc().isStopped():
@@ -92,20 +97,42 @@ class _DBAPI:
 
 class _Connection:
     def __init__(self, store: ParquetStore):
-        self.store, self.dirty = store, False
+        self.store, self.dirty, self.locked = store, False, False
 
     def cursor(self):
         return _Cursor(self)
 
+    def writing(self) -> None:
+        """This transaction writes the catalog: it takes the lake's writer lock first (waiting for
+        another command's publish), then reads the catalog as the writer before it left it."""
+        self.dirty = True
+        if self.store.lock_writers():
+            self.locked = True
+            self.store.committed = self.store._read_manifest()
+            for table in metadata.sorted_tables:
+                if table.name in self.store.committed:
+                    self.store.register(table)
+
     def commit(self):
-        if self.dirty:
-            self.store.commit()
-            self.dirty = False
+        try:
+            if self.dirty:
+                self.store.commit()
+                self.dirty = False
+        finally:
+            self._unlock()
 
     def rollback(self):
-        if self.dirty:  # a reader's rollback leaves another connection's transaction alone
-            self.store.rollback()
-            self.dirty = False
+        try:
+            if self.dirty:  # a reader's rollback leaves another connection's transaction alone
+                self.store.rollback()
+                self.dirty = False
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self.locked:
+            self.store.unlock_writers()
+            self.locked = False
 
     def close(self):
         self.rollback()
@@ -144,7 +171,7 @@ class _Cursor:
             if "TEMPORARY" in [p.upper() for p in table._prefixes]:
                 self.store.create_temporary(table)
             else:
-                self.conn.dirty = True
+                self.conn.writing()
                 self.store.register(table)
         elif isinstance(construct, CreateTableAs):  # what a rule found (found_rows.py): computed once, kept
             if not construct.temporary:
@@ -199,7 +226,10 @@ class _Cursor:
 
     def _insert(self, stmt: Insert, rows: list[dict], context) -> None:
         table, dialect = stmt.table, context.dialect
-        self.conn.dirty = True
+        if table.name in self.store.temporary:
+            self.conn.dirty = True
+        else:
+            self.conn.writing()
         numbered = _numbered(table)
         if stmt.select is not None:
             frame = self._frame(stmt.select, dialect).toDF(*stmt._select_names).localCheckpoint()
@@ -242,7 +272,8 @@ class _Cursor:
         """UPDATE or DELETE as a new content of the table: rows kept, then rows changed."""
         table: Table = stmt.table
         dialect, where = context.dialect, stmt.whereclause
-        self.conn.dirty = table.name not in self.store.temporary or self.conn.dirty
+        if table.name not in self.store.temporary:
+            self.conn.writing()
         scope = []  # only this transaction's rows when no committed row matches (see ParquetStore.replace)
         touches = True
         if table.name not in self.store.temporary and self.store.changed(table.name) and _numbered(table):
@@ -274,7 +305,7 @@ def insert_arrow(conn, table: Table, rows) -> None:
     from sqlalchemy.exc import DBAPIError
 
     raw = conn.connection.dbapi_connection
-    raw.dirty = True
+    raw.writing()
     try:
         raw.store.sync()
         if _numbered(table) and "id" not in rows.column_names:
@@ -396,14 +427,19 @@ class SparkDialect(default.DefaultDialect):
     type_compiler_cls = SparkTypeCompiler
     preparer = SparkPreparer
 
+    def __init__(self, spark_master: str | None = None, spark_options: dict[str, str] | None = None, **kw):
+        super().__init__(**kw)
+        # unisono.yaml's `spark:` section (create_catalog_engine); the URL's own query wins over it
+        self.spark_master, self.spark_options = spark_master, dict(spark_options or {})
+
     @classmethod
     def import_dbapi(cls):
         return _DBAPI
 
     def create_connect_args(self, url):
         query = dict(url.query)
-        master = query.pop("master", None)
-        return [], {"path": url.database or ".", "master": master, "options": query}
+        master = query.pop("master", None) or self.spark_master
+        return [], {"path": url.database or ".", "master": master, "options": {**self.spark_options, **query}}
 
     def do_execute(self, cursor, statement, parameters, context=None):
         cursor.execute(statement, parameters, context)

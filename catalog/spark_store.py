@@ -6,13 +6,16 @@ manifest is replaced (a rename) at commit: a publication is visible whole or not
 failed publish leaves the catalog as it was (its folders are unreferenced). Each table is a
 temporary view of the Spark session under its own name, so the catalog's SQL (the live offers,
 the rules, history, runs, waivers) runs unchanged; the dialect (catalog/spark_dialect.py) routes
-writes here. One writer at a time: concurrent writers are not guarded (a later commit wins).
+writes here. One writer at a time: a transaction that writes holds an OS file lock on the lake from its
+first write to its end (local folders; a second writer waits, see lock_writers), and numbers its ids
+and extends the manifest as the writer before it left them.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from functools import reduce
 from pathlib import Path
@@ -20,19 +23,30 @@ from pathlib import Path
 from sqlalchemy import BigInteger, Boolean, Float, Integer, Table
 
 MANIFEST = "_manifest.json"
-# A SparkSession of our own making runs where the driver runs: local mode, bound to the loopback
+WRITER_LOCK = "_writer.lock"  # held by the one command writing the lake (ParquetStore.lock_writers)
+DEFAULT_MASTER = "local[2]"
+# Every session of our making: instants in UTC, unisono's one-line output, the rules' plans kept small
 DEFAULT_OPTIONS = {
-    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4", "spark.sql.session.timeZone": "UTC",
+    "spark.sql.session.timeZone": "UTC",
     "spark.ui.showConsoleProgress": "false", "spark.log.structuredLogging.enabled": "false",
     # the rules' conditions (a zone's offset changes as CASE terms, many joins) make Spark's constraint
     # inference grow exponentially: the reference-price statement sat in it for minutes
     "spark.sql.constraintPropagation.enabled": "false",
 }
+# Local mode only: it runs where the driver runs, bound to the loopback, no UI, a few shuffle partitions.
+# On a cluster the executors must reach the driver by its address, and Spark's own partitioning stays.
+LOCAL_OPTIONS = {
+    "spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1", "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    # unisono keeps no managed tables, yet Spark makes its (empty) warehouse folder on the first function
+    # it looks up in the catalog: in the temporary folder, not as ./spark-warehouse wherever unisono runs
+    "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "unisono-spark-warehouse"),
+}
 
 
 def spark_session(master: str | None = None, options: dict[str, str] | None = None):
-    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it)."""
+    """The process's SparkSession (an existing one is reused: spark-submit or a test fixture made it).
+    `master`: default local[2], unless spark-submit (SPARK_HOME set) gives one; `options`: spark.* settings."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -43,10 +57,12 @@ def spark_session(master: str | None = None, options: dict[str, str] | None = No
         return active
     builder = SparkSession.builder.appName("unisono")
     if master or not os.environ.get("SPARK_HOME"):  # under spark-submit the master comes from it
-        builder = builder.master(master or "local[2]")
-    if (master or "local").startswith("local"):  # (else Spark warns that the host name is the loopback)
+        master = master or DEFAULT_MASTER
+        builder = builder.master(master)
+    local = master is not None and master.startswith("local")
+    if local:  # (else Spark warns that the host name is the loopback)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    for key, value in {**DEFAULT_OPTIONS, **(options or {})}.items():
+    for key, value in {**DEFAULT_OPTIONS, **(LOCAL_OPTIONS if local else {}), **(options or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("FATAL")  # the user reads unisono's one-line errors, not Spark's logs
@@ -105,6 +121,7 @@ class ParquetStore:
         self.txn: str | None = None  # this transaction's name: the folders it writes
         self.rows: dict[str, _RowFiles] = {}  # table -> Parquet files of rows this transaction inserted
         self.stale: set[str] = set()  # tables whose view does not show the files written since
+        self.lock = None  # the lake's writer lock, held from this transaction's first write to its end
 
     def _read_manifest(self) -> dict[str, list[str]]:
         file = self.path / MANIFEST
@@ -124,7 +141,12 @@ class ParquetStore:
     def _read(self, table: Table, folders: list[str]):
         if not folders:
             return self.spark.createDataFrame([], schema_of(table))
-        return self.spark.read.schema(schema_of(table)).parquet(*[str(self.path / f) for f in folders])
+        return self.spark.read.schema(schema_of(table)).parquet(*[self._local(f) for f in folders])
+
+    def _local(self, folder: str) -> str:
+        """A folder of the lake as Spark names it: a local path, whatever the cluster's default file system
+        (on YARN a path without a scheme would be read from HDFS)."""
+        return f"file://{self.path / folder}"
 
     def frame(self, table: Table):
         """The table as this transaction sees it."""
@@ -172,6 +194,46 @@ class ParquetStore:
         self.spark.catalog.dropTempView(name)
 
     # -- writing -------------------------------------------------------------------------------
+    def lock_writers(self) -> bool:
+        """Wait for the lake's writer lock (an OS file lock on <lake>/_writer.lock, released when the
+        transaction ends or the process dies), as SQLite's writers wait for each other: up to the busy
+        timeout, with a progress line, then a one-line CatalogError. Returns whether it was taken now
+        (the caller then reads the manifest again: another writer may have committed since)."""
+        if self.lock is not None:
+            return False
+        import fcntl
+        import time
+
+        from unisono.catalog.db import CatalogError, busy_timeout, waiting
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path / WRITER_LOCK, "a+b")  # noqa: SIM115 (held until the transaction ends)
+        deadline = None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is None:
+                    timeout = busy_timeout()
+                    deadline = time.monotonic() + timeout
+                    if timeout > 0:
+                        waiting.warning("waiting for another unisono command to finish writing the Spark catalog %s "
+                                        "(up to %g s) …", self.path, timeout)
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    raise CatalogError(f"the Spark catalog {self.path} is busy: another unisono command kept writing "
+                                       f"it for {busy_timeout():g} s; run this command again when it is done, or wait "
+                                       "longer with UNISONO_BUSY_TIMEOUT=SECONDS") from None
+                time.sleep(0.1)
+        self.lock = handle
+        return True
+
+    def unlock_writers(self) -> None:
+        if self.lock is not None:
+            self.lock.close()  # (closing the file releases its lock)
+            self.lock = None
+
     def next_id(self, table: Table, n: int) -> int:
         """The first of n new ids of `table` (numbered after the largest it has)."""
         if table.name not in self.next_ids:
@@ -258,7 +320,7 @@ class ParquetStore:
 
     def _write(self, name: str, frame, txn: str) -> str:
         folder = f"{name}/{txn}"
-        frame.coalesce(4).write.mode("error").parquet(str(self.path / folder))  # a few files per write, not one per chunk
+        frame.coalesce(4).write.mode("error").parquet(self._local(folder))  # a few files per write, not one per chunk
         return folder
 
     def rollback(self) -> None:

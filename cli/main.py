@@ -151,10 +151,11 @@ project_option = click.option(
     "--project", "project_dir", type=click.Path(file_okay=False, path_type=Path), envvar="UNISONO_PROJECT",
     default=".", show_default=True, help="Project folder (or UNISONO_PROJECT).")
 def _existing_catalog(ctx: click.Context, param: click.Parameter, url: str | None) -> str | None:
-    """--db (or UNISONO_DB) naming a SQLite or DuckDB file: only `publish` may start a new one there. Any
-    other command would create an empty catalog and report it empty (a relative path is read from the
-    current folder, unisono.yaml's from the project's: easy to mix up)."""
-    if not url or ctx.command.name == "publish" or not url.startswith(("sqlite:", "duckdb:")):
+    """--db (or UNISONO_DB) naming a SQLite or DuckDB file, or a Spark lake (a folder with _manifest.json):
+    only `publish` may start a new one there. Any other command would create an empty catalog and report
+    it empty (a relative path is read from the current folder, unisono.yaml's from the project's: easy to
+    mix up). An object store's lake (s3a://…) cannot be looked at from here: it passes."""
+    if not url or ctx.command.name == "publish" or not url.startswith(("sqlite:", "duckdb:", "spark:")):
         return url
     from sqlalchemy.engine import make_url
 
@@ -163,11 +164,22 @@ def _existing_catalog(ctx: click.Context, param: click.Parameter, url: str | Non
     except Exception:  # (not a URL: said where the catalog is opened)
         return url
     file = file.removeprefix("file:") if file else file  # SQLite's URI form (?mode=ro&uri=true)
-    if file and file != ":memory:" and not Path(file).exists():
-        raise click.BadParameter(visible(f"no catalog at {Path(file).resolve()}: nothing was published there "
-                                         "(a relative path on the command line or in UNISONO_DB is read from the "
-                                         "current folder)"), ctx=ctx, param=param)
-    return url
+    if not file or file == ":memory:":
+        return url
+    if url.startswith("spark:"):
+        from unisono.catalog.db import object_store
+        from unisono.catalog.spark_store import MANIFEST
+
+        if object_store(file) or (Path(file) / MANIFEST).is_file():
+            return url
+        missing = "" if not Path(file).exists() else f" (the folder has no {MANIFEST})"
+    elif Path(file).exists():
+        return url
+    else:
+        missing = ""
+    raise click.BadParameter(visible(f"no catalog at {Path(file).resolve()}{missing}: nothing was published there "
+                                     "(a relative path on the command line or in UNISONO_DB is read from the "
+                                     "current folder)"), ctx=ctx, param=param)
 
 
 db_option = click.option("--db", envvar="UNISONO_DB", callback=_existing_catalog,

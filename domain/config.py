@@ -1,12 +1,13 @@
-"""Project configuration (unisono.yaml): the timezone, the default currency, adapter options."""
+"""Project configuration (unisono.yaml): the timezone, the default currency, adapter options, Spark's settings."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from unisono.domain.claims import PAYMENT_METHODS, SERVICES
 from unisono.domain.models import is_currency_code
@@ -85,6 +86,62 @@ class ClaimReferences(_Strict):
         return v
 
 
+# what Spark takes as a master: local mode, a standalone cluster, YARN, Kubernetes (a typo stops here, with
+# the config file's name, not in the middle of Spark's start)
+_MASTER = re.compile(r"local(\[(\d+|\*)(,\s*\d+)?\])?|local-cluster\[\d+,\s*\d+,\s*\d+\]|yarn|(spark|k8s|mesos)://\S+")
+
+
+class SparkOptions(_Strict):
+    """Where a Spark catalog runs (`database: spark:///folder`, --db spark:///folder, or `lake:` here):
+    the master, the lake's folder, and Spark's own settings, given to the SparkSession builder as they are."""
+
+    master: str | None = None  # default local[2] (bound to 127.0.0.1); under spark-submit: its --master
+    lake: str | None = None  # the catalog's folder (relative: from the project folder), instead of database:
+    # spark.* keys; numbers and true/false are written as Spark reads them (8, true)
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("master")
+    @classmethod
+    def _known_master(cls, v: str | None) -> str | None:
+        if v is not None and not _MASTER.fullmatch(v.strip()):
+            raise ValueError(f"{v!r} is not a Spark master URL (local[2], local[*], spark://host:7077, yarn, "
+                             "k8s://https://host:443)")
+        return v.strip() if v else v
+
+    @field_validator("lake")
+    @classmethod
+    def _a_path(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("an empty lake path (name the catalog's folder, e.g. lake)")
+        return v
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _spark_settings(cls, v):
+        if not isinstance(v, dict):
+            return v  # (pydantic says it is no mapping)
+        settings = {}
+        for key, value in v.items():
+            if key == "spark.master":
+                raise ValueError("spark.master is set by `master:` beside `options:`, not among them")
+            if not isinstance(key, str) or not key.startswith("spark."):
+                raise ValueError(f"{key!r} is not a Spark setting (their names begin with spark., e.g. "
+                                 "spark.executor.memory)")
+            if isinstance(value, bool):  # YAML's true/false, as Spark spells them
+                value = str(value).lower()
+            elif isinstance(value, (int, float, str)):
+                value = str(value)
+            else:
+                raise ValueError(f"{key}: {'no value' if value is None else type(value).__name__ + ' ' + repr(value)}: "
+                                 "a Spark setting is text, a number, true or false")
+            settings[key] = value
+        return settings
+
+    def folder_url(self) -> str | None:
+        """`lake:` as a catalog URL (spark:///lake: a relative path, read from the project folder later)."""
+        return f"spark:///{self.lake}" if self.lake else None
+
+
 class ProjectConfig(_Strict):
     timezone: str = "Europe/Berlin"
     currency: str = "EUR"
@@ -94,6 +151,7 @@ class ProjectConfig(_Strict):
     store: StoreOptions = Field(default_factory=StoreOptions)
     newsletter: NewsletterOptions = Field(default_factory=NewsletterOptions)
     claims: ClaimReferences = Field(default_factory=ClaimReferences)
+    spark: SparkOptions = Field(default_factory=SparkOptions)  # for a catalog kept on Spark
 
     @field_validator("timezone")
     @classmethod
@@ -103,6 +161,18 @@ class ProjectConfig(_Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown timezone {v!r} (use an IANA name such as Europe/Berlin)") from None
         return v
+
+    @model_validator(mode="after")
+    def _one_catalog(self) -> ProjectConfig:
+        if self.spark.lake and self.database:
+            raise ValueError(f"database ({self.database!r}) and spark.lake ({self.spark.lake!r}) both name the catalog: "
+                             "keep one (database: spark:///folder is the same as spark.lake: folder)")
+        return self
+
+    @property
+    def catalog(self) -> str | None:
+        """The catalog's URL this file names: `database:`, or `spark.lake:` as a spark: URL."""
+        return self.database or self.spark.folder_url()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,4 +206,4 @@ def load_config(project: Path) -> ProjectConfig:
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{path}: {where}: {err['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{path}: {where + ': ' if where else ''}{err['msg'].removeprefix('Value error, ')}") from None

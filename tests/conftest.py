@@ -3,6 +3,7 @@ when one is given."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from unisono.catalog.db import open_catalog
@@ -27,6 +28,21 @@ def duckdb_or_skip() -> None:
         if os.environ.get("CI"):
             pytest.fail("CI must install duckdb and duckdb-engine (the test extra has them)")
         pytest.skip("duckdb-engine is not installed: pip install -e '.[test]'")
+
+
+def spark_or_skip() -> None:
+    """Spark needs pyspark (the test extra) and a Java runtime: CI has both (.ci/run installs Java)."""
+    missing = None
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing = "pyspark is not installed (pip install -e '.[test]')"
+    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing = "no Java runtime (Spark needs Java 17 or later; .ci/run installs openjdk-17-jre-headless)"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Spark tests: {missing}")
+        pytest.skip(missing)
 
 
 @pytest.fixture(params=["sqlite", "duckdb", "postgresql"])

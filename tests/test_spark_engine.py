@@ -9,8 +9,6 @@ small because every statement is a Spark job whatever its rows: the cost is jobs
 from __future__ import annotations
 
 import importlib
-import os
-import shutil
 from datetime import date
 from importlib.resources import files
 from pathlib import Path
@@ -18,20 +16,11 @@ from pathlib import Path
 import pytest
 
 from unisono.api.project import Project
+from tests.conftest import spark_or_skip
 
 
 def _spark_or_skip():
-    missing = None
-    try:
-        import pyspark  # noqa: F401
-    except ImportError:
-        missing = "pyspark is not installed (pip install -e '.[test]')"
-    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        missing = "no Java runtime (Spark needs Java 17 or later; .ci/run installs openjdk-17-jre-headless)"
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the Spark tests: {missing}")
-        pytest.skip(missing)
+    spark_or_skip()
     from unisono.catalog.spark_store import spark_session
 
     # small data, test-only settings: interpreted expressions start sooner than compiled ones; the JVM's
