@@ -115,8 +115,10 @@ def _main(channel: str, path: Path) -> None:
 
     def send() -> None:
         pickle.dump(("entries", pending), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()  # all of it now: a tail left in the buffer until the next batch is read would make
-        pending.clear()  # the two processes take turns instead of working at once
+        # all of it now: a tail left in the buffer until the next batch is read made the two processes
+        # take turns instead of working at once
+        out.flush()
+        pending.clear()
 
     try:
         for entry in _module(channel).stream(path, config, notes):
