@@ -30,14 +30,15 @@ def duckdb_or_skip() -> None:
         pytest.skip("duckdb-engine is not installed: pip install -e '.[test]'")
 
 
-def spark_or_skip() -> None:
-    """Spark needs pyspark (the test extra) and a Java runtime: CI has both (.ci/run installs Java)."""
+def spark_or_skip(java: bool = True) -> None:
+    """Spark needs pyspark (the test extra) and a Java runtime: CI has both (.ci/run installs Java).
+    java=False: a test that starts no JVM (pyspark's modules only)."""
     missing = None
     try:
         import pyspark  # noqa: F401
     except ImportError:
         missing = "pyspark is not installed (pip install -e '.[test]')"
-    if missing is None and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+    if missing is None and java and not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         missing = "no Java runtime (Spark needs Java 17 or later; .ci/run installs openjdk-17-jre-headless)"
     if missing:
         if os.environ.get("CI"):

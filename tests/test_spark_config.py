@@ -109,7 +109,7 @@ def test_a_wrong_spark_section_is_one_line_naming_the_key(tmp_path, yaml_text, m
 def test_the_sections_master_and_options_reach_the_spark_driver_and_the_urls_own_win(tmp_path, monkeypatch):
     """Project -> engine -> dialect -> the session's builder: what unisono.yaml says arrives, and a
     setting in the URL's query (--db spark:///lake?spark.x=…) beats the file's."""
-    pytest.importorskip("pyspark")
+    spark_or_skip(java=False)
     from unisono.catalog import spark_dialect
     from unisono.catalog.db import CatalogError
 
@@ -156,7 +156,7 @@ class _Builder:
 def test_only_local_mode_binds_the_driver_to_the_loopback(monkeypatch, master, env, local):
     """A cluster's executors must reach the driver by its address: 127.0.0.1 and the few shuffle
     partitions are local mode's; under spark-submit (SPARK_HOME, no master of ours) its --master rules."""
-    pytest.importorskip("pyspark")
+    spark_or_skip(java=False)
     from pyspark.sql import SparkSession
 
     from unisono.catalog.spark_store import spark_session
@@ -200,7 +200,7 @@ def test_a_lake_that_does_not_exist_is_refused_by_every_command_but_publish(tmp_
 def test_an_object_store_lake_passes_the_check_and_is_refused_in_one_line_where_it_is_opened(tmp_path):
     """s3a:// cannot be looked at from here; the catalog then says plainly that it cannot write there
     (rather than making a local folder named s3a:)."""
-    pytest.importorskip("pyspark")
+    spark_or_skip(java=False)
     folder = _project(tmp_path / "p", "")
     result = CliRunner().invoke(cli, ["runs", "--project", str(folder), "--db", "spark:///s3a://bucket/lake"])
     assert result.exit_code == 2
