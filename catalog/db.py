@@ -109,6 +109,9 @@ def shown_url(url: str) -> str:
 
 # `spark:` URLs name the Spark dialect, registered by its module's name (imported when a URL names it)
 registry.register("spark", "unisono.catalog.spark_dialect", "SparkDialect")
+# duckdb-engine by name, as its entry point declares it: finding it through the installed packages'
+# entry points costs a small check a tenth of a second
+registry.register("duckdb", "duckdb_engine", "Dialect")
 
 
 def driver_hint(url: str) -> str:
@@ -308,8 +311,7 @@ def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "
                            f"name a file, e.g. {engine.dialect.name}:///catalog.db")
     try:
-        _create_schema(engine)
-        missing = _missing_columns(engine)
+        missing = _missing_columns(_create_schema(engine))
         if missing:
             missing = _add_columns(engine, missing)
     except (OperationalError, DBAPIError) as e:
@@ -322,16 +324,17 @@ def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
     return engine
 
 
-def _create_schema(engine: Engine) -> None:
+def _create_schema(engine: Engine) -> dict[str, set[str]]:
     """The tables, once: looked for without a lock (every command opens the catalog, most only read);
-    created inside a write transaction, so two commands starting on a new project do not both try."""
-    if engine.dialect.name != "duckdb":
-        with engine.connect() as conn:
-            have = set(inspect(conn).get_table_names())
-        if have >= set(metadata.tables):
-            return
+    created inside a write transaction, so two commands starting on a new project do not both try.
+    Returns the columns each table has."""
+    with engine.connect() as conn:
+        have = _columns(conn)
+    if have.keys() >= set(metadata.tables):
+        return have
     with write_transaction(engine, lock="unisono schema") as conn:
         metadata.create_all(conn)  # checks again, inside the lock
+        return _columns(conn)
 
 
 def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
@@ -343,7 +346,7 @@ def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     if addable:
         with write_transaction(engine, lock="unisono schema") as conn:
             preparer = conn.dialect.identifier_preparer
-            still = set(_missing_columns(conn))  # another command may have added them while this one waited
+            still = set(_missing_columns(_columns(conn)))  # another command may have added them while this one waited
             for column in addable:
                 if f"{column.table.name}.{column.name}" not in still:
                     continue
@@ -354,20 +357,20 @@ def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     return [f"{c.table.name}.{c.name}" for c in columns if id(c) not in added]
 
 
-def _missing_columns(bind) -> list[str]:
-    """The catalog's columns the database lacks, "table.column" (bind: an engine or a connection)."""
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return _missing_columns(conn)
-    if bind.dialect.name == "duckdb":  # duckdb-engine's inspector reads pg_catalog tables DuckDB lacks
-        rows = bind.exec_driver_sql("SELECT table_name, column_name FROM information_schema.columns "
-                                    "WHERE table_schema = current_schema()").all()
+def _columns(conn: Connection) -> dict[str, set[str]]:
+    """The catalog database's tables and their columns."""
+    if conn.dialect.name == "duckdb":  # one query: duckdb-engine's inspector reads pg_catalog tables DuckDB lacks
         have: dict[str, set[str]] = {}
-        for table_name, column_name in rows:
+        for table_name, column_name in conn.exec_driver_sql(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"):
             have.setdefault(table_name, set()).add(column_name)
-        columns = lambda name: have.get(name, set())  # noqa: E731
-    else:
-        found = inspect(bind)
-        columns = lambda name: {c["name"] for c in found.get_columns(name)}  # noqa: E731
+        return have
+    found = inspect(conn)
+    return {name: {c["name"] for c in found.get_columns(name)} for name in found.get_table_names()
+            if name in metadata.tables}
+
+
+def _missing_columns(have: dict[str, set[str]]) -> list[str]:
+    """The catalog's columns the database lacks, "table.column"."""
     return [f"{table.name}.{column.name}" for table in metadata.sorted_tables
-            for column in table.columns if column.name not in columns(table.name)]
+            for column in table.columns if column.name not in have.get(table.name, set())]
