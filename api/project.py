@@ -43,12 +43,13 @@ if TYPE_CHECKING:  # the rules (pydantic models, sqlglot) are imported where the
     from unisono.catalog.publish import PublishResult  # and a check needs no pyarrow (publishing's columns)
     from unisono.rules import Rule
 
-DATABASE_LINE = "# database: postgresql+psycopg://user:password@host/unisono   # default: unisono.db in this folder\n"
 CONFIG_TEMPLATE = """\
 # unisono project configuration
 timezone: {timezone}      # date-only values in channel files are read in this zone
 currency: {currency}      # for prices that carry no currency
-{database_line}rules: [rules]             # rule files or folders, relative to this file
+# the catalog (relative paths: from this folder); e.g. sqlite:///unisono.db, postgresql+psycopg://user:pw@host/db
+database: {database}
+rules: [rules]             # rule files or folders, relative to this file
 
 shop:
   location: online         # the shop's location name in findings ("shop:online")
@@ -99,16 +100,15 @@ class Project:
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR",
-             database: str | None = None) -> Project:
-        """A new project in `path`. `database`: a catalog URL written into unisono.yaml ("duckdb": a
-        DuckDB file in the project folder; None or "sqlite": the default SQLite file)."""
+             database: str = "duckdb") -> Project:
+        """A new project in `path`. `database`: a catalog URL written into unisono.yaml; "duckdb" (the
+        default) a DuckDB file in the project folder, "sqlite" a SQLite file there."""
         from unisono.rules import default_rules_path, rules_json_schema
 
-        database = {"duckdb": "duckdb:///catalog.duckdb", "sqlite": None}.get(database, database)
+        database = {"duckdb": "duckdb:///catalog.duckdb", "sqlite": "sqlite:///unisono.db"}.get(database, database)
         try:  # validate before anything is written
             currency = ProjectConfig(timezone=timezone_name, currency=currency, database=database).currency
-            if database is not None:
-                make_url(database).get_dialect()  # its driver installed: not a project only `init` can open
+            make_url(database).get_dialect()  # its driver installed: not a project only `init` can open
         except ValidationError as e:
             raise ConfigError(e.errors()[0]["msg"].removeprefix("Value error, ")) from None
         except (ImportError, NoSuchModuleError):
@@ -121,9 +121,8 @@ class Project:
         cfg = path / CONFIG_FILE
         if cfg.exists():
             raise InputError(f"{cfg} exists already: this folder is a unisono project")
-        text = CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency, database_line=DATABASE_LINE)
-        if database is not None:  # a JSON string is a YAML string: any URL, quoted and escaped
-            text = text.replace(DATABASE_LINE, f"database: {json.dumps(database)}   # relative paths: from this folder\n")
+        # a JSON string is a YAML string: any URL, quoted and escaped
+        text = CONFIG_TEMPLATE.format(timezone=timezone_name, currency=currency, database=json.dumps(database))
         cfg.write_text(text, encoding="utf-8")
         rules = path / "rules"
         rules.mkdir(exist_ok=True)

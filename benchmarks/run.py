@@ -2,18 +2,18 @@
 
     .venv/bin/python benchmarks/run.py                      # 100,000 products × 5 stores
     .venv/bin/python benchmarks/run.py --skus 1000000       # the 1M target
-    .venv/bin/python benchmarks/run.py --skus 20000 --skip-check5k --skip-duckdb
+    .venv/bin/python benchmarks/run.py --skus 20000 --skip-check5k --skip-sqlite
 
 Targets (2-core machine, 1M products × 5 stores): the nightly job (init, publish shop, store,
 newsletter, reconcile --format json, default ruleset) ≤ 60 s wall, ≤ 1 GB peak RSS per process,
 ≤ 2× the lean pipeline (benchmarks/lean.py: lxml + pyarrow + DuckDB, the same parity and presence
 checks on the same files). A 5,000-product pre-release `check` ≤ 1.0 s; `unisono --help` ≤ 0.3 s.
 
-The nightly job runs twice: on the embedded default catalog (the project's SQLite file) and on
-a DuckDB catalog (`--db duckdb:///…`), phases "duckdb: …", so the default is chosen by numbers.
+The nightly job runs twice: on the embedded default catalog (`init` as it comes: a DuckDB file) and
+on a SQLite catalog (`init --db sqlite`), phases "sqlite: …", so the default is chosen by numbers.
 Every phase is a fresh process: its wall time and its own peak RSS (wait4's ru_maxrss). Findings
 are compared with the generator's answer key. Prints a table; writes JSON to benchmarks/out/.
-Needs the bench extra: pip install -e '.[bench]'.
+The lean pipeline's packages (pyarrow, DuckDB, lxml) are unisono's own dependencies.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ CHANNEL_FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("new
 TARGETS = {  # phase -> (seconds, text); the nightly total's are checked on the total
     "nightly total": (60.0, "≤ 60 s @1M×5"), "help": (0.3, "≤ 0.3 s"), "check5k: check": (1.0, "≤ 1.0 s"),
 }
-DUCKDB = "duckdb: "  # the phases of the nightly job on a DuckDB catalog
+SQLITE = "sqlite: "  # the phases of the nightly job on a SQLite catalog
 MAX_RSS_MB = 1024  # per process
 MAX_RATIO = 2.0  # nightly total / lean pipeline
 W = 28  # the phase column
@@ -159,9 +159,10 @@ def retailer(runner: Runner, prefix: str, data: Path, skus: int, stores: int, se
     return json.loads((data / "answer_key.json").read_text())
 
 
-def publish_all(runner: Runner, prefix: str, data: Path, project: Path, published_at: str, db: str = "sqlite") -> None:
+def publish_all(runner: Runner, prefix: str, data: Path, project: Path, published_at: str, db: str | None = None) -> None:
+    """`db`: init's --db (None: its default)."""
     cli = unisono_bin()
-    runner.run(f"{prefix}init", [cli, "init", str(project), "--db", db])
+    runner.run(f"{prefix}init", [cli, "init", str(project), *(["--db", db] if db else [])])
     for channel, name in CHANNEL_FILES:
         runner.run(f"{prefix}publish {channel}",
                    [cli, "publish", channel, str(data / name), "--published-at", published_at, "--project", str(project)])
@@ -174,7 +175,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--check-skus", type=int, default=5_000, help="the pre-release check's retailer (0: skip)")
     ap.add_argument("--skip-check5k", action="store_true", help="skip the pre-release check phases")
-    ap.add_argument("--skip-duckdb", action="store_true", help="skip the nightly job on a DuckDB catalog")
+    ap.add_argument("--skip-sqlite", action="store_true", help="skip the nightly job on a SQLite catalog")
     ap.add_argument("--skip-lean", action="store_true", help="skip the lean pipeline and the SQLite anchor")
     ap.add_argument("--keep", type=Path, help="keep the data and projects in this folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="folder for the JSON report")
@@ -212,12 +213,12 @@ def bench(args, tmp: Path) -> dict:
     report.update(published_at=published_at, check_at=check_at, expected_findings=len(key["expected_findings"]))
 
     # The nightly job, command by command, as cron runs it: on the default catalog, then on DuckDB.
-    for prefix, db in [("", "sqlite"), *([] if args.skip_duckdb else [(DUCKDB, "duckdb")])]:
-        where = tmp / f"{db}-project"
+    for prefix, db in [("", None), *([] if args.skip_sqlite else [(SQLITE, "sqlite")])]:
+        where = tmp / f"{db or 'default'}-project"
         publish_all(runner, prefix, data, where, published_at, db)
         judged(runner, report, f"{prefix}reconcile", [cli, "reconcile", "--at", check_at, "--format", "json",
                                                       "--project", str(where)],
-               tmp / f"{db}-reconcile.json", key["expected_findings"])
+               tmp / f"{db or 'default'}-reconcile.json", key["expected_findings"])
     runner.run("help", [cli, "--help"])
 
     if not args.skip_lean:
@@ -244,7 +245,7 @@ def bench(args, tmp: Path) -> dict:
 
 def summarize(report: dict) -> None:
     phases = report["phases"]
-    for prefix in ["", DUCKDB]:
+    for prefix in ["", SQLITE]:
         nightly = [phases[prefix + p] for p in NIGHTLY if prefix + p in phases]
         if len(nightly) != len(NIGHTLY):
             continue
@@ -275,7 +276,7 @@ def print_report(report: dict, args) -> None:
     print(f"{'phase':{W}} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  {'target':18} {'':6}  note")
     for label, r in phases.items():
         seconds, text = TARGETS.get(label, (None, ""))
-        rss_ok = r["peak_mb"] <= MAX_RSS_MB if label.removeprefix(DUCKDB) in NIGHTLY else None
+        rss_ok = r["peak_mb"] <= MAX_RSS_MB if label.removeprefix(SQLITE) in NIGHTLY else None
         ok = None if seconds is None else r["seconds"] <= seconds
         if rss_ok is not None:
             text, ok = f"≤ {MAX_RSS_MB} MB", rss_ok
@@ -288,7 +289,7 @@ def print_report(report: dict, args) -> None:
                 else f", query {d['query_s']:.3f}"
         status = verdict(ok) if r["ok"] else "FAILED"
         print(f"{label:{W}} {r['seconds']:>8.2f} {r['cpu_s']:>8.2f} {r['peak_mb']:>8}  {text:18} {status:6}  {note}")
-    for prefix in ["", DUCKDB]:
+    for prefix in ["", SQLITE]:
         n = report.get(f"{prefix}nightly")
         if not n:
             continue
@@ -303,7 +304,7 @@ def print_report(report: dict, args) -> None:
                   f"{verdict(n['ratio_to_lean'] <= MAX_RATIO) if n['ok'] else 'FAILED':6}  "
                   "nightly total / lean pipeline, wall and cpu")
     print(f"\nfindings vs answer key ({report.get('expected_findings', '?')} expected at {report.get('check_at', '?')}):")
-    for what in ["reconcile", DUCKDB + "reconcile", "lean pipeline", "flat sqlite", "check5k"]:
+    for what in ["reconcile", SQLITE + "reconcile", "lean pipeline", "flat sqlite", "check5k"]:
         c = report["vs_key"].get(what)
         if c is None:
             continue

@@ -116,8 +116,7 @@ registry.register("duckdb", "duckdb_engine", "Dialect")
 
 def driver_hint(url: str) -> str:
     """What to install when the driver of a catalog URL is missing."""
-    extra = next((name for name in ("duckdb", "spark") if url.startswith(name)), None)
-    return f" (pip install 'unisono[{extra}]')" if extra else ""
+    return " (pip install 'unisono[spark]')" if url.startswith("spark") else ""
 
 
 def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine:
@@ -125,6 +124,7 @@ def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine
     `spark`: unisono.yaml's master and options, for a spark: URL (its own ?master=… and spark.*=… win)."""
     try:
         if url.startswith("duckdb"):
+            busy_timeout()  # a bad UNISONO_BUSY_TIMEOUT is said at once, not when another process has the file
             engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
         elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
             from sqlalchemy.pool import NullPool

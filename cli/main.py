@@ -184,7 +184,7 @@ def _existing_catalog(ctx: click.Context, param: click.Parameter, url: str | Non
 
 db_option = click.option("--db", envvar="UNISONO_DB", callback=_existing_catalog,
                          help="Database URL, e.g. postgresql+psycopg://… (or UNISONO_DB). "
-                         "Default: unisono.db in the project folder.")
+                         "Default: the project's (unisono.yaml's database:).")
 
 
 def instant(text: str | None, tz, what: str) -> datetime | None:
@@ -237,9 +237,10 @@ def cli(quiet: bool, verbose: bool) -> None:
 @click.option("--timezone", "timezone_name", default="Europe/Berlin", show_default=True,
               help="IANA zone in which date-only values of channel files are read.")
 @click.option("--currency", default="EUR", show_default=True, help="Currency of prices that carry none.")
-@click.option("--db", "database", metavar="URL", help="The catalog, written into unisono.yaml: a database URL, "
-              "or duckdb for catalog.duckdb in the project folder. Default: unisono.db (SQLite) there.")
-def init(directory: Path, timezone_name: str, currency: str, database: str | None) -> None:
+@click.option("--db", "database", metavar="URL", default="duckdb", show_default=True,
+              help="The catalog, written into unisono.yaml: duckdb for catalog.duckdb in the project folder, sqlite "
+              "for unisono.db there, or a database URL (postgresql+psycopg://…).")
+def init(directory: Path, timezone_name: str, currency: str, database: str) -> None:
     """Create a project in DIRECTORY: unisono.yaml and the default rules in rules/."""
     from unisono.api.project import Project
 

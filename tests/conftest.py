@@ -20,16 +20,6 @@ def _postgres_or_skip() -> str:
     pytest.skip("no PostgreSQL server: set UNISONO_TEST_POSTGRES (bash .ci/run starts one)")
 
 
-def duckdb_or_skip() -> None:
-    """DuckDB is embedded: the test extra installs it, and CI must have it."""
-    try:
-        import duckdb_engine  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("CI must install duckdb and duckdb-engine (the test extra has them)")
-        pytest.skip("duckdb-engine is not installed: pip install -e '.[test]'")
-
-
 def spark_or_skip(java: bool = True) -> None:
     """Spark needs pyspark (the test extra) and a Java runtime: CI has both (.ci/run installs Java).
     java=False: a test that starts no JVM (pyspark's modules only)."""
@@ -49,8 +39,6 @@ def spark_or_skip(java: bool = True) -> None:
 @pytest.fixture(params=["sqlite", "duckdb", "postgresql"])
 def catalog(request, tmp_path):
     """An empty catalog on each backend the project supports."""
-    if request.param == "duckdb":
-        duckdb_or_skip()
     if request.param in ("sqlite", "duckdb"):
         engine = open_catalog(f"{request.param}:///{tmp_path / ('catalog.' + request.param)}")
         yield engine

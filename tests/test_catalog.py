@@ -14,8 +14,6 @@ from unisono.catalog.publish import publish
 from unisono.catalog.state import build_live
 from unisono.catalog.tables import OfferRow, Publication, RejectionRow, offer_to_row
 from unisono.domain.models import ChannelRead, Offer, Rejection, SourceRef
-from tests.conftest import duckdb_or_skip
-
 UTC = timezone.utc
 NOV20 = datetime(2026, 11, 20, tzinfo=UTC)
 
@@ -201,7 +199,6 @@ def test_a_catalog_from_an_older_unisono_gets_the_new_columns_and_keeps_what_it_
     from unisono.catalog.db import open_catalog
 
     if backend == "duckdb":
-        duckdb_or_skip()
         monkeypatch.setattr("unisono.catalog.tables.OFFER_KEYS_ON_DUCKDB", True)  # as older versions made it
     url = f"{backend}:///{tmp_path / 'old.db'}"
     old = open_catalog(url)
@@ -272,7 +269,6 @@ def test_a_duckdb_publish_that_runs_out_of_memory_names_the_fix_and_leaves_the_c
     from unisono.channels import store
     from unisono.domain.config import ProjectConfig
 
-    duckdb_or_skip()
     path, db = tmp_path / "prices.csv", tmp_path / "c.duckdb"
     path.write_text("Filiale;Artikelnummer;VK-Preis\n" + "".join(f"1001;A{i};{i},99\n" for i in range(100_000)))
     tiny = open_catalog(f"duckdb:///{db}?memory_limit=12MB")  # opens; 100,000 offers do not fit
@@ -295,7 +291,6 @@ def test_offer_ids_beyond_32_bits_are_stored_and_checked_in_a_new_duckdb_catalog
 
     from unisono.catalog.db import open_catalog
 
-    duckdb_or_skip()
     db = tmp_path / "c.duckdb"
     with duckdb.connect(str(db)) as con:  # as if 3 billion offers had been stored before
         con.execute(f"CREATE SEQUENCE offer_id_seq START {3_000_000_000}")
@@ -338,7 +333,6 @@ def test_a_store_file_read_by_the_column_stores_each_offer_with_its_file_line_an
 def test_a_duckdb_catalog_draws_no_progress_bar_of_its_own_into_the_commands_output(tmp_path):
     """DuckDB draws a bar on the terminal for a statement over 2 s (inserting a large batch):
     unisono's output (and -q) must stay unisono's."""
-    duckdb_or_skip()
     from unisono.catalog.db import open_catalog
 
     engine = open_catalog(f"duckdb:///{tmp_path / 'c.duckdb'}")

@@ -70,9 +70,6 @@ def test_init_refuses_an_existing_project_and_an_unknown_timezone(project, tmp_p
 
 
 def test_init_db_duckdb_keeps_the_catalog_in_the_project_folder_wherever_commands_run(tmp_path, monkeypatch):
-    from tests.conftest import duckdb_or_skip
-
-    duckdb_or_skip()
     project = tmp_path / "p"
     assert run("init", str(project), "--db", "duckdb").exit_code == 0
     shutil.copy(DEMO / "shop_feed.xml", project / "feed.xml")
@@ -315,12 +312,12 @@ def test_check_loads_nothing_of_publishing(published):
 
 def test_a_command_closes_the_catalog_when_it_ends(published):
     """The process ends without collecting its objects (cli/main.py): the catalog is still closed, so
-    SQLite folds its write-ahead log back into the file and the project folder keeps only unisono.db."""
+    DuckDB folds its write-ahead log back into the file and the project folder keeps only catalog.duckdb."""
     gc.collect()  # the in-process publishes above: their catalogs closed too
     done = subprocess.run([sys.executable, "-m", "unisono.cli.main", "check", "--at", AT, "--format", "json", "--save"],
                           cwd=published, capture_output=True, text=True)
     assert done.returncode in (0, 1), done.stderr
-    assert sorted(p.name for p in published.iterdir() if p.name.startswith("unisono.db")) == ["unisono.db"]
+    assert sorted(p.name for p in published.iterdir() if p.name.startswith("catalog.duckdb")) == ["catalog.duckdb"]
 
 
 def test_a_check_with_an_expression_rule_parses_its_condition(published):

@@ -1,6 +1,6 @@
 """Commands at once, as a scheduler runs them: real processes on one catalog, no mocks.
 
-Readers never wait for a writer; writers take turns within the busy timeout and say so; a publish
+On SQLite (`init --db sqlite`): readers never wait for a writer; writers take turns within the busy timeout and say so; a publish
 holds the write lock only for its short write phase; two publishes starting on a new project, or
 of the same file, land as if one came after the other.
 """
@@ -51,7 +51,8 @@ def one_line(err: str) -> str:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    code, _, err = unisono("init", str(tmp_path / "p"), project=tmp_path)
+    """A project on SQLite, whose locking these tests are about (DuckDB's: one process per file)."""
+    code, _, err = unisono("init", str(tmp_path / "p"), "--db", "sqlite", project=tmp_path)
     assert code == 0, err
     for name in ("shop_feed.xml", "store_prices.csv", "newsletter.html"):
         shutil.copy(DEMO / name, tmp_path / "p" / name)
@@ -249,31 +250,41 @@ def test_the_same_file_published_at_once_without_a_date_lands_once(project, db_u
     assert len(pubs) == 1 and result.duplicate and result.publication_id == pubs[0][0]
 
 
-def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(published):
-    """kill -9 while the file is read, while it is copied, while it commits: never half a publication."""
-    rows = ["Filiale;Artikelnummer;EAN;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis"]
-    rows += [f"{1001 + i % 5};{200000 + i};;Artikel {i};{i % 90 + 9},99;;;" for i in range(60_000)]
-    (published / "big.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    db = published / "unisono.db"
-
-    def state() -> tuple:
-        con = sqlite3.connect(db)
+def _catalog_state(project: Path) -> tuple:
+    """What the project's catalog holds, read by its own engine's module (SQLite checked for integrity)."""
+    tables = ("publication", "publication_location", "offer", "rejection")
+    if (project / "unisono.db").exists():
+        con = sqlite3.connect(project / "unisono.db")
         try:
             assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                         for t in ("publication", "publication_location", "offer", "rejection"))
+            return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
         finally:
             con.close()
+    import duckdb
 
-    before = state()
+    with duckdb.connect(str(project / "catalog.duckdb"), read_only=True) as con:
+        return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "duckdb"])
+def test_a_publish_killed_at_any_moment_leaves_the_catalog_as_it_was_or_complete(tmp_path, database):
+    """kill -9 while the file is read, while it is copied, while it commits: never half a publication."""
+    project = tmp_path / "p"
+    assert unisono("init", str(project), "--db", database, project=tmp_path)[0] == 0
+    assert unisono("publish", "store", str(DEMO / "store_prices.csv"), "--published-at", "2026-11-19T06:00",
+                   project=project)[0] == 0
+    rows = ["Filiale;Artikelnummer;EAN;Bezeichnung;VK-Preis;Aktionspreis;Aktion von;Aktion bis"]
+    rows += [f"{1001 + i % 5};{200000 + i};;Artikel {i};{i % 90 + 9},99;;;" for i in range(60_000)]
+    (project / "big.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    before = _catalog_state(project)
     outcomes = set()
     for delay in (0.5, 1.5, 2.5, 3.5, 5.0):
-        p = start("publish", "store", str(published / "big.csv"), "--published-at", "2026-11-20T06:00",
-                  project=published)
+        p = start("publish", "store", str(project / "big.csv"), "--published-at", "2026-11-20T06:00",
+                  project=project)
         time.sleep(delay)
         p.kill()
         p.communicate(timeout=60)
-        now = state()
+        now = _catalog_state(project)
         if now != before:  # it had committed: the whole file, once
             assert now[0] == before[0] + 1 and now[2] == before[2] + 60_000, now
             outcomes.add("complete")

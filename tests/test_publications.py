@@ -28,10 +28,6 @@ def findings(project: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("database", ["sqlite", "duckdb", "duckdb-keyed"])
 def test_a_mistaken_publication_withdrawn_leaves_the_catalog_as_without_it(tmp_path, database, monkeypatch):
-    if database.startswith("duckdb"):
-        from tests.conftest import duckdb_or_skip
-
-        duckdb_or_skip()
     if database == "duckdb-keyed":  # a DuckDB catalog made before: its offers have a key, a foreign key, an index
         monkeypatch.setattr("unisono.catalog.tables.OFFER_KEYS_ON_DUCKDB", True)
         database = "duckdb"

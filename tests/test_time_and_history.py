@@ -33,13 +33,9 @@ def store_file(rows: list[str]) -> str:
 
 @pytest.fixture(params=["sqlite", "duckdb"])
 def project(request, tmp_path) -> Path:
-    """A project on the embedded catalogs: the default SQLite file, and DuckDB (`database:` in unisono.yaml)."""
-    CliRunner().invoke(cli, ["init", str(tmp_path / "p")], catch_exceptions=False)
+    """A project on each embedded catalog: SQLite and DuckDB (the default)."""
+    CliRunner().invoke(cli, ["init", str(tmp_path / "p"), "--db", request.param], catch_exceptions=False)
     p = tmp_path / "p"
-    if request.param == "duckdb":
-        pytest.importorskip("duckdb_engine")
-        with (p / "unisono.yaml").open("a", encoding="utf-8") as cfg:
-            cfg.write(f"database: duckdb:///{tmp_path / 'catalog.duckdb'}\n")
     (p / "rules" / "default.yaml").write_text(ONLY_PARITY, encoding="utf-8")
     return p
 

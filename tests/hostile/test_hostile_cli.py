@@ -43,7 +43,7 @@ def digest(path: Path) -> tuple:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory) -> Path:
     project = tmp_path_factory.mktemp("hostile") / "p"
-    assert run("init", str(project)).exit_code == 0
+    assert run("init", str(project), "--db", "sqlite").exit_code == 0  # its file read by sqlite3 (digest)
     for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]:
         shutil.copy(DEMO / name, project / name)
         result = run("publish", channel, str(project / name), "--published-at", "2026-11-19T06:00", project=project)
@@ -131,6 +131,13 @@ def test_a_password_is_never_shown_wherever_the_url_holds_it(published, url):
 
 def test_a_busy_timeout_that_is_no_number_is_one_line(published):
     refused(run("waive", "price-parity", "b", "--reason", "r", project=published, UNISONO_BUSY_TIMEOUT="soon"),
+            "UNISONO_BUSY_TIMEOUT='soon' is not a number of seconds")
+
+
+def test_a_busy_timeout_that_is_no_number_is_one_line_on_the_default_catalog_too(tmp_path):
+    """DuckDB waits only when another process has the file: the setting is still checked at once."""
+    assert run("init", str(tmp_path / "p")).exit_code == 0
+    refused(run("runs", project=tmp_path / "p", UNISONO_BUSY_TIMEOUT="soon"),
             "UNISONO_BUSY_TIMEOUT='soon' is not a number of seconds")
 
 
