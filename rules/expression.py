@@ -64,7 +64,7 @@ class ExpressionRule(RuleBase):
             joined = joined.join(a, and_(a.c.channel == ch, a.c.key == first.c.key))
         columns = [c for ch in channels for c in offer_columns(aliases[ch], ch)]
         return (
-            select(*columns, shop_title(live, first.c.key))
+            select(*columns, shop_title(first.c.key))
             .select_from(joined)
             .where(first.c.channel == channels[0], self.condition.compile(aliases),
                    *self.scope_clauses(first, list(aliases.values())))

@@ -112,7 +112,7 @@ class ParityRule(RuleBase):
             else found.subquery("found")
         columns, joined = widened(found, "ref", "other")
         return select(
-            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
+            *columns, shop_title(found.c.key, among=select(found.c.key)),
             *[found.c[f"differs_{f}"] for f in differs],
         ).select_from(joined)
 

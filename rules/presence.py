@@ -82,7 +82,7 @@ class PresenceRule(RuleBase):
         columns, joined = widened(found, "seen")
         oos = OfferRow.__table__.alias("oos_row")  # the out-of-stock offer shown as evidence, where there is one
         return select(
-            *columns, shop_title(live, found.c.key, among=select(found.c.key)),
+            *columns, shop_title(found.c.key, among=select(found.c.key)),
             found.c.missing_channel, found.c.listed,
             oos.c.location.label("oos_location"), oos.c.source.label("oos_source"),
         ).select_from(joined.outerjoin(oos, oos.c.id == found.c.oos_id))

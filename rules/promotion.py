@@ -264,7 +264,7 @@ class PromotionRule(RuleBase):
                  promo: ColumnElement | None = None, missing: tuple[str, ColumnElement] | None = None) -> list:
         """The columns every part of the query selects, so they can be one UNION ALL."""
         return [
-            *offer_columns(o, "o"), shop_title(live, o.c.key), literal(problem, String).label("problem"),
+            *offer_columns(o, "o"), shop_title(o.c.key), literal(problem, String).label("problem"),
             (literal(missing[0], String) if missing else cast(null(), String)).label("missing_channel"),
             (missing[1] if missing else cast(null(), String)).label("missing_location"),
             cast(regular if regular is not None else null(), BigInteger).label("regular_cents"),

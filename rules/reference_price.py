@@ -265,7 +265,7 @@ class ReferencePriceRule(RuleBase):
         return select(
             *offer_columns(o, "o"), *[c for c in found.c if not c.name.startswith("o__")],
             lr.c.price_run_start.label("lowest_from"), lowest_row.c.source.label("lowest_source"),
-            shop_title(live, f.o__key),
+            shop_title(f.o__key),
         ).select_from(
             found.join(o, and_(o.c.key == f.o__key, o.c.offer_id == f.offer_id))  # by the key's index
             .outerjoin(lr, same_segment).outerjoin(lowest_row, lowest_row.c.id == f.lowest_offer_id)

@@ -128,7 +128,7 @@ class WindowRule(RuleBase):
         both_promoting = case((promoting, 1), else_=0) == 1
         return (
             select(
-                *offer_columns(ref, "ref"), *offer_columns(other, "other"), shop_title(live, ref.c.key),
+                *offer_columns(ref, "ref"), *offer_columns(other, "other"), shop_title(ref.c.key),
                 ref_start.label("ref_start"), ref_end.label("ref_end"),
                 other_start.label("other_start"), other_end.label("other_end"),
                 *[case((d, 1), else_=0).label(f"differs_{side}") for side, d in differs.items()],
