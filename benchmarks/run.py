@@ -301,8 +301,8 @@ def print_report(report: dict, args) -> None:
         if "ratio_to_lean" in n:
             print(f"{prefix + '× lean pipeline':{W}} {n['ratio_to_lean']:>8.2f} {n['cpu_ratio_to_lean']:>8.2f} "
                   f"{'':>8}  {f'≤ {MAX_RATIO:g}× (wall)':18} "
-                  f"{verdict(n['ratio_to_lean'] <= MAX_RATIO) if n['ok'] else 'FAILED':6}  "
-                  "nightly total / lean pipeline, wall and cpu")
+                  f"{'' if small else verdict(n['ratio_to_lean'] <= MAX_RATIO) if n['ok'] else 'FAILED':6}  "
+                  f"nightly total / lean pipeline, wall and cpu{'; ' + scaled if small else ''}")
     print(f"\nfindings vs answer key ({report.get('expected_findings', '?')} expected at {report.get('check_at', '?')}):")
     for what in ["reconcile", SQLITE + "reconcile", "lean pipeline", "flat sqlite", "check5k"]:
         c = report["vs_key"].get(what)
