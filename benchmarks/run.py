@@ -212,7 +212,7 @@ def bench(args, tmp: Path) -> dict:
     published_at, check_at = key["published_at"], key["check_at"]
     report.update(published_at=published_at, check_at=check_at, expected_findings=len(key["expected_findings"]))
 
-    # The nightly job, command by command, as cron runs it: on the default catalog, then on DuckDB.
+    # The nightly job, command by command, as cron runs it: on the default catalog (DuckDB), then on SQLite.
     for prefix, db in [("", None), *([] if args.skip_sqlite else [(SQLITE, "sqlite")])]:
         where = tmp / f"{db or 'default'}-project"
         publish_all(runner, prefix, data, where, published_at, db)
