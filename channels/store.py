@@ -177,24 +177,7 @@ class _Layout:
 def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
           columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
     name = path.name
-    first = next((line for line in lines if line.strip()), None)
-    sep = re.fullmatch(r"sep=(.)", first.strip("\r\n")) if first else None
-    if sep:  # Excel's "sep=;" line before the header
-        first = next((line for line in lines if line.strip()), None)
-    if first is None:
-        raise InputError(f"{name}: the file is empty (no header line)")
-    if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
-        raise InputError(f"{name}: this is XML or HTML, not CSV")
-    delimiter = sep.group(1) if sep else delimiter_of(first)
-    header = _header(first, delimiter)
-    try:
-        columns = _columns(header, config.store.columns, name)
-    except InputError:  # a title above the header ("Preisliste Filiale 1001, Stand 19.11.2026")?
-        found = None if sep else _header_below(lines, config, name)
-        if found is None:
-            raise
-        delimiter, header, columns = found
-        notes.append(f"{name}: the header is line {lines.count}; the {lines.count - 1} line(s) above it were skipped")
+    delimiter, header, columns = _find_header(lines, name, config, notes)
     header_lines = lines.count  # the header's line: records start after it
     lines.take()
 
@@ -252,6 +235,39 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
                 seen[key] = line
         yield item
     notes.extend(_counts_notes(layout, rows))
+
+
+def _find_header(lines: Lines, name: str, config: ProjectConfig, notes: list[str]) -> tuple[str, list[str], dict[str, int]]:
+    """(delimiter, header, field -> column index) of the file's header line, `lines` read up to it."""
+    first = next((line for line in lines if line.strip()), None)
+    sep = re.fullmatch(r"sep=(.)", first.strip("\r\n")) if first else None
+    if sep:  # Excel's "sep=;" line before the header
+        first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        raise InputError(f"{name}: the file is empty (no header line)")
+    if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
+        raise InputError(f"{name}: this is XML or HTML, not CSV")
+    delimiter = sep.group(1) if sep else delimiter_of(first)
+    header = _header(first, delimiter)
+    try:
+        return delimiter, header, _columns(header, config.store.columns, name)
+    except InputError:  # a title above the header ("Preisliste Filiale 1001, Stand 19.11.2026")?
+        found = None if sep else _header_below(lines, config, name)
+        if found is None:
+            raise
+        notes.append(f"{name}: the header is line {lines.count}; the {lines.count - 1} line(s) above it were skipped")
+        return found
+
+
+def own_store_column(path: Path, config: ProjectConfig) -> str | None:
+    """The header of the file's store column, when its rows name their stores (then --location does not
+    apply: the file says which stores it is for); None otherwise, or when its header cannot be read."""
+    try:
+        with path.open(encoding=encoding_of(path), newline="") as f:
+            _, header, columns = _find_header(Lines(f), path.name, config, [])
+    except (InputError, UnicodeDecodeError, csv.Error, OSError):
+        return None
+    return header[columns["store"]].strip() if "store" in columns else None
 
 
 def _header(line: str, delimiter: str) -> list[str]:

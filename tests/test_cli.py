@@ -125,6 +125,16 @@ def test_one_price_list_published_for_two_stores_is_stored_for_each(project):
     assert "unchanged, already published as #2" in outs[2]
 
 
+def test_location_given_for_a_file_that_names_its_stores_is_said_not_to_apply_and_changes_nothing(project):
+    """A multi-store file's rows name their stores: --location cannot make its same bytes another publication."""
+    args = ["publish", "store", str(DEMO / "store_prices.csv"), "--published-at", "2026-11-19T05:00"]
+    first = run(*args, "--location", "x", project=project)
+    assert first.output.startswith("Published store_prices.csv as store #1") and "(1001, 1002, 1003)" in first.output
+    assert "--location x does not apply: store_prices.csv names each row's store (column 'Filiale')" in first.output
+    for again in (run(*args, "--location", "x", project=project), run(*args, project=project)):
+        assert again.exit_code == 0 and "unchanged, already published as #1" in again.output, again.output
+
+
 def test_reconcile_output_makes_its_folder_and_refuses_what_it_cannot_write_before_running(published):
     (published / "not-a-folder").write_text("", encoding="utf-8")
     refused = run("reconcile", "--at", AT, "--output", str(published / "not-a-folder" / "r.json"), project=published)
