@@ -92,7 +92,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 # covers DuckDB's buffers only: a process holds ~270 MB more (measured at 1M x 5: reconcile peaked at
 # 1.18 GB with 1GB, 1.00 GB with 768MB; Python's own objects ~65 MB). Below ~700MB price-parity's
 # join of 1M shop to 5M store rows runs out of memory there.
-DUCKDB_DEFAULTS = {"memory_limit": "768MB"}
+DUCKDB_DEFAULTS = {"memory_limit": "768MB",
+                   # the catalog needs no extension: never one fetched from the network (a SQLite file named
+                   # as a DuckDB catalog would have DuckDB download its SQLite reader)
+                   "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 # Words DuckDB's parser will not take as a column name unquoted (e.g. run.at), which duckdb-engine
 # (as of 0.17) does not quote: it adds only DuckDB's "reserved" keywords to PostgreSQL's.
@@ -286,7 +289,8 @@ def _duckdb_limits(context) -> None:
         raise CatalogError(f"the DuckDB catalog {where} was in use by another process"
                            f"{f' (PID {pid.group(1)})' if pid else ''}{waited}: DuckDB lets one process at a time open a "
                            "catalog file; run the commands one after the other, wait longer with "
-                           "UNISONO_BUSY_TIMEOUT=SECONDS, or use PostgreSQL for concurrent access") from None
+                           "UNISONO_BUSY_TIMEOUT=SECONDS, or, for commands that read while another writes, use SQLite "
+                           "(init --db sqlite) or PostgreSQL") from None
     if (out_of_memory := duckdb_out_of_memory(error, where)) is not None:
         raise out_of_memory from None
 
@@ -317,11 +321,33 @@ def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
     except (OperationalError, DBAPIError) as e:
         if not isinstance(e, OperationalError) and engine.dialect.name != "duckdb":
             raise
-        raise CatalogError(f"cannot open database {where}: {str(e.orig).splitlines()[0]}") from None
+        text = str(e.orig).splitlines()[0]
+        if engine.dialect.name == "duckdb":
+            raise _duckdb_open_error(engine.url.database, text) from None
+        raise CatalogError(f"cannot open database {where}: {text}") from None
     if missing:  # what cannot simply be added: say so instead of failing in the middle of a query
         raise CatalogError(f"the catalog {where} was created by an older unisono (it lacks {', '.join(missing[:3])}); "
-                           "publish the channel files into a new one (--db, or move unisono.db aside)")
+                           "publish the channel files into a new one (--db, or move the catalog file aside)")
     return engine
+
+
+def _duckdb_open_error(path: str, text: str) -> CatalogError:
+    """Why DuckDB cannot open a catalog file, in the words SQLite's errors use (_raise_sqlite)."""
+    try:
+        with open(path, "rb") as f:
+            sqlite = f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        sqlite = False
+    if sqlite:
+        return CatalogError(f"{path} is a SQLite catalog, not a DuckDB one: name it sqlite:///{path} "
+                            "(in unisono.yaml's database:, or with --db)")
+    if "not a valid DuckDB database" in text:
+        return CatalogError(f"{path} is not a usable unisono catalog ({text.removeprefix('IO Error: ')}); move it "
+                            "aside and publish the channel files again, or name another catalog with --db")
+    if "Cannot open file" in text or "Read-only" in text:
+        return CatalogError(f"cannot use the catalog {path} ({text.removeprefix('IO Error: ')}); check that its "
+                            "folder exists, is writable and has free space")
+    return CatalogError(f"cannot open the DuckDB catalog {path}: {text}")
 
 
 def _create_schema(engine: Engine) -> dict[str, set[str]]:

@@ -141,6 +141,17 @@ def test_a_busy_timeout_that_is_no_number_is_one_line_on_the_default_catalog_too
             "UNISONO_BUSY_TIMEOUT='soon' is not a number of seconds")
 
 
+def test_a_catalog_file_duckdb_cannot_open_is_one_line_naming_what_to_do(published, tmp_path):
+    """Never DuckDB's own message (nor its attempt to download a SQLite reader from the network)."""
+    url = f"duckdb:///{published / 'unisono.db'}"  # the project's SQLite catalog, named as DuckDB
+    refused(run("runs", "--db", url, project=published), "is a SQLite catalog, not a DuckDB one: name it sqlite:///")
+    (tmp_path / "junk.duckdb").write_text("not a database", encoding="utf-8")
+    refused(run("runs", "--db", f"duckdb:///{tmp_path / 'junk.duckdb'}", project=published),
+            "is not a usable unisono catalog")
+    refused(run("publish", "shop", str(published / "shop_feed.xml"), "--db", f"duckdb:///{tmp_path / 'no' / 'c.duckdb'}",
+                project=published), "check that its folder exists, is writable and has free space")
+
+
 def test_a_read_only_catalog_is_read_and_refuses_writes_in_one_line(published):
     """(A read-only file or mount, as SQLite's read-only mode opens it: the tests may run as root.)"""
     ro = f"sqlite:///file:{published / 'unisono.db'}?mode=ro&uri=true"
