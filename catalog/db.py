@@ -141,7 +141,10 @@ def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine
     except (ArgumentError, ImportError, ValueError) as e:  # NoSuchModuleError (no driver) is an ArgumentError
         hint = driver_hint(url) if isinstance(e, (ImportError, NoSuchModuleError)) else ""
         shown = shown_url(url)
-        if isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
+        if url in ("duckdb", "sqlite"):  # as `init --db` takes them
+            file = "catalog.duckdb" if url == "duckdb" else "unisono.db"
+            detail = f"a URL is needed here, e.g. {url}:///{file} (only init's --db takes the name alone)"
+        elif isinstance(e, (ImportError, NoSuchModuleError)) or "Could not parse" in str(e) or "@" not in url:
             detail = str(e).replace(url, shown)
         else:  # "invalid literal for int(): 'et@localhost'" quotes what follows an @ of the password
             detail = "not a URL it can read (in a password, write @ as %40, : as %3A and / as %2F)"

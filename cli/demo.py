@@ -36,13 +36,13 @@ def replay_commands(data: Path | None, published_at: str, check_at: str, project
 def run_demo(console: Console, keep: Path | None) -> int:
     workdir = keep or Path(tempfile.mkdtemp(prefix="unisono-demo-"))
     try:
-        return _run(console, workdir)
+        return _run(console, workdir, kept=keep is not None)
     finally:
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(console: Console, workdir: Path) -> int:
+def _run(console: Console, workdir: Path, kept: bool) -> int:
     with as_file(files("unisono.demo") / "data") as data:
         key = json.loads((data / "answer_key.json").read_text(encoding="utf-8"))
         at = datetime.fromisoformat(key["check_at"]).astimezone(project_tz := ZoneInfo("Europe/Berlin"))
@@ -74,8 +74,9 @@ def _run(console: Console, workdir: Path) -> int:
                   f"{len(key['expected_findings'])} findings they cause at this instant were all found, nothing else "
                   f"(one plant is a store missing a sale that starts 27.11.: `check --window` shows it). A real "
                   f"`unisono check` would exit {1 if summary['failed'] else 0} here, failing a release pipeline.")
-    console.print(f"Keep the project to explore it: `unisono demo --keep DIR`, then "
-                  f"`unisono check --project DIR/bergwelt --at {at.isoformat()} --format json`.")
+    explore = f"`unisono check --project {project.path if kept else 'DIR/bergwelt'} --at {at.isoformat()} --format json`"
+    console.print(f"Explore the project: {explore}." if kept else
+                  f"Keep the project to explore it: `unisono demo --keep DIR`, then {explore}.", soft_wrap=True)
     return 0
 
 

@@ -259,6 +259,12 @@ def test_demo_finds_exactly_its_planted_inconsistencies():
     assert "As planted" in result.output
 
 
+def test_demo_kept_says_where_the_project_is_on_the_default_catalog(tmp_path):
+    result = run("demo", "--keep", str(tmp_path))
+    assert result.exit_code == 0 and f"Explore the project: `unisono check --project {tmp_path / 'bergwelt'} " in result.output
+    assert (tmp_path / "bergwelt" / "catalog.duckdb").is_file() and not (tmp_path / "bergwelt" / "unisono.db").exists()
+
+
 def _commands(group: click.Group, prefix=()):
     for name, cmd in group.commands.items():
         yield (*prefix, name)

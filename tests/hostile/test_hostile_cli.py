@@ -150,6 +150,7 @@ def test_a_catalog_file_duckdb_cannot_open_is_one_line_naming_what_to_do(publish
             "is not a usable unisono catalog")
     refused(run("publish", "shop", str(published / "shop_feed.xml"), "--db", f"duckdb:///{tmp_path / 'no' / 'c.duckdb'}",
                 project=published), "check that its folder exists, is writable and has free space")
+    refused(run("runs", "--db", "duckdb", project=published), "a URL is needed here, e.g. duckdb:///catalog.duckdb")
 
 
 def test_a_read_only_catalog_is_read_and_refuses_writes_in_one_line(published):
