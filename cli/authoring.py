@@ -1,5 +1,6 @@
-"""Commands for writing rules, on the `rules` group of main.py: `rules test` (the rules' tests) and
-`rules preview` (what a rule file would report on the catalog, nothing stored)."""
+"""Commands for writing rules, on the `rules` group of main.py: `rules validate`, `list` and `schema`,
+`rules test` (the rules' tests) and `rules preview` (what a rule file would report on the catalog,
+nothing stored)."""
 from __future__ import annotations
 
 import json
@@ -149,3 +150,44 @@ def preview_lines(p: Preview, sample: int, tz) -> list[str]:
             out.append(f"  … and {len(r.removed) - sample} more no longer reported")
     out += ["", f"In total: +{p.added} / −{p.removed} findings against the rules in force."]
     return out
+
+
+@rules_group.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@project_option
+def rules_validate(files: tuple[Path, ...], project_dir: Path) -> None:
+    """Validate rule FILES (default: the project's). Every problem as file:line: what is wrong."""
+    from unisono.api.project import Project
+    from unisono.rules import validate
+
+    paths = list(files) or Project.open(project_dir).rule_paths()
+    problems = validate(paths)
+    for p in problems:
+        echo(p, err=True)
+    if problems:
+        sys.exit(2)
+    echo(f"{len(paths)} rule file(s) valid: {', '.join(str(p) for p in paths)}")
+
+
+@rules_group.command("list")
+@project_option
+def rules_list(project_dir: Path) -> None:
+    """List the project's rules."""
+    from rich.table import Table
+
+    from unisono.api.project import Project
+    from unisono.cli.text import console
+    from unisono.rules import load_rules
+
+    table = Table("id", "kind", "severity", "title", box=None, header_style="bold", pad_edge=False, collapse_padding=True)
+    for r in load_rules(Project.open(project_dir).rule_paths()):
+        table.add_row(r.id, r.kind, r.severity.value, r.title)
+    console().print(table)
+
+
+@rules_group.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of rule files (for editor completion and validation)."""
+    from unisono.rules import rules_json_schema
+
+    click.echo(json.dumps(rules_json_schema(), indent=2))
