@@ -325,8 +325,8 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
 
     if conn.dialect.name == "duckdb":
         insert_streamed(conn, pub_id, steps(), write_others)
-    elif conn.dialect.name == "spark":  # by the column, as Parquet files pyarrow writes (spark_dialect)
-        from unisono.catalog.spark_dialect import insert_steps
+    elif conn.dialect.name == "spark":  # by the column, as Parquet files pyarrow writes (spark_dbapi)
+        from unisono.catalog.spark_dbapi import insert_steps
 
         insert_steps(conn, pub_id, steps(), write_others)
     else:

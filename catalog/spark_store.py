@@ -5,7 +5,7 @@ the folders that make up each table. A transaction's rows are written as new fol
 manifest is replaced (a rename) at commit: a publication is visible whole or not at all, and a
 failed publish leaves the catalog as it was (its folders are unreferenced). Each table is a
 temporary view of the Spark session under its own name, so the catalog's SQL (the live offers,
-the rules, history, runs, waivers) runs unchanged; the dialect (catalog/spark_dialect.py) routes
+the rules, history, runs, waivers) runs unchanged; the dialect's DB-API (catalog/spark_dbapi.py) routes
 writes here. One writer at a time: a transaction that writes holds an OS file lock on the lake from its
 first write to its end (local folders; a second writer waits, see lock_writers), and numbers its ids
 and extends the manifest as the writer before it left them.

@@ -110,7 +110,7 @@ def test_the_sections_master_and_options_reach_the_spark_driver_and_the_urls_own
     """Project -> engine -> dialect -> the session's builder: what unisono.yaml says arrives, and a
     setting in the URL's query (--db spark:///lake?spark.x=…) beats the file's."""
     spark_or_skip(java=False)
-    from unisono.catalog import spark_dialect
+    from unisono.catalog import spark_dbapi
     from unisono.catalog.db import CatalogError
 
     asked = []
@@ -119,7 +119,7 @@ def test_the_sections_master_and_options_reach_the_spark_driver_and_the_urls_own
         asked.append((master, options))
         raise RuntimeError("not starting Spark in this test")
 
-    monkeypatch.setattr(spark_dialect, "spark_session", no_spark)
+    monkeypatch.setattr(spark_dbapi, "spark_session", no_spark)
     folder = _project(tmp_path / "p", "spark:\n  master: local[3]\n  options: {spark.executor.memory: 2g, "
                                       "spark.sql.shuffle.partitions: 8}\n")
     for db in (f"spark:///{tmp_path / 'lake'}", f"spark:///{tmp_path / 'lake2'}?spark.sql.shuffle.partitions=2"):
