@@ -3,7 +3,7 @@
 Differential: a generated retailer with five weeks of price history (publish, reconcile, waive,
 reconcile: every kind of the default rules, the reference prices judged) and the per-kind scenarios
 of the rule tests (their own functions, run on a Spark connection) give on Spark what they give on
-SQLite. One SparkSession in local mode for the whole run (local[2], bound to 127.0.0.1); catalogs are
+the embedded catalogs (DuckDB, the default, and SQLite). One SparkSession in local mode for the whole run (local[2], bound to 127.0.0.1); catalogs are
 small because every statement is a Spark job whatever its rows: the cost is jobs, not data.
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter"
 
 @pytest.fixture(scope="module")
 def retailer(spark, tmp_path_factory):
-    """One generated retailer published into a SQLite catalog and into a Spark one (one project
+    """One generated retailer published into the default catalog (DuckDB) and into a Spark one (one project
     folder): the shop and the stores as of five weeks earlier, then all three channels, so the
     reference-price rule has its 30 days of history and judges (every kind of the default rules).
     Small on purpose: on Spark each statement is a job, whatever the rows."""
@@ -88,9 +88,9 @@ def retailer(spark, tmp_path_factory):
     return (*projects, key)
 
 
-def test_reconcile_runs_and_a_waiver_give_on_spark_what_they_give_on_sqlite(retailer):
-    sqlite, lake, key = retailer
-    first = [project.reconcile(key.check_at) for project in (sqlite, lake)]
+def test_reconcile_runs_and_a_waiver_give_on_spark_what_they_give_on_the_default_catalog(retailer):
+    embedded, lake, key = retailer
+    first = [project.reconcile(key.check_at) for project in (embedded, lake)]
     _same_results(*first)
     found = [*first[1].findings, *first[1].undecided]
     # every kind of the default rules, the reference prices judged against five weeks of history
@@ -99,9 +99,9 @@ def test_reconcile_runs_and_a_waiver_give_on_spark_what_they_give_on_sqlite(reta
     assert {f.status for f in first[1].findings} == {"new"}
     assert list((Path(lake.db_url.removeprefix("spark:///")) / "offer").rglob("*.parquet"))  # the offers, as Parquet
     waived = next(f for f in first[0].findings if f.kind == "parity")
-    for project in (sqlite, lake):
+    for project in (embedded, lake):
         project.waive(waived.rule, waived.sku, reason="agreed with the store's manager")
-    second = [project.reconcile(key.check_at) for project in (sqlite, lake)]
+    second = [project.reconcile(key.check_at) for project in (embedded, lake)]
     _same_results(*second)
     assert {f.status for f in second[1].findings} == {"open"}
     assert [f.sku for f in second[1].waived] == [waived.sku]
@@ -109,18 +109,18 @@ def test_reconcile_runs_and_a_waiver_give_on_spark_what_they_give_on_sqlite(reta
 
 
 def test_each_publication_keeps_its_own_counts_and_is_written_once_on_spark(retailer):
-    """`unisono publications` lists on Spark what it lists on SQLite; each publish wrote its own rows
+    """`unisono publications` lists on Spark what it lists on the default catalog; each publish wrote its own rows
     (a statement of the same shape as an earlier one runs with its own values, not the earlier ones)."""
     import json
 
     from unisono.catalog.publications import list_publications
 
-    sqlite, lake, _ = retailer
+    embedded, lake, _ = retailer
 
     def listed(project):
         return [(p.id, p.channel, p.offers, p.rejections, n) for p, n in list_publications(project.engine)]
 
-    assert listed(lake) == listed(sqlite)
+    assert listed(lake) == listed(embedded)
     assert all(offers > 0 for _, _, offers, _, _ in listed(lake))
     manifest = json.loads((Path(lake.db_url.removeprefix("spark:///")) / "_manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["tables"]["publication"]) == 5  # one folder per publish, none rewritten
