@@ -82,21 +82,22 @@ newsletter: {{}}
 
 
 class Project:
-    def __init__(self, path: Path, config: ProjectConfig, db_url: str):
+    def __init__(self, path: Path, config: ProjectConfig, db_url: str, read_only: bool = False):
         self.path = path
         self.config = config
         self.db_url = db_url
+        self.read_only = read_only  # only read the catalog (open_catalog): commands that write nothing
         self._engine: Engine | None = None
 
     @classmethod
-    def open(cls, path: Path, db: str | None = None) -> Project:
+    def open(cls, path: Path, db: str | None = None, *, read_only: bool = False) -> Project:
         if not path.is_dir():
             raise InputError(f"project folder {path} does not exist (create one with `unisono init {path}`)")
         if not (path / CONFIG_FILE).is_file():  # never a catalog left behind in a folder that is no project
             raise InputError(f"{path} is not a unisono project: it has no {CONFIG_FILE} "
                              f"(create one with `unisono init {path}`, or name the project with --project)")
         config = load_config(path)
-        return cls(path, config, database_url(path, config.catalog, db))
+        return cls(path, config, database_url(path, config.catalog, db), read_only)
 
     @classmethod
     def init(cls, path: Path, *, timezone_name: str = "Europe/Berlin", currency: str = "EUR",
@@ -138,7 +139,7 @@ class Project:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = open_catalog(self.db_url, self.config.spark)
+            self._engine = open_catalog(self.db_url, self.config.spark, read_only=self.read_only)
             # its connections closed when the project is dropped, or at the latest when the process exits
             # (the CLI exits without collecting: cli/main.py), so SQLite checkpoints and removes its WAL
             weakref.finalize(self, self._engine.dispose)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,13 +123,15 @@ def driver_hint(url: str) -> str:
     return " (pip install 'unisono[spark]')" if url.startswith("spark") else ""
 
 
-def create_catalog_engine(url: str, spark: SparkOptions | None = None) -> Engine:
+def create_catalog_engine(url: str, spark: SparkOptions | None = None, *, read_only: bool = False) -> Engine:
     """The SQLAlchemy engine for a catalog URL, with each backend's settings (no tables made).
-    `spark`: unisono.yaml's master and options, for a spark: URL (its own ?master=… and spark.*=… win)."""
+    `spark`: unisono.yaml's master and options, for a spark: URL (its own ?master=… and spark.*=… win).
+    `read_only`: a DuckDB file opened to be read only (open_catalog)."""
     try:
         if url.startswith("duckdb"):
             busy_timeout()  # a bad UNISONO_BUSY_TIMEOUT is said at once, not when another process has the file
-            engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS)})
+            engine = create_engine(url, connect_args={"config": dict(DUCKDB_DEFAULTS),
+                                                      **({"read_only": True} if read_only else {})})
         elif url.startswith("spark:"):  # Parquet under a folder, through Spark (catalog/spark_dialect.py)
             from sqlalchemy.pool import NullPool
 
@@ -179,6 +182,9 @@ def _duckdb_connect(dialect, _record, cargs, cparams):
         try:
             return dialect.connect(*cargs, **cparams)
         except Exception as e:  # duckdb.IOException; anything else is not ours to retry
+            if cparams.get("read_only") and "different configuration" in str(e):
+                cparams = {**cparams, "read_only": False}  # this process has it open to write: read it so
+                continue
             if "Could not set lock on file" not in str(e):
                 raise
             if deadline is None:
@@ -308,10 +314,28 @@ def duckdb_out_of_memory(error: BaseException, where: str | None) -> CatalogErro
                         "e.g. duckdb:///catalog.duckdb?memory_limit=4GB")
 
 
-def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
+_OPENED: weakref.WeakSet[Engine] = weakref.WeakSet()  # the catalogs this process opened (close_catalogs)
+
+
+def close_catalogs() -> None:
+    """Close every catalog this process opened. DuckDB lets one process hold a file in one mode: a
+    command that read it read-only must have closed it before the next one in the same process (a
+    test, a notebook) opens it to write."""
+    for engine in list(_OPENED):
+        engine.dispose()
+
+
+def open_catalog(url: str, spark: SparkOptions | None = None, *, read_only: bool = False) -> Engine:
     """An engine with the catalog's tables created. Raises CatalogError on a bad URL or server.
-    `spark`: where a spark: catalog runs (unisono.yaml's `spark:`)."""
+    `spark`: where a spark: catalog runs (unisono.yaml's `spark:`). `read_only`: the command only
+    reads: a DuckDB catalog is then opened read-only, so that any number of such commands run at
+    once (DuckDB gives a writer its file to itself; SQLite's readers never wait anyway)."""
+    engine = _read_only_duckdb(url) if read_only and url.startswith("duckdb") else None
+    if engine is not None:
+        _OPENED.add(engine)
+        return engine
     engine = create_catalog_engine(url, spark)
+    _OPENED.add(engine)
     where = shown_url(engine.url.render_as_string(hide_password=True))
     if engine.dialect.name in ("sqlite", "duckdb", "spark") and engine.url.database in (None, "", ":memory:"):
         # a catalog that vanishes when the command ends: "Published" would be a lie
@@ -331,6 +355,24 @@ def open_catalog(url: str, spark: SparkOptions | None = None) -> Engine:
     if missing:  # what cannot simply be added: say so instead of failing in the middle of a query
         raise CatalogError(f"the catalog {where} was created by an older unisono (it lacks {', '.join(missing[:3])}); "
                            "publish the channel files into a new one (--db, or move the catalog file aside)")
+    return engine
+
+
+def _read_only_duckdb(url: str) -> Engine | None:
+    """A DuckDB catalog opened read-only, or None when it cannot be read as it is: no file yet, or
+    tables or columns missing (then it is opened to be written, and they are made)."""
+    engine = create_catalog_engine(url, read_only=True)
+    path = engine.url.database
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        with engine.connect() as conn:
+            complete = not _missing_columns(_columns(conn))
+    except (OperationalError, DBAPIError):  # (its error is said when it is opened to be written)
+        complete = False
+    if not complete:
+        engine.dispose()
+        return None
     return engine
 
 

@@ -112,7 +112,7 @@ def rules_preview(file: Path, at_text: str | None, window_text: str | None, samp
     from unisono.api.preview import preview_rules
     from unisono.api.project import Project
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     tz = project.config.tz
     result = preview_rules(project, file, at=instant(at_text, tz, "--at"), window=window_arg(window_text, tz))
     if fmt == "json":

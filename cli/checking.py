@@ -90,7 +90,7 @@ def check(at_text: str | None, window_text: str | None, promotion_file: Path | N
     from unisono.api.project import Project
     from unisono.rules import load_rules
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=not save)  # a run stored is a write
     tz = project.config.tz
     window = window_arg(window_text, tz)
     rules = load_rules(list(rule_files) or project.rule_paths())

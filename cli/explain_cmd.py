@@ -34,7 +34,7 @@ def explain(sku: str, at_text: str | None, window_text: str | None, rule_ids: tu
     from unisono.api.explain import explain as explain_product
     from unisono.api.project import Project
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     tz = project.config.tz
     result = explain_product(project, sku, at=instant(at_text, tz, "--at"), window=window_arg(window_text, tz),
                              rule_ids=list(rule_ids))

@@ -128,6 +128,9 @@ class Unisono(click.Group):
                 raise UnisonoError(database_error(e)) from None
             # a bug: still no traceback for the user, but say how to see it
             raise UnisonoError(f"internal error: {type(e).__name__}: {e} (set UNISONO_DEBUG=1 for details)") from None
+        finally:  # the catalog closed as the command ends: the next one in this process may open it otherwise
+            if (db := sys.modules.get("unisono.catalog.db")) is not None:
+                db.close_catalogs()
 
 
 def _interrupted(e: BaseException | None) -> bool:

@@ -34,7 +34,7 @@ def publications(channel: str | None, limit: int, project_dir: Path, db: str | N
     from unisono.cli import text
     from unisono.cli.terminal import visible
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     tz = project.config.tz
     found = list_publications(project.engine, limit, channel)
     if not found:
@@ -76,7 +76,7 @@ def rejections(publication_id: int, fmt: str, project_dir: Path, db: str | None)
     from unisono.cli.terminal import echo, visible
     from unisono.reports.cells import spreadsheet_safe
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     if publication(project.engine, publication_id) is None:
         raise UnisonoError(f"no publication #{publication_id} (`unisono publications` lists them)")
     rows = rejections_of(project.engine, publication_id)

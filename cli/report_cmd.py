@@ -88,7 +88,7 @@ def report_cmd(run: str | None, fmt: str | None, output: Path | None, csv_dialec
     from unisono.domain.findings import Severity
     from unisono.reports.source import from_catalog
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     try:
         stored = from_catalog(project.engine, _run_id(run), Severity(fail_on), project.config.tz)
     except LookupError as e:

@@ -34,7 +34,7 @@ def runs(kind: str | None, limit: int, project_dir: Path, db: str | None) -> Non
     from unisono.catalog.runs import list_runs
     from unisono.cli import text
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     tz = project.config.tz
     found = list_runs(project.engine, limit, kind)
     if not found:

@@ -105,7 +105,7 @@ def waivers(ctx: click.Context, at_text: str | None, project_dir: Path, db: str 
     from unisono.catalog.waivers import list_waivers
     from unisono.cli import text
 
-    project = Project.open(project_dir, db)
+    project = Project.open(project_dir, db, read_only=True)
     tz = project.config.tz
     now = instant(at_text, tz, "--at") or datetime.now(timezone.utc)
     rows = list_waivers(project.engine)

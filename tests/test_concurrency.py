@@ -338,3 +338,31 @@ def test_a_command_on_a_duckdb_catalog_waits_for_the_process_that_has_it_open(pr
         holder.communicate("\n", timeout=60)  # the holder closes the file: the waiting command goes on
     code, out, err = finish(waiting)
     assert code == 0 and out.startswith("Waiver #1 price-parity for 100017"), err
+
+
+def test_commands_that_only_read_a_duckdb_catalog_run_at_once_and_a_writer_waits_for_them(project):
+    """DuckDB lets many processes read a file at once: `check` (without --save), `runs`, `publications`,
+    `waivers`, `explain` open it read-only and never wait for each other; a writer waits for them."""
+    db = project / "catalog.duckdb"
+    url = f"duckdb:///{db}"
+    for channel, name in [("shop", "shop_feed.xml"), ("store", "store_prices.csv")]:
+        code, _, err = unisono("publish", channel, str(project / name), "--published-at", "2026-11-19T06:00",
+                               project=project, UNISONO_DB=url)
+        assert code == 0, err
+    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+                               "print('open', flush=True); sys.stdin.readline()", str(db)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline() == "open\n"
+        quick = {"UNISONO_DB": url, "UNISONO_BUSY_TIMEOUT": "0"}  # no waiting at all
+        checked = unisono("check", "--at", AT, "--format", "json", project=project, **quick)
+        assert checked[0] == 1 and json.loads(checked[1])["findings"] and checked[2] == "", checked[2]
+        for args in (["runs"], ["publications"], ["waivers"], ["explain", "100017", "--at", AT]):
+            code, _, err = unisono(*args, project=project, **quick)
+            assert code == 0 and err == "", (args, err)
+        code, _, err = unisono("check", "--at", AT, "--save", project=project, UNISONO_DB=url, UNISONO_BUSY_TIMEOUT="0.5")
+        assert code == 2 and "was in use by another process" in err.strip().splitlines()[-1], err  # it writes
+    finally:
+        reader.communicate("\n", timeout=60)
+    assert unisono("check", "--at", AT, "--save", project=project, UNISONO_DB=url)[0] == 1
+
