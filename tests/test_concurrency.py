@@ -313,6 +313,16 @@ def test_a_second_process_on_a_duckdb_catalog_gets_one_line(project):
             assert code == 2 and "was in use by another process" in one_line(err)
 
 
+def duckdb_holder(db: Path, read_only: bool = False) -> subprocess.Popen:
+    """Another process with the DuckDB file open (to read only, or to write) until it reads a line."""
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], "
+                               "read_only=sys.argv[2] == 'ro'); print('open', flush=True); sys.stdin.readline()",
+                               str(db), "ro" if read_only else "rw"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "open\n"
+    return holder
+
+
 def test_a_command_on_a_duckdb_catalog_waits_for_the_process_that_has_it_open(project):
     """DuckDB lets one process open a file at a time: the next waits (busy timeout, a progress line),
     as SQLite's writers do, and gives up in one line."""
@@ -322,11 +332,8 @@ def test_a_command_on_a_duckdb_catalog_waits_for_the_process_that_has_it_open(pr
     code, _, err = unisono("publish", "shop", str(project / "shop_feed.xml"), "--published-at", "2026-11-19T06:00",
                            project=project, UNISONO_DB=url)
     assert code == 0, err
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-                               "print('open', flush=True); sys.stdin.readline()", str(db)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = duckdb_holder(db)
     try:
-        assert holder.stdout.readline() == "open\n"
         code, _, err = unisono("runs", project=project, UNISONO_DB=url, UNISONO_BUSY_TIMEOUT="0.5")
         lines = err.strip().splitlines()
         assert code == 2 and len(lines) == 2 and "Traceback" not in err, err
@@ -349,11 +356,8 @@ def test_commands_that_only_read_a_duckdb_catalog_run_at_once_and_a_writer_waits
         code, _, err = unisono("publish", channel, str(project / name), "--published-at", "2026-11-19T06:00",
                                project=project, UNISONO_DB=url)
         assert code == 0, err
-    reader = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-                               "print('open', flush=True); sys.stdin.readline()", str(db)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    reader = duckdb_holder(db, read_only=True)
     try:
-        assert reader.stdout.readline() == "open\n"
         quick = {"UNISONO_DB": url, "UNISONO_BUSY_TIMEOUT": "0"}  # no waiting at all
         checked = unisono("check", "--at", AT, "--format", "json", project=project, **quick)
         assert checked[0] == 1 and json.loads(checked[1])["findings"] and checked[2] == "", checked[2]
