@@ -16,7 +16,7 @@ import pyarrow as pa
 from sqlalchemy import BigInteger, Integer, String, Table, Text
 from sqlalchemy.exc import DBAPIError
 
-from unisono.catalog.db import duckdb_out_of_memory
+from unisono.catalog.duckdb_catalog import duckdb_out_of_memory
 from unisono.catalog.offer_insert import processed_values, sources
 from unisono.catalog.tables import OfferRow, UTCDateTime
 from unisono.domain.batch import OFFER_COLUMNS, OfferBatch
