@@ -73,7 +73,8 @@ def report(result: CheckResult, fmt: str, fail_on: str, tz, *, project=None, lim
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Rule files to use instead of the project's (repeatable).")
 @engine_option
-@click.option("--save", is_flag=True, help="Store the run (see `unisono runs`); a preview is not stored.")
+@click.option("--save", is_flag=True, help="Store the run (see `unisono runs`): every rule's findings, whatever "
+              "--rule, --sku, --store or --severity show. Without it, nothing is stored.")
 @narrowing_options
 @project_option
 @db_option
