@@ -27,7 +27,7 @@ from unisono.channels.parsing import (
     parse_instant,
 )
 from unisono.channels.store_columns import ColumnReader, one_line_records
-from unisono.channels.store_text import Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
+from unisono.channels.store_text import MIXED, Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
@@ -130,7 +130,10 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
     name = path.name
     encoding = encoding_of(path)
-    if encoding not in ("utf-8-sig", "utf-16", "utf-32"):
+    if encoding == MIXED:
+        notes.append(f"{name} mixes UTF-8 and cp1252 (lines from two systems): read as UTF-8, every byte that is "
+                     "no UTF-8 as cp1252")
+    elif encoding not in ("utf-8-sig", "utf-16", "utf-32"):
         notes.append(f"{name} is not UTF-8; read it as {encoding}")
     with path.open(encoding=encoding, newline="") as f:
         lines = Lines(f)

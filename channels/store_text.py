@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
@@ -17,6 +18,46 @@ _DELIMITERS = ";,\t|"  # also the preference on a tie
 # rows read ahead to learn the file's decimal mark: at most this many, and no more text than this (one
 # row of 100,000 columns is 100,000 strings: 1,000 such rows once took 7 GB)
 _LOOKAHEAD_ROWS, _LOOKAHEAD_BYTES = 1000, 1 << 20
+
+
+# A file whose lines come from two systems, some in UTF-8, some in cp1252 (an export appended to another):
+# read as UTF-8, each byte that is no UTF-8 as cp1252 ("Käse" in both), never "KÃ¤se" for the UTF-8 lines
+MIXED = "unisono_utf8_cp1252"
+_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _utf8_letters(data: bytes) -> int:
+    """How many letters in `data` are UTF-8 ("ü" as C3 BC), counted up to 2."""
+    n = 0
+    for match in _UTF8_CHAR.finditer(data):
+        if match.group().decode("utf-8").isalpha():
+            n += 1
+            if n == 2:
+                break
+    return n
+
+
+def _cp1252_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error(MIXED, _cp1252_fallback)
+
+
+class _MixedDecoder(codecs.BufferedIncrementalDecoder):
+    def _buffer_decode(self, data, errors, final):  # (whatever `errors` a caller asks for: the fallback)
+        return codecs.utf_8_decode(data, MIXED, final)
+
+
+def _mixed_codec(name: str) -> codecs.CodecInfo | None:
+    if name != MIXED:
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(name=MIXED, encode=utf8.encode, decode=lambda data, errors="strict": codecs.utf_8_decode(
+        data, MIXED, True), incrementalencoder=utf8.incrementalencoder, incrementaldecoder=_MixedDecoder)
+
+
+codecs.register(_mixed_codec)  # open(..., encoding=MIXED), and pyarrow's transcoding, find it by name
 
 
 def encoding_of(path: Path) -> str:
@@ -45,6 +86,8 @@ def encoding_of(path: Path) -> str:
             return "utf-8-sig"  # also reads files without a BOM
         except UnicodeDecodeError:
             pass
+    if _utf8_letters(head) >= 2:  # UTF-8 letters, yet not UTF-8 throughout (one may be cp1252 by chance)
+        return MIXED
     matches = charset_normalizer.from_bytes(
         head, cp_isolation=["cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1257", "latin_1"])
     best = matches.best()

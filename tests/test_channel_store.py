@@ -43,6 +43,17 @@ def reasons(result):
 
 # ---- encodings, delimiters, number formats ------------------------------------------------------
 
+@pytest.mark.parametrize("columnar", [True, False])
+def test_a_file_mixing_utf8_and_cp1252_lines_reads_each_letter_as_written(tmp_path, columnar):
+    """Lines appended from another system's export: UTF-8 letters stay UTF-8, cp1252 bytes are cp1252."""
+    lines = [("1001;A1;Müsli Crème;1,99", "utf-8"), ("1001;A2;Käse 45 %;2,99", "cp1252"),
+             ("1002;A3;Straßenschuh Größe 42;9,99", "utf-8"), ("1002;A4;Crêpe Würze;3,49", "cp1252")]
+    data = b"Filiale;Artikelnummer;Bezeichnung;VK-Preis\n" + b"".join(t.encode(e) + b"\n" for t, e in lines)
+    result = read(write(tmp_path, data), CONFIG, columnar=columnar)
+    assert [o.title for o in result.offers] == ["Müsli Crème", "Käse 45 %", "Straßenschuh Größe 42", "Crêpe Würze"]
+    assert any("mixes UTF-8 and cp1252" in note for note in result.notes) and not result.rejections
+
+
 def test_cp1252_semicolon_file_with_german_headers_reads_umlauts_and_decimal_commas():
     result = store("filialpreise_cp1252.csv")
     assert not result.rejections
