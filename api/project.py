@@ -177,16 +177,19 @@ class Project:
         after each chunk written."""
         from unisono.catalog.publish import file_sha256, publish_stream
         from unisono.channels import ahead, shop_promotions, stream  # (not at the top: a check reads no channel file)
-        from unisono.channels import store as store_file
 
         if not file.is_file():
             raise InputError(f"{file}: {'not a regular file' if file.exists() else 'no such file'}")
         config = self.config
         notes: list[str] = []
-        if location and channel == "store" and (column := store_file.own_store_column(file, config)):
-            # the same bytes are the same publication, whatever --location says
-            notes.append(f"--location {location} does not apply: {file.name} names each row's store (column {column!r})")
-            location = None
+        if location and channel == "store":
+            from unisono.channels.store import own_store_column
+
+            # the file names its stores: the same bytes are the same publication, whatever --location says
+            if column := own_store_column(file, config):
+                notes.append(f"--location {location} does not apply: {file.name} names each row's store "
+                             f"(column {column!r})")
+                location = None
         if location:
             options = getattr(config, channel).model_copy(update={"location": location})
             config = config.model_copy(update={channel: options})
