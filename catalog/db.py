@@ -255,14 +255,12 @@ def open_catalog(url: str, spark: SparkOptions | None = None, *, read_only: bool
     `spark`: where a spark: catalog runs (unisono.yaml's `spark:`). `read_only`: the command only
     reads: a DuckDB catalog is then opened read-only, so that any number of such commands run at
     once (DuckDB gives a writer its file to itself; SQLite's readers never wait anyway)."""
-    engine = None
     if read_only and url.startswith("duckdb"):
         from unisono.catalog.duckdb_catalog import read_only_engine
 
-        engine = read_only_engine(url)
-    if engine is not None:
-        _OPENED.add(engine)
-        return engine
+        if (engine := read_only_engine(url)) is not None:
+            _OPENED.add(engine)
+            return engine
     engine = create_catalog_engine(url, spark)
     _OPENED.add(engine)
     where = shown_url(engine.url.render_as_string(hide_password=True))
@@ -271,7 +269,7 @@ def open_catalog(url: str, spark: SparkOptions | None = None, *, read_only: bool
         raise CatalogError(f"cannot use database {where!r}: an in-memory catalog keeps nothing; "
                            f"name a file, e.g. {engine.dialect.name}:///catalog.db")
     try:
-        missing = _missing_columns(_create_schema(engine))
+        missing = missing_columns(_create_schema(engine))
         if missing:
             missing = _add_columns(engine, missing)
     except (OperationalError, DBAPIError) as e:
@@ -294,12 +292,12 @@ def _create_schema(engine: Engine) -> dict[str, set[str]]:
     created inside a write transaction, so two commands starting on a new project do not both try.
     Returns the columns each table has."""
     with engine.connect() as conn:
-        have = _columns(conn)
+        have = catalog_columns(conn)
     if have.keys() >= set(metadata.tables):
         return have
     with write_transaction(engine, lock="unisono schema") as conn:
         metadata.create_all(conn)  # checks again, inside the lock
-        return _columns(conn)
+        return catalog_columns(conn)
 
 
 def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
@@ -311,7 +309,7 @@ def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     if addable:
         with write_transaction(engine, lock="unisono schema") as conn:
             preparer = conn.dialect.identifier_preparer
-            still = set(_missing_columns(_columns(conn)))  # another command may have added them while this one waited
+            still = set(missing_columns(catalog_columns(conn)))  # another command may have added them while this one waited
             for column in addable:
                 if f"{column.table.name}.{column.name}" not in still:
                     continue
@@ -322,7 +320,7 @@ def _add_columns(engine: Engine, missing: list[str]) -> list[str]:
     return [f"{c.table.name}.{c.name}" for c in columns if id(c) not in added]
 
 
-def _columns(conn: Connection) -> dict[str, set[str]]:
+def catalog_columns(conn: Connection) -> dict[str, set[str]]:
     """The catalog database's tables and their columns."""
     if conn.dialect.name == "duckdb":  # one query: duckdb-engine's inspector reads pg_catalog tables DuckDB lacks
         have: dict[str, set[str]] = {}
@@ -335,7 +333,7 @@ def _columns(conn: Connection) -> dict[str, set[str]]:
             if name in metadata.tables}
 
 
-def _missing_columns(have: dict[str, set[str]]) -> list[str]:
+def missing_columns(have: dict[str, set[str]]) -> list[str]:
     """The catalog's columns the database lacks, "table.column"."""
     return [f"{table.name}.{column.name}" for table in metadata.sorted_tables
             for column in table.columns if column.name not in have.get(table.name, set())]

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from unisono.catalog.db import CatalogError, _columns, _missing_columns, busy_timeout, create_catalog_engine, waiting
+from unisono.catalog.db import CatalogError, busy_timeout, catalog_columns, create_catalog_engine, missing_columns, waiting
 
 # DuckDB's settings unless the URL's query gives them (duckdb:///c.duckdb?memory_limit=4GB&threads=4):
 # DuckDB would take 80 % of the machine's memory; beyond the limit it spills to <file>.tmp. The limit
 # covers DuckDB's buffers only: a process holds ~200 MB more (measured at 1M x 5: reconcile peaked at
-# 956 MB with 768MB, ~50 MB less with 400MB; Python's own objects ~65 MB).
+# 947 MB with 768MB, ~50 MB less with 400MB; Python's own objects ~65 MB).
 DUCKDB_DEFAULTS = {"memory_limit": "768MB",
                    # the catalog needs no extension: never one fetched from the network (a SQLite file named
                    # as a DuckDB catalog would have DuckDB download its SQLite reader)
@@ -73,7 +73,7 @@ def _duckdb_limits(context) -> None:
     where = context.engine.url.database if context.engine is not None else "the DuckDB catalog"
     if "Could not set lock on file" in text:
         pid = re.search(r"\(PID (\d+)\)", text)
-        waited = f" for {busy_timeout():g} s" if busy_timeout() else ""
+        waited = f" for {timeout:g} s" if (timeout := busy_timeout()) else ""
         raise CatalogError(f"the DuckDB catalog {where} was in use by another process"
                            f"{f' (PID {pid.group(1)})' if pid else ''}{waited}: DuckDB lets one process at a time open a "
                            "catalog file; run the commands one after the other, wait longer with "
@@ -85,7 +85,7 @@ def _duckdb_limits(context) -> None:
 
 def duckdb_out_of_memory(error: BaseException, where: str | None) -> CatalogError | None:
     """DuckDB's "Out of Memory Error" as the one line that names the fix, or None for any other error
-    (also for statements run outside SQLAlchemy: the offers' Arrow insert, catalog/offer_insert.py)."""
+    (also for statements run outside SQLAlchemy: the offers' Arrow insert, catalog/offer_stream.py)."""
     if type(error).__name__ != "OutOfMemoryException":
         return None
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -102,7 +102,7 @@ def read_only_engine(url: str) -> Engine | None:
         return None
     try:
         with engine.connect() as conn:
-            complete = not _missing_columns(_columns(conn))
+            complete = not missing_columns(catalog_columns(conn))
     except (OperationalError, DBAPIError):  # (its error is said when it is opened to be written)
         complete = False
     if not complete:
