@@ -215,6 +215,9 @@ class Project:
             identity = _identity(file)  # before anything reads it: the hash, the readers, the helpers
             if channel == "shop" and shop_promotions.looks_like(file):  # the shop's Merchant Promotions feed
                 entries = shop_promotions.stream(file, config, notes)
+            elif channel == "store" and self.engine.dialect.name == "spark" and \
+                    (on_executors := _executor_read(file, config, notes)):  # read by Spark's executors
+                entries = (entry for entry in [on_executors])
             elif channel != "newsletter" and ahead.worth_it(file):  # large: read by a second process, from now
                 entries = ahead.stream(channel, file, config, notes)
             else:
@@ -421,6 +424,12 @@ def _identity(file: Path) -> tuple[int, int, int, int]:
     and modification time (written in place)."""
     st = file.stat()
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _executor_read(file: Path, config, notes: list[str]):
+    from unisono.api.spark_publish import executor_read
+
+    return executor_read(file, config, notes)
 
 
 def _unchanged(file: Path, identity: tuple, entries: Iterable) -> Iterator:

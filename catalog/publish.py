@@ -21,7 +21,7 @@ from unisono.catalog.offer_stream import insert_rows, insert_streamed
 from unisono.catalog.tables import (
     ClaimRow, OfferRow, Publication, PublicationLocation, RejectionRow, offer_to_row,
 )
-from unisono.domain.batch import OfferBatch
+from unisono.domain.batch import ExecutorRead, OfferBatch
 from unisono.domain.models import ChannelRead, Claim, Offer, Rejection
 
 
@@ -269,11 +269,26 @@ def _write_entries(conn, pub_id: int, entries: Iterable[OfferBatch | Offer | Rej
     rejections, claims, withdrawn = [], [], []
     claimed: set[str] = set()  # locations with claims
 
+    def expanded() -> Iterator[OfferBatch | Offer | Rejection | Claim]:
+        """The entries; a file read by Spark's executors (ExecutorRead) is written here, in its
+        place, and what they left for the catalog to store as usual follows."""
+        for entry in entries:
+            if not isinstance(entry, ExecutorRead):
+                yield entry
+                continue
+            from unisono.catalog.spark_dbapi import insert_written
+
+            written = insert_written(conn, pub_id, entry)
+            per_location.update(written.per_location)
+            result.offers += written.offers
+            result.attributed += written.attributed
+            yield from written.rest
+
     def steps() -> Iterator[tuple[str, object]]:
         """What to write, in file order: ("batch", OfferBatch), ("rows", offer rows), and ("full",
         None) when the rejections and claims gathered should be written (never per row)."""
         offers: list[dict] = []
-        for entry in entries:
+        for entry in expanded():
             if isinstance(entry, OfferBatch):
                 if offers:  # offers keep their file order
                     yield "rows", offers

@@ -18,6 +18,7 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from unisono.catalog.db import object_store
 from unisono.catalog.spark_store import ParquetStore, arrow_type, spark_session
 from unisono.catalog.tables import metadata
+from unisono.domain.batch import ExecutorRead, Written
 
 if find_spec("pyspark") is None:  # the driver missing, as for any catalog: `init --db spark:...` refuses it too
     raise ImportError("pyspark is not installed; Spark needs Java 17 or later too")  # (the caller names the extra)
@@ -322,6 +323,21 @@ def insert_steps(conn, pub_id: int, steps, between) -> None:
         else:
             insert_arrow(conn, OfferRow.__table__, batch_table(pub_id, value) if kind == "batch"
                          else rows_table(conn, value))
+
+
+def insert_written(conn, pub_id: int, read: ExecutorRead) -> Written:
+    """A publication's offers read and written by Spark's executors (read.run) into this
+    transaction's folder of offers, in the connection's transaction: their ids set aside first."""
+    from unisono.catalog.tables import OfferRow
+
+    raw = conn.connection.dbapi_connection
+    raw.writing()
+    raw.store.sync()
+    first = raw.store.next_id(OfferRow.__table__, read.lines)
+    folder = raw.store.rows_folder(OfferRow.__table__)
+    written = read.run(str(folder), pub_id, first)
+    raw.store.rows_written(OfferRow.__table__, written.files)
+    return written
 
 
 def _first_line(error: Exception) -> str:

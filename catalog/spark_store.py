@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from functools import reduce
@@ -62,6 +63,8 @@ def spark_session(master: str | None = None, options: dict[str, str] | None = No
     local = master is not None and master.startswith("local")
     if local:  # (else Spark warns that the host name is the loopback)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # the executors' Python is this one, which has unisono (pyspark's default is `python3` on the PATH)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     for key, value in {**DEFAULT_OPTIONS, **(LOCAL_OPTIONS if local else {}), **(options or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -255,6 +258,20 @@ class ParquetStore:
         self.tables.setdefault(table.name, table)
         self.stale.add(table.name)
 
+    def rows_folder(self, table: Table) -> Path:
+        """The folder of this transaction's rows of `table`, for Parquet files of its columns written
+        by others (Spark's executors; rows_written counts them): it joins the manifest at commit."""
+        if table.name not in self.rows:
+            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
+        folder = self.path / self.rows[table.name].folder
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def rows_written(self, table: Table, files: int) -> None:
+        self.rows[table.name].files += files
+        self.tables.setdefault(table.name, table)
+        self.stale.add(table.name)
+
     def _txn(self) -> str:
         if self.txn is None:
             self.txn = uuid.uuid4().hex[:12]
@@ -337,6 +354,18 @@ class ParquetStore:
                 self.publish_view(self.tables[name])
 
 
+ROW_GROUP = 1 << 20  # rows per Parquet row group
+
+
+def shaped(rows, schema):
+    """A pyarrow table of some of a catalog table's columns as all of them (the others null), in order."""
+    import pyarrow as pa
+
+    n = rows.num_rows
+    return pa.Table.from_arrays([rows[f.name].cast(f.type) if f.name in rows.column_names else pa.nulls(n, f.type)
+                                 for f in schema], schema=schema)
+
+
 class _RowFiles:
     """One table's inserted rows in one transaction: Parquet files in a folder of their own, written
     by pyarrow as they come (a file is closed when a statement reads the table; later rows go into
@@ -347,18 +376,14 @@ class _RowFiles:
         self.files, self.writer = 0, None
 
     def write(self, rows) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        n = rows.num_rows
-        columns = [rows[f.name].cast(f.type) if f.name in rows.column_names else pa.nulls(n, f.type)
-                   for f in self.schema]
         if self.writer is None:
             (self.root / self.folder).mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(str(self.root / self.folder / f"part-{self.files:05d}.parquet"),
                                            self.schema)
             self.files += 1
-        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema), row_group_size=1 << 20)
+        self.writer.write_table(shaped(rows, self.schema), row_group_size=ROW_GROUP)
 
     def close(self) -> str:
         if self.writer is not None:

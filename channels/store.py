@@ -14,19 +14,19 @@ import re
 import unicodedata
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass, field as dataclass_field, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from unisono.channels.parsing import (
     CURRENCY_SYMBOLS, bounded_amount, gtin_problem, is_currency_code, local_time_note, normalize_gtin, parse_decimal,
     parse_instant,
 )
-from unisono.channels.store_columns import ColumnReader, one_line_records
+from unisono.channels.store_columns import ColumnReader, Part, duplicate_reason, one_line_records
 from unisono.channels.store_text import MIXED, Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
@@ -128,6 +128,47 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     file order; a rejection that `withdraws_offer` takes back an offer of an earlier batch (a
     duplicate, known once the file is read). `notes` is complete once the iterator is exhausted.
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
+    with _opened(path, notes) as (lines, encoding):
+        yield from _rows(lines, path, config, notes, encoding, columnar)
+
+
+@dataclass
+class ColumnPlan:
+    """What reading a store file by the column, in parts (store_columns.parts), needs besides the
+    file: its layout as the header and first rows told it. Picklable: sent to Spark's executors."""
+
+    layout: _Layout
+    delimiter: str
+    width: int
+    encoding: str
+    first_line: int  # the first record's line
+
+
+def column_plan(path: Path, config: ProjectConfig, notes: list[str]) -> ColumnPlan | None:
+    """The plan for reading the file in parts, or None when it must be read whole (stream): quoted
+    line breaks, UTF-16, a very wide file."""
+    with _opened(path, notes) as (lines, encoding):
+        layout, delimiter, header_lines, head, _ = _learn(lines, path, config, notes)
+        width = _column_width(head, layout, encoding, path)
+    return None if width is None else ColumnPlan(layout, delimiter, width, encoding, header_lines + 1)
+
+
+def read_part(plan: ColumnPlan, path: Path, part: Part) -> Iterator[OfferBatch | Offer | Rejection]:
+    """One part's offers and rejections, as stream() yields them, but for duplicate rows: those
+    are found across the parts by whoever reads them all. The counts for the notes grow in
+    plan.layout (counts_notes)."""
+    try:
+        yield from ColumnReader(plan.layout, plan.delimiter, plan.width, plan.encoding, part.first_line,
+                                _row_path(plan.layout), duplicates=False).batches(path, part)
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: bytes in lines {part.first_line} and after are not {plan.encoding} text;"
+                         " save the file as UTF-8") from None
+
+
+@contextmanager
+def _opened(path: Path, notes: list[str]) -> Iterator[tuple[Lines, str]]:
+    """The file as text lines in its encoding (said in a note when not UTF-8); its undecodable bytes
+    and unreadable CSV said in one line."""
     name = path.name
     encoding = encoding_of(path)
     if encoding == MIXED:
@@ -138,7 +179,7 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     with path.open(encoding=encoding, newline="") as f:
         lines = Lines(f)
         try:
-            yield from _rows(lines, path, config, notes, encoding, columnar)
+            yield lines, encoding
         except UnicodeDecodeError:
             raise InputError(f"{name}: bytes near line {lines.count + 1} are not {encoding} text;"
                              " save the file as UTF-8") from None
@@ -177,8 +218,9 @@ class _Layout:
     bad_gtins: int = 0
 
 
-def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
-          columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
+def _learn(lines: Lines, path: Path, config: ProjectConfig, notes: list[str]) -> tuple:
+    """(layout, delimiter, header lines, the first records read ahead, the records after them):
+    what the header and the first rows tell of the file, `lines` read up to the first record."""
     name = path.name
     delimiter, header, columns = _find_header(lines, name, config, notes)
     header_lines = lines.count  # the header's line: records start after it
@@ -197,9 +239,13 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
         notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
     layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
+    return layout, delimiter, header_lines, head, records_
 
+
+def _row_path(layout: _Layout) -> Callable[[int, list[str], str], Offer | Rejection | None]:
+    """A row's offer or rejection, read field by field; None for a blank row."""
     def row_path(line: int, fields: list[str], raw: str) -> Offer | Rejection | None:
-        source = SourceRef(file=name, line=line)
+        source = SourceRef(file=layout.name, line=line)
         if isinstance(fields, Unreadable):
             return Rejection(channel=CHANNEL, source=source, reason=fields.reason, raw=raw)
         if not "".join(fields).strip():  # blank lines and rows of bare delimiters are not rows
@@ -208,16 +254,28 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
             return _offer(layout, _fit(fields, layout.width), source)
         except ValueError as e:
             return Rejection(channel=CHANNEL, source=source, reason=_shorten(str(e).replace("\n", " "), 200), raw=raw)
+    return row_path
 
+
+def _column_width(head: list, layout: _Layout, encoding: str, path: Path) -> int | None:
+    """The field count to read the file by the column with (the rows' common one: a trailing
+    delimiter on every row is no reason to read them one by one), or None: row by row."""
+    if encoding in ("utf-16", "utf-32") or layout.width > _COLUMNAR_WIDTH or not one_line_records(path):
+        return None
+    widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
+    return widths.most_common(1)[0][0] if widths else layout.width
+
+
+def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
+          columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
+    layout, delimiter, header_lines, head, records_ = _learn(lines, path, config, notes)
+    row_path = _row_path(layout)
     rows = 0
-    if columnar and encoding not in ("utf-16", "utf-32") and layout.width <= _COLUMNAR_WIDTH and one_line_records(path):
-        # the rows' common field count: a trailing delimiter on every row is no reason to read them one by one
-        widths = Counter(len(fields) for _, fields, _ in head if len(fields) >= layout.width)
-        width = widths.most_common(1)[0][0] if widths else layout.width
+    if columnar and (width := _column_width(head, layout, encoding, path)) is not None:
         for item in ColumnReader(layout, delimiter, width, encoding, header_lines + 1, row_path).batches(path):
             rows += len(item) if isinstance(item, OfferBatch) else not getattr(item, "withdraws_offer", False)
             yield item
-        notes.extend(_counts_notes(layout, rows))
+        notes.extend(counts_notes(layout, rows))
         return
 
     # (store, "sku"/"EAN") -> key -> line of its offer; nested rather than keyed by triples, which
@@ -232,12 +290,12 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
             kind, key = ("sku", item.sku) if item.sku else ("EAN", item.gtin)
             seen = first_line.setdefault((item.location, kind), {})
             if key in seen:
-                reason = f"duplicate row for store {item.location} and {kind} {key} (first at line {seen[key]})"
-                item = Rejection(channel=CHANNEL, source=item.source, reason=reason, raw=raw)
+                item = Rejection(channel=CHANNEL, source=item.source, reason=duplicate_reason(item.location, kind, key,
+                                                                                              seen[key]), raw=raw)
             else:
                 seen[key] = line
         yield item
-    notes.extend(_counts_notes(layout, rows))
+    notes.extend(counts_notes(layout, rows))
 
 
 def _find_header(lines: Lines, name: str, config: ProjectConfig, notes: list[str]) -> tuple[str, list[str], dict[str, int]]:
@@ -547,7 +605,15 @@ def _availability(text: str, decimal_comma: bool) -> Availability | None:
     return Availability.in_stock if count > 0 and not text.startswith("-") else Availability.out_of_stock
 
 
-def _counts_notes(layout: _Layout, rows: int) -> list[str]:
+def part_notes(plan: ColumnPlan, layouts: list[_Layout], rows: int) -> list[str]:
+    """counts_notes for a file read in parts, each part counted in its own copy of the layout."""
+    total = replace(plan.layout, time_notes={note: None for layout in layouts for note in layout.time_notes},
+                    **{name: sum(getattr(layout, name) for layout in layouts)
+                       for name in ("zero_promos", "ignored_promo_dates", "promo_only", "bad_gtins")})
+    return counts_notes(total, rows)
+
+
+def counts_notes(layout: _Layout, rows: int) -> list[str]:
     def n_rows(n: int) -> str:
         return f"{n} row has" if n == 1 else f"{n} rows have"
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -95,21 +97,30 @@ class ColumnReader:
     columns cannot take, the row path's offers and rejections."""
 
     def __init__(self, layout, delimiter: str, width: int, encoding: str, first_line: int,
-                 row_path: Callable[[int, list[str], str], Offer | Rejection | None]):
+                 row_path: Callable[[int, list[str], str], Offer | Rejection | None], *, duplicates: bool = True):
         self.layout, self.delimiter, self.width, self.encoding = layout, delimiter, width, encoding
         self.first_line = first_line  # the line of the first record after the header
+        self.duplicates = duplicates  # False: the caller finds duplicate rows (a part of the file: across parts)
+        self.line_offset = 0  # what to add to pyarrow's row numbers to make them the file's lines
         self.row_path = row_path  # (line, fields, raw) -> Offer, Rejection, or None for no row
         self.invalid: list[tuple[int, str]] = []  # (line, text) of rows pyarrow could not split
         self.keys: list[pa.Array] = []  # "store \x1f sku|EAN \x1f key" of each offer, in file order
         self.hashes: list[np.ndarray] = []  # _hash_keys() of each key
         self.key_lines: list[np.ndarray] = []
 
-    def batches(self, path: Path) -> Iterator[OfferBatch | Rejection]:
+    def batches(self, path: Path, part: Part | None = None) -> Iterator[OfferBatch | Rejection]:
+        """The records after the header; or those of one part of the file (whole lines, from the
+        part's first line: the reader of a part knows nothing of the others)."""
         self.path = path
         names = [f"c{i}" for i in range(self.width)]
+        source, skip = path, self.first_line - 1
+        if part is not None:
+            with pa.memory_map(str(path)) as mapped:
+                source = pa.BufferReader(mapped.read_at(part.end - part.start, part.start))
+            skip, self.line_offset = 0, part.first_line - 1
         reader = pcsv.open_csv(
-            path,
-            read_options=pcsv.ReadOptions(use_threads=False, block_size=BLOCK, skip_rows=self.first_line - 1,
+            source,
+            read_options=pcsv.ReadOptions(use_threads=False, block_size=BLOCK, skip_rows=skip,
                                           column_names=names, encoding=_arrow_encoding(self.encoding)),
             parse_options=pcsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=False,
                                             ignore_empty_lines=False, invalid_row_handler=self._invalid),
@@ -124,7 +135,8 @@ class ColumnReader:
         # invalid rows after the last good one
         yield from self._block(pa.record_batch([pa.array([], pa.string())] * self.width, names=names),
                                np.zeros(0, dtype=np.int64), None)
-        yield from self._duplicates()
+        if self.duplicates:
+            yield from self._duplicates()
 
     def _duplicates(self) -> Iterator[Rejection]:
         """A second offer for the same store and sku (or EAN, without a sku) is a duplicate row: the
@@ -153,24 +165,13 @@ class ColumnReader:
         for line, seen, text in found:
             location, kind, key = text.split("\x1f")
             yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
-                            reason=f"duplicate row for store {location} and {kind} {key} (first at line {seen})",
-                            raw=raw.get(line))
+                            reason=duplicate_reason(location, kind, key, seen), raw=raw.get(line))
 
     def _raw_lines(self, wanted: set[int]) -> dict[int, str]:
-        """The text of some lines, read again from the file (a record is one line on this path): a
-        duplicate's row, shown with its rejection, is known only once the whole file was read."""
-        found: dict[int, str] = {}
-        last = max(wanted)
-        with self.path.open(encoding=self.encoding, errors="replace", newline="") as f:
-            for number, text in enumerate(f, 1):
-                if number in wanted:
-                    found[number] = text.rstrip("\r\n").lstrip("\ufeff")
-                if number >= last:
-                    break
-        return found
+        return raw_lines(self.path, self.encoding, wanted)
 
     def _invalid(self, row) -> str:
-        self.invalid.append((row.number, row.text))
+        self.invalid.append((row.number + self.line_offset, row.text))
         return "skip"
 
     def _lines(self, start: int, n: int) -> np.ndarray:
@@ -206,7 +207,7 @@ class ColumnReader:
                 rejections.append(item)
         yield from rejections
         keyed = pa.concat_tables([batch, OfferBatch.from_offers("store", self.layout.name, extra).table])
-        if keyed.num_rows:
+        if keyed.num_rows and self.duplicates:
             kind = pc.if_else(pc.is_null(keyed["sku"]), "EAN", "sku")
             keys = pc.binary_join_element_wise(keyed["location"], kind, pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f")
             keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
@@ -329,6 +330,84 @@ class ColumnReader:
         layout.zero_promos += int(np.sum(fast & zero_promo))
         layout.ignored_promo_dates += int(np.sum(fast & ~on_promo & ~(is_empty["promo_from"] & is_empty["promo_to"])))
         return table, slow
+
+
+def duplicate_reason(location: str, kind: str, key: str, first: int) -> str:
+    return f"duplicate row for store {location} and {kind} {key} (first at line {first})"
+
+
+def raw_lines(path: Path, encoding: str, wanted: set[int]) -> dict[int, str]:
+    """The text of some lines, read again from the file (a record is one line on this path): a
+    duplicate's row, shown with its rejection, is known only once the whole file was read."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    with path.open(encoding=encoding, errors="replace", newline="") as f:
+        for number, text in enumerate(f, 1):
+            if number in wanted:
+                found[number] = text.rstrip("\r\n").lstrip("\ufeff")
+            if number >= last:
+                break
+    return found
+
+
+@dataclass(frozen=True)
+class Part:
+    """Whole lines of a store file: bytes [start, end), the first of them the file's line first_line."""
+
+    start: int
+    end: int
+    first_line: int
+    lines: int  # line breaks in it (one more line when the file's last has none)
+
+
+def parts(path: Path, first_line: int, size: int) -> list[Part]:
+    """The file's records from line `first_line` on, cut into parts of about `size` bytes at line
+    breaks, each with its first line's number: one pass over the bytes. Only for one_line_records
+    files (a line break always ends a record). A bare CR (an old Mac line end, a line break to
+    pyarrow and Python too) makes it one part: its lines are not counted by the LF."""
+    with path.open("rb") as f:
+        start = _line_start(f, first_line)
+        f.seek(start)
+        cuts = [(start, first_line)]
+        position, line, target = start, first_line, start + size
+        while block := f.read(16 << 20):
+            if block.endswith(b"\r"):
+                block += f.read(1)
+            if block.count(b"\r") != block.count(b"\r\n"):
+                return [Part(start, path.stat().st_size, first_line, _line_breaks(path, start))]
+            done = 0  # the block's bytes counted
+            while position + len(block) > target:
+                found = block.find(b"\n", max(target - position, done))
+                if found < 0:  # the line at the cut ends in the next block
+                    break
+                line += block.count(b"\n", done, found + 1)
+                done = found + 1
+                cuts.append((position + done, line))
+                target = position + done + size
+            line += block.count(b"\n", done)
+            position += len(block)
+    ends = [*cuts[1:], (position, line)]
+    return [Part(a, b, first, last - first) for (a, first), (b, last) in zip(cuts, ends) if a < b]
+
+
+def _line_start(f, line: int) -> int:
+    """The byte offset where the file's line `line` begins (CR, LF and CRLF end a line, as for
+    Python and pyarrow); the lines before it are the header's few."""
+    if line == 1:
+        return 0
+    head = f.read(LONG_LINE * 4)
+    ends = [m.end() for _, m in zip(range(line - 1), re.finditer(rb"\r\n|\n|\r", head))]
+    if len(ends) < line - 1:
+        raise InputError(f"{Path(f.name).name}: no line {line}")
+    return ends[-1]
+
+
+def _line_breaks(path: Path, start: int) -> int:
+    """CR, LF and CRLF from byte `start` on."""
+    with path.open("rb") as f:
+        f.seek(start)
+        data = f.read()
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _blocks(reader, name: str, line: Callable[[], int]) -> Iterator[pa.RecordBatch]:

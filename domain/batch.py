@@ -8,7 +8,7 @@ columnar one give the same catalog rows.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -88,3 +88,27 @@ class OfferBatch:
                 values["availability"] = Availability(values["availability"])
             yield Offer(channel=self.channel, source=SourceRef(file=self.file, line=row["line"], path=row["path"]),
                         **values)
+
+
+@dataclass
+class Written:
+    """What an ExecutorRead wrote: its offers (counted), and what the catalog stores as usual (the
+    offers its columns could not hold and the rejections, in file order)."""
+
+    files: int  # Parquet files written into the folder
+    offers: int
+    attributed: int  # offers naming a brand or a category
+    per_location: dict[str, int]
+    rest: list  # Offer and Rejection objects
+
+
+@dataclass
+class ExecutorRead:
+    """A channel file read where the catalog's engine runs (Spark's executors), its offers written
+    there straight into the catalog's own files. `run(folder, publication_id, first_id)` writes them
+    into `folder` as the offer table's Parquet, each numbered first_id + its line - first_line (at
+    most one offer per line: `lines` ids are set aside), and returns what it wrote."""
+
+    lines: int
+    first_line: int
+    run: Callable[[str, int, int], Written]

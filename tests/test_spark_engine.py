@@ -9,7 +9,7 @@ small because every statement is a Spark job whatever its rows: the cost is jobs
 from __future__ import annotations
 
 import importlib
-from datetime import date
+from datetime import date, datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 
@@ -198,3 +198,62 @@ def test_init_writes_a_spark_catalog_into_the_project(spark, tmp_path):
     result = CliRunner().invoke(cli, ["init", str(tmp_path / "p"), "--db", url])
     assert result.exit_code == 0, result.output
     assert Project.open(tmp_path / "p").db_url == url
+
+
+# -- a store file read by Spark's executors, in parts -------------------------------------------
+
+def _stored(project, publication_id: int) -> tuple[list, list]:
+    """A publication's offers (all their columns but the id) and its rejections, in line order."""
+    from sqlalchemy import select
+
+    from unisono.catalog.publications import rejections_of
+    from unisono.catalog.tables import OfferRow
+
+    o = OfferRow.__table__
+    with project.engine.connect() as conn:
+        offers = conn.execute(select(*[c for c in o.columns if c.name != "id"])
+                              .where(o.c.publication_id == publication_id)).all()
+    by_line = sorted(offers, key=lambda row: int(row.source.rsplit(":", 1)[1]))
+    return [tuple(row) for row in by_line], list(rejections_of(project.engine, publication_id))
+
+
+def test_a_store_file_read_in_parts_by_the_executors_is_stored_as_on_the_default_catalog(spark, tmp_path, monkeypatch):
+    """Cut into parts of a few hundred bytes, the rows of one store and sku fall into different
+    parts: the duplicates found across them, the rejections (with their lines, reasons and rows),
+    the offers of the row path, the notes and the counts are those of the default catalog."""
+    from tests.test_store_parts import _messy
+    from unisono.api import spark_publish
+
+    monkeypatch.setattr(spark_publish, "PART_BYTES", 700)
+    path = _messy(tmp_path / "filiale_1000.csv", rows=300)
+    Project.init(tmp_path / "p")
+    embedded, lake = Project.open(tmp_path / "p"), Project.open(tmp_path / "p", _url(tmp_path / "lake"))
+    published = [p.publish("store", path, published_at=datetime(2026, 11, 20, 5, tzinfo=timezone.utc))
+                 for p in (embedded, lake)]
+    assert published[1].as_json() == published[0].as_json()
+    rejections = _stored(embedded, 1)[1]
+    assert any("duplicate row" in reason for _, _, reason, _ in rejections)
+    assert _stored(lake, 1) == _stored(embedded, 1)
+
+
+def test_a_store_publish_that_fails_after_the_executors_wrote_leaves_the_spark_catalog_as_it_was(spark, tmp_path,
+                                                                                              monkeypatch):
+    from tests.test_store_parts import _messy
+    from unisono.api import spark_publish
+    from unisono.domain.models import InputError
+
+    path = _messy(tmp_path / "filiale_1000.csv", rows=50)
+    Project.init(tmp_path / "p")
+    lake = Project.open(tmp_path / "p", _url(tmp_path / "lake"))
+    lake.publish("shop", Path(str(files("unisono.demo") / "data")) / "shop_feed.xml")
+    folder = tmp_path / "lake"
+    before = (folder / "_manifest.json").read_bytes(), sorted(folder.rglob("*.parquet"))
+
+    def broken(*args):
+        assert list(folder.rglob("exec-*.parquet"))  # the executors wrote theirs
+        raise InputError("the disk filled up")
+
+    monkeypatch.setattr(spark_publish, "_duplicates", broken)
+    with pytest.raises(InputError):
+        lake.publish("store", path)
+    assert ((folder / "_manifest.json").read_bytes(), sorted(folder.rglob("*.parquet"))) == before

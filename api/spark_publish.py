@@ -1,0 +1,132 @@
+"""A store file published into a Spark catalog: read in parts by Spark's executors, in parallel.
+
+The driver reads only what the header and the first rows tell (store.column_plan) and cuts the file
+into parts of whole lines (store_columns.parts, one pass counting line breaks). Each part is a Spark
+task that runs the store adapter's own column reader on its bytes (store.read_part: the same cell
+parsers, the same offers, the same rejections with the same reasons and lines) and writes its offers
+as a Parquet file of the offer table into the publication's folder, numbered by their line. What a
+task cannot write as columns (offers of the row path, rejections) comes back to the driver, which
+stores it as on one machine. Duplicate rows (a second offer for a store and sku) span parts, so they
+are found afterwards over all the written offers, by Spark, and rejected as one machine words them.
+
+The executors run unisono's own Python: it must be installed where they run (in local mode, the
+driver's interpreter; on a cluster, see the README's "Running on a cluster").
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+from unisono.channels import store
+from unisono.channels.store_columns import Part, duplicate_reason, parts, raw_lines
+from unisono.domain.batch import ExecutorRead, OfferBatch, Written
+from unisono.domain.config import ProjectConfig
+from unisono.domain.models import InputError, Offer, Rejection, SourceRef
+
+PART_BYTES = 32 << 20  # ~230,000 rows of a typical store export: a task of a few seconds
+
+
+def executor_read(path: Path, config: ProjectConfig, notes: list[str]) -> ExecutorRead | None:
+    """The file as read by Spark's executors, or None when it must be read whole on the driver
+    (quoted line breaks, UTF-16, a very wide file: store.stream)."""
+    said: list[str] = []  # (the driver's own read says them again)
+    plan = store.column_plan(path, config, said)
+    if plan is None:
+        return None
+    notes.extend(said)
+    pieces = parts(path, plan.first_line, PART_BYTES)
+    lines = sum(p.lines for p in pieces) + 1
+    return ExecutorRead(lines=lines, first_line=plan.first_line, run=partial(_run, plan, path, pieces, notes))
+
+
+def _run(plan: store.ColumnPlan, path: Path, pieces: list[Part], notes: list[str], folder: str, pub_id: int,
+         first_id: int) -> Written:
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    tasks = [(plan, str(path), part, folder, pub_id, first_id, i) for i, part in enumerate(pieces)]
+    done = spark.sparkContext.parallelize(tasks, len(tasks)).map(_read_part).collect()
+    if failed := next((d["error"] for d in done if d["error"]), None):
+        raise InputError(failed)
+    rest = [entry for d in done for entry in d["rest"]]
+    rest += _duplicates(spark, folder, [e for e in rest if isinstance(e, Offer)], plan, path)
+    notes.extend(store.part_notes(plan, [d["layout"] for d in done], sum(d["rows"] for d in done)))
+    per_location: Counter = Counter()
+    for d in done:
+        per_location.update(d["per_location"])
+    return Written(files=sum(d["files"] for d in done), offers=sum(d["offers"] for d in done),
+                   attributed=sum(d["attributed"] for d in done), per_location=dict(per_location), rest=rest)
+
+
+def _read_part(task: tuple) -> dict:
+    """On an executor: one part read and its offers written as one Parquet file of the offer table
+    (under a temporary name, renamed when complete: a task Spark runs again replaces it whole)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from unisono.catalog.offer_stream import batch_table
+    from unisono.catalog.publish import attributed, pc_value_counts
+    from unisono.catalog.spark_store import ROW_GROUP, arrow_schema, shaped
+    from unisono.catalog.tables import OfferRow
+
+    plan, path, part, folder, pub_id, first_id, index = task
+    schema = arrow_schema(OfferRow.__table__)
+    out = {"files": 0, "offers": 0, "attributed": 0, "per_location": Counter(), "rest": [], "rows": 0,
+           "layout": plan.layout, "error": None}
+    final = Path(folder) / f"exec-{index:05d}.parquet"
+    temporary = Path(folder) / f".exec-{index:05d}-{uuid.uuid4().hex[:8]}.parquet"  # (Spark skips dot files)
+    writer = None
+    try:
+        for item in store.read_part(plan, Path(path), part):
+            if not isinstance(item, OfferBatch):
+                out["rest"].append(item)
+                out["rows"] += 1
+                continue
+            table = batch_table(pub_id, item)
+            ids = pc.add(item.table["line"], pa.scalar(first_id - plan.first_line, pa.int64()))
+            writer = writer or pq.ParquetWriter(str(temporary), schema)
+            writer.write_table(shaped(table.append_column("id", ids), schema), row_group_size=ROW_GROUP)
+            out["per_location"].update(dict(zip(*pc_value_counts(item.table["location"]))))
+            out["offers"] += len(item)
+            out["rows"] += len(item)
+            out["attributed"] += attributed(item.table)
+    except InputError as e:
+        out["error"] = str(e)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is not None and out["error"] is None:
+        os.replace(temporary, final)
+        out["files"] = 1
+    else:
+        temporary.unlink(missing_ok=True)
+    return out
+
+
+def _duplicates(spark, folder: str, offers: list[Offer], plan: store.ColumnPlan, path: Path) -> list[Rejection]:
+    """A second offer for the same store and sku (or EAN, without a sku), anywhere in the file, as
+    store.stream rejects it: the first stays, each later one is a rejection that withdraws its offer.
+    One aggregation over the written offers finds the keys seen twice; only those are looked up."""
+    from pyspark.sql import functions as F
+
+    written = spark.read.parquet(f"file://{folder}").select(
+        "location", "sku", "gtin", F.substring_index("source", ":", -1).cast("long").alias("line"))
+    if offers:  # the row path's offers, stored by the driver
+        written = written.unionByName(spark.createDataFrame(
+            [(o.location, o.sku, o.gtin, o.source.line) for o in offers], written.schema))
+    keyed = written.select("location", F.when(F.col("sku").isNull(), "EAN").otherwise("sku").alias("kind"),
+                           F.coalesce("sku", "gtin").alias("key"), "line")
+    twice = keyed.groupBy("location", "kind", "key").agg(F.min("line").alias("first"), F.count(F.lit(1)).alias("n")) \
+        .where("n > 1").drop("n")
+    if twice.isEmpty():
+        return []
+    found = keyed.join(F.broadcast(twice), ["location", "kind", "key"]).where("line != first") \
+        .orderBy("line").collect()
+    raw = raw_lines(path, plan.encoding, {row.line for row in found})
+    return [Rejection(channel=store.CHANNEL, source=SourceRef(file=plan.layout.name, line=row.line),
+                      reason=duplicate_reason(row.location, row.kind, row.key, row.first), raw=raw.get(row.line),
+                      withdraws_offer=True) for row in found]
