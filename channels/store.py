@@ -153,13 +153,18 @@ def column_plan(path: Path, config: ProjectConfig, notes: list[str]) -> ColumnPl
     return None if width is None else ColumnPlan(layout, delimiter, width, encoding, header_lines + 1)
 
 
-def read_part(plan: ColumnPlan, path: Path, part: Part) -> Iterator[OfferBatch | Offer | Rejection]:
+def part_reader(plan: ColumnPlan, part: Part) -> ColumnReader:
+    return ColumnReader(plan.layout, plan.delimiter, plan.width, plan.encoding, part.first_line,
+                        _row_path(plan.layout), duplicates=False)
+
+
+def read_part(plan: ColumnPlan, path: Path, part: Part,
+              reader: ColumnReader | None = None) -> Iterator[OfferBatch | Offer | Rejection]:
     """One part's offers and rejections, as stream() yields them, but for duplicate rows: those
-    are found across the parts by whoever reads them all. The counts for the notes grow in
-    plan.layout (counts_notes)."""
+    are found across the parts by whoever reads them all, from each part_reader's key_hashes().
+    The counts for the notes grow in plan.layout (part_notes)."""
     try:
-        yield from ColumnReader(plan.layout, plan.delimiter, plan.width, plan.encoding, part.first_line,
-                                _row_path(plan.layout), duplicates=False).batches(path, part)
+        yield from (reader or part_reader(plan, part)).batches(path, part)
     except UnicodeDecodeError:
         raise InputError(f"{path.name}: bytes in lines {part.first_line} and after are not {plan.encoding} text;"
                          " save the file as UTF-8") from None

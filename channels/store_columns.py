@@ -167,6 +167,12 @@ class ColumnReader:
             yield Rejection(channel="store", source=SourceRef(file=self.layout.name, line=line), withdraws_offer=True,
                             reason=duplicate_reason(location, kind, key, seen), raw=raw.get(line))
 
+    def key_hashes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(hash of the key, line) of each offer read: what finding duplicates across parts needs."""
+        if not self.hashes:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(self.hashes), np.concatenate(self.key_lines)
+
     def _raw_lines(self, wanted: set[int]) -> dict[int, str]:
         return raw_lines(self.path, self.encoding, wanted)
 
@@ -207,11 +213,10 @@ class ColumnReader:
                 rejections.append(item)
         yield from rejections
         keyed = pa.concat_tables([batch, OfferBatch.from_offers("store", self.layout.name, extra).table])
-        if keyed.num_rows and self.duplicates:
-            kind = pc.if_else(pc.is_null(keyed["sku"]), "EAN", "sku")
-            keys = pc.binary_join_element_wise(keyed["location"], kind, pc.coalesce(keyed["sku"], keyed["gtin"]), "\x1f")
-            keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
-            self.keys.append(keys)
+        if keyed.num_rows:
+            keys = offer_keys(keyed)
+            if self.duplicates:
+                self.keys.append(keys)
             self.hashes.append(_hash_keys(keys))
             self.key_lines.append(keyed["line"].to_numpy())
         yield from extra
@@ -330,6 +335,13 @@ class ColumnReader:
         layout.zero_promos += int(np.sum(fast & zero_promo))
         layout.ignored_promo_dates += int(np.sum(fast & ~on_promo & ~(is_empty["promo_from"] & is_empty["promo_to"])))
         return table, slow
+
+
+def offer_keys(offers: pa.Table) -> pa.Array:
+    """What makes two offers of a store file duplicates: "store \x1f sku|EAN \x1f sku or EAN"."""
+    kind = pc.if_else(pc.is_null(offers["sku"]), "EAN", "sku")
+    keys = pc.binary_join_element_wise(offers["location"], kind, pc.coalesce(offers["sku"], offers["gtin"]), "\x1f")
+    return keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
 
 
 def duplicate_reason(location: str, kind: str, key: str, first: int) -> str:
