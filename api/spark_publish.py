@@ -98,6 +98,9 @@ def _read_part(task: tuple) -> dict:
             out["attributed"] += attributed(item.table)
     except InputError as e:
         out["error"] = str(e)
+    except OSError as e:  # on a cluster: a file on the driver's disk only
+        out["error"] = (f"{Path(path).name}: an executor could not read it at {path} ({e.strerror or e}): on a "
+                        "cluster the channel file and the lake must be in a folder every executor sees at the same path")
     finally:
         if writer is not None:
             writer.close()

@@ -260,7 +260,7 @@ engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), def
 
 @cli.command("publish")
 @click.argument("channel", type=click.Choice(CHANNELS))
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--published-at", help="When the channel published the file (default: now). For loading history.")
 @click.option("--effective-from", help="When the file goes live (default: when published). For staged files.")
 @click.option("--location", help="What the file does not say: the newsletter issue (default: the file name; "
@@ -272,18 +272,26 @@ engine_option = click.option("--engine", type=click.Choice(["sql", "rete"]), def
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @project_option
 @db_option
-def publish_cmd(channel: str, file: Path, published_at: str | None, effective_from: str | None, location: str | None,
-                recheck: bool, fail_on: str, fmt: str, project_dir: Path, db: str | None) -> None:
+def publish_cmd(channel: str, files: tuple[Path, ...], published_at: str | None, effective_from: str | None,
+                location: str | None, recheck: bool, fail_on: str, fmt: str, project_dir: Path, db: str | None) -> None:
     """Read FILE as CHANNEL's publication and store it in the catalog, in one transaction.
 
     CHANNEL is shop (Google Merchant Center feed: XML or TSV; or its promotions feed), store (POS price export: CSV) or
     newsletter (the email's HTML). Every row becomes an offer or a rejection with file, line and
-    reason. Publishing the same bytes again changes nothing.
+    reason. Publishing the same bytes again changes nothing. Several files (the night's store
+    exports, one per store) are published one after the other, each its own publication, in one
+    process; the first that fails stops the rest, those before it stay published.
     """
     from unisono.api.project import Project
 
+    if len(files) > 1 and (recheck or location):
+        raise UnisonoError(f"--{'check' if recheck else 'location'} takes one file; {len(files)} were given")
     project = Project.open(project_dir, db)
     tz = project.config.tz
+    if len(files) > 1:
+        return _publish_each(project, channel, files, instant(published_at, tz, "--published-at"),
+                             instant(effective_from, tz, "--effective-from"), fmt)
+    file = files[0]
     from unisono.cli.progress import PublishProgress
 
     rules = project.rules() if recheck else None  # a broken rule file stops the gate before the catalog changes
@@ -315,6 +323,29 @@ def publish_cmd(channel: str, file: Path, published_at: str | None, effective_fr
                     fail_on=fail_on)
     if findings is not None:
         sys.exit(1 if failing else 0)
+
+
+def _publish_each(project, channel: str, files: tuple[Path, ...], published_at, effective_from, fmt: str) -> None:
+    """publish with several files: each its own publication, in the order given; on an error, what
+    was published before it is said with the error."""
+    from unisono.cli.published import print_published
+
+    done = []
+    for file in files:
+        try:
+            result = project.publish(channel, file, published_at=published_at, effective_from=effective_from)
+        except (UnisonoError, click.ClickException):
+            raise
+        except Exception as e:
+            if done:
+                e.args = (f"{e.args[0] if e.args else e} ({len(done)} of {len(files)} files published before it: "
+                          f"{', '.join(f'{f.name} as #{r.publication_id}' for f, r in done)})", *e.args[1:])
+            raise
+        done.append((file, result))
+        if fmt == "text":
+            print_published(result, file.name, project.config.tz)
+    if fmt == "json":
+        click.echo(json_visible(json.dumps([r.as_json() for _, r in done], ensure_ascii=False, indent=2)))
 
 
 def window_arg(text: str | None, tz) -> tuple[datetime, datetime] | None:

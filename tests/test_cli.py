@@ -115,6 +115,30 @@ def test_publishing_the_same_file_twice_says_nothing_changed(project):
     assert again.exit_code == 0 and "unchanged" in again.output and "nothing changed" in again.output
 
 
+def test_several_store_files_are_published_in_one_command_each_as_its_own_publication(project, tmp_path):
+    """The night's exports, one per store (`publish store exports/*.csv`): each its own publication,
+    the store from its file name; a file that cannot be read stops the rest, with the ones before it
+    named, published."""
+    header = "Artikelnummer;Bezeichnung;VK-Preis\n"
+    for store, price in (("filiale-1001", "19,99"), ("filiale-1002", "18,99")):
+        (tmp_path / f"{store}.csv").write_text(header + f"100001;Wanderschuh;{price}\n", encoding="utf-8")
+    (tmp_path / "filiale-1003.csv").write_text("nothing;here\n", encoding="utf-8")
+    names = [str(tmp_path / f"filiale-{n}.csv") for n in (1001, 1002)]
+    at = ["--published-at", "2026-11-19T06:00"]
+    result = run("publish", "store", *names, *at, "--format", "json", project=project)
+    assert result.exit_code == 0, result.output
+    assert [(p["publication"]["id"], p["publication"]["locations"], p["offers"]) for p in json.loads(result.output)] \
+        == [(1, ["filiale-1001"], 1), (2, ["filiale-1002"], 1)]
+
+    result = CliRunner().invoke(cli, ["publish", "store", *reversed(names), str(tmp_path / "filiale-1003.csv"),
+                                      "--published-at", "2026-11-20T06:00"], env={"UNISONO_PROJECT": str(project)})
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("Error: filiale-1003.csv:")
+    assert "2 of 3 files published before it: filiale-1002.csv as #2, filiale-1001.csv as #3" in result.output
+    result = CliRunner().invoke(cli, ["publish", "store", *names, "--location", "1001"], env={"UNISONO_PROJECT": str(project)})
+    assert (result.exit_code, result.output.strip()) == (2, "Error: --location takes one file; 2 were given")
+
+
 def test_one_price_list_published_for_two_stores_is_stored_for_each(project):
     """A single-store file two branches share (--location): the same bytes, two publications."""
     (project / "preise.csv").write_text("Artikelnummer;VK-Preis\nA1;12,00\n", encoding="utf-8")
