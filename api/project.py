@@ -183,7 +183,7 @@ class Project:
         config = self.config
         notes: list[str] = []
         if location and channel == "store":
-            from unisono.channels.store import own_store_column
+            from unisono.channels.store_headers import own_store_column
 
             # the file names its stores: the same bytes are the same publication, whatever --location says
             if column := own_store_column(file, config):

@@ -1,8 +1,8 @@
 """A store file published into a Spark catalog: read in parts by Spark's executors, in parallel.
 
-The driver reads only what the header and the first rows tell (store.column_plan) and cuts the file
-into parts of whole lines (store_columns.parts, one pass counting line breaks). Each part is a Spark
-task that runs the store adapter's own column reader on its bytes (store.read_part: the same cell
+The driver reads only what the header and the first rows tell (store_parts.column_plan) and cuts the file
+into parts of whole lines (store_parts.parts, one pass counting line breaks). Each part is a Spark
+task that runs the store adapter's own column reader on its bytes (store_parts.read_part: the same cell
 parsers, the same offers, the same rejections with the same reasons and lines) and writes its offers
 as a Parquet file of the offer table into the publication's folder, numbered by their line. What a
 task cannot write as columns (offers of the row path, rejections) comes back to the driver, which
@@ -20,9 +20,10 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 
-from unisono.channels import store
+from unisono.channels import store, store_parts
 from unisono.channels.store_cells import hashes
-from unisono.channels.store_columns import Part, duplicate_reason, offer_keys, parts, raw_lines
+from unisono.channels.store_columns import duplicate_reason, offer_keys, raw_lines
+from unisono.channels.store_parts import ColumnPlan, Part, parts
 from unisono.domain.batch import ExecutorRead, OfferBatch, Written
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef
@@ -34,7 +35,7 @@ def executor_read(path: Path, config: ProjectConfig, notes: list[str]) -> Execut
     """The file as read by Spark's executors, or None when it must be read whole on the driver
     (quoted line breaks, UTF-16, a very wide file: store.stream)."""
     said: list[str] = []  # (the driver's own read says them again)
-    plan = store.column_plan(path, config, said)
+    plan = store_parts.column_plan(path, config, said)
     if plan is None:
         return None
     notes.extend(said)
@@ -43,7 +44,7 @@ def executor_read(path: Path, config: ProjectConfig, notes: list[str]) -> Execut
     return ExecutorRead(lines=lines, first_line=plan.first_line, run=partial(_run, plan, path, pieces, notes))
 
 
-def _run(plan: store.ColumnPlan, path: Path, pieces: list[Part], notes: list[str], folder: str, pub_id: int,
+def _run(plan: ColumnPlan, path: Path, pieces: list[Part], notes: list[str], folder: str, pub_id: int,
          first_id: int) -> Written:
     from pyspark.sql import SparkSession
 
@@ -54,7 +55,7 @@ def _run(plan: store.ColumnPlan, path: Path, pieces: list[Part], notes: list[str
         raise InputError(failed)
     rest = [entry for d in done for entry in d["rest"]]
     rest += _duplicates(spark, folder, done, [e for e in rest if isinstance(e, Offer)], plan, path)
-    notes.extend(store.part_notes(plan, [d["layout"] for d in done], sum(d["rows"] for d in done)))
+    notes.extend(store_parts.part_notes(plan, [d["layout"] for d in done], sum(d["rows"] for d in done)))
     per_location: Counter = Counter()
     for d in done:
         per_location.update(d["per_location"])
@@ -78,12 +79,12 @@ def _read_part(task: tuple) -> dict:
     schema = arrow_schema(OfferRow.__table__)
     out = {"files": 0, "offers": 0, "attributed": 0, "per_location": Counter(), "rest": [], "rows": 0,
            "layout": plan.layout, "error": None}
-    reader = store.part_reader(plan, part)
+    reader = store_parts.part_reader(plan, part)
     final = Path(folder) / f"exec-{index:05d}.parquet"
     temporary = Path(folder) / f".exec-{index:05d}-{uuid.uuid4().hex[:8]}.parquet"  # (Spark skips dot files)
     writer = None
     try:
-        for item in store.read_part(plan, Path(path), part, reader):
+        for item in store_parts.read_part(plan, Path(path), part, reader):
             if not isinstance(item, OfferBatch):
                 out["rest"].append(item)
                 out["rows"] += 1
@@ -113,7 +114,7 @@ def _read_part(task: tuple) -> dict:
     return out
 
 
-def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan: store.ColumnPlan,
+def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan: ColumnPlan,
                 path: Path) -> list[Rejection]:
     """A second offer for the same store and sku (or EAN, without a sku), anywhere in the file, as
     store.stream rejects it: the first stays, each later one is a rejection that withdraws its offer.

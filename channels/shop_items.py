@@ -282,7 +282,7 @@ def _rows(path: Path, fh: IO[str]) -> Iterator[_Item]:
     for i, name in enumerate(header):
         if _ALIASES.get(name) in _FIELDS:
             columns.setdefault(_ALIASES[name], i)
-    from unisono.channels.store import store_column
+    from unisono.channels.store_headers import store_column
 
     stores = store_column(next(csv.reader([header_line], delimiter=delimiter), []))
     if stores is not None and _name(stores) not in ("shop", "shop_id", "location", "location_id"):  # (words a feed may use)

@@ -11,10 +11,9 @@ from __future__ import annotations
 import csv
 import gc
 import re
-import unicodedata
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass, field as dataclass_field, replace
+from dataclasses import dataclass, field as dataclass_field
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from functools import lru_cache
@@ -26,44 +25,14 @@ from unisono.channels.parsing import (
     CURRENCY_SYMBOLS, bounded_amount, gtin_problem, is_currency_code, local_time_note, normalize_gtin, parse_decimal,
     parse_instant,
 )
-from unisono.channels.store_columns import ColumnReader, Part, duplicate_reason, one_line_records
-from unisono.channels.store_text import MIXED, Lines, Unreadable, delimiter_of, encoding_of, lookahead, records
+from unisono.channels.store_columns import ColumnReader, duplicate_reason, one_line_records
+from unisono.channels.store_headers import FIELDS, find_header, norm, shorten, undated
+from unisono.channels.store_text import MIXED, Lines, Unreadable, encoding_of, lookahead, records
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Availability, ChannelRead, InputError, Offer, Rejection, SourceRef
 
 CHANNEL = "store"
-
-# Header names known without configuration, best first: when two columns name one field, the better
-# name wins ("Artikelnummer" over "ID"). Compared ignoring case, spaces, punctuation, accents, "(EUR)".
-HEADERS: dict[str, tuple[str, ...]] = {
-    "store": ("Filiale", "Filial-Nr", "Filialnummer", "Filial-ID", "Markt", "Markt-Nr", "Marktnummer",
-              "Store", "Store ID", "Store No", "Store Number", "Shop", "Shop ID", "Location",
-              "Location ID", "Branch", "Standort"),
-    "sku": ("Artikelnummer", "Artikel-Nr", "Art.-Nr.", "ArtNr", "SKU", "Item", "Item ID", "Item No",
-            "Item Number", "Article Number", "Product ID", "Product Code", "Materialnummer", "ID"),
-    "gtin": ("EAN", "GTIN", "Barcode", "EAN-Code", "EAN13", "EAN-Nr", "EAN-Nummer", "GTIN13", "GTIN14",
-             "UPC", "Strichcode"),
-    "title": ("Bezeichnung", "Artikelbezeichnung", "Artikelname", "Kurzbezeichnung", "Name", "Title",
-              "Produkt", "Produktname", "Product Name", "Item Name", "Description", "Beschreibung"),
-    "brand": ("Marke", "Hersteller", "Fabrikat", "Brand", "Manufacturer"),
-    "price": ("VK-Preis", "VK", "Verkaufspreis", "VK brutto", "Preis", "Regulärer Preis", "Normalpreis",
-              "Price", "Regular Price", "Retail Price", "Selling Price", "Sales Price"),
-    "promo_price": ("Aktionspreis", "Angebotspreis", "Sonderpreis", "Aktions-VK", "Promo Price",
-                    "Promotion Price", "Sale Price", "Offer Price"),
-    "promo_from": ("Aktion von", "Aktion ab", "Aktionsbeginn", "Aktionsstart", "Gültig von", "Gültig ab",
-                   "Promo From", "Promo Start", "Sale Start", "Valid From"),
-    "promo_to": ("Aktion bis", "Aktionsende", "Gültig bis", "Promo To", "Promo End", "Sale End",
-                 "Valid To", "Valid Until"),
-    "currency": ("Währung", "Waehrung", "Currency", "Curr"),
-    "availability": ("Verfügbarkeit", "Verfuegbarkeit", "Availability", "Bestand", "Lagerbestand",
-                     "Stock", "On Hand"),
-    # the lowest price of the last 30 days a shelf label states beside a reduction (EU Omnibus)
-    "lowest_30d": ("Tiefstpreis 30 Tage", "Niedrigster Preis 30 Tage", "30-Tage-Tiefstpreis", "Tiefstpreis",
-                   "Niedrigster Preis", "Omnibus-Preis", "Referenzpreis 30 Tage", "Lowest Price 30 Days",
-                   "Lowest 30 Days", "Lowest Price", "Omnibus Price"),
-}
-FIELDS = tuple(HEADERS)
 
 _AVAILABILITY = {
     Availability.in_stock: ("in stock", "available", "verfügbar", "lieferbar", "auf Lager", "vorrätig",
@@ -78,29 +47,7 @@ _AVAILABILITY = {
 _COLUMNAR_WIDTH = 500
 
 
-def _norm(name: str) -> str:
-    """'VK-Preis (EUR)' -> 'vkpreis', 'Währung' -> 'wahrung': exports vary all of these."""
-    name = re.sub(r"\(.*?\)|\[.*?\]", "", name)
-    name = unicodedata.normalize("NFKD", name.casefold())
-    return "".join(ch for ch in name if ch.isalnum())  # also drops the accents NFKD split off
-
-
-_KNOWN = {}
-for _field, _names in HEADERS.items():
-    for _rank, _name in enumerate(_names):
-        _KNOWN.setdefault(_norm(_name), (_field, _rank))
-_AVAILABILITY_WORDS = {_norm(w): a for a, words in _AVAILABILITY.items() for w in words}
-
-
-def _known(header: str) -> tuple[str, int] | None:
-    key = _norm(header)
-    # "Preis EUR", "VK in Euro": a currency after a known name
-    return _KNOWN.get(key) or _KNOWN.get(re.sub(r"(in)?(eur|euro|chf|usd|gbp)$", "", key))
-
-
-def store_column(header: list[str]) -> str | None:
-    """The header's column naming stores ("Filiale", "Store ID"), if it has one."""
-    return next((h for h in header if (_known(h) or ("",))[0] == "store"), None)
+_AVAILABILITY_WORDS = {norm(w): a for a, words in _AVAILABILITY.items() for w in words}
 
 
 def read(path: Path, config: ProjectConfig, *, columnar: bool = True) -> ChannelRead:
@@ -128,50 +75,12 @@ def stream(path: Path, config: ProjectConfig, notes: list[str], *,
     file order; a rejection that `withdraws_offer` takes back an offer of an earlier batch (a
     duplicate, known once the file is read). `notes` is complete once the iterator is exhausted.
     columnar=False reads row by row, one Offer at a time (as files with quoted line breaks are)."""
-    with _opened(path, notes) as (lines, encoding):
+    with opened(path, notes) as (lines, encoding):
         yield from _rows(lines, path, config, notes, encoding, columnar)
 
 
-@dataclass
-class ColumnPlan:
-    """What reading a store file by the column, in parts (store_columns.parts), needs besides the
-    file: its layout as the header and first rows told it. Picklable: sent to Spark's executors."""
-
-    layout: _Layout
-    delimiter: str
-    width: int
-    encoding: str
-    first_line: int  # the first record's line
-
-
-def column_plan(path: Path, config: ProjectConfig, notes: list[str]) -> ColumnPlan | None:
-    """The plan for reading the file in parts, or None when it must be read whole (stream): quoted
-    line breaks, UTF-16, a very wide file."""
-    with _opened(path, notes) as (lines, encoding):
-        layout, delimiter, header_lines, head, _ = _learn(lines, path, config, notes)
-        width = _column_width(head, layout, encoding, path)
-    return None if width is None else ColumnPlan(layout, delimiter, width, encoding, header_lines + 1)
-
-
-def part_reader(plan: ColumnPlan, part: Part) -> ColumnReader:
-    return ColumnReader(plan.layout, plan.delimiter, plan.width, plan.encoding, part.first_line,
-                        _row_path(plan.layout), duplicates=False)
-
-
-def read_part(plan: ColumnPlan, path: Path, part: Part,
-              reader: ColumnReader | None = None) -> Iterator[OfferBatch | Offer | Rejection]:
-    """One part's offers and rejections, as stream() yields them, but for duplicate rows: those
-    are found across the parts by whoever reads them all, from each part_reader's key_hashes().
-    The counts for the notes grow in plan.layout (part_notes)."""
-    try:
-        yield from (reader or part_reader(plan, part)).batches(path, part)
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name}: bytes in lines {part.first_line} and after are not {plan.encoding} text;"
-                         " save the file as UTF-8") from None
-
-
 @contextmanager
-def _opened(path: Path, notes: list[str]) -> Iterator[tuple[Lines, str]]:
+def opened(path: Path, notes: list[str]) -> Iterator[tuple[Lines, str]]:
     """The file as text lines in its encoding (said in a note when not UTF-8); its undecodable bytes
     and unreadable CSV said in one line."""
     name = path.name
@@ -206,7 +115,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 @dataclass
-class _Layout:
+class Layout:
     """What the header and the first rows told us about the file."""
 
     name: str
@@ -223,11 +132,11 @@ class _Layout:
     bad_gtins: int = 0
 
 
-def _learn(lines: Lines, path: Path, config: ProjectConfig, notes: list[str]) -> tuple:
+def learn(lines: Lines, path: Path, config: ProjectConfig, notes: list[str]) -> tuple:
     """(layout, delimiter, header lines, the first records read ahead, the records after them):
     what the header and the first rows tell of the file, `lines` read up to the first record."""
     name = path.name
-    delimiter, header, columns = _find_header(lines, name, config, notes)
+    delimiter, header, columns = find_header(lines, name, config, notes)
     header_lines = lines.count  # the header's line: records start after it
     lines.take()
 
@@ -242,12 +151,12 @@ def _learn(lines: Lines, path: Path, config: ProjectConfig, notes: list[str]) ->
         why = "--location or store.location in unisono.yaml" if config.store.location else \
             "the file name" + (", without its date" if location != Path(name).stem else "")
         notes.append(f"{name} has no store column: all its offers are for store {location!r} (from {why})")
-    layout = _Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
+    layout = Layout(name, columns, len(header), decimal_comma, config.store.currency or config.currency,
                      location, config.tz)
     return layout, delimiter, header_lines, head, records_
 
 
-def _row_path(layout: _Layout) -> Callable[[int, list[str], str], Offer | Rejection | None]:
+def row_reader(layout: Layout) -> Callable[[int, list[str], str], Offer | Rejection | None]:
     """A row's offer or rejection, read field by field; None for a blank row."""
     def row_path(line: int, fields: list[str], raw: str) -> Offer | Rejection | None:
         source = SourceRef(file=layout.name, line=line)
@@ -258,11 +167,11 @@ def _row_path(layout: _Layout) -> Callable[[int, list[str], str], Offer | Reject
         try:
             return _offer(layout, _fit(fields, layout.width), source)
         except ValueError as e:
-            return Rejection(channel=CHANNEL, source=source, reason=_shorten(str(e).replace("\n", " "), 200), raw=raw)
+            return Rejection(channel=CHANNEL, source=source, reason=shorten(str(e).replace("\n", " "), 200), raw=raw)
     return row_path
 
 
-def _column_width(head: list, layout: _Layout, encoding: str, path: Path) -> int | None:
+def column_width(head: list, layout: Layout, encoding: str, path: Path) -> int | None:
     """The field count to read the file by the column with (the rows' common one: a trailing
     delimiter on every row is no reason to read them one by one), or None: row by row."""
     if encoding in ("utf-16", "utf-32") or layout.width > _COLUMNAR_WIDTH or not one_line_records(path):
@@ -273,10 +182,10 @@ def _column_width(head: list, layout: _Layout, encoding: str, path: Path) -> int
 
 def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], encoding: str,
           columnar: bool) -> Iterator[OfferBatch | Offer | Rejection]:
-    layout, delimiter, header_lines, head, records_ = _learn(lines, path, config, notes)
-    row_path = _row_path(layout)
+    layout, delimiter, header_lines, head, records_ = learn(lines, path, config, notes)
+    row_path = row_reader(layout)
     rows = 0
-    if columnar and (width := _column_width(head, layout, encoding, path)) is not None:
+    if columnar and (width := column_width(head, layout, encoding, path)) is not None:
         for item in ColumnReader(layout, delimiter, width, encoding, header_lines + 1, row_path).batches(path):
             rows += len(item) if isinstance(item, OfferBatch) else not getattr(item, "withdraws_offer", False)
             yield item
@@ -301,121 +210,6 @@ def _rows(lines: Lines, path: Path, config: ProjectConfig, notes: list[str], enc
                 seen[key] = line
         yield item
     notes.extend(counts_notes(layout, rows))
-
-
-def _find_header(lines: Lines, name: str, config: ProjectConfig, notes: list[str]) -> tuple[str, list[str], dict[str, int]]:
-    """(delimiter, header, field -> column index) of the file's header line, `lines` read up to it."""
-    first = next((line for line in lines if line.strip()), None)
-    sep = re.fullmatch(r"sep=(.)", first.strip("\r\n")) if first else None
-    if sep:  # Excel's "sep=;" line before the header
-        first = next((line for line in lines if line.strip()), None)
-    if first is None:
-        raise InputError(f"{name}: the file is empty (no header line)")
-    if first.lstrip("\ufeff \t").startswith("<"):  # a header of columns never starts with a tag
-        raise InputError(f"{name}: this is XML or HTML, not CSV")
-    delimiter = sep.group(1) if sep else delimiter_of(first)
-    header = _header(first, delimiter)
-    try:
-        return delimiter, header, _columns(header, config.store.columns, name)
-    except InputError:  # a title above the header ("Preisliste Filiale 1001, Stand 19.11.2026")?
-        found = None if sep else _header_below(lines, config, name)
-        if found is None:
-            raise
-        notes.append(f"{name}: the header is line {lines.count}; the {lines.count - 1} line(s) above it were skipped")
-        return found
-
-
-def own_store_column(path: Path, config: ProjectConfig) -> str | None:
-    """The header of the file's store column, when its rows name their stores (then --location does not
-    apply: the file says which stores it is for); None otherwise, or when its header cannot be read."""
-    try:
-        with path.open(encoding=encoding_of(path), newline="") as f:
-            _, header, columns = _find_header(Lines(f), path.name, config, [])
-    except (InputError, UnicodeDecodeError, csv.Error, OSError):
-        return None
-    return header[columns["store"]].strip() if "store" in columns else None
-
-
-def _header(line: str, delimiter: str) -> list[str]:
-    header = next(csv.reader([line], delimiter=delimiter))
-    while header and not header[-1].strip():  # a trailing delimiter
-        header.pop()
-    return header
-
-
-HEADER_WITHIN = 10  # lines an export may put above its header (a title, the store, the date, blanks)
-
-
-def _header_below(lines: Lines, config: ProjectConfig, name: str) -> tuple[str, list[str], dict[str, int]] | None:
-    """(delimiter, header, columns) of the first of the next lines that names a price and a sku or EAN
-    column, when the first line did not; None when none of them does (the first line's error stands)."""
-    for _ in range(HEADER_WITHIN):
-        line = next(lines, None)
-        if line is None:
-            return None
-        if not line.strip():
-            continue
-        delimiter = delimiter_of(line)
-        header = _header(line, delimiter)
-        try:
-            return delimiter, header, _columns(header, config.store.columns, name)
-        except InputError:
-            continue
-    return None
-
-
-# a date or time stamp at either end of a file name ("M02_2026-11-19", "20261119-0600_preise_1042")
-_DAY = r"(?:19|20)\d\d-?(?:0[1-9]|1[0-2])-?(?:0[1-9]|[12]\d|3[01])|(?:0[1-9]|[12]\d|3[01])\.(?:0[1-9]|1[0-2])\.(?:19|20)\d\d"
-_STAMP = rf"(?:{_DAY})(?:[T_\- ]?\d\d[-:.]?\d\d(?:[-:.]?\d\d)?)?"
-_STAMPED = re.compile(rf"^(?:{_STAMP}[_\-. ]+)?(.+?)(?:[_\-. ]+{_STAMP})?$")
-
-
-def undated(stem: str) -> str:
-    """A file name without the date a nightly export puts in it: the store's files of every night
-    are one store ("M02_2026-11-19.csv", "M02_2026-11-20.csv": store M02)."""
-    match = _STAMPED.match(stem)
-    return match.group(1) if match else stem
-
-
-def _columns(header: list[str], mapping: dict[str, str], name: str) -> dict[str, int]:
-    """Field -> column index: the project's mapping first, then the header names we know."""
-    columns: dict[str, int] = {}
-    for field, wanted in mapping.items():
-        if field not in HEADERS:
-            raise InputError(f"{name}: unisono.yaml store.columns has an unknown field {field!r}"
-                             f" (fields: {', '.join(FIELDS)})")
-        found = [i for i, h in enumerate(header) if h.strip() == wanted.strip()] or \
-                [i for i, h in enumerate(header) if _norm(h) == _norm(wanted)]
-        if not found:
-            raise InputError(f"{name}: unisono.yaml maps store.columns.{field} to {wanted!r}, but the file"
-                             f" has no such column (it has: {_shorten(', '.join(header))})")
-        columns[field] = found[0]
-    best: dict[str, tuple[int, int]] = {}  # field -> (rank of the name, column)
-    for i, h in enumerate(header):
-        hit = _known(h)
-        if hit and hit[0] not in columns and i not in columns.values() and hit[1] < best.get(hit[0], (99, 0))[0]:
-            best[hit[0]] = (hit[1], i)
-    columns.update({field: i for field, (_, i) in best.items()})
-
-    if not columns and sum(bool(re.fullmatch(r"[\d.,\s€-]+", h)) for h in header) > len(header) / 2:
-        raise InputError(f"{name}: the first line looks like data, not a header"
-                         f" ({_shorten(', '.join(header))}); the file needs a header line")
-    has = _shorten(", ".join(h.strip() for h in header))
-    if "price" not in columns:
-        raise InputError(f"{name}: no price column found (looked for {_looked_for('price')}; the file has:"
-                         f" {has}); map yours in unisono.yaml under store.columns")
-    if "sku" not in columns and "gtin" not in columns:
-        raise InputError(f"{name}: no sku or EAN column found (looked for {_looked_for('sku', 'gtin')};"
-                         f" the file has: {has}); map yours in unisono.yaml under store.columns")
-    return columns
-
-
-def _looked_for(*fields: str) -> str:
-    return ", ".join(n for f in fields for n in HEADERS[f][:3]) + ", …"
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _decimal_comma(values: Iterable[str], delimiter: str, notes: list[str]) -> bool:
@@ -486,7 +280,7 @@ NOT_GIVEN_AS_DASH = ("promo_price", "promo_from", "promo_to", "lowest_30d")
 DASHES = ("-", "--", "---", "–", "—", "−")
 
 
-def _offer(layout: _Layout, fields: list[str], source: SourceRef) -> Offer:
+def _offer(layout: Layout, fields: list[str], source: SourceRef) -> Offer:
     """One row as an offer; ValueError with the reason a merchandiser reads when it cannot be one."""
     cell = _NO_CELLS.copy()  # a field the file has no column for reads as empty
     for field, i in layout.columns.items():
@@ -575,7 +369,7 @@ def _instant(text: str, tz: tzinfo, end_of_day: bool, what: str) -> tuple[dateti
     return when, local_time_note(text, when, what)
 
 
-def promo_instant(layout: _Layout, text: str, *, end_of_day: bool = False, what: str) -> datetime:
+def promo_instant(layout: Layout, text: str, *, end_of_day: bool = False, what: str) -> datetime:
     """A promo date or time in the project's timezone; a time in a daylight-saving change is read
     by parse_instant's rule and noted (a few examples)."""
     when, note = _instant(text, layout.tz, end_of_day, what)
@@ -599,7 +393,7 @@ def _availability(text: str, decimal_comma: bool) -> Availability | None:
     """A word ("lieferbar", "out of stock") or a stock count (> 0: in stock)."""
     if not text:
         return None
-    found = _AVAILABILITY_WORDS.get(_norm(text))
+    found = _AVAILABILITY_WORDS.get(norm(text))
     if found:
         return found
     try:
@@ -610,15 +404,7 @@ def _availability(text: str, decimal_comma: bool) -> Availability | None:
     return Availability.in_stock if count > 0 and not text.startswith("-") else Availability.out_of_stock
 
 
-def part_notes(plan: ColumnPlan, layouts: list[_Layout], rows: int) -> list[str]:
-    """counts_notes for a file read in parts, each part counted in its own copy of the layout."""
-    total = replace(plan.layout, time_notes={note: None for layout in layouts for note in layout.time_notes},
-                    **{name: sum(getattr(layout, name) for layout in layouts)
-                       for name in ("zero_promos", "ignored_promo_dates", "promo_only", "bad_gtins")})
-    return counts_notes(total, rows)
-
-
-def counts_notes(layout: _Layout, rows: int) -> list[str]:
+def counts_notes(layout: Layout, rows: int) -> list[str]:
     def n_rows(n: int) -> str:
         return f"{n} row has" if n == 1 else f"{n} rows have"
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +29,9 @@ import pyarrow.csv as pcsv
 from unisono.channels.store_cells import amounts, gtins, hashes, lengths, spaced, stripped
 from unisono.domain.batch import SCHEMA, UTC_INSTANT, OfferBatch
 from unisono.domain.models import InputError, Offer, Rejection, SourceRef, cents
+
+if TYPE_CHECKING:
+    from unisono.channels.store_parts import Part
 
 BLOCK = 8 << 20  # bytes pyarrow reads per block: ~100,000 rows, bounded memory
 _WHITESPACE = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]+"
@@ -360,66 +362,6 @@ def raw_lines(path: Path, encoding: str, wanted: set[int]) -> dict[int, str]:
             if number >= last:
                 break
     return found
-
-
-@dataclass(frozen=True)
-class Part:
-    """Whole lines of a store file: bytes [start, end), the first of them the file's line first_line."""
-
-    start: int
-    end: int
-    first_line: int
-    lines: int  # line breaks in it (one more line when the file's last has none)
-
-
-def parts(path: Path, first_line: int, size: int) -> list[Part]:
-    """The file's records from line `first_line` on, cut into parts of about `size` bytes at line
-    breaks, each with its first line's number: one pass over the bytes. Only for one_line_records
-    files (a line break always ends a record). A bare CR (an old Mac line end, a line break to
-    pyarrow and Python too) makes it one part: its lines are not counted by the LF."""
-    with path.open("rb") as f:
-        start = _line_start(f, first_line)
-        f.seek(start)
-        cuts = [(start, first_line)]
-        position, line, target = start, first_line, start + size
-        while block := f.read(16 << 20):
-            if block.endswith(b"\r"):
-                block += f.read(1)
-            if block.count(b"\r") != block.count(b"\r\n"):
-                return [Part(start, path.stat().st_size, first_line, _line_breaks(path, start))]
-            done = 0  # the block's bytes counted
-            while position + len(block) > target:
-                found = block.find(b"\n", max(target - position, done))
-                if found < 0:  # the line at the cut ends in the next block
-                    break
-                line += block.count(b"\n", done, found + 1)
-                done = found + 1
-                cuts.append((position + done, line))
-                target = position + done + size
-            line += block.count(b"\n", done)
-            position += len(block)
-    ends = [*cuts[1:], (position, line)]
-    return [Part(a, b, first, last - first) for (a, first), (b, last) in zip(cuts, ends) if a < b]
-
-
-def _line_start(f, line: int) -> int:
-    """The byte offset where the file's line `line` begins (CR, LF and CRLF end a line, as for
-    Python and pyarrow); the lines before it are the header's few."""
-    if line == 1:
-        return 0
-    head = f.read(LONG_LINE * 4)
-    ends = [m.end() for _, m in zip(range(line - 1), re.finditer(rb"\r\n|\n|\r", head))]
-    if len(ends) < line - 1:
-        raise InputError(f"{Path(f.name).name}: no line {line}")
-    return ends[-1]
-
-
-def _line_breaks(path: Path, start: int) -> int:
-    """CR, LF and CRLF from byte `start` on."""
-    with path.open("rb") as f:
-        f.seek(start)
-        data = f.read()
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
 
 def _blocks(reader, name: str, line: Callable[[], int]) -> Iterator[pa.RecordBatch]:

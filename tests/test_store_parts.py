@@ -1,5 +1,5 @@
-"""A store file read in parts (what Spark's executors each read): store_columns.parts cuts it at line
-breaks with each part's first line, store.read_part reads one. Together the parts give what the
+"""A store file read in parts (what Spark's executors each read): store_parts.parts cuts it at line
+breaks with each part's first line, store_parts.read_part reads one. Together the parts give what the
 whole file gives (store.stream): the same offers and rejections with the same lines and reasons,
 and the same notes; only duplicate rows are left to whoever reads all parts (api/spark_publish)."""
 import random
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from unisono.channels import store
-from unisono.channels.store_columns import parts
+from unisono.channels.store_parts import column_plan, part_notes, parts, read_part
 from unisono.domain.batch import OfferBatch
 from unisono.domain.config import ProjectConfig
 from unisono.domain.models import Offer
@@ -69,16 +69,16 @@ def test_the_parts_of_a_file_read_one_by_one_give_what_the_whole_file_gives(tmp_
     assert duplicates and any(r["reason"].startswith("row has 11 fields") for r in rejections)  # the file has them
 
     notes: list[str] = []
-    plan = store.column_plan(path, CONFIG, notes)
+    plan = column_plan(path, CONFIG, notes)
     pieces = parts(path, plan.first_line, size)
-    read = [_items(store.read_part(plan, path, part)) for part in pieces]
+    read = [_items(read_part(plan, path, part)) for part in pieces]
     part_offers = sorted((o for o, _ in read for o in o), key=lambda o: o["source"]["line"])
     part_rejections = sorted((r for _, r in read for r in r), key=lambda r: r["source"]["line"])
     assert part_offers == offers  # the duplicates too: the parts leave them to their reader
     assert part_rejections == [r for r in rejections if not r["withdraws_offer"]]
     rows = len(part_offers) + len(part_rejections)
     layouts = [plan.layout]  # read_part counted into the plan's layout (one process here)
-    assert notes + store.part_notes(plan, layouts, rows) == whole_notes
+    assert notes + part_notes(plan, layouts, rows) == whole_notes
     assert any("promo price 0" in note for note in whole_notes)
 
 
@@ -103,6 +103,6 @@ def test_a_file_with_bare_carriage_returns_is_one_part(tmp_path):
     path.write_bytes(b"Filiale;SKU;Preis\r" + b"".join(b"1;%d;1,00\r" % i for i in range(50)))
     pieces = parts(path, 2, 10)
     assert len(pieces) == 1 and pieces[0].lines == 50
-    plan = store.column_plan(path, CONFIG, [])
-    offers, _ = _items(store.read_part(plan, path, pieces[0]))
+    plan = column_plan(path, CONFIG, [])
+    offers, _ = _items(read_part(plan, path, pieces[0]))
     assert [o["source"]["line"] for o in offers] == list(range(2, 52))
