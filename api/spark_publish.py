@@ -41,7 +41,7 @@ def executor_read(path: Path, config: ProjectConfig, notes: list[str]) -> Execut
     notes.extend(said)
     pieces = parts(path, plan.first_line, PART_BYTES)
     lines = sum(p.lines for p in pieces) + 1
-    return ExecutorRead(lines=lines, first_line=plan.first_line, run=partial(_run, plan, path, pieces, notes))
+    return ExecutorRead(lines=lines, run=partial(_run, plan, path, pieces, notes))
 
 
 def _run(plan: ColumnPlan, path: Path, pieces: list[Part], notes: list[str], folder: str, pub_id: int,
@@ -50,7 +50,7 @@ def _run(plan: ColumnPlan, path: Path, pieces: list[Part], notes: list[str], fol
 
     spark = SparkSession.getActiveSession()
     tasks = [(plan, str(path), part, folder, pub_id, first_id, i) for i, part in enumerate(pieces)]
-    done = spark.sparkContext.parallelize(tasks, len(tasks)).map(_read_part).collect()
+    done = spark.sparkContext.parallelize(tasks, len(tasks)).map(_read_part).collect() if tasks else []
     if failed := next((d["error"] for d in done if d["error"]), None):
         raise InputError(failed)
     rest = [entry for d in done for entry in d["rest"]]
@@ -126,8 +126,9 @@ def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan:
     from pyspark.sql import functions as F
 
     rest = OfferBatch.from_offers(store.CHANNEL, plan.layout.name, offers).table  # (the row path's offers)
-    hashed = np.concatenate([*(d["hashes"] for d in done), *([hashes(offer_keys(rest))] if offers else [])])
-    lines = np.concatenate([*(d["lines"] for d in done), *([rest["line"].to_numpy()] if offers else [])])
+    none = np.zeros(0, dtype=np.int64)
+    hashed = np.concatenate([none, *(d["hashes"] for d in done), *([hashes(offer_keys(rest))] if offers else [])])
+    lines = np.concatenate([none, *(d["lines"] for d in done), *([rest["line"].to_numpy()] if offers else [])])
     ordered = np.sort(hashed)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(repeated):

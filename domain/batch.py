@@ -106,9 +106,8 @@ class Written:
 class ExecutorRead:
     """A channel file read where the catalog's engine runs (Spark's executors), its offers written
     there straight into the catalog's own files. `run(folder, publication_id, first_id)` writes them
-    into `folder` as the offer table's Parquet, each numbered first_id + its line - first_line (at
-    most one offer per line: `lines` ids are set aside), and returns what it wrote."""
+    into `folder` as the offer table's Parquet, numbered from first_id by their line (at most one
+    offer per line: `lines` ids are set aside), and returns what it wrote."""
 
     lines: int
-    first_line: int
     run: Callable[[str, int, int], Written]

@@ -67,24 +67,29 @@ def _same_results(a, b) -> None:
 FILES = [("shop", "shop_feed.xml"), ("store", "store_prices.csv"), ("newsletter", "newsletter.html")]
 
 
-@pytest.fixture(scope="module")
-def retailer(spark, tmp_path_factory):
-    """One generated retailer published into the default catalog (DuckDB) and into a Spark one (one project
+@pytest.fixture(scope="module", params=[(3, 20, 2), (11, 60, 3)], ids=["seed3-20x2", "seed11-60x3"])
+def retailer(request, spark, tmp_path_factory):
+    """A generated retailer published into the default catalog (DuckDB) and into a Spark one (one project
     folder): the shop and the stores as of five weeks earlier, then all three channels, so the
     reference-price rule has its 30 days of history and judges (every kind of the default rules).
-    Small on purpose: on Spark each statement is a job, whatever the rows."""
+    Two seeds and sizes. Small on purpose: on Spark each statement is a job, whatever the rows; the
+    store files are cut into parts of 2 kB, so the executors read each in several."""
+    from unisono.api import spark_publish
     from unisono.demo.generator import generate
 
+    seed, skus, stores = request.param
     folder = tmp_path_factory.mktemp("spark-retailer")
-    earlier = generate(folder / "earlier", skus=20, stores=2, seed=3, today=date(2026, 10, 15))
-    key = generate(folder / "now", skus=20, stores=2, seed=3)
+    earlier = generate(folder / "earlier", skus=skus, stores=stores, seed=seed, today=date(2026, 10, 15))
+    key = generate(folder / "now", skus=skus, stores=stores, seed=seed)
     Project.init(folder / "p")
     projects = [Project.open(folder / "p"), Project.open(folder / "p", _url(folder / "lake"))]
-    for project in projects:
-        for channel, name in FILES[:2]:
-            project.publish(channel, folder / "earlier" / name, published_at=earlier.published_at)
-        for channel, name in FILES:
-            project.publish(channel, folder / "now" / name, published_at=key.published_at)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(spark_publish, "PART_BYTES", 2000)
+        for project in projects:
+            for channel, name in FILES[:2]:
+                project.publish(channel, folder / "earlier" / name, published_at=earlier.published_at)
+            for channel, name in FILES:
+                project.publish(channel, folder / "now" / name, published_at=key.published_at)
     return (*projects, key)
 
 
@@ -234,6 +239,12 @@ def test_a_store_file_read_in_parts_by_the_executors_is_stored_as_on_the_default
     rejections = _stored(embedded, 1)[1]
     assert any("duplicate row" in reason for _, _, reason, _ in rejections)
     assert _stored(lake, 1) == _stored(embedded, 1)
+    empty = tmp_path / "filiale_1001.csv"  # a header, no rows: no part to read
+    empty.write_text("Filiale;Artikelnummer;VK-Preis\r\n", encoding="cp1252")
+    published = [p.publish("store", empty, published_at=datetime(2026, 11, 21, 5, tzinfo=timezone.utc))
+                 for p in (embedded, lake)]
+    assert published[1].as_json() == published[0].as_json()
+    assert published[1].offers == 0 and "has a header but no rows" in published[1].notes[-1]
 
 
 def test_a_store_publish_that_fails_after_the_executors_wrote_leaves_the_spark_catalog_as_it_was(spark, tmp_path,
