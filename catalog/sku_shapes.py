@@ -7,13 +7,28 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, String, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 from unisono.catalog.matching import current_shop
 from unisono.catalog.tables import OfferRow
 
 SAMPLE = 2000  # SKUs looked at: enough to see a whole file's habit, cheap for a file of millions
 SHARE = 0.01  # of the sample matching nothing as written (store-only articles aside), before a look
+
+
+class without_leading_zeros(FunctionElement):  # noqa: N801 (an SQL function, named like one)
+    """A text without its leading "0"s: ltrim(x, '0') on SQLite, PostgreSQL and DuckDB; Spark's
+    two-argument ltrim takes the characters first (catalog/spark_dialect.py)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(without_leading_zeros)
+def _ltrim(element, compiler, **kw):
+    return f"ltrim({compiler.process(element.clauses, **kw)}, '0')"
 
 
 def sku_shapes(conn: Connection, publication_id: int, at: datetime) -> list[str]:
@@ -30,7 +45,7 @@ def sku_shapes(conn: Connection, publication_id: int, at: datetime) -> list[str]
     if len(unknown) < max(2, SHARE * len(sample)):
         return []
     shapes = {s.lstrip("0").casefold(): s for s in unknown}
-    shaped = func.lower(func.ltrim(o.c.sku, "0"))
+    shaped = func.lower(without_leading_zeros(o.c.sku))
     found = conn.execute(select(o.c.sku, shaped).where(in_shop, shaped.in_(list(shapes))).limit(SAMPLE)).all()
     if not found:
         return []

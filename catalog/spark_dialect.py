@@ -11,6 +11,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import compiler
 
 from unisono.catalog.history import epoch_seconds
+from unisono.catalog.sku_shapes import without_leading_zeros
 from unisono.catalog.spark_dbapi import _DBAPI
 from unisono.catalog.tables import metadata
 
@@ -19,6 +20,11 @@ from unisono.catalog.tables import metadata
 def _epoch_spark(element, compiler, **kw):
     # whole seconds, cut as SQLite's strftime('%s') cuts them
     return f"unix_seconds({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(without_leading_zeros, "spark")
+def _ltrim_spark(element, compiler, **kw):
+    return f"TRIM(LEADING '0' FROM {compiler.process(element.clauses, **kw)})"
 
 
 class SparkPreparer(compiler.IdentifierPreparer):

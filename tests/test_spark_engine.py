@@ -268,3 +268,12 @@ def test_a_store_publish_that_fails_after_the_executors_wrote_leaves_the_spark_c
     with pytest.raises(InputError):
         lake.publish("store", path)
     assert ((folder / "_manifest.json").read_bytes(), sorted(folder.rglob("*.parquet"))) == before
+
+
+def test_skus_excel_stripped_of_their_zeros_are_said_on_spark(spark, tmp_path):
+    """Spark's two-argument ltrim takes its arguments the other way round: without the dialect's own
+    form the note never came (every SKU trimmed to nothing)."""
+    from tests.test_sku_shapes import test_skus_excel_stripped_of_zeros_or_in_another_case_are_said_on_every_backend
+    from unisono.catalog.db import open_catalog
+
+    test_skus_excel_stripped_of_zeros_or_in_another_case_are_said_on_every_backend(open_catalog(_url(tmp_path / "lake")))
