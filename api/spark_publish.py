@@ -20,6 +20,15 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from unisono.catalog.offer_stream import batch_table
+from unisono.catalog.publish import attributed, pc_value_counts
+from unisono.catalog.spark_store import ROW_GROUP, arrow_schema, shaped
+from unisono.catalog.tables import OfferRow
 from unisono.channels import store, store_parts
 from unisono.channels.store_cells import hashes
 from unisono.channels.store_columns import duplicate_reason, offer_keys, raw_lines
@@ -34,6 +43,7 @@ PART_BYTES = 32 << 20  # ~230,000 rows of a typical store export: a task of a fe
 def executor_read(path: Path, config: ProjectConfig, notes: list[str]) -> ExecutorRead | None:
     """The file as read by Spark's executors, or None when it must be read whole on the driver
     (quoted line breaks, UTF-16, a very wide file: store.stream)."""
+    path = path.absolute()  # an executor works in a folder of its own; (not resolved: offers name the file as given)
     said: list[str] = []  # (the driver's own read says them again)
     plan = store_parts.column_plan(path, config, said)
     if plan is None:
@@ -54,34 +64,31 @@ def _run(plan: ColumnPlan, path: Path, pieces: list[Part], notes: list[str], fol
     if failed := next((d["error"] for d in done if d["error"]), None):
         raise InputError(failed)
     rest = [entry for d in done for entry in d["rest"]]
-    rest += _duplicates(spark, folder, done, [e for e in rest if isinstance(e, Offer)], plan, path)
+    duplicates = _duplicates(spark, folder, done, [e for e in rest if isinstance(e, Offer)], plan, path)
+    if duplicates:  # taken out of what the tasks wrote, file by file: the rest stays as it was written
+        lines = {r.source.line for r in duplicates}
+        rest = [e for e in rest if not (isinstance(e, Offer) and e.source.line in lines)]
+        for d in done:
+            _withdraw(d, {first_id + line - plan.first_line for line in lines})
+        rest += duplicates
     notes.extend(store_parts.part_notes(plan, [d["layout"] for d in done], sum(d["rows"] for d in done)))
     per_location: Counter = Counter()
     for d in done:
         per_location.update(d["per_location"])
-    return Written(files=sum(d["files"] for d in done), offers=sum(d["offers"] for d in done),
+    return Written(files=sum(d["file"] is not None for d in done), offers=sum(d["offers"] for d in done),
                    attributed=sum(d["attributed"] for d in done), per_location=dict(per_location), rest=rest)
 
 
 def _read_part(task: tuple) -> dict:
     """On an executor: one part read and its offers written as one Parquet file of the offer table
     (under a temporary name, renamed when complete: a task Spark runs again replaces it whole)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    from unisono.catalog.offer_stream import batch_table
-    from unisono.catalog.publish import attributed, pc_value_counts
-    from unisono.catalog.spark_store import ROW_GROUP, arrow_schema, shaped
-    from unisono.catalog.tables import OfferRow
-
     plan, path, part, folder, pub_id, first_id, index = task
     schema = arrow_schema(OfferRow.__table__)
-    out = {"files": 0, "offers": 0, "attributed": 0, "per_location": Counter(), "rest": [], "rows": 0,
+    out = {"file": None, "offers": 0, "attributed": 0, "per_location": Counter(), "rest": [], "rows": 0,
            "layout": plan.layout, "error": None}
     reader = store_parts.part_reader(plan, part)
     final = Path(folder) / f"exec-{index:05d}.parquet"
-    temporary = Path(folder) / f".exec-{index:05d}-{uuid.uuid4().hex[:8]}.parquet"  # (Spark skips dot files)
+    temporary = _hidden(final)
     writer = None
     try:
         for item in store_parts.read_part(plan, Path(path), part, reader):
@@ -108,10 +115,32 @@ def _read_part(task: tuple) -> dict:
     out["hashes"], out["lines"] = reader.key_hashes()  # of every offer read, for the duplicates
     if writer is not None and out["error"] is None:
         os.replace(temporary, final)
-        out["files"] = 1
+        out["file"] = str(final)
     else:
         temporary.unlink(missing_ok=True)
     return out
+
+
+def _withdraw(done: dict, ids: set[int]) -> None:
+    """The offers of these ids taken out of a part's file (rewritten, then renamed over it) and its counts."""
+    if done["file"] is None:
+        return
+    table = pq.read_table(done["file"])
+    gone = pc.is_in(table["id"], pa.array(sorted(ids), pa.int64()))
+    if not pc.any(gone).as_py():
+        return
+    removed = table.filter(gone)
+    done["offers"] -= removed.num_rows
+    done["attributed"] -= attributed(removed)
+    done["per_location"].subtract(dict(zip(*pc_value_counts(removed["location"]))))
+    temporary = _hidden(Path(done["file"]))
+    pq.write_table(table.filter(pc.invert(gone)), temporary, row_group_size=ROW_GROUP)
+    os.replace(temporary, done["file"])
+
+
+def _hidden(file: Path) -> Path:
+    """Where a file is written before it is renamed into place (Spark skips names starting with a dot)."""
+    return file.with_name(f".{file.stem}-{uuid.uuid4().hex[:8]}{file.suffix}")
 
 
 def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan: ColumnPlan,
@@ -120,9 +149,6 @@ def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan:
     store.stream rejects it: the first stays, each later one is a rejection that withdraws its offer.
     The parts' 64-bit key hashes (8 bytes an offer) show which offers may share a key; only those
     are read back and compared by their text (a shuffle of every key took 9 s at 5M offers)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
     from pyspark.sql import functions as F
 
     rest = OfferBatch.from_offers(store.CHANNEL, plan.layout.name, offers).table  # (the row path's offers)
@@ -147,5 +173,5 @@ def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan:
             found.append((number, key))
     raw = raw_lines(path, plan.encoding, {number for number, _ in found}) if found else {}
     return [Rejection(channel=store.CHANNEL, source=SourceRef(file=plan.layout.name, line=number),
-                      reason=duplicate_reason(*key.split("\x1f"), first[key]), raw=raw.get(number),
-                      withdraws_offer=True) for number, key in found]
+                      reason=duplicate_reason(*key.split("\x1f"), first[key]), raw=raw.get(number))
+            for number, key in found]

@@ -33,6 +33,8 @@ DEFAULT_OPTIONS = {
     # the rules' conditions (a zone's offset changes as CASE terms, many joins) make Spark's constraint
     # inference grow exponentially: the reference-price statement sat in it for minutes
     "spark.sql.constraintPropagation.enabled": "false",
+    # instants as pyarrow writes them (microseconds, UTC), not INT96: a BI tool reads every folder of a table alike
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
 }
 # Local mode only: it runs where the driver runs, bound to the loopback, no UI, a few shuffle partitions.
 # On a cluster the executors must reach the driver by its address, and Spark's own partitioning stays.

@@ -241,10 +241,19 @@ def test_a_store_file_read_in_parts_by_the_executors_is_stored_as_on_the_default
     assert _stored(lake, 1) == _stored(embedded, 1)
     empty = tmp_path / "filiale_1001.csv"  # a header, no rows: no part to read
     empty.write_text("Filiale;Artikelnummer;VK-Preis\r\n", encoding="cp1252")
-    published = [p.publish("store", empty, published_at=datetime(2026, 11, 21, 5, tzinfo=timezone.utc))
-                 for p in (embedded, lake)]
-    assert published[1].as_json() == published[0].as_json()
-    assert published[1].offers == 0 and "has a header but no rows" in published[1].notes[-1]
+    plain = tmp_path / "filiale_1002.csv"
+    plain.write_text("Filiale;Artikelnummer;VK-Preis\r\n1002;200001;9,99\r\n1002;200002;19,99\r\n", encoding="cp1252")
+    for day, file in ((21, empty), (22, plain)):
+        published = [p.publish("store", file, published_at=datetime(2026, 11, day, 5, tzinfo=timezone.utc))
+                     for p in (embedded, lake)]
+        assert published[1].as_json() == published[0].as_json()
+        assert (published[1].offers, any(n.endswith("has a header but no rows") for n in published[1].notes)) == \
+            ((0, True) if file == empty else (2, False))
+    import pyarrow.parquet as pq  # a BI tool reads each table's files, every publication's, as one table
+
+    for table in (tmp_path / "lake").iterdir():
+        schemas = {pq.read_schema(f).remove_metadata() for f in table.rglob("*.parquet")}
+        assert len(schemas) <= 1, (table.name, schemas)
 
 
 def test_a_store_publish_that_fails_after_the_executors_wrote_leaves_the_spark_catalog_as_it_was(spark, tmp_path,
