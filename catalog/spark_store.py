@@ -67,7 +67,10 @@ def spark_session(master: str | None = None, options: dict[str, str] | None = No
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         # the executors' Python is this one, which has unisono (pyspark's default is `python3` on the PATH)
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for key, value in {**DEFAULT_OPTIONS, **(LOCAL_OPTIONS if local else {}), **(options or {})}.items():
+    settings = {**DEFAULT_OPTIONS, **(LOCAL_OPTIONS if local else {}), **(options or {})}
+    quiet = f"-Dlog4j2.configurationFile={Path(__file__).with_name('spark_log4j2.properties').as_uri()}"
+    settings["spark.driver.extraJavaOptions"] = f"{quiet} {settings.get('spark.driver.extraJavaOptions', '')}".strip()
+    for key, value in settings.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("FATAL")  # the user reads unisono's one-line errors, not Spark's logs
