@@ -7,7 +7,9 @@ parsers, the same offers, the same rejections with the same reasons and lines) a
 as a Parquet file of the offer table into the publication's folder, numbered by their line. What a
 task cannot write as columns (offers of the row path, rejections) comes back to the driver, which
 stores it as on one machine. Duplicate rows (a second offer for a store and sku) span parts, so they
-are found afterwards over all the written offers, by Spark, and rejected as one machine words them.
+are found afterwards, from the 64-bit key hashes each task returns (8 bytes an offer): only offers
+whose hash repeats are read back, compared by their text, rejected as one machine words them, and
+taken out of the files that hold them.
 
 The executors run unisono's own Python: it must be installed where they run (in local mode, the
 driver's interpreter; on a cluster, see the README's "Running on a cluster").
@@ -64,7 +66,7 @@ def _run(plan: ColumnPlan, path: Path, pieces: list[Part], notes: list[str], fol
     if failed := next((d["error"] for d in done if d["error"]), None):
         raise InputError(failed)
     rest = [entry for d in done for entry in d["rest"]]
-    duplicates = _duplicates(spark, folder, done, [e for e in rest if isinstance(e, Offer)], plan, path)
+    duplicates = _duplicates(spark, done, [e for e in rest if isinstance(e, Offer)], plan, path, first_id)
     if duplicates:  # taken out of what the tasks wrote, file by file: the rest stays as it was written
         lines = {r.source.line for r in duplicates}
         rest = [e for e in rest if not (isinstance(e, Offer) and e.source.line in lines)]
@@ -143,12 +145,12 @@ def _hidden(file: Path) -> Path:
     return file.with_name(f".{file.stem}-{uuid.uuid4().hex[:8]}{file.suffix}")
 
 
-def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan: ColumnPlan,
-                path: Path) -> list[Rejection]:
+def _duplicates(spark, done: list[dict], offers: list[Offer], plan: ColumnPlan,
+                path: Path, first_id: int) -> list[Rejection]:
     """A second offer for the same store and sku (or EAN, without a sku), anywhere in the file, as
-    store.stream rejects it: the first stays, each later one is a rejection that withdraws its offer.
-    The parts' 64-bit key hashes (8 bytes an offer) show which offers may share a key; only those
-    are read back and compared by their text (a shuffle of every key took 9 s at 5M offers)."""
+    store.stream rejects it: the first stays, each later one is a rejection. The parts' 64-bit key
+    hashes show which offers may share a key; only those are read back (by id, joined) and compared
+    by their text (a shuffle of every key instead took 9 s at 5M offers)."""
     from pyspark.sql import functions as F
 
     rest = OfferBatch.from_offers(store.CHANNEL, plan.layout.name, offers).table  # (the row path's offers)
@@ -159,12 +161,16 @@ def _duplicates(spark, folder: str, done: list[dict], offers: list[Offer], plan:
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if not len(repeated):
         return []
-    wanted = lines[np.isin(hashed, repeated)].tolist()
-    line = F.substring_index("source", ":", -1).cast("long")
-    written = spark.read.parquet(f"file://{folder}").where(line.isin(wanted)) \
-        .select("location", "sku", "gtin", line.alias("line")).toArrow()
-    candidates = pa.concat_tables([written.cast(rest.select(written.column_names).schema),
-                                   rest.select(written.column_names).filter(pc.is_in(rest["line"], pa.array(wanted)))])
+    wanted = lines[np.isin(hashed, repeated)]
+    columns = rest.select(["location", "sku", "gtin", "line"])
+    candidates = [columns.filter(pc.is_in(rest["line"], pa.array(wanted)))]
+    if files := [f"file://{d['file']}" for d in done if d["file"]]:
+        shift = first_id - plan.first_line  # id = line + shift
+        ids = spark.createDataFrame(pa.table({"id": wanted + shift}))
+        written = spark.read.parquet(*files).join(ids, "id") \
+            .select("location", "sku", "gtin", (F.col("id") - shift).alias("line")).toArrow()
+        candidates.append(written.cast(columns.schema))
+    candidates = pa.concat_tables(candidates)
     first: dict[str, int] = {}
     found = []
     for key, number in sorted(zip(offer_keys(candidates).to_pylist(), candidates["line"].to_pylist()),

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/spark.py                                   # 100,000 products × 5 stores
     .venv/bin/python benchmarks/spark.py --sizes 100000x5,1000000x5 --data /tmp/retailers
     .venv/bin/python benchmarks/spark.py --sizes 5000x2,20000x2 --spark-master local[2] --keep /tmp/sb
+    .venv/bin/python benchmarks/spark.py --sizes 1000000x20 --spark-conf spark.driver.memory=4g
 
 Per size: one generated retailer (seed --seed; cached per size under --data if given), then the
 nightly job as cron runs it, each command a fresh process (init, publish shop, store, newsletter,
@@ -89,7 +90,8 @@ def one_size(args, skus: int, stores: int, tmp: Path) -> dict:
     lake = (tmp / "spark-project" / "lake").resolve()
     reports = {}
     for prefix, where, db in [("", tmp / "default-project", None),
-                              (SPARK, tmp / "spark-project", f"spark:///{lake}?master={args.spark_master}")]:
+                              (SPARK, tmp / "spark-project", f"spark:///{lake}?master={args.spark_master}"
+                               + "".join(f"&{setting}" for setting in args.spark_conf))]:
         publish_all(runner, prefix, data, where, key["published_at"], db)
         reports[prefix] = tmp / f"{prefix.strip(': ') or 'default'}-reconcile.json"
         judged(runner, size, f"{prefix}reconcile", [cli, "reconcile", "--at", key["check_at"], "--format", "json",
@@ -193,6 +195,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000x5", help="products x stores, comma-separated: 100000x5,1000000x5")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--spark-master", default="local[2]", help="the lake URL's ?master=")
+    ap.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="a Spark setting in the lake URL, e.g. spark.driver.memory=4g (repeatable)")
     ap.add_argument("--data", type=Path, help="cache the generated retailers here, a folder per size and seed")
     ap.add_argument("--keep", type=Path, help="keep the projects and reports in this folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="folder for the JSON report")
@@ -209,7 +213,7 @@ def main() -> None:
         print("warning: not a child subreaper (Linux only): cpu will leave out the JVM", file=sys.stderr)
 
     tmp = Path(tempfile.mkdtemp(prefix="unisono-spark-")) if args.keep is None else args.keep.resolve()
-    report = {"seed": args.seed, "spark_master": args.spark_master, "cpus": os.cpu_count(), "unisono": unisono_bin(),
+    report = {"seed": args.seed, "spark_master": args.spark_master, "spark_conf": args.spark_conf, "cpus": os.cpu_count(), "unisono": unisono_bin(),
               "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sizes": []}
     try:
         for skus, stores in sizes:

@@ -341,8 +341,16 @@ def insert_written(conn, pub_id: int, read: ExecutorRead) -> Written:
 
 
 def _first_line(error: Exception) -> str:
+    """What went wrong, in one line. A Java error's first line only names the call ("An error occurred
+    while calling o953.localCheckpoint."): its cause is on the next, and running out of memory is
+    said with what to set."""
     text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    if "java.lang.OutOfMemoryError" in text:
+        return ("Spark ran out of memory (java.lang.OutOfMemoryError); give it more: spark.driver.memory in local "
+                "mode, spark.executor.memory on a cluster, under spark: options: in unisono.yaml")
+    lines = text.splitlines() or [type(error).__name__]
+    cause = next((line.lstrip(": ") for line in lines[1:] if line.startswith(": ")), None)
+    return f"{lines[0]} {cause[:300]}" if lines[0].startswith("An error occurred while calling") and cause else lines[0]
 
 
 def _numbered(table: Table) -> bool:

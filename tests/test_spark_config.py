@@ -319,3 +319,22 @@ def test_two_publishes_into_one_lake_take_turns_and_a_third_gives_up_in_one_line
         assert r["offers"] > 0
         assert publications[r["publication"]["id"]]["offers"] == r["offers"]
         assert sum(row["publication_id"] == r["publication"]["id"] for row in offers) == r["offers"]
+
+
+@pytest.mark.parametrize("java, said", [
+    ("An error occurred while calling o953.localCheckpoint.\n: org.apache.spark.SparkException: Job aborted due to "
+     "stage failure: Task 1 in stage 4.0 failed 1 times, most recent failure: java.lang.OutOfMemoryError: Java heap "
+     "space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3537)",
+     "Spark ran out of memory (java.lang.OutOfMemoryError); give it more: spark.driver.memory in local mode, "
+     "spark.executor.memory on a cluster, under spark: options: in unisono.yaml"),
+    ("An error occurred while calling o12.sql.\n: org.apache.spark.sql.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] x"
+     "\n\tat org.apache.spark.sql.Dataset.ofRows",
+     "An error occurred while calling o12.sql. org.apache.spark.sql.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] x"),
+])
+def test_a_java_error_is_said_by_its_cause_not_by_the_call_that_met_it(java, said):
+    """A reconcile at 1M x 20 on local mode's 1 GB stopped with only "An error occurred while calling
+    o953.localCheckpoint.": nothing said what to do."""
+    spark_or_skip(java=False)
+    from unisono.catalog.spark_dbapi import _first_line
+
+    assert _first_line(Exception(java)) == said
