@@ -130,6 +130,7 @@ class Layout:
     promo_only: int = 0  # rows whose promo price is their price (no regular price)
     time_notes: dict[str, None] = dataclass_field(default_factory=dict)  # promo times in a daylight-saving change, in order
     bad_gtins: int = 0
+    sub_cent: int = 0  # rows with an amount in fractions of a cent ("1,299"): the catalog keeps whole cents
 
 
 def learn(lines: Lines, path: Path, config: ProjectConfig, notes: list[str]) -> tuple:
@@ -331,6 +332,7 @@ def _offer(layout: Layout, fields: list[str], source: SourceRef) -> Offer:
     layout.zero_promos += bool(promo and sale_price is None)
     layout.promo_only += bool(promo_only)
     layout.ignored_promo_dates += bool(sale_price is None and (promo_from or promo_to))
+    layout.sub_cent += any(m is not None and m * 100 != int(m * 100) for m in (price, sale_price, lowest))
     return offer
 
 
@@ -419,6 +421,9 @@ def counts_notes(layout: Layout, rows: int) -> list[str]:
     if layout.ignored_promo_dates:
         notes.append(f"{n_rows(layout.ignored_promo_dates)} promo dates but no promo price: dates ignored")
     notes.extend(layout.time_notes)
+    if layout.sub_cent:
+        notes.append(f"{n_rows(layout.sub_cent)} an amount in fractions of a cent (like 1,299): stored rounded to "
+                     "whole cents")
     if layout.bad_gtins:
         notes.append(f"{n_rows(layout.bad_gtins)} an EAN that is not a GTIN (its length or check digit): "
                      "offers with the sku only")

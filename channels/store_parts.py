@@ -120,5 +120,5 @@ def part_notes(plan: ColumnPlan, layouts: list[store.Layout], rows: int) -> list
     """counts_notes for a file read in parts, each part counted in its own copy of the layout."""
     total = replace(plan.layout, time_notes={note: None for layout in layouts for note in layout.time_notes},
                     **{name: sum(getattr(layout, name) for layout in layouts)
-                       for name in ("zero_promos", "ignored_promo_dates", "promo_only", "bad_gtins")})
+                       for name in ("zero_promos", "ignored_promo_dates", "promo_only", "bad_gtins", "sub_cent")})
     return store.counts_notes(total, rows)

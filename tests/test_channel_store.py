@@ -435,3 +435,14 @@ def test_any_rows_become_offers_or_rejections_never_lost(tmp_path_factory, rows)
     path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
     expected = sum(1 for r in rows if any(x.strip() for x in r))
     assert read(path, CONFIG).rows == expected
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_an_amount_in_fractions_of_a_cent_is_stored_rounded_and_said(tmp_path, columnar):
+    """"1,299" in a decimal-comma file is 1.299 EUR: the catalog keeps whole cents (1.30), and says so
+    rather than rounding without a word (or 1,299 meant 1.299,00 and the user must look)."""
+    path = write(tmp_path, "Filiale;Artikelnummer;VK-Preis;Aktionspreis\n1001;A1;1,299;\n1001;A2;2,49;1,995\n"
+                           "1001;A3;3,49;\n")
+    result = read(path, CONFIG, columnar=columnar)
+    assert [o.price for o in result.offers] == [Decimal("1.299"), Decimal("2.49"), Decimal("3.49")]
+    assert "2 rows have an amount in fractions of a cent (like 1,299): stored rounded to whole cents" in result.notes
