@@ -257,25 +257,26 @@ class ParquetStore:
         """Rows (a pyarrow table of the table's columns) added to a catalog table: written straight
         to this transaction's Parquet files by pyarrow, no Spark job and no copy held in memory; the
         folder joins the manifest at commit."""
-        if table.name not in self.rows:
-            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
-        self.rows[table.name].write(rows)
-        self.tables.setdefault(table.name, table)
-        self.stale.add(table.name)
+        self._row_files(table).write(rows)
+        self.rows_written(table, 0)
 
     def rows_folder(self, table: Table) -> Path:
         """The folder of this transaction's rows of `table`, for Parquet files of its columns written
         by others (Spark's executors; rows_written counts them): it joins the manifest at commit."""
-        if table.name not in self.rows:
-            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
-        folder = self.path / self.rows[table.name].folder
+        folder = self.path / self._row_files(table).folder
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
     def rows_written(self, table: Table, files: int) -> None:
+        """`files` more in the table's folder of rows; its view is made again before the next read."""
         self.rows[table.name].files += files
         self.tables.setdefault(table.name, table)
         self.stale.add(table.name)
+
+    def _row_files(self, table: Table) -> _RowFiles:
+        if table.name not in self.rows:
+            self.rows[table.name] = _RowFiles(self.path, f"{table.name}/{self._txn()}-rows", arrow_schema(table))
+        return self.rows[table.name]
 
     def _txn(self) -> str:
         if self.txn is None:

@@ -71,11 +71,14 @@ def _line_start(f, line: int) -> int:
 
 
 def _line_breaks(path: Path, start: int) -> int:
-    """CR, LF and CRLF from byte `start` on."""
+    """CR, LF and CRLF from byte `start` on, read by the block (a CRLF across two blocks counted once)."""
+    count, last = 0, b""
     with path.open("rb") as f:
         f.seek(start)
-        data = f.read()
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+        while block := f.read(16 << 20):
+            count += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n") - (last == b"\r" and block[:1] == b"\n")
+            last = block[-1:]
+    return count
 
 
 @dataclass

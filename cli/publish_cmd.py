@@ -87,7 +87,7 @@ def _publish_each(project, channel: str, files: tuple[Path, ...], published_at, 
     for file in files:
         try:
             result = project.publish(channel, file, published_at=published_at, effective_from=effective_from)
-        except (UnisonoError, click.ClickException):
+        except click.ClickException:  # (a usage error: said as it is)
             raise
         except Exception as e:
             if done:
